@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Makes sure the Debian packages that the real-server tests and the demo use are installed:
+// gnutls-serv (a TLS server without RFC 5746), apache2 (renegotiates per location) and redis-server.
+// As root on Debian it installs what is missing with apt-get; elsewhere it says what to install.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { accessSync, constants } from 'node:fs'
+
+const PACKAGES = { 'gnutls-serv': 'gnutls-bin', apache2: 'apache2', 'redis-server': 'redis-server' }
+const only = process.argv.slice(2)
+const wanted = Object.entries(PACKAGES).filter(([bin]) => only.length === 0 || only.includes(bin))
+const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin']
+
+function has (bin) {
+  return dirs.some((dir) => {
+    try {
+      accessSync(`${dir}/${bin}`, constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
+const missing = wanted.filter(([bin]) => !has(bin)).map(([, pkg]) => pkg)
+if (missing.length === 0) process.exit(0)
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
+const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0
+if (!isRoot || !hasApt) {
+  console.error(`undici-tls-fallback: the tests need these Debian packages: ${missing.join(' ')}\n` +
+    `  install them with: sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}`)
+  process.exit(1)
+}
+console.error(`undici-tls-fallback: installing ${missing.join(' ')} (apt-get, about a minute)...`)
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env })
+execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env })
+console.error('undici-tls-fallback: system packages ready')

@@ -1,0 +1,373 @@
+import { Agent, Dispatcher, errors } from 'undici'
+import { ConnectionTracker, type ResolvedTls } from './connector.ts'
+import { invalidOption } from './errors.ts'
+import type { Diagnosis } from './fingerprint.ts'
+import { resolveOptions, type AgentConfig, type HostRule, type TlsFallbackAgentOptions } from './options.ts'
+import type { PolicyCache } from './policy/cache.ts'
+import { validateEntry, type PolicyEntry } from './policy/entry.ts'
+import { MemoryPolicyCache } from './policy/memory-cache.ts'
+import { hostAndPort, originOf } from './policy/origin.ts'
+import { FallbackRequest, type RequestHost } from './request.ts'
+import { stackTlsOptions, type StackName } from './stacks.ts'
+import { Telemetry } from './telemetry.ts'
+
+type Handler = Dispatcher.DispatchHandler
+type DispatchOptions = Dispatcher.DispatchOptions
+
+interface Gate {
+  leader: FallbackRequest
+  waiters: FallbackRequest[]
+  timer: NodeJS.Timeout | undefined
+}
+
+const MAX_WARM_ORIGINS = 10_000
+const TCP_KEYS = ['lookup', 'family', 'hints', 'autoSelectFamily', 'autoSelectFamilyAttemptTimeout'] as const
+
+/**
+ * An undici 8 dispatcher that speaks strict TLS to every host and falls back, per host and only on
+ * evidence, to a stack that works: TLS 1.3 only, secure renegotiation (with the host's client
+ * certificate), or legacy server connect where the host's config consents to it.
+ */
+export class TlsFallbackAgent extends Dispatcher {
+  readonly #config: AgentConfig
+  readonly #cache: PolicyCache
+  readonly #ownsCache: boolean
+  readonly #telemetry: Telemetry
+  readonly #tracker: ConnectionTracker
+  readonly #agents = new Map<string, Agent>()
+  readonly #tls = new Map<HostRule, Map<StackName, ResolvedTls>>()
+  readonly #inflight = new Set<FallbackRequest>()
+  readonly #gates = new Map<string, Gate>()
+  readonly #warm = new Set<string>()
+  readonly #ladders = new Map<string, Promise<void>>()
+  readonly #ignoredWarned = new Set<string>()
+  readonly #requestHost: RequestHost
+  #closed = false
+  #destroyed = false
+  #closing: Promise<void> | undefined
+
+  constructor (options?: TlsFallbackAgentOptions) {
+    const config = resolveOptions(options)
+    super()
+    this.#config = config
+    this.#ownsCache = config.cache === undefined
+    this.#cache = config.cache ?? new MemoryPolicyCache()
+    this.#telemetry = new Telemetry(config.logger, config.hooks)
+    const tcp: Record<string, unknown> = {}
+    for (const key of TCP_KEYS) {
+      const value = (config.connect as Record<string, unknown>)[key] ?? (config.undici as Record<string, unknown>)[key]
+      if (value !== undefined) tcp[key] = value
+    }
+    this.#tracker = new ConnectionTracker({
+      resolve: (stack, hostname, port) => this.#resolveTls(stack, hostname, port),
+      timeout: config.connect.timeout ?? config.undici.connectTimeout,
+      maxCachedSessions: config.connect.maxCachedSessions ?? config.undici.maxCachedSessions,
+      keepAlive: config.connect.keepAlive,
+      keepAliveInitialDelay: config.connect.keepAliveInitialDelay,
+      tcp: tcp as Record<string, never>
+    })
+    // The strict stack's Agent is built now so that undici validates its options at construction.
+    try {
+      this.#agentFor('strict', !config.allowH2)
+    } catch (error) {
+      const message = (error as Error).message
+      throw invalidOption('options', `were refused by undici: ${message}`, error)
+    }
+    this.#requestHost = this.#makeRequestHost()
+  }
+
+  /** The learned policy of an origin (`https://host[:port]`, or any URL of it), if it has one. */
+  policy (origin: string | URL): PolicyEntry | undefined {
+    const url = new URL(String(origin))
+    return this.#cache.get(url.origin)
+  }
+
+  /** Every learned policy that has not expired. */
+  policies (): PolicyEntry[] {
+    return this.#cache.entries()
+  }
+
+  /** Forgets what was learned about an origin: its next request starts on the strict stack again. */
+  forget (origin: string | URL): void {
+    const key = new URL(String(origin)).origin
+    this.#cache.delete(key)
+    this.#tracker.forget(key)
+    this.#warm.delete(key)
+  }
+
+  override dispatch (opts: DispatchOptions, handler: Handler): boolean {
+    if (handler === null || typeof handler !== 'object') {
+      throw new errors.InvalidArgumentError('handler must be an object')
+    }
+    try {
+      if (opts === null || typeof opts !== 'object') throw new errors.InvalidArgumentError('opts must be an object.')
+      if (this.#destroyed) throw new errors.ClientDestroyedError()
+      if (this.#closed) throw new errors.ClientClosedError()
+      if (opts.origin === undefined || opts.origin === null) throw new errors.InvalidArgumentError('opts.origin is required')
+      let url: URL
+      try {
+        url = typeof opts.origin === 'string' ? new URL(opts.origin) : opts.origin
+      } catch {
+        throw new errors.InvalidArgumentError(`invalid origin: ${String(opts.origin)}`)
+      }
+      if (url.protocol !== 'https:') {
+        // No TLS, nothing to fall back from: plain HTTP goes through the strict stack's Agent.
+        return this.#agentFor('strict', true).dispatch(opts, handler)
+      }
+      const { hostname, port } = hostAndPort(url)
+      const rule = this.#config.hosts.match(hostname, port) ?? this.#config.defaults
+      const request = new FallbackRequest(this.#requestHost, url.origin, url, rule, opts, handler)
+      this.#inflight.add(request)
+      request.finished.then(() => this.#inflight.delete(request))
+      this.#admit(request)
+      return true
+    } catch (error) {
+      if (typeof handler.onResponseError !== 'function') throw error
+      handler.onResponseError(null as unknown as Dispatcher.DispatchController, error as Error)
+      return true
+    }
+  }
+
+  override close (): Promise<void>
+  override close (callback: () => void): void
+  override close (callback?: () => void): Promise<void> | void {
+    const promise = this.#close()
+    if (typeof callback === 'function') {
+      promise.then(() => callback(), () => callback())
+      return
+    }
+    return promise
+  }
+
+  override destroy (): Promise<void>
+  override destroy (error: Error | null): Promise<void>
+  override destroy (callback: () => void): void
+  override destroy (error: Error | null, callback: () => void): void
+  override destroy (errorOrCallback?: Error | null | (() => void), callback?: () => void): Promise<void> | void {
+    if (typeof errorOrCallback === 'function') {
+      callback = errorOrCallback
+      errorOrCallback = null
+    }
+    const promise = this.#destroy(errorOrCallback ?? null)
+    if (typeof callback === 'function') {
+      promise.then(() => callback(), () => callback())
+      return
+    }
+    return promise
+  }
+
+  get closed (): boolean {
+    return this.#closed
+  }
+
+  get destroyed (): boolean {
+    return this.#destroyed
+  }
+
+  async #close (): Promise<void> {
+    if (this.#destroyed) throw new errors.ClientDestroyedError()
+    this.#closed = true
+    this.#closing ??= (async () => {
+      // In-flight requests finish first, fallbacks and replays included; then the connections go.
+      while (this.#inflight.size > 0) {
+        await Promise.all([...this.#inflight].map(async (r) => await r.finished))
+      }
+      await Promise.all([...this.#agents.values()].map(async (agent) => await agent.close()))
+      if (this.#ownsCache) await this.#cache.close?.()
+    })()
+    return await this.#closing
+  }
+
+  async #destroy (error: Error | null): Promise<void> {
+    this.#closed = true
+    if (this.#destroyed) return
+    this.#destroyed = true
+    const reason = error ?? new errors.ClientDestroyedError()
+    for (const gate of this.#gates.values()) clearTimeout(gate.timer)
+    this.#gates.clear()
+    for (const request of this.#inflight) request.abort(reason)
+    await Promise.all([...this.#agents.values()].map(async (agent) => await agent.destroy(reason)))
+    if (this.#ownsCache) await this.#cache.close?.()
+  }
+
+  #agentFor (stack: StackName, http1Only: boolean): Agent {
+    const key = `${stack}/${http1Only ? 'h1' : 'h2'}`
+    let agent = this.#agents.get(key)
+    if (agent === undefined) {
+      const allowH2 = !http1Only && this.#config.allowH2
+      agent = new Agent({
+        ...this.#config.undici,
+        allowH2,
+        connect: this.#tracker.connectFunction(stack, allowH2)
+      })
+      for (const event of ['connect', 'disconnect', 'connectionError'] as const) {
+        const emitter = this as unknown as NodeJS.EventEmitter
+        ;(agent as unknown as NodeJS.EventEmitter).on(event, (...args: unknown[]) => emitter.emit(event, ...args))
+      }
+      this.#agents.set(key, agent)
+    }
+    return agent
+  }
+
+  #resolveTls (stack: StackName, hostname: string, port: number): ResolvedTls {
+    const rule = this.#config.hosts.match(hostname, port) ?? this.#config.defaults
+    let byStack = this.#tls.get(rule)
+    if (byStack === undefined) {
+      byStack = new Map()
+      this.#tls.set(rule, byStack)
+    }
+    let resolved = byStack.get(stack)
+    if (resolved === undefined) {
+      const { connect } = this.#config
+      const { timeout: _t, maxCachedSessions: _m, keepAlive: _k, keepAliveInitialDelay: _d, ...tlsOptions } = connect
+      resolved = { key: rule, options: stackTlsOptions(stack, tlsOptions, rule.clientCert) }
+      byStack.set(stack, resolved)
+    }
+    return resolved
+  }
+
+  /** Cold-start gate: while the first request to an origin with no policy is in flight, the others wait for its outcome. */
+  #admit (request: FallbackRequest): void {
+    const origin = request.origin
+    const timeout = this.#config.coldStartTimeout
+    if (timeout === 0 || request.pinned || this.#warm.has(origin) || this.#cache.get(origin) !== undefined) {
+      request.start()
+      return
+    }
+    const gate = this.#gates.get(origin)
+    if (gate !== undefined) {
+      gate.waiters.push(request)
+      return
+    }
+    const timer = setTimeout(() => this.#openGate(origin), timeout)
+    timer.unref()
+    request.leader = true
+    this.#gates.set(origin, { leader: request, waiters: [], timer })
+    request.start()
+  }
+
+  #openGate (origin: string): void {
+    const gate = this.#gates.get(origin)
+    if (gate === undefined) return
+    this.#gates.delete(origin)
+    clearTimeout(gate.timer)
+    for (const waiter of gate.waiters) waiter.start()
+  }
+
+  #markWarm (origin: string): void {
+    if (this.#warm.size >= MAX_WARM_ORIGINS) this.#warm.clear()
+    this.#warm.add(origin)
+  }
+
+  #policyFor (origin: string, rule: HostRule): PolicyEntry | undefined {
+    let entry: PolicyEntry | undefined
+    try {
+      entry = this.#cache.get(origin)
+    } catch (error) {
+      this.#telemetry.warn({ origin, ...this.#telemetry.errorField(error) }, 'the policy cache failed; using the strict stack')
+      return undefined
+    }
+    if (entry === undefined) return undefined
+    const problem = validateEntry(entry, origin)
+    if (typeof problem === 'string') {
+      this.#warnIgnored(origin, `malformed:${problem}`, { origin, problem }, `ignoring a malformed policy entry for ${origin}: ${problem}`)
+      return undefined
+    }
+    if (entry.stack !== 'strict' && !rule.fallback.includes(entry.stack)) {
+      this.#warnIgnored(origin, `stack:${entry.stack}`, { origin, stack: entry.stack, allowed: rule.fallback },
+        `ignoring the cached policy for ${origin}: it names the ${entry.stack} stack, which ${rule.fallbackPath} does not allow for this host`)
+      return undefined
+    }
+    return entry
+  }
+
+  #warnIgnored (origin: string, kind: string, fields: object, message: string): void {
+    const key = `${origin} ${kind}`
+    if (this.#ignoredWarned.has(key)) return
+    if (this.#ignoredWarned.size >= MAX_WARM_ORIGINS) this.#ignoredWarned.clear()
+    this.#ignoredWarned.add(key)
+    if (this.#telemetry.hasLogger) this.#telemetry.warn(fields, message)
+    else process.emitWarning(message, { type: 'TlsFallbackWarning', code: 'TLS_FALLBACK_POLICY_IGNORED' })
+  }
+
+  /**
+   * Records a transition. A move to `renegotiation` needs authenticated evidence: the failed
+   * connection's client answered a real HelloRequest, or a connection on the new stack took part in
+   * a renegotiation the server started. `tls13` is stronger than strict, and `legacy-server-connect`
+   * is only ever tried for hosts that consent to it; both are learned once they worked.
+   */
+  #learn (origin: string, rule: HostRule, to: StackName, http1Only: boolean, diagnosis: Diagnosis, worked: boolean): boolean {
+    const proven = diagnosis.evidence.verified ||
+      (worked && (to !== 'renegotiation' || this.#tracker.renegotiated(origin)))
+    if (!proven) {
+      this.#telemetry.info({ origin, stack: to, fingerprint: diagnosis.fingerprint },
+        `${origin}: the ${to} stack answered, but nothing proved the ${diagnosis.fingerprint} diagnosis; the policy stays as it was`)
+      return false
+    }
+    const current = this.#policyFor(origin, rule)
+    if (current !== undefined && current.stack === to && (current.http1Only === true) === http1Only) return false
+    const learnedAt = Date.now()
+    const entry: PolicyEntry = {
+      origin,
+      stack: to,
+      ...(http1Only ? { http1Only: true } : {}),
+      fingerprint: diagnosis.fingerprint,
+      evidence: diagnosis.evidence,
+      learnedAt,
+      expiresAt: learnedAt + this.#cache.ttl
+    }
+    try {
+      this.#cache.set(origin, entry)
+    } catch (error) {
+      this.#telemetry.warn({ origin, ...this.#telemetry.errorField(error) }, 'the policy cache failed to store an entry')
+    }
+    this.#telemetry.fallback({
+      origin,
+      from: current?.stack ?? 'strict',
+      to,
+      fingerprint: diagnosis.fingerprint,
+      evidence: diagnosis.evidence,
+      http1Only,
+      expiresAt: entry.expiresAt
+    })
+    this.#openGate(origin)
+    return true
+  }
+
+  #makeRequestHost (): RequestHost {
+    return {
+      telemetry: this.#telemetry,
+      resetRetries: this.#config.resetRetries,
+      maxReplayBodySize: this.#config.maxReplayBodySize,
+      send: (stack, http1Only, opts, handler) => {
+        const agent = this.#agentFor(stack, http1Only || !this.#config.allowH2)
+        agent.dispatch(opts, handler)
+      },
+      snapshotFor: (error) => this.#tracker.snapshotFor(error),
+      policyFor: (origin, rule) => this.#policyFor(origin, rule),
+      learn: (origin, rule, to, http1Only, diagnosis, worked) => this.#learn(origin, rule, to, http1Only, diagnosis, worked),
+      unlearn: (origin, reason) => {
+        this.#telemetry.warn({ origin, reason }, `${origin}: dropping its learned policy: ${reason}`)
+        this.#cache.delete(origin)
+      },
+      ladderInProgress: (origin) => this.#ladders.get(origin),
+      ladderStarted: (origin) => {
+        let end!: () => void
+        const promise = new Promise<void>((resolve) => { end = resolve })
+        this.#ladders.set(origin, promise)
+        return () => {
+          if (this.#ladders.get(origin) === promise) this.#ladders.delete(origin)
+          end()
+        }
+      },
+      settled: (request, ok) => {
+        if (ok && request.rule.stack === undefined && this.#cache.get(request.origin) === undefined) this.#markWarm(request.origin)
+        if (request.leader) {
+          request.leader = false
+          this.#openGate(request.origin)
+        }
+      }
+    }
+  }
+}
+

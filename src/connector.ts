@@ -1,0 +1,271 @@
+import { subscribe } from 'node:diagnostics_channel'
+import net from 'node:net'
+import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls'
+import { constants } from 'node:crypto'
+import { buildConnector } from 'undici'
+import type { ConnectionSnapshot } from './fingerprint.ts'
+import { acceptsRenegotiation, type StackName } from './stacks.ts'
+import { originFromParts } from './policy/origin.ts'
+
+/**
+ * The connector opens each TCP socket itself and hands it to undici's connector as `httpSocket`, so
+ * TLS stays native and the raw socket's counters keep counting ciphertext while the TLS socket
+ * counts plaintext. Each connection gets a `Connection` record; an error emitted on the socket is
+ * mapped to a snapshot of that record, which is how a failed request finds out what its
+ * connection saw (undici hands the handler the very error object the socket emitted).
+ */
+
+type UndiciConnect = buildConnector.connector
+type ConnectCallback = buildConnector.Callback
+
+/** TLS options for a stack and host, plus an identity for memoizing the undici connector built from them. */
+export interface ResolvedTls {
+  key: object
+  options: ConnectionOptions
+}
+
+export interface ConnectorOptions {
+  /** TLS options for a connection of this stack to this host. */
+  resolve: (stack: StackName, hostname: string, port: number) => ResolvedTls
+  /** undici's `connectTimeout`. */
+  timeout: number | undefined
+  maxCachedSessions: number | undefined
+  keepAlive: boolean | undefined
+  keepAliveInitialDelay: number | undefined
+  /** TCP options for `net.connect`: lookup, family, autoSelectFamily, ... */
+  tcp: net.TcpNetConnectOpts | Record<string, never>
+}
+
+interface Counters { rawRead: number, rawWritten: number, plainRead: number, plainWritten: number }
+interface Mark extends Counters {
+  handshakes: number
+  /** The mark was taken before the client's last handshake flight was counted (see `finalFlightPending`). */
+  beforeFinalFlight: boolean
+}
+
+class Connection {
+  readonly stack: StackName
+  readonly origin: string
+  readonly raw: net.Socket | undefined
+  readonly socket: TLSSocket
+  readonly offeredTls13: boolean
+  handshakeComplete = false
+  protocol: string | null = null
+  cipher: string | null = null
+  alpn: string | false | null = null
+  handshakes = 0
+  /**
+   * In a resumed TLS 1.2 handshake the client sends its ChangeCipherSpec and Finished last, and Node
+   * counts those bytes on the raw socket only after 'secureConnect' (in the next turn of the event
+   * loop). Until then a mark does not include them.
+   */
+  finalFlightPending = false
+  resumed = false
+  readonly tlsErrors: string[] = []
+  mark: Mark = { rawRead: 0, rawWritten: 0, plainRead: 0, plainWritten: 0, handshakes: 0, beforeFinalFlight: false }
+
+  constructor (stack: StackName, origin: string, raw: net.Socket | undefined, socket: TLSSocket, offeredTls13: boolean) {
+    this.stack = stack
+    this.origin = origin
+    this.raw = raw
+    this.socket = socket
+    this.offeredTls13 = offeredTls13
+  }
+
+  counters (): Counters {
+    const raw = this.raw
+    return {
+      rawRead: raw?.bytesRead ?? 0,
+      rawWritten: raw?.bytesWritten ?? 0,
+      plainRead: this.socket.bytesRead,
+      plainWritten: this.socket.bytesWritten
+    }
+  }
+
+  /** Called when a request's headers are about to be written: byte counts restart here. */
+  markRequest (): void {
+    this.mark = { ...this.counters(), handshakes: this.handshakes, beforeFinalFlight: this.finalFlightPending }
+  }
+
+  snapshot (): ConnectionSnapshot {
+    const now = this.counters()
+    return {
+      stack: this.stack,
+      handshakeComplete: this.handshakeComplete,
+      protocol: this.protocol,
+      cipher: this.cipher,
+      alpn: this.alpn,
+      offeredTls13: this.offeredTls13,
+      rawRead: now.rawRead - this.mark.rawRead,
+      rawWritten: now.rawWritten - this.mark.rawWritten,
+      plainRead: now.plainRead - this.mark.plainRead,
+      plainWritten: now.plainWritten - this.mark.plainWritten,
+      renegotiations: this.handshakes - this.mark.handshakes,
+      finalFlightInWindow: this.mark.beforeFinalFlight,
+      tlsErrors: [...this.tlsErrors]
+    }
+  }
+}
+
+const connectionsBySocket = new WeakMap<object, Connection>()
+let subscribed = false
+
+function subscribeOnce (): void {
+  if (subscribed) return
+  subscribed = true
+  // undici publishes this for each request just before it writes the request's headers.
+  subscribe('undici:client:sendHeaders', (message) => {
+    const socket = (message as { socket?: object }).socket
+    if (socket !== undefined) connectionsBySocket.get(socket)?.markRequest()
+  })
+}
+
+function isTlsLayerError (code: string | undefined): boolean {
+  return code !== undefined && (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code === 'ERR_OSSL_EVP_BAD_DECRYPT')
+}
+
+function offersTls13 (options: ConnectionOptions): boolean {
+  const max = options.maxVersion ?? tls.DEFAULT_MAX_VERSION
+  return max === 'TLSv1.3' && ((options.secureOptions ?? 0) & constants.SSL_OP_NO_TLSv1_3) === 0
+}
+
+const MAX_RENEGOTIATED_ORIGINS = 10_000
+
+export class ConnectionTracker {
+  readonly #options: ConnectorOptions
+  readonly #errors = new WeakMap<Error, ConnectionSnapshot>()
+  readonly #renegotiated = new Set<string>()
+  readonly #connectors = new WeakMap<object, Map<string, UndiciConnect>>()
+
+  constructor (options: ConnectorOptions) {
+    this.#options = options
+    subscribeOnce()
+  }
+
+  /** What the connection that raised this error saw, if the error came from one of our connections. */
+  snapshotFor (error: unknown): ConnectionSnapshot | undefined {
+    return typeof error === 'object' && error !== null ? this.#errors.get(error as Error) : undefined
+  }
+
+  /**
+   * Whether a connection of this stack to this origin took part in a renegotiation the server
+   * started. The client only starts one after it authenticated the server's HelloRequest, so an
+   * on-path attacker cannot make this true.
+   */
+  renegotiated (origin: string): boolean {
+    return this.#renegotiated.has(origin)
+  }
+
+  forget (origin: string): void {
+    this.#renegotiated.delete(origin)
+  }
+
+  /** An undici `connect` function for one stack. */
+  connectFunction (stack: StackName, allowH2: boolean): UndiciConnect {
+    const connect: UndiciConnect = (opts, callback) => this.#connect(stack, allowH2, opts, callback)
+    return connect
+  }
+
+  #undiciConnector (stack: StackName, allowH2: boolean, resolved: ResolvedTls): UndiciConnect {
+    let byVariant = this.#connectors.get(resolved.key)
+    if (byVariant === undefined) {
+      byVariant = new Map()
+      this.#connectors.set(resolved.key, byVariant)
+    }
+    const variant = `${stack}/${allowH2 ? 'h2' : 'h1'}`
+    let connector = byVariant.get(variant)
+    if (connector === undefined) {
+      const o = this.#options
+      connector = buildConnector({
+        ...resolved.options,
+        allowH2,
+        ...(o.timeout === undefined ? {} : { timeout: o.timeout }),
+        ...(o.maxCachedSessions === undefined ? {} : { maxCachedSessions: o.maxCachedSessions }),
+        ...(o.keepAlive === undefined ? {} : { keepAlive: o.keepAlive }),
+        ...(o.keepAliveInitialDelay === undefined ? {} : { keepAliveInitialDelay: o.keepAliveInitialDelay })
+      } as buildConnector.BuildOptions)
+      byVariant.set(variant, connector)
+    }
+    return connector
+  }
+
+  #connect (stack: StackName, allowH2: boolean, opts: buildConnector.Options, callback: ConnectCallback): net.Socket | TLSSocket {
+    const port = Number(opts.port === '' || opts.port === undefined ? (opts.protocol === 'https:' ? 443 : 80) : opts.port)
+    const resolved = this.#options.resolve(stack, opts.hostname, port)
+    const undiciConnect = this.#undiciConnector(stack, allowH2, resolved)
+    if (opts.protocol !== 'https:') {
+      return undiciConnect(opts, callback) as unknown as net.Socket
+    }
+
+    let raw: net.Socket | undefined
+    let httpSocket = opts.httpSocket
+    if (httpSocket === undefined) {
+      const host = opts.hostname.startsWith('[') ? opts.hostname.slice(1, -1) : opts.hostname
+      raw = net.connect({
+        ...this.#options.tcp,
+        host,
+        port,
+        ...(opts.localAddress == null ? {} : { localAddress: opts.localAddress })
+      } as net.TcpNetConnectOpts)
+      httpSocket = raw
+    } else if (httpSocket instanceof net.Socket) {
+      raw = httpSocket
+    }
+
+    const socket = undiciConnect({ ...opts, httpSocket }, callback) as unknown as TLSSocket
+    const connection = new Connection(stack, originFromParts('https:', opts.hostname, port), raw, socket, offersTls13(resolved.options))
+    connectionsBySocket.set(socket, connection)
+
+    // Prepended so that they run before undici's listeners, which may fail requests synchronously.
+    socket.prependOnceListener('secureConnect', () => {
+      connection.handshakeComplete = true
+      connection.protocol = socket.getProtocol()
+      connection.cipher = socket.getCipher()?.standardName ?? null
+      connection.alpn = socket.alpnProtocol
+      if (connection.handshakes === 0) connection.handshakes = 1
+      connection.resumed = socket.isSessionReused()
+      if (connection.resumed && connection.protocol === 'TLSv1.2') {
+        connection.finalFlightPending = true
+        setImmediate(() => { connection.finalFlightPending = false })
+      }
+      connection.markRequest()
+    })
+    socket.prependListener('error', (error: Error & { code?: string }) => {
+      this.#errors.set(error, connection.snapshot())
+      if (isTlsLayerError(error.code)) connection.tlsErrors.push(error.code ?? 'ERR_SSL')
+    })
+    if (acceptsRenegotiation(stack)) this.#countHandshakes(connection)
+    return socket
+  }
+
+  /**
+   * Counts handshake starts on a stack that accepts renegotiation. Node calls the TLS handle's
+   * `onhandshakestart` for every handshake, the server's renegotiations included; where that hook
+   * is missing, the 'secure' event (emitted again when a renegotiation completes) is counted.
+   */
+  #countHandshakes (connection: Connection): void {
+    const socket = connection.socket
+    const seen = (): void => {
+      if (connection.handshakes >= 2) {
+        if (this.#renegotiated.size >= MAX_RENEGOTIATED_ORIGINS) this.#renegotiated.clear()
+        this.#renegotiated.add(connection.origin)
+      }
+    }
+    const handle = (socket as unknown as { _handle?: { onhandshakestart?: (...args: unknown[]) => unknown } })._handle
+    if (handle !== undefined && typeof handle.onhandshakestart === 'function') {
+      const original = handle.onhandshakestart
+      handle.onhandshakestart = function (this: unknown, ...args: unknown[]) {
+        connection.handshakes += 1
+        seen()
+        return original.apply(this, args)
+      }
+    } else {
+      let secures = 0
+      socket.on('secure', () => {
+        secures += 1
+        if (secures > connection.handshakes) connection.handshakes = secures
+        seen()
+      })
+    }
+  }
+}

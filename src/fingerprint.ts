@@ -1,0 +1,230 @@
+import { acceptsRenegotiation, tlsVersionRank, type StackName } from './stacks.ts'
+
+/** Stable fingerprint ids, used in errors, logs, events and policy entries. */
+export const FINGERPRINTS = [
+  'renegotiation-refused',
+  'unsafe-legacy-renegotiation',
+  'client-certificate-required',
+  'http11-required'
+] as const
+export type FingerprintId = typeof FINGERPRINTS[number]
+
+/**
+ * What one connection showed, measured by the connector. Byte counts run from the moment the failed
+ * request's headers were handed to the socket (or from the end of the handshake when no request was
+ * sent). `raw*` count TLS records on the wire (ciphertext), `plain*` decrypted application data.
+ */
+export interface ConnectionSnapshot {
+  stack: StackName
+  handshakeComplete: boolean
+  /** Negotiated protocol, such as `'TLSv1.2'`; `null` before the handshake completed. */
+  protocol: string | null
+  /** IANA name of the negotiated cipher suite, such as `'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'`. */
+  cipher: string | null
+  alpn: string | false | null
+  /** Whether the ClientHello offered TLS 1.3. */
+  offeredTls13: boolean
+  rawRead: number
+  rawWritten: number
+  plainRead: number
+  plainWritten: number
+  /** Renegotiations the server started during the request. Counted on stacks that accept renegotiation. */
+  renegotiations: number
+  /**
+   * The byte window includes the client's last flight of a resumed TLS 1.2 handshake
+   * (ChangeCipherSpec and Finished), which Node counts after the handshake completed.
+   */
+  finalFlightInWindow: boolean
+  /** Codes of TLS-layer errors this connection raised before the failure (a record that failed authentication, ...). */
+  tlsErrors: string[]
+}
+
+/** Why a fingerprint matched. JSON-safe: it goes into logs, events and policy entries. */
+export interface Evidence {
+  /** The code of the error the request failed with. */
+  errorCode: string | undefined
+  tlsVersion: string | null
+  cipher: string | null
+  /** Ciphertext bytes received after the request was sent. */
+  bytesReceived: number
+  /** Ciphertext bytes sent after the request was sent (request records included). */
+  bytesSent: number
+  /** Decrypted response bytes received (0 for every fingerprint of a failed connection). */
+  plaintextReceived: number
+  /** Records decoded from the ciphertext lengths (AEAD cipher suites only). */
+  records?: { helloRequests: number, serverAlerts: number, clientAlerts: number } | undefined
+  /** Renegotiations the server started during the request (stacks that accept renegotiation). */
+  renegotiations?: number | undefined
+  /**
+   * True when the evidence cannot be forged by an on-path attacker: the client's own TLS stack
+   * authenticated the server's record (it answered a HelloRequest with an alert, or began a
+   * renegotiation). False when it rests on what an attacker could inject (lengths of records the
+   * client never authenticated, a ServerHello without RFC 5746).
+   */
+  verified: boolean
+  /** One sentence for people. */
+  summary: string
+}
+
+export interface Diagnosis {
+  fingerprint: FingerprintId
+  evidence: Evidence
+}
+
+export interface DiagnoseInput {
+  error: Error & { code?: string }
+  stack: StackName
+  /** The failed connection, when the error could be linked to one. */
+  connection: ConnectionSnapshot | undefined
+  /** Whether the host has a client certificate configured. */
+  hasClientCert: boolean
+}
+
+/** Errors that mean the connection was reset or closed under the request. */
+const CLOSED_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'ECONNABORTED'])
+
+export function isConnectionClosedError (error: { code?: string | undefined }): boolean {
+  return error.code !== undefined && CLOSED_CODES.has(error.code)
+}
+
+/**
+ * A fatal handshake_failure alert from the server: how Apache answers a declined renegotiation
+ * (OpenSSL names it differently across versions). Unlike a reset it is authenticated: the client
+ * decrypted it with the session's keys.
+ */
+const REFUSAL_ALERT_CODES = new Set(['ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE'])
+
+export const UNSAFE_LEGACY_CODE = 'ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED'
+
+function isUnsafeLegacyError (error: { code?: string | undefined, message?: string }): boolean {
+  // With a write pending before the handshake ends, Node reports it as EPROTO and only the message tells.
+  return error.code === UNSAFE_LEGACY_CODE ||
+    (error.code === 'EPROTO' && typeof error.message === 'string' && error.message.includes('unsafe legacy renegotiation disabled'))
+}
+
+/**
+ * Per-record overhead of a TLS 1.2 AEAD cipher suite: 5-byte header, explicit nonce, tag. For these
+ * suites a record's length is its plaintext length plus this constant, which makes small control
+ * records recognisable: a HelloRequest carries 4 bytes of plaintext, an alert 2.
+ */
+export function aeadRecordOverhead (cipher: string | null): number | undefined {
+  if (cipher === null) return undefined
+  if (cipher.includes('CHACHA20_POLY1305')) return 5 + 16
+  if (cipher.endsWith('_CCM_8')) return 5 + 8 + 8
+  if (cipher.includes('_GCM_') || cipher.endsWith('_CCM')) return 5 + 8 + 16
+  return undefined
+}
+
+const HELLO_REQUEST = 4
+const ALERT = 2
+const CHANGE_CIPHER_SPEC_RECORD = 6
+const FINISHED = 16
+
+/**
+ * Decodes the control records hidden in ciphertext counts after a request, for AEAD suites.
+ * Received: no application data was decrypted, so every received record was a control record:
+ * `received mod overhead = 4·helloRequests + 2·alerts`. Sent: every application record costs
+ * `plaintext + overhead`, so `(sent - plaintextSent) mod overhead = 2·alerts`.
+ * With `finalFlight`, the sent bytes also hold the client's ChangeCipherSpec record (6 bytes) and
+ * its encrypted Finished (16 bytes of plaintext), as at the end of a resumed handshake.
+ * Returns undefined when the counts do not decode into a small number of control records.
+ */
+export function decodeControlRecords (
+  received: number, sent: number, plaintextSent: number, overhead: number, finalFlight = false
+): { helloRequests: number, serverAlerts: number, clientAlerts: number } | undefined {
+  const tail = finalFlight ? CHANGE_CIPHER_SPEC_RECORD + FINISHED + overhead : 0
+  if (received <= 0 || sent < plaintextSent + tail) return undefined
+  const r = received % overhead
+  const w = (sent - plaintextSent - tail) % overhead
+  if (w % ALERT !== 0 || w > 4 * ALERT) return undefined
+  let helloRequests = 0
+  let serverAlerts: number
+  if (r === HELLO_REQUEST || r === HELLO_REQUEST + ALERT || r === HELLO_REQUEST + 2 * ALERT) {
+    helloRequests = 1
+    serverAlerts = (r - HELLO_REQUEST) / ALERT
+  } else if (r === ALERT) {
+    serverAlerts = 1
+  } else {
+    return undefined
+  }
+  const records = Math.floor(received / overhead)
+  if (records < helloRequests + serverAlerts) return undefined
+  return { helloRequests, serverAlerts, clientAlerts: w / ALERT }
+}
+
+function baseEvidence (error: DiagnoseInput['error'], c: ConnectionSnapshot | undefined): Omit<Evidence, 'verified' | 'summary'> {
+  return {
+    errorCode: error.code,
+    tlsVersion: c?.protocol ?? null,
+    cipher: c?.cipher ?? null,
+    bytesReceived: c?.rawRead ?? 0,
+    bytesSent: c?.rawWritten ?? 0,
+    plaintextReceived: c?.plainRead ?? 0
+  }
+}
+
+/**
+ * Matches a failed attempt against the known fingerprints. Returns undefined for everything else,
+ * a bare reset or close included: such failures move no policy and reach the caller unchanged.
+ */
+export function diagnose (input: DiagnoseInput): Diagnosis | undefined {
+  const { error, stack, connection: c } = input
+
+  if (isUnsafeLegacyError(error) && stack !== 'legacy-server-connect' && c?.handshakeComplete !== true) {
+    return {
+      fingerprint: 'unsafe-legacy-renegotiation',
+      evidence: {
+        ...baseEvidence(error, c),
+        verified: false,
+        summary: 'the server\'s hello carried no RFC 5746 renegotiation_info, so a strict client refused the handshake'
+      }
+    }
+  }
+
+  if (c === undefined || !c.handshakeComplete || c.plainRead !== 0) return undefined
+
+  if (acceptsRenegotiation(stack)) {
+    if (c.renegotiations >= 1 && !input.hasClientCert) {
+      return {
+        fingerprint: 'client-certificate-required',
+        evidence: {
+          ...baseEvidence(error, c),
+          renegotiations: c.renegotiations,
+          verified: true,
+          summary: 'the server renegotiated after the request, no client certificate was offered, and it closed without a response'
+        }
+      }
+    }
+    return undefined
+  }
+
+  if (!isConnectionClosedError(error) && !REFUSAL_ALERT_CODES.has(error.code ?? '')) return undefined
+  if (c.alpn === 'h2' || tlsVersionRank(c.protocol) < 0 || tlsVersionRank(c.protocol) > tlsVersionRank('TLSv1.2')) return undefined
+  if (c.rawRead <= 0) return undefined
+  // Any other TLS error on the connection (a record that failed authentication, say) disqualifies it.
+  if (!c.tlsErrors.every((code) => REFUSAL_ALERT_CODES.has(code))) return undefined
+
+  const overhead = aeadRecordOverhead(c.cipher)
+  if (overhead === undefined) {
+    return {
+      fingerprint: 'renegotiation-refused',
+      evidence: {
+        ...baseEvidence(error, c),
+        verified: false,
+        summary: `${c.rawRead} bytes of TLS records arrived after the request and no response byte; the cipher suite does not let record lengths be decoded`
+      }
+    }
+  }
+  const records = decodeControlRecords(c.rawRead, c.rawWritten, c.plainWritten, overhead, c.finalFlightInWindow)
+  // A HelloRequest the client never answered proves nothing: anyone on the path can inject bytes.
+  if (records === undefined || records.helloRequests === 0 || records.clientAlerts === 0) return undefined
+  return {
+    fingerprint: 'renegotiation-refused',
+    evidence: {
+      ...baseEvidence(error, c),
+      records,
+      verified: true,
+      summary: 'the server sent a HelloRequest after the request; the client declined it with an alert; the server then closed without a response'
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { invalidOption } from '../errors.ts'
+import type { PolicyCache } from './cache.ts'
+import type { PolicyEntry } from './entry.ts'
+
+export interface MemoryPolicyCacheOptions {
+  /** How many origins to remember; the least recently used is dropped first. Default: 10,000. */
+  max?: number
+  /** How long a learned policy lasts, in milliseconds; then the strict stack is tried again. Default: 6 hours. */
+  ttl?: number
+}
+
+export const DEFAULT_CACHE_MAX = 10_000
+export const DEFAULT_TTL = 6 * 60 * 60 * 1000
+
+export function checkPositiveInteger (path: string, value: unknown, max = Number.MAX_SAFE_INTEGER): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw invalidOption(path, `must be a whole number from 1 to ${max}, got ${describe(value)}`)
+  }
+}
+
+export function describe (value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value)
+  if (Array.isArray(value)) return 'an array'
+  return `a ${typeof value}`
+}
+
+/** The default store: in memory, bounded (least recently used first out), entries expire after `ttl`. */
+export class MemoryPolicyCache implements PolicyCache {
+  readonly ttl: number
+  readonly max: number
+  readonly #entries = new Map<string, PolicyEntry>()
+
+  constructor (options: MemoryPolicyCacheOptions = {}) {
+    if (options === null || typeof options !== 'object') throw invalidOption('MemoryPolicyCache options', `must be an object, got ${describe(options)}`)
+    for (const key of Object.keys(options)) {
+      if (key !== 'max' && key !== 'ttl') throw invalidOption(`MemoryPolicyCache.${key}`, 'is not an option (known: max, ttl)')
+    }
+    const max = options.max ?? DEFAULT_CACHE_MAX
+    const ttl = options.ttl ?? DEFAULT_TTL
+    checkPositiveInteger('MemoryPolicyCache.max', max)
+    checkPositiveInteger('MemoryPolicyCache.ttl', ttl)
+    this.max = max
+    this.ttl = ttl
+  }
+
+  get size (): number {
+    return this.#entries.size
+  }
+
+  get (origin: string): PolicyEntry | undefined {
+    const entry = this.#entries.get(origin)
+    if (entry === undefined) return undefined
+    if (entry.expiresAt <= Date.now()) {
+      this.#entries.delete(origin)
+      return undefined
+    }
+    // Most recently used last.
+    this.#entries.delete(origin)
+    this.#entries.set(origin, entry)
+    return entry
+  }
+
+  set (origin: string, entry: PolicyEntry): void {
+    this.#entries.delete(origin)
+    this.#entries.set(origin, entry)
+    while (this.#entries.size > this.max) {
+      const oldest = this.#entries.keys().next().value as string
+      this.#entries.delete(oldest)
+    }
+  }
+
+  delete (origin: string): void {
+    this.#entries.delete(origin)
+  }
+
+  entries (): PolicyEntry[] {
+    const now = Date.now()
+    const list: PolicyEntry[] = []
+    for (const [origin, entry] of this.#entries) {
+      if (entry.expiresAt <= now) this.#entries.delete(origin)
+      else list.push(entry)
+    }
+    return list
+  }
+
+  async close (): Promise<void> {
+    this.#entries.clear()
+  }
+}

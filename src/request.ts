@@ -1,0 +1,435 @@
+import type { Dispatcher } from 'undici'
+import type { Duplex } from 'node:stream'
+import { StableController } from './controller.ts'
+import { ErrorCodes, TlsFallbackError, type AttemptSummary } from './errors.ts'
+import { diagnose, isConnectionClosedError, type ConnectionSnapshot, type Diagnosis } from './fingerprint.ts'
+import type { HostRule } from './options.ts'
+import type { PolicyEntry } from './policy/entry.ts'
+import { isIdempotent, ReplayableBody } from './replay.ts'
+import { ladderFor, stackFor, type FallbackStack, type StackName } from './stacks.ts'
+import type { AttemptReason, Telemetry } from './telemetry.ts'
+
+type Handler = Dispatcher.DispatchHandler
+type Controller = Dispatcher.DispatchController
+type Headers = Parameters<NonNullable<Handler['onResponseStart']>>[2]
+
+/** What a request needs from its agent. */
+export interface RequestHost {
+  readonly telemetry: Telemetry
+  readonly resetRetries: number
+  readonly maxReplayBodySize: number
+  send: (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Handler) => void
+  snapshotFor: (error: unknown) => ConnectionSnapshot | undefined
+  /** The validated policy of an origin, if any. */
+  policyFor: (origin: string, rule: HostRule) => PolicyEntry | undefined
+  /** Records a transition once the evidence allows it; returns whether the policy moved. */
+  learn: (origin: string, rule: HostRule, to: StackName, http1Only: boolean, diagnosis: Diagnosis, proven: boolean) => boolean
+  /** Drops an origin's policy (it named a stack that no longer connects). */
+  unlearn: (origin: string, reason: string) => void
+  /** A ladder already running for this origin, to wait for instead of starting another. */
+  ladderInProgress: (origin: string) => Promise<void> | undefined
+  ladderStarted: (origin: string) => () => void
+  /** The request got a response, or gave up: an origin's cold-start gate may open. */
+  settled: (request: FallbackRequest, ok: boolean) => void
+}
+
+const CERTIFICATE_CODE = /CERT|_ISSUER|SELF_SIGNED|ALTNAME|HOSTNAME|VERIFY/
+
+/** A failure of a fallback stack that means "this stack does not work here", as opposed to a network or certificate problem. */
+function stackCannotWork (error: Error & { code?: string }): boolean {
+  const code = error.code ?? ''
+  if (CERTIFICATE_CODE.test(code)) return false
+  return isConnectionClosedError(error) || code.startsWith('ERR_SSL_') || code === 'UND_ERR_CONNECT_TIMEOUT'
+}
+
+function pathOf (path: string): string {
+  const q = path.indexOf('?')
+  return q === -1 ? path : path.slice(0, q)
+}
+
+function hostOfRule (rule: HostRule, url: URL): string {
+  return rule.pattern?.key ?? url.host
+}
+
+/**
+ * One request through the agent: it makes attempts on stacks, matches failures against
+ * fingerprints, and replays the request on the next stack when that is safe. The caller's handler
+ * sees one onRequestStart, one controller and at most one response.
+ */
+export class FallbackRequest {
+  readonly origin: string
+  readonly url: URL
+  readonly rule: HostRule
+  readonly #host: RequestHost
+  readonly #opts: Dispatcher.DispatchOptions
+  readonly #handler: Handler
+  readonly #controller: StableController
+  readonly #body: ReplayableBody
+  readonly #method: string
+  readonly #attempts: AttemptSummary[] = []
+  #stack: StackName = 'strict'
+  #http1Only = false
+  #fromPolicy = false
+  #attempt = 0
+  #started = false
+  #responded = false
+  #done = false
+  #retriesLeft: number
+  #diagnosis: Diagnosis | undefined
+  #firstError: Error | undefined
+  #candidates: FallbackStack[] = []
+  #endLadder: (() => void) | undefined
+  /** Resolves when the caller's handler got its last callback. */
+  readonly finished: Promise<void>
+  #resolveFinished!: () => void
+  /** Set by the agent while the request waits at a cold-start gate. */
+  leader = false
+
+  constructor (host: RequestHost, origin: string, url: URL, rule: HostRule, opts: Dispatcher.DispatchOptions, handler: Handler) {
+    this.#host = host
+    this.origin = origin
+    this.url = url
+    this.rule = rule
+    this.#opts = opts
+    this.#handler = handler
+    this.#method = String(opts.method ?? 'GET').toUpperCase()
+    this.#retriesLeft = host.resetRetries
+    this.#body = new ReplayableBody(opts.body, host.maxReplayBodySize)
+    this.#controller = new StableController(() => {})
+    this.finished = new Promise((resolve) => { this.#resolveFinished = resolve })
+  }
+
+  get pinned (): boolean {
+    return this.rule.stack !== undefined
+  }
+
+  /** First attempt: the pinned stack, else the learned policy, else strict. */
+  start (): void {
+    const entry = this.pinned ? undefined : this.#host.policyFor(this.origin, this.rule)
+    this.#fromPolicy = entry !== undefined
+    this.#stack = this.rule.stack ?? entry?.stack ?? 'strict'
+    this.#http1Only = this.rule.http1Only || entry?.http1Only === true
+    this.#send('initial')
+  }
+
+  /** Fails the request before it was sent (the agent is being destroyed). */
+  abort (error: Error): void {
+    if (this.#done) return
+    this.#controller.abort(error)
+    if (!this.#started) this.#fail(error)
+  }
+
+  #send (reason: AttemptReason): void {
+    if (this.#done) return
+    if (this.#controller.abortedByCaller) {
+      this.#fail(this.#controller.reason ?? new Error('aborted'))
+      return
+    }
+    this.#attempt += 1
+    const attempt = this.#attempt
+    let body: unknown
+    try {
+      body = this.#body.nextBody()
+    } catch (error) {
+      this.#fail(error as Error)
+      return
+    }
+    this.#host.telemetry.attempt({
+      origin: this.origin,
+      method: this.#method,
+      path: pathOf(this.#opts.path),
+      stack: this.#stack,
+      http1Only: this.#http1Only,
+      attempt,
+      reason
+    })
+    this.#attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code: undefined, fingerprint: undefined })
+    const opts = { ...this.#opts, body } as Dispatcher.DispatchOptions
+    this.#host.send(this.#stack, this.#http1Only, opts, this.#attemptHandler(attempt))
+  }
+
+  #attemptHandler (attempt: number): Handler {
+    const current = (): boolean => attempt === this.#attempt && !this.#done
+    return {
+      onRequestStart: (controller, context) => {
+        if (!current()) return
+        this.#controller.attach(controller)
+        if (!this.#started) {
+          this.#started = true
+          this.#handler.onRequestStart?.(this.#controller, context)
+        }
+      },
+      onRequestUpgrade: (controller, statusCode, headers, socket: Duplex) => {
+        if (!current()) return
+        this.#responded = true
+        this.#onSuccess()
+        this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket)
+        this.#finish()
+      },
+      onResponseStarted: () => {
+        if (current()) this.#handler.onResponseStarted?.()
+      },
+      onResponseStart: (controller, statusCode, headers, statusMessage) => {
+        if (!current()) return
+        if (statusCode >= 200 && !this.#responded) {
+          this.#responded = true
+          this.#onSuccess()
+        }
+        this.#handler.onResponseStart?.(this.#controller, statusCode, headers as Headers, statusMessage)
+      },
+      onResponseData: (controller, chunk) => {
+        if (current()) this.#handler.onResponseData?.(this.#controller, chunk)
+      },
+      onResponseEnd: (controller, trailers) => {
+        if (!current()) return
+        this.#handler.onResponseEnd?.(this.#controller, trailers)
+        this.#finish()
+      },
+      onResponseError: (controller: Controller | null, error: Error) => {
+        if (!current()) return
+        this.#onAttemptError(error)
+      },
+      onBodySent: (chunk: Buffer) => {
+        if (current()) this.#handler.onBodySent?.(chunk)
+      },
+      onRequestSent: () => {
+        if (current()) this.#handler.onRequestSent?.()
+      }
+    } as Handler
+  }
+
+  #onSuccess (): void {
+    const last = this.#attempts.at(-1)
+    if (last !== undefined) last.code = undefined
+    const diagnosis = this.#diagnosis
+    if (diagnosis !== undefined && this.#stack !== 'strict') {
+      this.#host.learn(this.origin, this.rule, this.#stack, this.#http1Only, diagnosis, true)
+    }
+    this.#endLadder?.()
+    this.#endLadder = undefined
+    this.#host.settled(this, true)
+  }
+
+  #onAttemptError (error: Error & { code?: string }): void {
+    if (this.#responded || this.#controller.abortedByCaller) {
+      this.#fail(this.#controller.abortedByCaller ? (this.#controller.reason ?? error) : error)
+      return
+    }
+    const connection = this.#host.snapshotFor(error)
+    const diagnosis = this.pinned
+      ? undefined
+      : diagnose({ error, stack: this.#stack, connection, hasClientCert: this.rule.clientCert !== undefined })
+    const last = this.#attempts.at(-1)
+    if (last !== undefined) {
+      last.code = error.code ?? error.name
+      last.fingerprint = diagnosis?.fingerprint
+    }
+    if (diagnosis !== undefined) {
+      this.#host.telemetry.diagnosis({
+        origin: this.origin,
+        method: this.#method,
+        stack: this.#stack,
+        fingerprint: diagnosis.fingerprint,
+        evidence: diagnosis.evidence,
+        error: { code: error.code, message: error.message }
+      })
+    }
+
+    if (this.pinned) {
+      this.#fail(error)
+    } else if (this.#diagnosis === undefined) {
+      if (diagnosis === undefined) this.#onUndiagnosed(error, connection)
+      else this.#onDiagnosed(diagnosis, error, connection)
+    } else {
+      this.#onCandidateFailed(diagnosis, error)
+    }
+  }
+
+  /** No fingerprint: the error reaches the caller unchanged, after at most a same-stack retry. */
+  #onUndiagnosed (error: Error & { code?: string }, connection: ConnectionSnapshot | undefined): void {
+    if (this.#fromPolicy && this.#stack !== 'strict' && connection?.handshakeComplete !== true && stackCannotWork(error) &&
+      !isConnectionClosedError(error)) {
+      // The learned stack no longer completes a handshake: the server changed. Start again from strict.
+      this.#host.unlearn(this.origin, `the ${this.#stack} stack failed its handshake (${error.code ?? error.message})`)
+      this.#fromPolicy = false
+      this.#stack = 'strict'
+      this.#http1Only = this.rule.http1Only
+      this.#send('revalidate')
+      return
+    }
+    const retry = this.#retriesLeft > 0 && isConnectionClosedError(error) &&
+      (connection === undefined || connection.plainRead === 0) &&
+      isIdempotent(this.#method, this.#opts.idempotent) && this.#body.replayable
+    if (retry) {
+      this.#retriesLeft -= 1
+      this.#host.telemetry.debug({ origin: this.origin, stack: this.#stack, ...this.#host.telemetry.errorField(error) },
+        'connection closed before any response byte, no fingerprint: sending the idempotent request once more on the same stack')
+      this.#send('retry')
+      return
+    }
+    this.#host.settled(this, false)
+    this.#fail(error)
+  }
+
+  #onDiagnosed (diagnosis: Diagnosis, error: Error & { code?: string }, connection: ConnectionSnapshot | undefined): void {
+    if (diagnosis.fingerprint === 'client-certificate-required') {
+      this.#failClientCertificate(diagnosis, error)
+      return
+    }
+    const running = this.#host.ladderInProgress(this.origin)
+    if (running !== undefined) {
+      // Another request is already finding the right stack for this origin: follow its result.
+      running.then(() => this.#followLadder(diagnosis, error, connection), () => this.#followLadder(diagnosis, error, connection))
+      return
+    }
+    this.#diagnosis = diagnosis
+    this.#firstError = error
+    this.#candidates = ladderFor(diagnosis.fingerprint, this.rule.fallback, connection)
+    if (this.#candidates.length === 0) {
+      this.#giveUp(error)
+      return
+    }
+    if (!this.#mayReplay(diagnosis)) {
+      this.#notReplayable(diagnosis, error)
+      return
+    }
+    this.#endLadder = this.#host.ladderStarted(this.origin)
+    this.#next()
+  }
+
+  #followLadder (diagnosis: Diagnosis, error: Error & { code?: string }, connection: ConnectionSnapshot | undefined): void {
+    if (this.#done) return
+    const entry = this.#host.policyFor(this.origin, this.rule)
+    if (entry !== undefined && entry.stack !== this.#stack) {
+      if (!this.#mayReplay(diagnosis)) {
+        this.#notReplayable(diagnosis, error)
+        return
+      }
+      this.#diagnosis = diagnosis
+      this.#firstError = error
+      this.#candidates = []
+      this.#fromPolicy = true
+      this.#stack = entry.stack
+      this.#http1Only = this.rule.http1Only || entry.http1Only === true
+      this.#send('fallback')
+      return
+    }
+    this.#onDiagnosed(diagnosis, error, connection)
+  }
+
+  /**
+   * Whether the request may be sent again after this diagnosis. A handshake failure means the
+   * request never left; a verified refused renegotiation means the server held the request and
+   * never answered it; otherwise only idempotent requests go again.
+   */
+  #mayReplay (diagnosis: Diagnosis): boolean {
+    if (!this.#body.replayable) return false
+    if (diagnosis.fingerprint === 'unsafe-legacy-renegotiation' || diagnosis.fingerprint === 'http11-required') return true
+    return diagnosis.evidence.verified || isIdempotent(this.#method, this.#opts.idempotent)
+  }
+
+  #notReplayable (diagnosis: Diagnosis, error: Error & { code?: string }): void {
+    const target = this.#candidates.includes('renegotiation') ? 'renegotiation' : this.#candidates[0]
+    if (target !== undefined && diagnosis.evidence.verified) {
+      // The evidence is authenticated, so the next request can go straight to the stack that works.
+      this.#host.learn(this.origin, this.rule, target, this.#http1Only, diagnosis, false)
+    }
+    this.#host.settled(this, false)
+    if (!this.#body.replayable) {
+      this.#fail(new TlsFallbackError(ErrorCodes.BODY_NOT_REPLAYABLE,
+        `${this.origin}: ${diagnosis.fingerprint} on the ${this.#stack} stack, and the request body cannot be sent again ` +
+        `(a stream longer than maxReplayBodySize, ${this.#host.maxReplayBodySize} bytes). ` +
+        (diagnosis.evidence.verified && target !== undefined
+          ? `The ${target} stack was learned for this origin: the next request goes straight to it.`
+          : 'No policy was learned.'),
+        { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
+    } else {
+      // A non-idempotent request on evidence an attacker could have forged: not sent twice.
+      this.#fail(error)
+    }
+  }
+
+  #next (): void {
+    const next = this.#candidates.shift()
+    if (next === undefined) {
+      this.#giveUp(this.#lastError ?? this.#firstError as Error)
+      return
+    }
+    this.#stack = next
+    this.#fromPolicy = false
+    this.#send('fallback')
+  }
+
+  #lastError: Error | undefined
+
+  #onCandidateFailed (diagnosis: Diagnosis | undefined, error: Error & { code?: string }): void {
+    this.#lastError = error
+    if (diagnosis?.fingerprint === 'client-certificate-required') {
+      this.#failClientCertificate(diagnosis, error)
+      return
+    }
+    if (stackCannotWork(error)) {
+      this.#next()
+      return
+    }
+    // Not about the stack (refused connection, certificate, timeout, abort): the caller gets it as it is.
+    this.#host.settled(this, false)
+    this.#fail(error)
+  }
+
+  #failClientCertificate (diagnosis: Diagnosis, error: Error): void {
+    this.#host.settled(this, false)
+    const host = hostOfRule(this.rule, this.url)
+    const path = this.rule.pattern === undefined ? `hosts: { '${this.url.hostname}': { clientCert: { cert, key } } }` : `${this.rule.path}.clientCert`
+    this.#fail(new TlsFallbackError(ErrorCodes.CLIENT_CERTIFICATE_REQUIRED,
+      `${this.origin}: the server renegotiated to ask for a client certificate and none is configured for ${host}. ` +
+      `Set ${path} (cert and key, or pfx).`,
+      { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
+  }
+
+  /** No stack left to try: either the stack that would work is not allowed, or every allowed one failed. */
+  #giveUp (error: Error): void {
+    this.#host.settled(this, false)
+    const diagnosis = this.#diagnosis as Diagnosis
+    const needed = stackFor(diagnosis.fingerprint)
+    const tried = this.#attempts.map((a) => `${a.stack}: ${a.code ?? 'ok'}${a.fingerprint === undefined ? '' : ` (${a.fingerprint})`}`).join('; ')
+    if (needed !== undefined && !this.rule.fallback.includes(needed)) {
+      const host = this.rule.pattern?.key ?? this.url.hostname
+      const allowed = needed === 'legacy-server-connect'
+        ? [...this.rule.fallback, needed]
+        : [...this.rule.fallback.filter((s) => s !== 'legacy-server-connect'), needed, ...this.rule.fallback.filter((s) => s === 'legacy-server-connect')]
+      const line = `hosts: { '${host}': { fallback: ${JSON.stringify(allowed).replaceAll('"', '\'').replaceAll(',', ', ')} } }`
+      const why = needed === 'legacy-server-connect'
+        ? ' This stack exposes the client to CVE-2009-3555 (RFC 5746), so it is only used for hosts that list it.'
+        : ''
+      this.#fail(new TlsFallbackError(ErrorCodes.NOT_ALLOWED,
+        `${this.origin}: ${diagnosis.fingerprint} (${diagnosis.evidence.summary}). The ${needed} stack would address it, ` +
+        `but ${this.rule.fallbackPath} does not allow it for ${host}. To allow it: ${line}.${why}`,
+        { cause: this.#firstError ?? error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
+      return
+    }
+    this.#fail(new TlsFallbackError(ErrorCodes.EXHAUSTED,
+      `${this.origin}: ${diagnosis.fingerprint}, and every stack allowed for this host that could address it failed (${tried}).`,
+      { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
+  }
+
+  #fail (error: Error): void {
+    if (this.#done) return
+    this.#endLadder?.()
+    this.#endLadder = undefined
+    this.#done = true
+    this.#body.dispose()
+    try {
+      this.#handler.onResponseError?.(this.#controller, error)
+    } finally {
+      this.#resolveFinished()
+    }
+  }
+
+  #finish (): void {
+    if (this.#done) return
+    this.#done = true
+    this.#body.dispose()
+    this.#resolveFinished()
+  }
+}

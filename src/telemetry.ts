@@ -1,0 +1,170 @@
+import { channel } from 'node:diagnostics_channel'
+import type { Evidence, FingerprintId } from './fingerprint.ts'
+import type { StackName } from './stacks.ts'
+
+/** `node:diagnostics_channel` names. Payloads are the `*Event` types below. */
+export const CHANNELS = {
+  attempt: 'undici-tls-fallback:attempt',
+  diagnosis: 'undici-tls-fallback:diagnosis',
+  fallback: 'undici-tls-fallback:fallback'
+} as const
+
+/** Why an attempt was made. */
+export type AttemptReason =
+  /** the first attempt of a request */
+  | 'initial'
+  /** a fingerprint matched and the request goes to the next stack */
+  | 'fallback'
+  /** a bare reset or close of an idempotent request: once more on the same stack */
+  | 'retry'
+  /** a learned policy was dropped (the stack it named failed to connect): back to the strict stack */
+  | 'revalidate'
+
+/** Published on `undici-tls-fallback:attempt` before every attempt of every HTTPS request. */
+export interface AttemptEvent {
+  origin: string
+  method: string
+  /** The request path without its query string. */
+  path: string
+  stack: StackName
+  http1Only: boolean
+  /** 1 for the first attempt of the request. */
+  attempt: number
+  reason: AttemptReason
+}
+
+/** Published on `undici-tls-fallback:diagnosis` each time a failure matches a fingerprint. */
+export interface DiagnosisEvent {
+  origin: string
+  method: string
+  stack: StackName
+  fingerprint: FingerprintId
+  evidence: Evidence
+  /** The error the attempt failed with (code and message only). */
+  error: { code: string | undefined, message: string }
+}
+
+/** Published on `undici-tls-fallback:fallback` once per policy transition of an origin. */
+export interface FallbackEvent {
+  origin: string
+  /** The stack the origin used before (`strict` when it had no policy). */
+  from: StackName
+  to: StackName
+  fingerprint: FingerprintId
+  evidence: Evidence
+  http1Only: boolean
+  /** When the new policy expires (ms since the epoch). */
+  expiresAt: number
+}
+
+/** Called with the same payloads as the channels. A hook that throws or rejects is logged and ignored. */
+export interface Hooks {
+  onAttempt?: (event: AttemptEvent) => unknown
+  onDiagnosis?: (event: DiagnosisEvent) => unknown
+  onFallback?: (event: FallbackEvent) => unknown
+}
+
+type LogFn = (obj: object, msg?: string) => void
+/** The part of a pino logger this library uses. A pino instance fits; so does anything with these methods. */
+export interface Logger {
+  debug: LogFn
+  info: LogFn
+  warn: LogFn
+  error: LogFn
+  child?: (bindings: Record<string, unknown>) => Logger
+}
+
+const attemptChannel = channel(CHANNELS.attempt)
+const diagnosisChannel = channel(CHANNELS.diagnosis)
+const fallbackChannel = channel(CHANNELS.fallback)
+
+function errorSummary (error: unknown): { type: string, code: string | undefined, message: string } {
+  const e = error as { name?: string, code?: string, message?: string } | undefined
+  return { type: e?.name ?? typeof error, code: e?.code, message: String(e?.message ?? error) }
+}
+
+/**
+ * Telemetry for one agent: one child logger, the three channels and the hooks. Nothing here ever
+ * sees headers or TLS options, so keys, passphrases, cookies and authorization values cannot leak
+ * through it.
+ */
+export class Telemetry {
+  readonly #log: Logger | undefined
+  readonly #hooks: Hooks
+
+  constructor (logger: Logger | undefined, hooks: Hooks | undefined) {
+    this.#log = logger === undefined ? undefined : (logger.child?.({ lib: 'undici-tls-fallback' }) ?? logger)
+    this.#hooks = hooks ?? {}
+  }
+
+  get hasLogger (): boolean {
+    return this.#log !== undefined
+  }
+
+  attempt (event: AttemptEvent): void {
+    if (attemptChannel.hasSubscribers) attemptChannel.publish(event)
+    this.#hook('onAttempt', event)
+    this.#log?.debug({ ...event }, 'attempt')
+  }
+
+  diagnosis (event: DiagnosisEvent): void {
+    if (diagnosisChannel.hasSubscribers) diagnosisChannel.publish(event)
+    this.#hook('onDiagnosis', event)
+    this.#log?.info({ ...event }, `${event.origin}: ${event.fingerprint} on the ${event.stack} stack`)
+  }
+
+  /** A policy transition. Never silent: without a logger it becomes a process warning. */
+  fallback (event: FallbackEvent): void {
+    if (fallbackChannel.hasSubscribers) fallbackChannel.publish(event)
+    this.#hook('onFallback', event)
+    const what = event.http1Only && event.from === event.to
+      ? `now uses HTTP/1.1 on the ${event.to} stack`
+      : `moved from the ${event.from} stack to the ${event.to} stack${event.http1Only ? ' over HTTP/1.1' : ''}`
+    const message = `${event.origin} ${what} (${event.fingerprint}: ${event.evidence.summary})`
+    if (this.#log !== undefined) {
+      this.#log.warn({ ...event }, message)
+    } else {
+      process.emitWarning(message, { type: 'TlsFallbackWarning', code: 'TLS_FALLBACK_TRANSITION' })
+    }
+  }
+
+  debug (obj: object, message: string): void {
+    this.#log?.debug(obj, message)
+  }
+
+  info (obj: object, message: string): void {
+    this.#log?.info(obj, message)
+  }
+
+  warn (obj: object, message: string): void {
+    this.#log?.warn(obj, message)
+  }
+
+  /** Logs an error object under `err`, with only its type, code and message. */
+  errorField (error: unknown): { err: ReturnType<typeof errorSummary> } {
+    return { err: errorSummary(error) }
+  }
+
+  #hook<K extends keyof Hooks> (name: K, event: Parameters<NonNullable<Hooks[K]>>[0]): void {
+    const hook = this.#hooks[name] as ((e: typeof event) => unknown) | undefined
+    if (hook === undefined) return
+    try {
+      const result = hook(event)
+      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<unknown>).then(undefined, (error: unknown) => this.#hookFailed(name, error))
+      }
+    } catch (error) {
+      this.#hookFailed(name, error)
+    }
+  }
+
+  #hookFailed (name: string, error: unknown): void {
+    if (this.#log !== undefined) {
+      this.#log.warn({ hook: name, ...this.errorField(error) }, `the ${name} hook threw; the request goes on`)
+    } else {
+      process.emitWarning(`undici-tls-fallback: the ${name} hook threw: ${String((error as Error)?.message ?? error)}`, {
+        type: 'TlsFallbackWarning', code: 'TLS_FALLBACK_HOOK_ERROR'
+      })
+    }
+  }
+}

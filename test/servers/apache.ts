@@ -1,0 +1,195 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.ts';
+
+const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url));
+const MODULES = '/usr/lib/apache2/modules';
+const STARTUP_TIMEOUT_MS = 10_000;
+
+export interface ApacheServer {
+  port: number;
+  host: '127.0.0.1';
+  close(): Promise<void>;
+  errorLog(): string;
+  accessLog(): string;
+}
+
+export interface ApacheOptions {
+  /** Value of `SSLProtocol`; default '-all +TLSv1.2' (so /secure renegotiates instead of using TLS 1.3 post-handshake auth). */
+  protocols?: string;
+}
+
+/**
+ * Starts Apache httpd with mod_ssl on a free loopback port, from a self-contained config in a fresh temp dir.
+ * - `GET /`             -> 200 "hello from apache", no client certificate.
+ * - `GET /secure`       -> 200 "hello from secure" once a client certificate signed by the test CA is verified
+ *                          (`SSLVerifyClient require` in a <Location>: a TLS 1.2 renegotiation after the request is read).
+ * - `POST /secure` (or `/secure/echo`) -> CGI answering "received N bytes" (same client-certificate requirement;
+ *                          the body, up to 1 MiB, is buffered by mod_ssl across the renegotiation).
+ * Every response carries `X-Client-Verify` and `X-Client-Subject`.
+ */
+export async function startApache(options: ApacheOptions = {}): Promise<ApacheServer> {
+  const port = await freePort();
+  const root = await mkdtemp(path.join(os.tmpdir(), 'undici-tls-fallback-apache-'));
+  await writeSite(root, port, options.protocols ?? '-all +TLSv1.2');
+
+  const child = spawn('apache2', ['-d', root, '-f', path.join(root, 'httpd.conf'), '-DFOREGROUND'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // On shutdown the Apache parent signals its whole process group (killpg): give it its own group,
+    // or close() would SIGTERM the test runner too.
+    detached: true,
+    env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LANG: 'C' },
+  });
+  let stdio = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk; });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk; });
+  const exited = once(child, 'exit').catch(() => undefined);
+  const close = () => stop(child, exited, root);
+
+  try {
+    await once(child, 'spawn');
+  } catch (error) {
+    await rm(root, { recursive: true, force: true });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error('apache2 not found: apt-get install -y apache2', { cause: error });
+    }
+    throw error;
+  }
+
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (!(await handshakes(port))) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      const log = await readFile(path.join(root, 'logs', 'error.log'), 'utf8').catch(() => '');
+      await close();
+      throw new Error(`apache2 did not start on port ${port}:\n${stdio}${log}`);
+    }
+    await sleep(50);
+  }
+
+  const read = (name: string) => {
+    try {
+      return readFileSync(path.join(root, 'logs', name), 'utf8');
+    } catch {
+      return ''; // closed: the temp dir is gone
+    }
+  };
+  return {
+    port,
+    host: '127.0.0.1',
+    close,
+    errorLog: () => stdio + read('error.log'),
+    accessLog: () => read('access.log'),
+  };
+}
+
+async function writeSite(root: string, port: number, protocols: string): Promise<void> {
+  // Children run as www-data: everything they serve or execute must be world-readable.
+  await chmod(root, 0o755);
+  for (const dir of ['htdocs', 'cgi-bin', 'logs', 'run']) await mkdir(path.join(root, dir), { mode: 0o755 });
+  await writeFile(path.join(root, 'htdocs', 'index.html'), 'hello from apache\n', { mode: 0o644 });
+  await writeFile(path.join(root, 'htdocs', 'secure.txt'), 'hello from secure\n', { mode: 0o644 });
+  await writeFile(path.join(root, 'cgi-bin', 'echo'), [
+    '#!/bin/sh',
+    'n=$(wc -c)',
+    'printf "Content-Type: text/plain\\r\\n\\r\\n"',
+    'printf "received %s bytes\\n" "$n"',
+    '',
+  ].join('\n'), { mode: 0o755 });
+
+  const modules = [
+    'mpm_prefork', 'authz_core', 'mime', 'dir', 'alias', 'headers', 'rewrite', 'socache_shmcb', 'ssl', 'cgi',
+  ]; // unixd and log_config are compiled into Debian's apache2
+  const conf = `
+${modules.map((name) => `LoadModule ${name}_module ${MODULES}/mod_${name}.so`).join('\n')}
+
+ServerRoot "${root}"
+ServerName localhost
+PidFile "${root}/run/httpd.pid"
+DefaultRuntimeDir "${root}/run"
+User www-data
+Group www-data
+Listen 127.0.0.1:${port}
+
+StartServers 2
+MinSpareServers 2
+MaxSpareServers 4
+MaxRequestWorkers 16
+Timeout 10
+KeepAlive On
+KeepAliveTimeout 5
+
+ErrorLog "${root}/logs/error.log"
+LogLevel info
+LogFormat "%h \\"%r\\" %>s %b %{SSL_PROTOCOL}x %{SSL_CIPHER}x verify=%{SSL_CLIENT_VERIFY}x subject=\\"%{SSL_CLIENT_S_DN}x\\" keepalive=%k" tls
+CustomLog "${root}/logs/access.log" tls
+
+TypesConfig /dev/null
+AddType text/html .html
+AddType text/plain .txt
+DocumentRoot "${root}/htdocs"
+DirectoryIndex index.html
+<Directory />
+  AllowOverride None
+  Require all denied
+</Directory>
+<Directory "${root}/htdocs">
+  Require all granted
+</Directory>
+<Directory "${root}/cgi-bin">
+  Require all granted
+</Directory>
+
+SSLEngine on
+SSLProtocol ${protocols}
+SSLCertificateFile "${certs}server.crt"
+SSLCertificateKeyFile "${certs}server.key"
+SSLCACertificateFile "${certs}ca.crt"
+SSLSessionCache "shmcb:${root}/run/ssl_scache(512000)"
+
+# POST /secure goes to the CGI (which reads and counts the body); GET /secure stays a static file.
+RewriteEngine On
+RewriteCond %{REQUEST_METHOD} =POST
+RewriteRule ^/secure$ /secure/echo [PT]
+ScriptAlias /secure/echo "${root}/cgi-bin/echo"
+Alias /secure "${root}/htdocs/secure.txt"
+<Location /secure>
+  SSLVerifyClient require
+  SSLVerifyDepth 2
+  # The request body is buffered before the renegotiation; the default limit is 128 KiB.
+  SSLRenegBufferSize 1048576
+</Location>
+
+Header always set X-Client-Verify "%{SSL_CLIENT_VERIFY}s"
+Header always set X-Client-Subject "%{SSL_CLIENT_S_DN}s"
+`;
+  await writeFile(path.join(root, 'httpd.conf'), conf);
+}
+
+async function handshakes(port: number): Promise<boolean> {
+  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false });
+  try {
+    await once(socket, 'secureConnect');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    socket.destroy();
+  }
+}
+
+async function stop(child: ChildProcess, exited: Promise<unknown>, root: string): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 10_000); // the whole (detached) group
+    await exited;
+    clearTimeout(timer);
+  }
+  await rm(root, { recursive: true, force: true });
+}

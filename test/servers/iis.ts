@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto'
+import https from 'node:https'
+import type { AddressInfo } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import { certs } from './certs.ts'
+import { offersTls13, startRelay, type Relay } from './relay.ts'
+
+/**
+ * A server that behaves like IIS with conditional client certificates: TLS 1.2, it reads the request
+ * to a path under `/secure`, then sends a HelloRequest to renegotiate and ask for a certificate.
+ * When the client declines, the relay in front of it resets the TCP connection (IIS) or closes it
+ * (`onRefused: 'close'`, like Apache), and the server's own alert never reaches the client.
+ *
+ * With `tls13CertUpFront`, a ClientHello that offers TLS 1.3 is routed to a TLS 1.3 backend that
+ * asks for the client certificate in the first handshake (IIS with the certificate negotiated up front).
+ */
+export interface IisLikeOptions {
+  onRefused?: 'reset' | 'close'
+  tls13CertUpFront?: boolean
+  /** OpenSSL cipher list for the TLS 1.2 backend (to force a CBC suite, say). */
+  ciphers?: string
+}
+
+export interface ServerStats {
+  /** TCP connections accepted from clients. */
+  connections: number
+  /** Requests the server read, by `METHOD path`. */
+  requests: string[]
+  /** Renegotiations the server started, and how many the client refused. */
+  renegotiations: number
+  refused: number
+  /** Request bodies received (sha256 hex), for exactly-once checks. */
+  bodies: string[]
+}
+
+export interface TestServer {
+  port: number
+  stats: ServerStats
+  /** Client connections still open. */
+  readonly open: number
+  close: () => Promise<void>
+}
+
+function readBody (req: import('node:http').IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+export async function startIisLike (options: IisLikeOptions = {}): Promise<TestServer> {
+  const stats: ServerStats = { connections: 0, requests: [], renegotiations: 0, refused: 0, bodies: [] }
+  let relay: Relay | undefined
+  const renegotiatedSockets = new WeakSet<TLSSocket>()
+
+  const respond = (res: import('node:http').ServerResponse, status: number, body: object): void => {
+    const text = JSON.stringify(body)
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    res.end(text)
+  }
+
+  const handler = async (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> => {
+    stats.requests.push(`${req.method} ${req.url}`)
+    const body = await readBody(req)
+    const digest = createHash('sha256').update(body).digest('hex')
+    const socket = req.socket as TLSSocket
+    const info = { method: req.method, path: req.url, bodyLength: body.length, bodySha256: digest, protocol: socket.getProtocol() }
+    if (!(req.url ?? '/').startsWith('/secure')) {
+      stats.bodies.push(digest)
+      respond(res, 200, { ...info, renegotiated: false })
+      return
+    }
+    if (socket.getProtocol() === 'TLSv1.3') {
+      const cert = socket.getPeerCertificate()
+      stats.bodies.push(digest)
+      respond(res, cert?.subject === undefined ? 403 : 200, { ...info, renegotiated: false, clientCertificate: cert?.subject?.CN ?? null })
+      return
+    }
+    if (renegotiatedSockets.has(socket)) {
+      // Like IIS, a connection that already renegotiated keeps its client certificate.
+      stats.bodies.push(digest)
+      respond(res, 200, { ...info, renegotiated: true })
+      return
+    }
+    stats.renegotiations += 1
+    let refused = false
+    const onRefused = (): void => {
+      // The client declined the HelloRequest. IIS resets the connection; Apache closes it.
+      refused = true
+      stats.refused += 1
+      if (pair !== undefined) {
+        pair.mute = true
+        if (options.onRefused === 'close') pair.client.end()
+        else pair.client.resetAndDestroy()
+      }
+    }
+    socket.once('error', onRefused)
+    const pair = relay?.pairByUpstreamPort(socket.remotePort as number)
+    if (pair !== undefined) pair.delayMs = 20
+    socket.renegotiate({ requestCert: true, rejectUnauthorized: false }, (error) => {
+      socket.off('error', onRefused)
+      if (pair !== undefined) pair.delayMs = 0
+      if (error != null || refused) return
+      renegotiatedSockets.add(socket)
+      stats.bodies.push(digest)
+      respond(res, 200, { ...info, renegotiated: true })
+    })
+  }
+
+  const tls12 = https.createServer({
+    cert: certs.serverCert,
+    key: certs.serverKey,
+    maxVersion: 'TLSv1.2',
+    ...(options.ciphers === undefined ? {} : { ciphers: options.ciphers })
+  }, (req, res) => { handler(req, res).catch(() => res.destroy()) })
+  tls12.on('tlsClientError', () => {})
+  await new Promise<void>((resolve) => tls12.listen(0, '127.0.0.1', resolve))
+
+  let tls13: https.Server | undefined
+  if (options.tls13CertUpFront === true) {
+    tls13 = https.createServer({
+      cert: certs.serverCert,
+      key: certs.serverKey,
+      ca: certs.ca,
+      minVersion: 'TLSv1.3',
+      requestCert: true,
+      rejectUnauthorized: false
+    }, (req, res) => { handler(req, res).catch(() => res.destroy()) })
+    tls13.on('tlsClientError', () => {})
+    await new Promise<void>((resolve) => (tls13 as https.Server).listen(0, '127.0.0.1', resolve))
+  }
+
+  const tls12Port = (tls12.address() as AddressInfo).port
+  const tls13Port = tls13 === undefined ? undefined : (tls13.address() as AddressInfo).port
+  relay = await startRelay({
+    backendPort: tls12Port,
+    route: tls13Port === undefined ? undefined : (hello) => offersTls13(hello) ? tls13Port : tls12Port
+  })
+  const r = relay
+  return {
+    port: r.port,
+    stats: new Proxy(stats, { get: (t, k) => k === 'connections' ? r.connections : t[k as keyof ServerStats] }),
+    get open () { return r.open },
+    close: async () => {
+      await r.close()
+      tls12.closeAllConnections()
+      await new Promise<void>((resolve) => tls12.close(() => resolve()))
+      if (tls13 !== undefined) {
+        tls13.closeAllConnections()
+        await new Promise<void>((resolve) => (tls13 as https.Server).close(() => resolve()))
+      }
+    }
+  }
+}
