@@ -67,6 +67,11 @@ export async function startIisLike (options: IisLikeOptions = {}): Promise<TestS
     const digest = createHash('sha256').update(body).digest('hex')
     const socket = req.socket as TLSSocket
     const info = { method: req.method, path: req.url, bodyLength: body.length, bodySha256: digest, protocol: socket.getProtocol() }
+    if (req.url === '/redirect') {
+      res.writeHead(302, { location: '/secure/landing', 'content-length': 0 })
+      res.end()
+      return
+    }
     if (!(req.url ?? '/').startsWith('/secure')) {
       stats.bodies.push(digest)
       respond(res, 200, { ...info, renegotiated: false })

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { describe, test } from 'node:test'
+import { errors } from 'undici'
+import { startModern, type ModernServer } from './servers/modern.ts'
+import { failure, makeAgent, record, send } from './helpers.ts'
+
+async function slowServer (ms: number): Promise<ModernServer> {
+  return await startModern({
+    handle: (req, res) => {
+      const timer = setTimeout(() => { res.end('slow answer') }, ms)
+      req.socket?.on('close', () => clearTimeout(timer))
+    }
+  })
+}
+
+describe('lifecycle', () => {
+  test('close() waits for in-flight requests, then closes every connection', async () => {
+    const server = await slowServer(200)
+    const agent = makeAgent()
+    const pending = send(agent, `https://localhost:${server.port}/slow`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    let closed = false
+    const closing = agent.close().then(() => { closed = true })
+    const reply = await pending
+    assert.equal(reply.text, 'slow answer')
+    await closing
+    assert.equal(closed, true)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(server.open, 0, 'the server sees no open connection')
+    await server.close()
+  })
+
+  test('dispatch after close() fails with undici\'s own ClientClosedError', async () => {
+    const server = await startModern()
+    const agent = makeAgent()
+    await agent.close()
+    const error = await failure(() => send(agent, `https://localhost:${server.port}/`))
+    assert.equal(error.code, 'UND_ERR_CLOSED')
+    assert.ok(error instanceof errors.ClientClosedError)
+    await server.close()
+  })
+
+  test('destroy() aborts in-flight requests and closes their sockets', async () => {
+    const server = await slowServer(5_000)
+    const agent = makeAgent()
+    const pending = failure(() => send(agent, `https://localhost:${server.port}/slow`))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await agent.destroy()
+    const error = await pending
+    assert.equal(error.code, 'UND_ERR_DESTROYED')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(server.open, 0)
+    const after = await failure(() => send(agent, `https://localhost:${server.port}/`))
+    assert.equal(after.code, 'UND_ERR_DESTROYED')
+    await server.close()
+  })
+
+  test('an AbortSignal aborts the request with its reason and moves no policy', async () => {
+    const server = await slowServer(5_000)
+    const origin = `https://localhost:${server.port}`
+    const events = record(origin)
+    const agent = makeAgent()
+    try {
+      const controller = new AbortController()
+      setTimeout(() => controller.abort(new Error('caller gave up')), 50)
+      const error = await failure(() => send(agent, `${origin}/slow`, { signal: controller.signal }))
+      assert.equal(error.message, 'caller gave up')
+      assert.equal(events.attempts.length, 1)
+      assert.equal(agent.policies().length, 0)
+    } finally {
+      events.stop()
+      await agent.close()
+      await server.close()
+    }
+  })
+
+  test('the process exits by itself after close(): no timers or listeners left behind', async () => {
+    const script = `
+      import { TlsFallbackAgent } from './src/index.ts'
+      import { startIisLike } from './test/servers/iis.ts'
+      import { certs } from './test/servers/certs.ts'
+      import { request } from 'undici'
+      const iis = await startIisLike()
+      const agent = new TlsFallbackAgent({ connect: { ca: certs.ca }, logger: { debug () {}, info () {}, warn () {}, error () {} } })
+      const r = await request('https://localhost:' + iis.port + '/secure', { dispatcher: agent })
+      await r.body.text()
+      await agent.close()
+      await iis.close()
+      console.log('done', r.statusCode)
+    `
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url), stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d })
+    child.stderr.on('data', (d: Buffer) => { out += d })
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(null) }, 20_000)
+      child.on('exit', (c) => { clearTimeout(timer); resolve(c) })
+    })
+    assert.equal(code, 0, `the child did not exit by itself: ${out}`)
+    assert.match(out, /done 200/)
+  })
+})
