@@ -34,7 +34,7 @@ export async function startModern (options: ModernOptions = {}): Promise<ModernS
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const body = JSON.stringify({ ok: true, method: req.method, path: req.url, httpVersion: req.httpVersion, bodyLength: Buffer.concat(chunks).length })
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+      ;(res as import('node:http').ServerResponse).writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
       res.end(body)
     })
   })

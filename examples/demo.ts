@@ -1,0 +1,95 @@
+// npm run demo: starts local servers that behave like the ones this library exists for, sends
+// requests through one TlsFallbackAgent, prints each step as it happens and the final policy table.
+// Offline: everything runs on 127.0.0.1; the *.test names resolve there through `connect.lookup`.
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { request } from 'undici'
+import { TlsFallbackAgent, type TlsFallbackAgentOptions } from '../src/index.ts'
+import { certs } from '../test/servers/certs.ts'
+import { startIisLike } from '../test/servers/iis.ts'
+import { startGnutls } from '../test/servers/gnutls.ts'
+import { startModern } from '../test/servers/modern.ts'
+import { startOnPath } from '../test/servers/onpath.ts'
+
+const color = process.stdout.isTTY ? (code: number, s: string) => `\x1b[${code}m${s}\x1b[0m` : (_: number, s: string) => s
+const dim = (s: string): string => color(2, s)
+const bold = (s: string): string => color(1, s)
+const say = (line: string): void => { console.log(line) }
+
+say(bold('undici-tls-fallback demo') + dim(' (local servers on 127.0.0.1)'))
+const [modern, iis, legacy, onPath] = await Promise.all([startModern(), startIisLike({ onRefused: 'reset' }), startGnutls(), startOnPath('rst')])
+const names: Record<string, number> = { 'modern.test': modern.port, 'iis.test': iis.port, 'legacy.test': legacy.port, 'appliance.test': legacy.port, 'onpath.test': onPath.port }
+say(dim(`  modern.test    a well-behaved TLS 1.2/1.3 server              :${modern.port}`))
+say(dim(`  iis.test       IIS-like: renegotiates under /secure, RST if refused :${iis.port}`))
+say(dim(`  legacy.test    GnuTLS without RFC 5746 (this host consents)   :${legacy.port}`))
+say(dim(`  appliance.test the same GnuTLS server, no consent             :${legacy.port}`))
+say(dim(`  onpath.test    an on-path box that resets after the handshake :${onPath.port}`))
+
+const options: TlsFallbackAgentOptions = {
+  connect: {
+    ca: certs.ca,
+    // Demo only: every *.test name is this machine.
+    lookup: (_host, opts, cb) => {
+      if ((opts as { all?: boolean }).all === true) (cb as (e: null, a: Array<{ address: string, family: number }>) => void)(null, [{ address: '127.0.0.1', family: 4 }])
+      else (cb as (e: null, a: string, f: number) => void)(null, '127.0.0.1', 4)
+    }
+  },
+  hosts: {
+    'legacy.test': { fallback: ['legacy-server-connect'] }
+  },
+  resetRetries: 0,
+  hooks: {
+    onAttempt: (e) => { if (e.reason !== 'initial') say(dim(`    ↳ attempt ${e.attempt} on the ${e.stack} stack (${e.reason})`)) },
+    onDiagnosis: (e) => { say(`    ${color(33, 'diagnosis')} ${e.fingerprint} on ${e.stack}: ${e.evidence.summary}${e.evidence.verified ? ' [verified]' : ''}`) },
+    onFallback: (e) => { say(`    ${color(32, 'policy')} ${e.origin}: ${e.from} → ${e.to}`) }
+  }
+}
+// The library's own log (pino, one child logger): downgrades are logged at warn.
+const logFile = join(tmpdir(), `undici-tls-fallback-demo-${process.pid}.log`)
+const logger = pino({ level: 'debug' }, pino.destination({ dest: logFile, sync: true }))
+const agent = new TlsFallbackAgent({ ...options, logger })
+
+async function call (method: 'GET' | 'POST', url: string, body?: string): Promise<void> {
+  const u = new URL(url)
+  say(`\n${bold(method)} ${u.hostname}${u.pathname}`)
+  const started = performance.now()
+  try {
+    const response = await request(`https://${u.hostname}:${names[u.hostname]}${u.pathname}`, { dispatcher: agent, method, body })
+    const text = await response.body.text()
+    const ms = (performance.now() - started).toFixed(0)
+    say(`    ${color(32, String(response.statusCode))} in ${ms} ms ${dim(text.replace(/\s+/g, ' ').slice(0, 70))}`)
+  } catch (error) {
+    const e = error as Error & { code?: string }
+    say(`    ${color(31, e.code ?? e.name)} ${e.message.split('. ').slice(0, 3).join('. ')}`)
+    if (e.code !== undefined && !e.code.startsWith('TLS_FALLBACK_')) say(dim('    no fingerprint matched: the original error, and no policy moved'))
+  }
+}
+
+await call('GET', 'https://modern.test/')
+await call('GET', 'https://iis.test/')
+await call('GET', 'https://iis.test/secure/report')
+await call('GET', 'https://iis.test/secure/report')
+await call('POST', 'https://iis.test/secure/upload', 'a request body, replayed only when safe')
+await call('GET', 'https://legacy.test/')
+await call('GET', 'https://appliance.test/')
+await call('GET', 'https://onpath.test/')
+
+const rows = agent.policies().map((p) => [
+  p.origin.replace(/:\d+$/, ''), p.stack, p.fingerprint, p.evidence.verified ? 'yes' : 'no',
+  new Date(p.expiresAt).toISOString().slice(11, 19) + 'Z'
+])
+const header = ['origin', 'stack', 'fingerprint', 'verified', 'expires']
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)))
+const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ')
+say(`\n${bold('Policy table')} ${dim('(hosts not listed stay on the strict stack)')}`)
+say(line(header))
+say(widths.map((w) => '-'.repeat(w)).join('  '))
+for (const row of rows) say(line(row as string[]))
+
+const { readFileSync } = await import('node:fs')
+const logLines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { level: number, msg: string })
+say(dim(`\npino log: ${logFile} (${logLines.length} lines, ${logLines.filter((l) => l.level === 40).length} at warn: one per downgrade)`))
+
+await agent.close()
+await Promise.all([modern.close(), iis.close(), legacy.close(), onPath.close()])
