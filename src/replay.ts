@@ -23,6 +23,8 @@ function toBuffer (chunk: unknown): Chunk {
 
 function isStreamLike (body: unknown): boolean {
   if (body === null || typeof body !== 'object') return false
+  // FormData is iterable, but it is data: undici serializes it again for every attempt.
+  if (typeof (body as { getAll?: unknown }).getAll === 'function' && typeof (body as { append?: unknown }).append === 'function') return false
   return body instanceof Readable ||
     typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function' ||
     typeof (body as { getReader?: unknown }).getReader === 'function' ||
