@@ -330,7 +330,6 @@ export class TlsFallbackAgent extends Dispatcher {
       http1Only,
       expiresAt: entry.expiresAt
     })
-    this.#openGate(origin)
     return true
   }
 

@@ -167,8 +167,30 @@ function baseEvidence (error: DiagnoseInput['error'], c: ConnectionSnapshot | un
  * Matches a failed attempt against the known fingerprints. Returns undefined for everything else,
  * a bare reset or close included: such failures move no policy and reach the caller unchanged.
  */
+/** HTTP/2 error code HTTP_1_1_REQUIRED (RFC 9113 section 7). */
+export const HTTP_1_1_REQUIRED = 0xd
+
+function isHttp11Required (error: DiagnoseInput['error']): boolean {
+  const e = error as DiagnoseInput['error'] & { http2ErrorCode?: number }
+  if (e.http2ErrorCode === HTTP_1_1_REQUIRED) return true
+  if (typeof e.message !== 'string') return false
+  return e.message.includes('HTTP_1_1_REQUIRED') || /GOAWAY" frame received with code 13\b/.test(e.message)
+}
+
 export function diagnose (input: DiagnoseInput): Diagnosis | undefined {
   const { error, stack, connection: c } = input
+
+  if (isHttp11Required(error)) {
+    return {
+      fingerprint: 'http11-required',
+      evidence: {
+        ...baseEvidence(error, c),
+        // HTTP/2 frames travel inside TLS: nobody on the path can forge one.
+        verified: true,
+        summary: 'the server closed the HTTP/2 stream or session with HTTP_1_1_REQUIRED'
+      }
+    }
+  }
 
   if (isUnsafeLegacyError(error) && stack !== 'legacy-server-connect' && c?.handshakeComplete !== true) {
     return {

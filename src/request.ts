@@ -202,7 +202,7 @@ export class FallbackRequest {
     const last = this.#attempts.at(-1)
     if (last !== undefined) last.code = undefined
     const diagnosis = this.#diagnosis
-    if (diagnosis !== undefined && this.#stack !== 'strict') {
+    if (diagnosis !== undefined && (this.#stack !== 'strict' || this.#http1Only)) {
       this.#host.learn(this.origin, this.rule, this.#stack, this.#http1Only, diagnosis, true)
     }
     this.#endLadder?.()
@@ -235,7 +235,9 @@ export class FallbackRequest {
       })
     }
 
-    if (this.pinned) {
+    if (diagnosis?.fingerprint === 'http11-required' && !this.#http1Only) {
+      this.#onHttp11Required(diagnosis, error)
+    } else if (this.pinned) {
       this.#fail(error)
     } else if (this.#diagnosis === undefined) {
       if (diagnosis === undefined) this.#onUndiagnosed(error, connection)
@@ -243,6 +245,28 @@ export class FallbackRequest {
     } else {
       this.#onCandidateFailed(diagnosis, error)
     }
+  }
+
+  /**
+   * The server refused HTTP/2 for this request: the request goes again over HTTP/1.1 on the same
+   * stack (the server refused the stream before processing it, so any method may go again). Outside
+   * a ladder the origin learns `http1Only` at once: the evidence is an authenticated HTTP/2 frame.
+   * If HTTP/1.1 then meets a renegotiation, the ladder goes on from there with the same request.
+   */
+  #onHttp11Required (diagnosis: Diagnosis, error: Error & { code?: string }): void {
+    if (this.#diagnosis === undefined && !this.pinned) {
+      this.#host.learn(this.origin, this.rule, this.#stack, true, diagnosis, false)
+    }
+    if (!this.#body.replayable) {
+      this.#host.settled(this, false)
+      this.#fail(new TlsFallbackError(ErrorCodes.BODY_NOT_REPLAYABLE,
+        `${this.origin}: the server requires HTTP/1.1 and the request body cannot be sent again ` +
+        `(a stream longer than maxReplayBodySize, ${this.#host.maxReplayBodySize} bytes). The next request goes over HTTP/1.1.`,
+        { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
+      return
+    }
+    this.#http1Only = true
+    this.#send('fallback')
   }
 
   /** No fingerprint: the error reaches the caller unchanged, after at most a same-stack retry. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import http2 from 'node:http2'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
@@ -19,6 +20,11 @@ export interface IisLikeOptions {
   tls13CertUpFront?: boolean
   /** OpenSSL cipher list for the TLS 1.2 backend (to force a CBC suite, say). */
   ciphers?: string
+  /**
+   * Also speak HTTP/2 (ALPN), and refuse `/secure` over it with HTTP_1_1_REQUIRED, by RST_STREAM
+   * (`'rst'`) or GOAWAY (`'goaway'`), as IIS and Apache do: HTTP/2 forbids renegotiation.
+   */
+  h2?: 'rst' | 'goaway'
 }
 
 export interface ServerStats {
@@ -62,11 +68,17 @@ export async function startIisLike (options: IisLikeOptions = {}): Promise<TestS
   }
 
   const handler = async (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> => {
-    stats.requests.push(`${req.method} ${req.url}`)
+    stats.requests.push(`${req.method} ${req.url}${req.httpVersion === '2.0' ? ' h2' : ''}`)
+    if (req.httpVersion === '2.0' && (req.url ?? '/').startsWith('/secure')) {
+      const stream = (req as unknown as http2.Http2ServerRequest).stream
+      if (options.h2 === 'goaway') stream.session?.goaway(http2.constants.NGHTTP2_HTTP_1_1_REQUIRED)
+      else stream.close(http2.constants.NGHTTP2_HTTP_1_1_REQUIRED)
+      return
+    }
     const body = await readBody(req)
     const digest = createHash('sha256').update(body).digest('hex')
     const socket = req.socket as TLSSocket
-    const info = { method: req.method, path: req.url, bodyLength: body.length, bodySha256: digest, protocol: socket.getProtocol() }
+    const info = { method: req.method, path: req.url, httpVersion: req.httpVersion, bodyLength: body.length, bodySha256: digest, protocol: socket.getProtocol() }
     if (req.url === '/redirect') {
       res.writeHead(302, { location: '/secure/landing', 'content-length': 0 })
       res.end()
@@ -114,12 +126,18 @@ export async function startIisLike (options: IisLikeOptions = {}): Promise<TestS
     })
   }
 
-  const tls12 = https.createServer({
+  const tls12Options = {
     cert: certs.serverCert,
     key: certs.serverKey,
-    maxVersion: 'TLSv1.2',
+    maxVersion: 'TLSv1.2' as const,
     ...(options.ciphers === undefined ? {} : { ciphers: options.ciphers })
-  }, (req, res) => { handler(req, res).catch(() => res.destroy()) })
+  }
+  const listener = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void => {
+    handler(req, res).catch(() => res.destroy())
+  }
+  const tls12 = options.h2 === undefined
+    ? https.createServer(tls12Options, listener)
+    : http2.createSecureServer({ ...tls12Options, allowHTTP1: true }, listener as never) as unknown as https.Server
   tls12.on('tlsClientError', () => {})
   await new Promise<void>((resolve) => tls12.listen(0, '127.0.0.1', resolve))
 
@@ -150,7 +168,7 @@ export async function startIisLike (options: IisLikeOptions = {}): Promise<TestS
     get open () { return r.open },
     close: async () => {
       await r.close()
-      tls12.closeAllConnections()
+      tls12.closeAllConnections?.()
       await new Promise<void>((resolve) => tls12.close(() => resolve()))
       if (tls13 !== undefined) {
         tls13.closeAllConnections()
