@@ -1,4 +1,4 @@
-import { Agent, Dispatcher, errors } from 'undici'
+import { Agent, Client, Dispatcher, errors } from 'undici'
 import { ConnectionTracker, type ResolvedTls } from './connector.ts'
 import { invalidOption } from './errors.ts'
 import type { Diagnosis } from './fingerprint.ts'
@@ -66,12 +66,16 @@ export class TlsFallbackAgent extends Dispatcher {
       keepAliveInitialDelay: config.connect.keepAliveInitialDelay,
       tcp: tcp as Record<string, never>
     })
-    // The strict stack's Agent is built now so that undici validates its options at construction.
+    // undici checks most options only when it creates a Client: build one now (it connects to
+    // nothing) and the strict stack's Agent, so that bad options fail at construction.
     try {
+      const { connections: _c, clientTtl: _t, maxOrigins: _m, ...clientOptions } = config.undici as Record<string, unknown>
+      void new Client('https://options.invalid', { ...clientOptions, connect: () => undefined } as unknown as Client.Options).destroy()
       this.#agentFor('strict', !config.allowH2)
     } catch (error) {
       const message = (error as Error).message
-      throw invalidOption('options', `were refused by undici: ${message}`, error)
+      const option = Object.keys(config.undici).find((key) => message.toLowerCase().includes(key.toLowerCase())) ?? 'options'
+      throw invalidOption(option, `was refused by undici: ${message}`, error)
     }
     this.#requestHost = this.#makeRequestHost()
   }

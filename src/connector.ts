@@ -212,7 +212,15 @@ export class ConnectionTracker {
       raw = httpSocket
     }
 
-    const socket = undiciConnect({ ...opts, httpSocket }, callback) as unknown as TLSSocket
+    let socket: TLSSocket
+    try {
+      socket = undiciConnect({ ...opts, httpSocket }, callback) as unknown as TLSSocket
+    } catch (error) {
+      // tls.connect threw (options it refuses): the TCP socket we opened must not outlive it.
+      raw?.on('error', () => {})
+      raw?.destroy()
+      throw error
+    }
     const connection = new Connection(stack, originFromParts('https:', opts.hostname, port), raw, socket, offersTls13(resolved.options))
     connectionsBySocket.set(socket, connection)
 

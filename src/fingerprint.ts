@@ -163,10 +163,6 @@ function baseEvidence (error: DiagnoseInput['error'], c: ConnectionSnapshot | un
   }
 }
 
-/**
- * Matches a failed attempt against the known fingerprints. Returns undefined for everything else,
- * a bare reset or close included: such failures move no policy and reach the caller unchanged.
- */
 /** HTTP/2 error code HTTP_1_1_REQUIRED (RFC 9113 section 7). */
 export const HTTP_1_1_REQUIRED = 0xd
 
@@ -177,6 +173,10 @@ function isHttp11Required (error: DiagnoseInput['error']): boolean {
   return e.message.includes('HTTP_1_1_REQUIRED') || /GOAWAY" frame received with code 13\b/.test(e.message)
 }
 
+/**
+ * Matches a failed attempt against the known fingerprints. Returns undefined for everything else,
+ * a bare reset or close included: such failures move no policy and reach the caller unchanged.
+ */
 export function diagnose (input: DiagnoseInput): Diagnosis | undefined {
   const { error, stack, connection: c } = input
 
@@ -206,7 +206,10 @@ export function diagnose (input: DiagnoseInput): Diagnosis | undefined {
   if (c === undefined || !c.handshakeComplete || c.plainRead !== 0) return undefined
 
   if (acceptsRenegotiation(stack)) {
-    if (c.renegotiations >= 1 && !input.hasClientCert) {
+    // The server started a renegotiation and then ended the connection (a close or a TLS alert),
+    // not merely took its time.
+    const ended = isConnectionClosedError(error) || (error.code ?? '').startsWith('ERR_SSL_')
+    if (c.renegotiations >= 1 && !input.hasClientCert && ended) {
       return {
         fingerprint: 'client-certificate-required',
         evidence: {

@@ -7,7 +7,7 @@ import type { PolicyCache } from './policy/cache.ts'
 import { describe } from './policy/memory-cache.ts'
 import { DEFAULT_MAX_REPLAY_BODY_SIZE } from './replay.ts'
 import {
-  DEFAULT_FALLBACK, LADDER_STACKS, STACKS, tlsVersionRank,
+  DEFAULT_FALLBACK, LADDER_STACKS, STACKS, stackTlsOptions, tlsVersionRank,
   type ClientCertificate, type FallbackStack, type StackName
 } from './stacks.ts'
 import type { Hooks, Logger } from './telemetry.ts'
@@ -215,6 +215,16 @@ function checkConnect (value: unknown): ConnectOptions {
     throw invalidOption('connect.maxVersion', `must be TLSv1.2 or TLSv1.3, got ${describe(connect.maxVersion)}`)
   }
   if (connect.timeout !== undefined) checkNonNegativeInteger('connect.timeout', connect.timeout, 2_147_483_647)
+  if ('secureProtocol' in connect) {
+    throw invalidOption('connect.secureProtocol', 'is not supported: each stack sets the protocol versions; use connect.minVersion and connect.maxVersion')
+  }
+  try {
+    // Loads the CA, ciphers, curves and any certificate now, so that a bad one fails here, not on the first request.
+    tls.createSecureContext(stackTlsOptions('strict', connect, undefined))
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    throw invalidOption('connect', `has TLS options that Node refuses${code === undefined ? '' : ` (${code})`}: ${(error as Error).message}`, error)
+  }
   return connect
 }
 

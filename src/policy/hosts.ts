@@ -41,7 +41,9 @@ export function parseHostPattern (key: string): HostPattern | string {
       port = parsed
     }
     if (!/^[0-9a-f:.]+$/.test(host) || !host.includes(':')) return 'has an invalid IPv6 address in brackets'
-    return { key, host, wildcard: false, port, rank: 3_000 + (port === undefined ? 0 : 5) }
+    const canonical = canonicalHost(`[${host}]`)
+    if (canonical === undefined) return 'has an invalid IPv6 address in brackets'
+    return { key, host: canonical, wildcard: false, port, rank: 3_000 + (port === undefined ? 0 : 5) }
   }
 
   const colon = rest.lastIndexOf(':')
@@ -61,6 +63,12 @@ export function parseHostPattern (key: string): HostPattern | string {
   }
   if (rest.includes('*')) return 'may only use \'*\' as its whole first label, as in \'*.example.com\''
   if (rest === '') return 'has no host name'
+  if (!wildcard && /^[0-9.x]+$/.test(rest)) {
+    // An IPv4 address in any form URL accepts ('127.1', '0x7f.0.0.1'): compare in URL's form.
+    const canonical = canonicalHost(rest)
+    if (canonical === undefined) return `has an invalid IPv4 address '${rest}'`
+    rest = canonical
+  }
   const labels = rest.split('.')
   for (const label of labels) {
     if (!LABEL.test(label)) return `has an invalid label '${label}'`
@@ -68,6 +76,16 @@ export function parseHostPattern (key: string): HostPattern | string {
   host = rest
   const rank = (wildcard ? 1_000 + labels.length * 10 : 3_000) + (port === undefined ? 0 : 5)
   return { key, host, wildcard, port, rank }
+}
+
+/** The host as `URL#hostname` writes it (brackets removed), or undefined when URL refuses it. */
+function canonicalHost (host: string): string | undefined {
+  try {
+    const hostname = new URL(`https://${host}/`).hostname
+    return hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
+  } catch {
+    return undefined
+  }
 }
 
 function parsePort (text: string): number | string {

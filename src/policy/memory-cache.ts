@@ -36,8 +36,8 @@ export class MemoryPolicyCache implements PolicyCache {
     for (const key of Object.keys(options)) {
       if (key !== 'max' && key !== 'ttl') throw invalidOption(`MemoryPolicyCache.${key}`, 'is not an option (known: max, ttl)')
     }
-    const max = options.max ?? DEFAULT_CACHE_MAX
-    const ttl = options.ttl ?? DEFAULT_TTL
+    const max = options.max === undefined ? DEFAULT_CACHE_MAX : options.max
+    const ttl = options.ttl === undefined ? DEFAULT_TTL : options.ttl
     checkPositiveInteger('MemoryPolicyCache.max', max)
     checkPositiveInteger('MemoryPolicyCache.ttl', ttl)
     this.max = max
