@@ -42,6 +42,8 @@ export class TlsFallbackAgent extends Dispatcher {
   readonly #ladders = new Map<string, Promise<void>>()
   readonly #ignoredWarned = new Set<string>()
   readonly #requestHost: RequestHost
+  readonly #lifetime = new AbortController()
+  readonly #unsubscribe: (() => void) | undefined
   #closed = false
   #destroyed = false
   #closing: Promise<void> | undefined
@@ -78,6 +80,11 @@ export class TlsFallbackAgent extends Dispatcher {
       throw invalidOption(option, `was refused by undici: ${message}`, error)
     }
     this.#requestHost = this.#makeRequestHost()
+    this.#unsubscribe = this.#cache.subscribe?.((origin, entry) => {
+      this.#telemetry.debug({ origin, stack: entry?.stack ?? null }, entry === undefined
+        ? `${origin}: its policy was deleted elsewhere`
+        : `${origin}: learned elsewhere: the ${entry.stack} stack${entry.http1Only === true ? ' over HTTP/1.1' : ''}`)
+    })
   }
 
   /** The learned policy of an origin (`https://host[:port]`, or any URL of it), if it has one. */
@@ -177,6 +184,8 @@ export class TlsFallbackAgent extends Dispatcher {
         await Promise.all([...this.#inflight].map(async (r) => await r.finished))
       }
       await Promise.all([...this.#agents.values()].map(async (agent) => await agent.close()))
+      this.#lifetime.abort()
+      this.#unsubscribe?.()
       if (this.#ownsCache) await this.#cache.close?.()
     })()
     return await this.#closing
@@ -187,6 +196,8 @@ export class TlsFallbackAgent extends Dispatcher {
     if (this.#destroyed) return
     this.#destroyed = true
     const reason = error ?? new errors.ClientDestroyedError()
+    this.#lifetime.abort(reason)
+    this.#unsubscribe?.()
     for (const gate of this.#gates.values()) clearTimeout(gate.timer)
     this.#gates.clear()
     for (const request of this.#inflight) request.abort(reason)
@@ -234,8 +245,12 @@ export class TlsFallbackAgent extends Dispatcher {
   #admit (request: FallbackRequest): void {
     const origin = request.origin
     const timeout = this.#config.coldStartTimeout
-    if (timeout === 0 || request.pinned || this.#warm.has(origin) || this.#cache.get(origin) !== undefined) {
+    if (request.pinned || this.#warm.has(origin) || this.#cache.get(origin) !== undefined) {
       request.start()
+      return
+    }
+    if (timeout === 0) {
+      this.#loadThenStart(request)
       return
     }
     const gate = this.#gates.get(origin)
@@ -247,7 +262,26 @@ export class TlsFallbackAgent extends Dispatcher {
     timer.unref()
     request.leader = true
     this.#gates.set(origin, { leader: request, waiters: [], timer })
-    request.start()
+    this.#loadThenStart(request)
+  }
+
+  /** An origin this process has never seen: a shared store may know it (the store bounds the wait). */
+  #loadThenStart (request: FallbackRequest): void {
+    const load = this.#cache.load
+    if (load === undefined) {
+      request.start()
+      return
+    }
+    let loading: Promise<unknown>
+    try {
+      loading = load.call(this.#cache, request.origin, this.#lifetime.signal)
+    } catch (error) {
+      loading = Promise.reject(error)
+    }
+    loading.then(() => request.start(), (error: unknown) => {
+      this.#telemetry.warn({ origin: request.origin, ...this.#telemetry.errorField(error) }, 'the policy store failed to look the origin up; going on as unknown')
+      request.start()
+    })
   }
 
   #openGate (origin: string): void {

@@ -1,0 +1,265 @@
+import { randomBytes } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { invalidOption } from '../errors.ts'
+import type { Logger } from '../telemetry.ts'
+import type { PolicyCache } from './cache.ts'
+import type { PolicyEntry } from './entry.ts'
+import { checkPositiveInteger, describe, DEFAULT_CACHE_MAX, DEFAULT_TTL, MemoryPolicyCache } from './memory-cache.ts'
+import { StoreSupport, summary, type ChangeListener } from './store-support.ts'
+
+/** The part of an ioredis client this store uses. */
+export interface RedisClient {
+  status: string
+  get: (key: string) => Promise<string | null>
+  set: (key: string, value: string, mode: 'PX', ms: number) => Promise<unknown>
+  del: (key: string) => Promise<number>
+  publish: (channel: string, message: string) => Promise<number>
+  scan: (cursor: string | number, ...args: Array<string | number>) => Promise<[string, string[]]>
+  subscribe: (channel: string) => Promise<unknown>
+  duplicate: (options?: object) => RedisClient
+  quit: () => Promise<unknown>
+  disconnect: () => void
+  on: (event: string, listener: (...args: any[]) => void) => unknown
+}
+
+export interface RedisPolicyCacheOptions {
+  /** A Redis URL such as `redis://127.0.0.1:6379/0`; the store creates (and closes) its connections. Needs the `ioredis` package. */
+  url?: string
+  /** An ioredis client to use instead of `url`. The store does not close it. */
+  client?: RedisClient
+  /** Prefix of the keys and of the pub/sub channel. Default: `'undici-tls-fallback:'`. */
+  keyPrefix?: string
+  /** How long a learned policy lasts, in milliseconds (also the keys' expiry). Default: 6 hours. */
+  ttl?: number
+  /** How many origins to keep in memory. Default: 10,000. */
+  max?: number
+  /** How long the first request to an origin this process has never seen waits for Redis, in ms. Default: 250. */
+  loadTimeout?: number
+  /** Where warnings go (Redis unreachable, a malformed value). Default: process warnings. */
+  logger?: Logger
+}
+
+interface Message {
+  id: string
+  origin: string
+  entry: PolicyEntry | null
+}
+
+const KNOWN = ['url', 'client', 'keyPrefix', 'ttl', 'max', 'loadTimeout', 'logger']
+
+/**
+ * Shares policies across a fleet through Redis. Memory first: `get` never waits on the network.
+ * Every process keeps the entries in memory, loads them all when it connects, and hears of entries
+ * set or deleted elsewhere through pub/sub (within a second, without a request). An origin this
+ * process has never seen may be looked up with a short bound before its first request. When Redis is
+ * down, requests go on with memory alone, changes are kept and written when it comes back, and a
+ * warning is logged once per outage.
+ */
+export class RedisPolicyCache implements PolicyCache {
+  readonly ttl: number
+  readonly keyPrefix: string
+  readonly #memory: MemoryPolicyCache
+  readonly #support: StoreSupport
+  readonly #client: RedisClient
+  readonly #subscriber: RedisClient
+  readonly #owns: boolean
+  readonly #channel: string
+  readonly #id = randomBytes(8).toString('hex')
+  readonly #loadTimeout: number
+  /** Changes Redis has not taken yet (an entry, or null for a deletion). */
+  readonly #unsynced = new Map<string, PolicyEntry | null>()
+  #down = false
+  #closed = false
+  /** Resolves once the entries present in Redis at connection time are in memory. */
+  readonly ready: Promise<void>
+
+  constructor (options: RedisPolicyCacheOptions) {
+    if (options === null || typeof options !== 'object') throw invalidOption('RedisPolicyCache options', `must be an object with url or client, got ${describe(options)}`)
+    for (const key of Object.keys(options)) {
+      if (!KNOWN.includes(key)) throw invalidOption(`RedisPolicyCache.${key}`, `is not an option (known: ${KNOWN.join(', ')})`)
+    }
+    if ((options.url === undefined) === (options.client === undefined)) throw invalidOption('RedisPolicyCache', 'needs exactly one of url or client')
+    if (options.url !== undefined && (typeof options.url !== 'string' || !/^rediss?:\/\//.test(options.url))) {
+      throw invalidOption('RedisPolicyCache.url', 'must be a redis:// or rediss:// URL')
+    }
+    if (options.client !== undefined && (typeof options.client !== 'object' || typeof options.client?.duplicate !== 'function')) {
+      throw invalidOption('RedisPolicyCache.client', 'must be an ioredis client')
+    }
+    this.keyPrefix = options.keyPrefix ?? 'undici-tls-fallback:'
+    if (typeof this.keyPrefix !== 'string') throw invalidOption('RedisPolicyCache.keyPrefix', 'must be a string')
+    this.ttl = options.ttl ?? DEFAULT_TTL
+    checkPositiveInteger('RedisPolicyCache.ttl', this.ttl)
+    const max = options.max ?? DEFAULT_CACHE_MAX
+    checkPositiveInteger('RedisPolicyCache.max', max)
+    this.#loadTimeout = options.loadTimeout ?? 250
+    checkPositiveInteger('RedisPolicyCache.loadTimeout', this.#loadTimeout, 60_000)
+    this.#memory = new MemoryPolicyCache({ max, ttl: this.ttl })
+    this.#support = new StoreSupport('RedisPolicyCache', options.logger)
+    this.#channel = `${this.keyPrefix}changes`
+
+    if (options.url !== undefined) {
+      let Redis: new (url: string, options: object) => RedisClient
+      try {
+        const module = createRequire(import.meta.url)('ioredis') as { Redis: typeof Redis }
+        Redis = module.Redis
+      } catch (error) {
+        throw invalidOption('RedisPolicyCache.url', 'needs the ioredis package: npm install ioredis', error)
+      }
+      this.#client = new Redis(options.url, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2_000,
+        retryStrategy: (times: number) => Math.min(100 * times, 2_000)
+      })
+      this.#owns = true
+    } else {
+      this.#client = options.client as RedisClient
+      this.#owns = false
+    }
+    this.#subscriber = this.#client.duplicate({ enableOfflineQueue: true })
+    this.#subscriber.on('message', (channel: string, text: string) => { if (channel === this.#channel) this.#onMessage(text) })
+    this.#subscriber.on('error', () => {})
+    this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#outage(error))
+    this.#client.on('error', (error: unknown) => this.#outage(error))
+    let resolveReady!: () => void
+    this.ready = new Promise((resolve) => { resolveReady = resolve })
+    this.#client.on('ready', () => { this.#onReady().finally(resolveReady) })
+    if (this.#client.status === 'ready') this.#onReady().finally(resolveReady)
+  }
+
+  get (origin: string): PolicyEntry | undefined {
+    return this.#memory.get(origin)
+  }
+
+  set (origin: string, entry: PolicyEntry): void {
+    this.#memory.set(origin, entry)
+    this.#push(origin, entry)
+  }
+
+  delete (origin: string): void {
+    this.#memory.delete(origin)
+    this.#push(origin, null)
+  }
+
+  entries (): PolicyEntry[] {
+    return this.#memory.entries()
+  }
+
+  subscribe (listener: ChangeListener): () => void {
+    return this.#support.subscribe(listener)
+  }
+
+  /** Looks up an origin this process does not know, giving up after `loadTimeout` or when `signal` aborts. */
+  async load (origin: string, signal?: AbortSignal): Promise<PolicyEntry | undefined> {
+    const known = this.#memory.get(origin)
+    if (known !== undefined || this.#down || this.#closed) return known
+    const timeout = AbortSignal.timeout(this.#loadTimeout)
+    const bound = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+    try {
+      const text = await new Promise<string | null>((resolve, reject) => {
+        if (bound.aborted) { resolve(null); return }
+        bound.addEventListener('abort', () => resolve(null), { once: true })
+        this.#client.get(this.#key(origin)).then(resolve, reject)
+      })
+      if (text === null) return undefined
+      const entry = this.#support.accept(text, origin, `redis key ${this.#key(origin)}`)
+      if (entry === undefined || entry.expiresAt <= Date.now()) return undefined
+      if (this.#memory.get(origin) === undefined) this.#memory.set(origin, entry)
+      return this.#memory.get(origin)
+    } catch (error) {
+      this.#outage(error)
+      return undefined
+    }
+  }
+
+  /** Closes the connections the store opened (a client you passed in stays open). */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await Promise.allSettled([this.#subscriber.quit()])
+    this.#subscriber.disconnect()
+    if (this.#owns) {
+      await Promise.allSettled([this.#client.quit()])
+      this.#client.disconnect()
+    }
+  }
+
+  #key (origin: string): string {
+    return `${this.keyPrefix}policy:${origin}`
+  }
+
+  #push (origin: string, entry: PolicyEntry | null): void {
+    if (this.#closed) return
+    this.#write(origin, entry).catch((error: unknown) => {
+      this.#unsynced.set(origin, entry)
+      this.#outage(error)
+    })
+  }
+
+  async #write (origin: string, entry: PolicyEntry | null): Promise<void> {
+    if (entry === null) {
+      await this.#client.del(this.#key(origin))
+    } else {
+      const ms = Math.max(1, Math.round(entry.expiresAt - Date.now()))
+      await this.#client.set(this.#key(origin), JSON.stringify(entry), 'PX', ms)
+    }
+    const message: Message = { id: this.#id, origin, entry }
+    await this.#client.publish(this.#channel, JSON.stringify(message))
+  }
+
+  #onMessage (text: string): void {
+    let message: Partial<Message>
+    try {
+      message = JSON.parse(text) as Partial<Message>
+    } catch {
+      this.#support.warn({}, 'ignoring a pub/sub message that is not JSON')
+      return
+    }
+    if (message.id === this.#id || typeof message.origin !== 'string') return
+    if (message.entry === null) {
+      this.#memory.delete(message.origin)
+      this.#support.notify(message.origin, undefined)
+      return
+    }
+    const entry = this.#support.accept(message.entry, message.origin, 'pub/sub')
+    if (entry === undefined) return
+    this.#memory.set(message.origin, entry)
+    this.#support.notify(message.origin, entry)
+  }
+
+  async #onReady (): Promise<void> {
+    if (this.#down) {
+      this.#down = false
+      this.#support.info({}, 'Redis is reachable again')
+    }
+    // What was learned while Redis was away goes out now.
+    for (const [origin, entry] of [...this.#unsynced]) {
+      this.#unsynced.delete(origin)
+      this.#push(origin, entry)
+    }
+    // Load every entry present now, so that known origins never wait.
+    try {
+      let cursor = '0'
+      do {
+        const [next, keys] = await this.#client.scan(cursor, 'MATCH', `${this.keyPrefix}policy:*`, 'COUNT', 200)
+        cursor = next
+        for (const key of keys) {
+          const origin = key.slice(`${this.keyPrefix}policy:`.length)
+          if (this.#memory.get(origin) !== undefined || this.#unsynced.has(origin)) continue
+          const text = await this.#client.get(key)
+          if (text === null) continue
+          const entry = this.#support.accept(text, origin, `redis key ${key}`)
+          if (entry !== undefined && entry.expiresAt > Date.now()) this.#memory.set(origin, entry)
+        }
+      } while (cursor !== '0')
+    } catch (error) {
+      this.#outage(error)
+    }
+  }
+
+  #outage (error: unknown): void {
+    if (this.#closed || this.#down) return
+    this.#down = true
+    this.#support.warn({ err: summary(error) }, 'Redis is unreachable: policies are served from memory and changes are kept until it returns')
+  }
+}

@@ -1,0 +1,260 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { FilePolicyCache, RedisPolicyCache } from '../src/index.ts'
+import { startIisLike, type TestServer } from './servers/iis.ts'
+import { startRedis, type RedisServer } from './servers/redis.ts'
+import { makeAgent, memoryLogger, record, send } from './helpers.ts'
+
+interface Replica {
+  send: (command: object) => Promise<any>
+  close: () => Promise<void>
+}
+
+/** A separate process with its own agent and store (test/fixtures/store-worker.ts). */
+async function startReplica (config: object): Promise<Replica> {
+  const child = spawn(process.execPath, [new URL('./fixtures/store-worker.ts', import.meta.url).pathname, JSON.stringify(config)], {
+    stdio: ['pipe', 'pipe', 'inherit']
+  })
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  const next = async (): Promise<any> => {
+    const line = await lines.next()
+    if (line.done === true) throw new Error('the replica exited')
+    return JSON.parse(line.value)
+  }
+  assert.deepEqual(await next(), { ready: true })
+  return {
+    send: async (command) => {
+      child.stdin.write(JSON.stringify(command) + '\n')
+      return await next()
+    },
+    close: async () => {
+      if (child.exitCode === null) {
+        child.stdin.write(JSON.stringify({ cmd: 'close' }) + '\n')
+        await next().catch(() => {})
+        await new Promise((resolve) => child.once('exit', resolve))
+      }
+    }
+  }
+}
+
+async function eventually (check: () => Promise<boolean>, ms = 3_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await sleep(20)
+  }
+}
+
+describe('FilePolicyCache', () => {
+  let iis: TestServer
+  let dir: string
+  before(async () => {
+    iis = await startIisLike()
+    dir = await mkdtemp(join(tmpdir(), 'tls-fallback-file-'))
+  })
+  after(async () => {
+    await iis.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  test('survives a restart: the next process\'s first request uses the learned stack, with no failed attempt', async () => {
+    const path = join(dir, 'restart.json')
+    const url = `https://localhost:${iis.port}/secure`
+    const first = await startReplica({ store: 'file', path })
+    const learned = await first.send({ cmd: 'request', url })
+    assert.equal(learned.status, 200)
+    assert.deepEqual(learned.attempts, [['strict', 'initial'], ['renegotiation', 'fallback']])
+    await first.close()
+    const onDisk = JSON.parse(await readFile(path, 'utf8'))
+    assert.equal(onDisk.entries[`https://localhost:${iis.port}`].stack, 'renegotiation')
+
+    const second = await startReplica({ store: 'file', path })
+    const reply = await second.send({ cmd: 'request', url })
+    assert.equal(reply.status, 200)
+    assert.deepEqual(reply.attempts, [['renegotiation', 'initial']])
+    await second.close()
+  })
+
+  test('two processes writing the same file keep each other\'s entries and never corrupt it', async () => {
+    const path = join(dir, 'shared.json')
+    const a = new FilePolicyCache({ path, writeDelay: 0 })
+    const replica = await startReplica({ store: 'file', path })
+    const writes: Array<Promise<unknown>> = []
+    for (let i = 0; i < 40; i++) {
+      a.set(`https://a${i}.example.test`, entry(`https://a${i}.example.test`))
+      writes.push(a.flush())
+    }
+    // The replica learns a real policy meanwhile, and writes it too.
+    assert.equal((await replica.send({ cmd: 'request', url: `https://localhost:${iis.port}/secure` })).status, 200)
+    await Promise.all(writes)
+    await replica.close()
+    await a.close()
+    const data = JSON.parse(await readFile(path, 'utf8'))
+    assert.equal(Object.keys(data.entries).length, 41)
+    assert.equal(data.entries[`https://localhost:${iis.port}`].stack, 'renegotiation')
+  })
+
+  test('a change made by another process reaches a running one without a request', async () => {
+    const path = join(dir, 'watch.json')
+    const local = new FilePolicyCache({ path })
+    const heard: string[] = []
+    local.subscribe((origin) => { heard.push(origin) })
+    const other = new FilePolicyCache({ path, writeDelay: 0 })
+    other.set('https://learned.example.test', entry('https://learned.example.test'))
+    await other.flush()
+    await eventually(async () => local.get('https://learned.example.test') !== undefined)
+    assert.deepEqual(heard, ['https://learned.example.test'])
+    other.delete('https://learned.example.test')
+    await other.flush()
+    await eventually(async () => local.get('https://learned.example.test') === undefined)
+    await other.close()
+    await local.close()
+  })
+
+  test('a malformed file is ignored with a warning, and a poisoned entry is never used', async () => {
+    const path = join(dir, 'poisoned.json')
+    await writeFile(path, '{ not json')
+    const { logger, lines } = memoryLogger()
+    const broken = new FilePolicyCache({ path, logger })
+    assert.equal(broken.entries().length, 0)
+    assert.ok(lines.some((l) => l.level === 'warn' && /not JSON/.test(l.msg ?? '')))
+    await broken.close()
+
+    const origin = `https://localhost:${iis.port}`
+    await writeFile(path, JSON.stringify({
+      version: 1,
+      entries: {
+        [origin]: { ...entry(origin), stack: 'legacy-server-connect', fingerprint: 'unsafe-legacy-renegotiation' },
+        'https://bad.example.test': { origin: 'https://bad.example.test', stack: 'no-such-stack' }
+      }
+    }))
+    const warned = memoryLogger()
+    const cache = new FilePolicyCache({ path, logger: warned.logger })
+    assert.ok(warned.lines.some((l) => /unknown stack/.test(l.msg ?? '')), 'the malformed entry is reported')
+    const events = record(origin)
+    const agent = makeAgent({ cache, logger: warned.logger })
+    try {
+      const reply = await send(agent, `${origin}/secure`)
+      assert.equal(reply.status, 200)
+      assert.deepEqual(events.attempts.map((a) => a.stack), ['strict', 'renegotiation'], 'the legacy entry was not used')
+      assert.ok(warned.lines.some((l) => /ignoring the cached policy/.test(l.msg ?? '')))
+    } finally {
+      events.stop()
+      await agent.close()
+      await cache.close()
+    }
+  })
+})
+
+describe('RedisPolicyCache with a real redis-server', () => {
+  let iis: TestServer
+  let redis: RedisServer
+  before(async () => {
+    iis = await startIisLike()
+    redis = await startRedis()
+  })
+  after(async () => {
+    await iis.close()
+    await redis.close()
+  })
+
+  test('three processes: one learns, the others\' first requests need no failed attempt (pub/sub and load on connect)', async () => {
+    const url = `https://localhost:${iis.port}/secure`
+    const config = { store: 'redis', url: redis.url, keyPrefix: undefined }
+    const [a, b] = await Promise.all([startReplica(config), startReplica(config)])
+    try {
+      const learned = await a.send({ cmd: 'request', url })
+      assert.deepEqual(learned.attempts, [['strict', 'initial'], ['renegotiation', 'fallback']])
+      // b was already running: the policy arrives by pub/sub, within a second, without a request.
+      const origin = `https://localhost:${iis.port}`
+      const started = Date.now()
+      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy !== null, 1_000)
+      assert.ok(Date.now() - started < 1_000)
+      const fromB = await b.send({ cmd: 'request', url })
+      assert.equal(fromB.status, 200)
+      assert.deepEqual(fromB.attempts, [['renegotiation', 'initial']])
+      // c starts after the fact: it loads the entries when it connects.
+      const c = await startReplica(config)
+      const fromC = await c.send({ cmd: 'request', url })
+      assert.equal(fromC.status, 200)
+      assert.deepEqual(fromC.attempts, [['renegotiation', 'initial']])
+      // forget() on one replica removes it everywhere.
+      await c.send({ cmd: 'forget', origin })
+      await eventually(async () => (await a.send({ cmd: 'policy', origin })).policy === null)
+      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy === null)
+      await c.close()
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  test('a poisoned value in Redis is ignored with a warning', async () => {
+    const origin = 'https://poisoned.example.test'
+    const writer = new RedisPolicyCache({ url: redis.url, keyPrefix: 'poison:' })
+    await writer.ready
+    // Bypass validation: a value that claims a stack nobody allowed, and one that is not JSON.
+    const raw = await import('ioredis')
+    const client = new raw.Redis(redis.url)
+    await client.set('poison:policy:' + origin, JSON.stringify({ ...entry(origin), stack: 'chaos' }))
+    await client.set('poison:policy:https://junk.example.test', '{{{')
+    const { logger, lines } = memoryLogger()
+    const reader = new RedisPolicyCache({ url: redis.url, keyPrefix: 'poison:', logger })
+    await reader.ready
+    assert.equal(reader.get(origin), undefined)
+    assert.equal(await reader.load('https://junk.example.test'), undefined)
+    assert.ok(lines.filter((l) => l.level === 'warn').length >= 2)
+    client.disconnect()
+    await writer.close()
+    await reader.close()
+  })
+
+  test('Redis killed mid-run: requests keep working on memory, a warning is logged, and the store catches up when Redis returns', async () => {
+    const { logger, lines } = memoryLogger()
+    const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'crash:', logger })
+    await store.ready
+    const agent = makeAgent({ cache: store, logger })
+    const origin = `https://localhost:${iis.port}`
+    try {
+      assert.equal((await send(agent, `${origin}/`)).status, 200)
+      await redis.kill()
+      const learned = await send(agent, `${origin}/secure`)
+      assert.equal(learned.status, 200)
+      assert.equal(agent.policy(origin)?.stack, 'renegotiation', 'learned in memory while Redis is down')
+      const events = record(origin)
+      assert.equal((await send(agent, `${origin}/secure`)).status, 200)
+      assert.deepEqual(events.attempts.map((a) => a.stack), ['renegotiation'])
+      events.stop()
+      await eventually(async () => lines.some((l) => l.level === 'warn' && /unreachable/.test(l.msg ?? '')))
+
+      await redis.restart()
+      const other = new RedisPolicyCache({ url: redis.url, keyPrefix: 'crash:' })
+      await other.ready
+      // The entry learned during the outage reaches Redis after the reconnection.
+      await eventually(async () => (await other.load(origin)) !== undefined, 8_000)
+      assert.equal(other.get(origin)?.stack, 'renegotiation')
+      await other.close()
+    } finally {
+      await agent.close()
+      await store.close()
+    }
+  })
+})
+
+function entry (origin: string): import('../src/index.ts').PolicyEntry {
+  const now = Date.now()
+  return {
+    origin,
+    stack: 'renegotiation',
+    fingerprint: 'renegotiation-refused',
+    evidence: { errorCode: 'ECONNRESET', tlsVersion: 'TLSv1.2', cipher: null, bytesReceived: 33, bytesSent: 131, plaintextReceived: 0, verified: true, summary: 'test' },
+    learnedAt: now,
+    expiresAt: now + 60_000
+  }
+}
