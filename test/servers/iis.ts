@@ -25,6 +25,9 @@ export interface IisLikeOptions {
    * (`'rst'`) or GOAWAY (`'goaway'`), as IIS and Apache do: HTTP/2 forbids renegotiation.
    */
   h2?: 'rst' | 'goaway'
+  /** Server certificate and key. Default: the test CA's server certificate. */
+  cert?: Buffer
+  key?: Buffer
 }
 
 export interface ServerStats {
@@ -127,8 +130,8 @@ export async function startIisLike (options: IisLikeOptions = {}): Promise<TestS
   }
 
   const tls12Options = {
-    cert: certs.serverCert,
-    key: certs.serverKey,
+    cert: options.cert ?? certs.serverCert,
+    key: options.key ?? certs.serverKey,
     maxVersion: 'TLSv1.2' as const,
     ...(options.ciphers === undefined ? {} : { ciphers: options.ciphers })
   }

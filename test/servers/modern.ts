@@ -11,6 +11,8 @@ export interface ModernServer {
   /** Connections still open. */
   readonly open: number
   requests: Array<{ method: string, path: string, httpVersion: string, protocol: string | null }>
+  /** Closes every open connection from the server's side (as an idle timeout would). */
+  dropConnections: () => Promise<void>
   close: () => Promise<void>
 }
 
@@ -63,6 +65,10 @@ export async function startModern (options: ModernOptions = {}): Promise<ModernS
     get connections () { return connections },
     get open () { return sockets.size },
     requests,
+    dropConnections: async () => {
+      const closing = [...sockets].map(async (s) => await new Promise((resolve) => { s.once('close', resolve); s.end() }))
+      await Promise.all(closing)
+    },
     close: async () => {
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
