@@ -59,7 +59,7 @@ describe('faults that must never move a policy and reach the caller with their o
     const server = await startModern({
       handle: (_req, res) => {
         ;(res as http.ServerResponse).writeHead(200, { 'content-length': 1000 })
-        res.write('x'.repeat(100))
+        ;(res as http.ServerResponse).write('x'.repeat(100))
         setTimeout(() => (res as http.ServerResponse).socket?.destroy(), 20)
       }
     })

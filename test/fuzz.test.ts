@@ -4,6 +4,7 @@ import fc from 'fast-check'
 import { decodeControlRecords, diagnose, type ConnectionSnapshot } from '../src/fingerprint.ts'
 import { HostMatcher, parseHostPattern } from '../src/policy/hosts.ts'
 import { validateEntry } from '../src/policy/entry.ts'
+import { RecordTracker } from '../src/cli/records.ts'
 
 const runs = { numRuns: 3_000 }
 
@@ -12,7 +13,7 @@ const snapshot = fc.record<ConnectionSnapshot>({
   handshakeComplete: fc.boolean(),
   protocol: fc.constantFrom('TLSv1.2', 'TLSv1.3', 'TLSv1.1', null, 'junk'),
   cipher: fc.constantFrom('TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256', 'TLS_RSA_WITH_AES_128_CBC_SHA', 'TLS_AES_128_CCM_8_SHA256', null),
-  alpn: fc.constantFrom('http/1.1', 'h2', false, null),
+  alpn: fc.constantFrom<string | false | null>('http/1.1', 'h2', false, null),
   offeredTls13: fc.boolean(),
   rawRead: fc.integer({ min: -5, max: 100_000 }),
   rawWritten: fc.integer({ min: -5, max: 100_000 }),
@@ -110,7 +111,7 @@ describe('fuzz: stored policy entries', () => {
   test('validateEntry never throws on arbitrary JSON values', () => {
     fc.assert(fc.property(fc.jsonValue(), (value) => {
       const result = validateEntry(value)
-      assert.ok(typeof result === 'string' || result === value)
+      assert.ok(typeof result === 'string' || (result as unknown) === value)
     }), runs)
   })
 
@@ -125,5 +126,46 @@ describe('fuzz: stored policy entries', () => {
         assert.ok(Number.isFinite(result.learnedAt) && Number.isFinite(result.expiresAt))
       }
     }), runs)
+  })
+})
+
+describe('fuzz: TLS record headers (the probe\'s record tracker)', () => {
+  const record = fc.record({ type: fc.integer({ min: 20, max: 24 }), length: fc.integer({ min: 0, max: 600 }) })
+
+  test('however the bytes are chunked, the same records come out', () => {
+    fc.assert(fc.property(fc.array(record, { maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 20 }), (records, cuts) => {
+      const wire = Buffer.concat(records.map((r) => Buffer.concat([Buffer.from([r.type, 3, 3, r.length >> 8, r.length & 0xff]), Buffer.alloc(r.length, 7)])))
+      const seen: Array<{ type: number, length: number }> = []
+      const tracker = new RecordTracker('server', (r) => seen.push({ type: r.type, length: r.length }), () => 0)
+      let offset = 0
+      let i = 0
+      while (offset < wire.length) {
+        const size = cuts[i++ % cuts.length] as number
+        tracker.push(wire.subarray(offset, offset + size))
+        offset += size
+      }
+      assert.equal(tracker.broken, undefined)
+      assert.deepEqual(seen, records.map((r) => ({ type: r.type, length: r.length })))
+    }), runs)
+  })
+
+  test('random bytes never throw; what is not TLS marks the stream broken and reports nothing more', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
+      const seen: number[] = []
+      const tracker = new RecordTracker('client', (r) => seen.push(r.type), () => 0)
+      tracker.push(bytes)
+      for (const type of seen) assert.ok(type >= 20 && type <= 24)
+      if (tracker.broken !== undefined) {
+        const before = seen.length
+        tracker.push(Buffer.from([22, 3, 3, 0, 0]))
+        assert.equal(seen.length, before)
+      }
+    }), runs)
+  })
+
+  test('plaintext HTTP is recognised as not TLS at once', () => {
+    const tracker = new RecordTracker('server', () => assert.fail('no record'), () => 0)
+    tracker.push(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'))
+    assert.match(tracker.broken ?? '', /not a TLS record/)
   })
 })

@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+// undici-tls-fallback probe <url>: diagnoses a host from the shell.
+// Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 130 interrupted (Ctrl-C).
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import type { ClientCertificate } from '../stacks.ts'
+import { probe, type ProbeResult } from './probe.ts'
+import { render, toJson } from './render.ts'
+
+const HELP = `Usage: undici-tls-fallback probe <url> [options]
+
+Tries each TLS stack against an HTTPS URL (strict, tls13, renegotiation, and with --allow-legacy
+legacy-server-connect; HTTP/2 first, then HTTP/1.1 where the server requires it), watches the TLS
+records on the wire, and says which stack works, why, what to put in the agent's config, and what
+the server's owners can change.
+
+Options:
+  --ca FILE               CA certificates (PEM) to trust, in addition to none (the system store is not used when given)
+  --cert FILE --key FILE  client certificate and key (PEM), presented when the server asks
+  --pfx FILE              client certificate and key as PKCS#12, instead of --cert/--key
+  --passphrase-env NAME   read the key's or pfx's passphrase from the environment variable NAME
+  --method M              HTTP method (default GET)
+  --timeout MS            per attempt (default 10000)
+  --allow-legacy          also try legacy-server-connect (exposes that connection to CVE-2009-3555)
+  --json                  print one JSON object instead of the table
+  -h, --help              this help
+
+Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 130 interrupted.
+Keys and passphrases are never printed.
+`
+
+class UsageError extends Error {}
+
+interface Parsed {
+  url: URL
+  ca: Buffer | undefined
+  clientCert: ClientCertificate | undefined
+  method: string
+  timeout: number
+  allowLegacy: boolean
+  json: boolean
+}
+
+function readFile (flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot read ${path} (${(error as { code?: string }).code ?? 'error'})`)
+  }
+}
+
+function parse (argv: string[]): Parsed | 'help' {
+  let values: Record<string, string | boolean | undefined>
+  let positionals: string[]
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        ca: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        pfx: { type: 'string' },
+        'passphrase-env': { type: 'string' },
+        method: { type: 'string', default: 'GET' },
+        timeout: { type: 'string', default: '10000' },
+        'allow-legacy': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false }
+      }
+    }) as { values: Record<string, string | boolean | undefined>, positionals: string[] })
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+  if (values.help === true) return 'help'
+  const [command, target, ...extra] = positionals
+  if (command !== 'probe') throw new UsageError(command === undefined ? 'missing command: probe' : `unknown command: ${command}`)
+  if (target === undefined) throw new UsageError('missing <url>')
+  if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`)
+  let url: URL
+  try {
+    url = new URL(target)
+  } catch {
+    throw new UsageError(`not a URL: ${target}`)
+  }
+  if (url.protocol !== 'https:') throw new UsageError(`the URL must be https://, got ${url.protocol}`)
+  const timeout = Number(values.timeout)
+  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 600_000) throw new UsageError('--timeout must be a whole number of milliseconds from 1 to 600000')
+  const method = String(values.method).toUpperCase()
+  if (!/^[A-Z]+$/.test(method)) throw new UsageError(`--method: invalid method ${String(values.method)}`)
+  if (values.pfx !== undefined && (values.cert !== undefined || values.key !== undefined)) throw new UsageError('use either --pfx, or --cert and --key')
+  if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together')
+  let passphrase: string | undefined
+  if (values['passphrase-env'] !== undefined) {
+    const name = String(values['passphrase-env'])
+    passphrase = process.env[name]
+    if (passphrase === undefined) throw new UsageError(`--passphrase-env: the environment variable ${name} is not set`)
+  }
+  let clientCert: ClientCertificate | undefined
+  if (values.pfx !== undefined) clientCert = { pfx: readFile('--pfx', String(values.pfx)), ...(passphrase === undefined ? {} : { passphrase }) }
+  if (values.cert !== undefined) {
+    clientCert = { cert: readFile('--cert', String(values.cert)), key: readFile('--key', String(values.key)), ...(passphrase === undefined ? {} : { passphrase }) }
+  }
+  return {
+    url,
+    ca: values.ca === undefined ? undefined : readFile('--ca', String(values.ca)),
+    clientCert,
+    method,
+    timeout,
+    allowLegacy: values['allow-legacy'] === true,
+    json: values.json === true
+  }
+}
+
+function spinner (enabled: boolean): { update: (text: string) => void, stop: () => void } {
+  if (!enabled) return { update: () => {}, stop: () => {} }
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
+  let frame = 0
+  let text = 'starting'
+  const draw = (): void => { process.stderr.write(`\r\x1b[2K${frames[frame++ % frames.length] ?? ''} ${text}`) }
+  const timer = setInterval(draw, 80)
+  timer.unref()
+  return {
+    update: (t) => { text = t; draw() },
+    stop: () => { clearInterval(timer); process.stderr.write('\r\x1b[2K') }
+  }
+}
+
+export async function main (argv: string[]): Promise<number> {
+  let parsed: Parsed | 'help'
+  try {
+    parsed = parse(argv)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    process.stderr.write(`undici-tls-fallback: ${error.message}\n\n${HELP}`)
+    return 2
+  }
+  if (parsed === 'help') {
+    process.stdout.write(HELP)
+    return 0
+  }
+  const controller = new AbortController()
+  const onSignal = (): void => { controller.abort(new Error('interrupted')) }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const progress = spinner(process.stderr.isTTY === true && !parsed.json)
+  let result: ProbeResult
+  try {
+    result = await probe({
+      url: parsed.url,
+      ca: parsed.ca,
+      clientCert: parsed.clientCert,
+      method: parsed.method,
+      timeout: parsed.timeout,
+      allowLegacy: parsed.allowLegacy,
+      signal: controller.signal,
+      onProgress: progress.update
+    })
+  } catch (error) {
+    progress.stop()
+    if (controller.signal.aborted) {
+      process.stderr.write('undici-tls-fallback: interrupted\n')
+      return 130
+    }
+    throw error
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  progress.stop()
+  process.stdout.write(parsed.json ? toJson(result) + '\n' : render(result, { color: process.stdout.isTTY === true, hasClientCert: parsed.clientCert !== undefined }))
+  return result.verdict.stack === null ? 1 : 0
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (error: unknown) => {
+  process.stderr.write(`undici-tls-fallback: ${(error as Error).message}\n`)
+  process.exitCode = 1
+})

@@ -1,0 +1,262 @@
+import net from 'node:net'
+import tls, { type TLSSocket } from 'node:tls'
+import pRetry, { AbortError } from 'p-retry'
+import { Client } from 'undici'
+import type { FingerprintId } from '../fingerprint.ts'
+import { stackTlsOptions, type ClientCertificate, type StackName } from '../stacks.ts'
+import { RecordObserver, RecordType, type TlsRecord } from './records.ts'
+
+export interface ProbeOptions {
+  url: URL
+  ca?: Buffer | undefined
+  clientCert?: ClientCertificate | undefined
+  method: string
+  /** Per attempt, in milliseconds. */
+  timeout: number
+  allowLegacy: boolean
+  signal: AbortSignal
+  /** Called before each attempt (a progress line). */
+  onProgress?: (text: string) => void
+  /** Name resolution override (tests). */
+  lookup?: net.LookupFunction | undefined
+}
+
+export interface ProbeAttempt {
+  stack: StackName
+  /** The HTTP version the attempt offered or used: 'h2' or 'http/1.1'. */
+  http: 'h2' | 'http/1.1'
+  ok: boolean
+  status: number | null
+  tlsVersion: string | null
+  /** The error code (or message) when it failed. */
+  error: string | null
+  fingerprint: FingerprintId | null
+  /** What the records on the wire show, in one sentence. */
+  evidence: string
+  timeMs: number
+  /** Network retries this attempt needed (transient failures). */
+  retries: number
+  records: TlsRecord[]
+}
+
+export interface ProbeResult {
+  url: string
+  origin: string
+  verdict: { stack: StackName | null, fingerprint: FingerprintId | null, http1Only: boolean }
+  attempts: ProbeAttempt[]
+  /** Set when legacy-server-connect was not tried but would likely work. */
+  legacyWouldWork: boolean
+}
+
+const TRANSIENT = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENETDOWN', 'UND_ERR_CONNECT_TIMEOUT'])
+
+interface RawOutcome {
+  ok: boolean
+  status: number | null
+  error: (Error & { code?: string, http2ErrorCode?: number }) | null
+  tlsVersion: string | null
+  alpn: string | null
+  handshakeAt: number | null
+  records: TlsRecord[]
+  closed: RecordObserver['connectionEnd']
+  timeMs: number
+}
+
+/** One request on one stack, over a connection whose TLS records are observed. */
+async function once (stack: StackName, http2: boolean, options: ProbeOptions): Promise<RawOutcome> {
+  const { url } = options
+  const port = Number(url.port === '' ? 443 : url.port)
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+  const started = performance.now()
+  let observer: RecordObserver | undefined
+  let handshakeAt: number | null = null
+  let tlsVersion: string | null = null
+  let alpn: string | null = null
+  const tlsOptions = stackTlsOptions(stack, options.ca === undefined ? {} : { ca: options.ca }, options.clientCert)
+  const client = new Client(url.origin, {
+    allowH2: http2,
+    pipelining: 1,
+    headersTimeout: options.timeout,
+    bodyTimeout: options.timeout,
+    connectTimeout: options.timeout,
+    connect: ((_opts: unknown, callback: (error: Error | null, socket: TLSSocket | null) => void) => {
+      const raw = net.connect({ host, port, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) })
+      observer = new RecordObserver(raw)
+      let called = false
+      const done = (error: Error | null, s: TLSSocket | null): void => {
+        if (called) return
+        called = true
+        callback(error, s)
+      }
+      const s = tls.connect({
+        ...tlsOptions,
+        socket: observer,
+        servername: net.isIP(host) === 0 ? host : undefined,
+        ALPNProtocols: http2 ? ['h2', 'http/1.1'] : ['http/1.1']
+      })
+      s.once('secureConnect', () => {
+        handshakeAt = observer?.elapsed() ?? null
+        tlsVersion = s.getProtocol()
+        alpn = typeof s.alpnProtocol === 'string' ? s.alpnProtocol : null
+        done(null, s)
+      })
+      s.on('error', (error) => done(error, null))
+      return s
+    }) as unknown as Client.Options['connect']
+  })
+  let status: number | null = null
+  let error: RawOutcome['error'] = null
+  try {
+    const response = await client.request({
+      path: `${url.pathname}${url.search}`,
+      method: options.method as 'GET',
+      signal: options.signal
+    })
+    status = response.statusCode
+    await response.body.dump({ limit: 1024 * 1024 })
+  } catch (e) {
+    error = e as RawOutcome['error']
+  } finally {
+    await client.destroy().catch(() => {})
+  }
+  return {
+    ok: error === null,
+    status,
+    error,
+    tlsVersion,
+    alpn,
+    handshakeAt,
+    records: observer?.records ?? [],
+    closed: observer?.connectionEnd,
+    timeMs: Math.round(performance.now() - started)
+  }
+}
+
+function ms (value: number): string {
+  return `${Math.max(0, Math.round(value))} ms`
+}
+
+/** Reads the records after the handshake into a fingerprint and a sentence. */
+export function explain (stack: StackName, outcome: Pick<RawOutcome, 'ok' | 'status' | 'error' | 'tlsVersion' | 'alpn' | 'handshakeAt' | 'records' | 'closed'>, hasClientCert: boolean): { fingerprint: FingerprintId | null, evidence: string } {
+  const code = outcome.error?.code
+  const message = outcome.error?.message ?? ''
+  if (outcome.error?.http2ErrorCode === 0xd || message.includes('HTTP_1_1_REQUIRED')) {
+    return { fingerprint: 'http11-required', evidence: 'the server refused HTTP/2 for this request with HTTP_1_1_REQUIRED (0xd)' }
+  }
+  if (code === 'ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED' || message.includes('unsafe legacy renegotiation disabled')) {
+    return { fingerprint: 'unsafe-legacy-renegotiation', evidence: 'the server\'s hello has no RFC 5746 renegotiation_info: the handshake was refused' }
+  }
+  const start = outcome.handshakeAt
+  if (start === null) {
+    if (outcome.error === null) return { fingerprint: null, evidence: 'no TLS handshake' }
+    return { fingerprint: null, evidence: `the handshake failed: ${code ?? message}` }
+  }
+  const after = outcome.records.filter((r) => r.at >= start)
+  const request = after.find((r) => r.direction === 'client' && r.type === RecordType.applicationData)
+  const tls12 = outcome.tlsVersion !== 'TLSv1.3'
+  const helloRequest = tls12 && request !== undefined
+    ? after.find((r) => r.direction === 'server' && r.type === RecordType.handshake && r.at >= request.at)
+    : undefined
+  const answered = after.some((r) => r.direction === 'server' && r.type === RecordType.applicationData && (request === undefined || r.at >= request.at))
+  const closing = outcome.closed === undefined || request === undefined
+    ? ''
+    : `; the server ${outcome.closed.how === 'reset' ? 'reset the connection' : outcome.closed.how === 'fin' ? 'closed the connection' : 'ended the connection'} ${ms(outcome.closed.at - (helloRequest?.at ?? request.at))} later`
+  if (helloRequest !== undefined && request !== undefined) {
+    const next = after.filter((r) => r.direction === 'client' && r.at >= helloRequest.at)
+    const declined = next.find((r) => r.type === RecordType.alert)
+    const renegotiated = next.find((r) => r.type === RecordType.handshake)
+    const when = `the server sent a HelloRequest ${ms(helloRequest.at - request.at)} after the request`
+    if (renegotiated !== undefined) {
+      if (outcome.ok) return { fingerprint: null, evidence: `${when}; the client renegotiated${hasClientCert ? ' and presented its certificate' : ''}; the server answered` }
+      if (!hasClientCert) return { fingerprint: 'client-certificate-required', evidence: `${when}; the client renegotiated without a client certificate${closing.replace('; the server', '; and the server')}` }
+      return { fingerprint: null, evidence: `${when}; the client renegotiated with its certificate, yet the server did not answer (${code ?? message})` }
+    }
+    if (declined !== undefined && !answered && stack === 'strict') {
+      return { fingerprint: 'renegotiation-refused', evidence: `${when}; the client declined${closing}` }
+    }
+    return { fingerprint: null, evidence: `${when}${closing}` }
+  }
+  if (outcome.ok) return { fingerprint: null, evidence: `answered over ${outcome.tlsVersion ?? 'TLS'} ${outcome.alpn === 'h2' ? 'HTTP/2' : 'HTTP/1.1'}` }
+  if (request !== undefined && !answered) {
+    return { fingerprint: null, evidence: `no TLS record from the server after the request${closing} (a bare ${outcome.closed?.how === 'reset' ? 'reset' : 'close'}: no fingerprint)` }
+  }
+  return { fingerprint: null, evidence: `failed: ${code ?? message}` }
+}
+
+async function attempt (stack: StackName, http2: boolean, options: ProbeOptions): Promise<ProbeAttempt> {
+  let retries = 0
+  const outcome = await pRetry(async () => {
+    const result = await once(stack, http2, options)
+    if (options.signal.aborted) throw new AbortError(options.signal.reason as Error)
+    const code = result.error?.code
+    // A network failure before any TLS record came back is worth another try.
+    if (code !== undefined && TRANSIENT.has(code) && !result.records.some((r) => r.direction === 'server')) {
+      throw Object.assign(new Error(code), { code, outcome: result })
+    }
+    return result
+  }, {
+    retries: 2,
+    minTimeout: 200,
+    factor: 2,
+    signal: options.signal,
+    onFailedAttempt: ({ error, retriesLeft }) => {
+      if (retriesLeft === 0) return
+      retries += 1
+      options.onProgress?.(`${stack}: ${(error as { code?: string }).code ?? error.message}, retrying`)
+    }
+  }).catch((error: unknown) => {
+    const outcome = (error as { outcome?: RawOutcome }).outcome
+    if (outcome !== undefined) return outcome
+    throw error
+  })
+  const { fingerprint, evidence } = explain(stack, outcome, options.clientCert !== undefined)
+  return {
+    stack,
+    // Negotiated when the handshake completed (no ALPN means HTTP/1.1), offered otherwise.
+    http: outcome.alpn === 'h2' || (outcome.tlsVersion === null && http2) ? 'h2' : 'http/1.1',
+    ok: outcome.ok,
+    status: outcome.status,
+    tlsVersion: outcome.tlsVersion,
+    error: outcome.error === null ? null : (outcome.error.code ?? outcome.error.message),
+    fingerprint,
+    evidence,
+    timeMs: outcome.timeMs,
+    retries,
+    records: outcome.records
+  }
+}
+
+/**
+ * Tries each stack against the URL, strictest first, and says which one works. HTTP/2 is offered
+ * first; when the server answers HTTP_1_1_REQUIRED, every stack is tried over HTTP/1.1.
+ */
+export async function probe (options: ProbeOptions): Promise<ProbeResult> {
+  const attempts: ProbeAttempt[] = []
+  const run = async (stack: StackName, http2: boolean): Promise<ProbeAttempt> => {
+    options.onProgress?.(`trying the ${stack} stack${http2 ? '' : ' over HTTP/1.1'}`)
+    const result = await attempt(stack, http2, options)
+    attempts.push(result)
+    return result
+  }
+  let http2 = true
+  const first = await run('strict', true)
+  if (first.fingerprint === 'http11-required') {
+    http2 = false
+    await run('strict', false)
+  }
+  const stacks: StackName[] = ['tls13', 'renegotiation', ...(options.allowLegacy ? ['legacy-server-connect' as const] : [])]
+  for (const stack of stacks) await run(stack, http2)
+
+  // A stack works when the server answered without refusing (a 4xx such as IIS's 403.7 is a refusal).
+  const working = attempts.find((a) => a.ok && a.status !== null && a.status < 400 && (a.stack !== 'strict' || a.http === 'h2' || !http2 || a.fingerprint === null))
+  const diagnosed = attempts.find((a) => a.fingerprint !== null && a.fingerprint !== 'http11-required') ?? attempts.find((a) => a.fingerprint !== null)
+  const legacyWouldWork = !options.allowLegacy && attempts.some((a) => a.fingerprint === 'unsafe-legacy-renegotiation')
+  const fingerprint = working?.stack === 'strict' ? (http2 ? null : 'http11-required') : (diagnosed?.fingerprint ?? null)
+  return {
+    url: options.url.href,
+    origin: options.url.origin,
+    verdict: { stack: working?.stack ?? null, fingerprint, http1Only: !http2 },
+    attempts,
+    legacyWouldWork
+  }
+}

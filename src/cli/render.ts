@@ -1,0 +1,97 @@
+import type { FallbackStack } from '../stacks.ts'
+import type { ProbeResult } from './probe.ts'
+
+export interface Style {
+  bold: (s: string) => string
+  dim: (s: string) => string
+  green: (s: string) => string
+  red: (s: string) => string
+  yellow: (s: string) => string
+}
+
+export function style (color: boolean): Style {
+  const wrap = (code: number) => (s: string): string => color ? `\x1b[${code}m${s}\x1b[0m` : s
+  return { bold: wrap(1), dim: wrap(2), green: wrap(32), red: wrap(31), yellow: wrap(33) }
+}
+
+const SERVER_FIXES: Record<string, string> = {
+  'renegotiation-refused': 'ask for the client certificate in the first handshake. IIS: `netsh http update sslcert ipport=0.0.0.0:443 ... clientcertnegotiation=enable` (Negotiate Client Certificate); Apache: `SSLVerifyClient` at the virtual-host level instead of inside <Location>/<Directory>; or TLS 1.3 with the certificate requested in the first handshake.',
+  'client-certificate-required': 'nothing wrong on the server: it wants a client certificate for this path. Configure one for the host (clientCert), or ask the server\'s owners which certificate it expects.',
+  'unsafe-legacy-renegotiation': 'the server\'s TLS library predates RFC 5746 (secure renegotiation, 2010): update it. Until then only legacy-server-connect connects, and it exposes this host\'s connections to CVE-2009-3555.',
+  'http11-required': 'HTTP/2 forbids renegotiation: the server refuses HTTP/2 for paths that need a client certificate. Asking for the certificate in the first handshake lets it serve HTTP/2.'
+}
+
+/** The `hosts` entry to paste into the agent's config. */
+export function configLine (result: ProbeResult, hasClientCert: boolean): string | undefined {
+  const { stack, http1Only } = result.verdict
+  if (stack === null || (stack === 'strict' && !http1Only)) return undefined
+  const host = new URL(result.url).hostname
+  const parts: string[] = []
+  if (stack !== 'strict') {
+    const fallback: FallbackStack[] = stack === 'legacy-server-connect' ? ['legacy-server-connect'] : stack === 'tls13' ? ['tls13'] : ['tls13', 'renegotiation']
+    parts.push(`fallback: [${fallback.map((s) => `'${s}'`).join(', ')}]`)
+  }
+  if (http1Only) parts.push('http1Only: true')
+  if (hasClientCert && stack !== 'strict') parts.push('clientCert: { cert, key }')
+  return `hosts: { '${host}': { ${parts.join(', ')} } }`
+}
+
+function table (rows: string[][], s: Style): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => stripAnsi(r[i] ?? '').length))) ?? []
+  return rows.map((row, index) => {
+    const line = row.map((cell, i) => cell + ' '.repeat((widths[i] ?? 0) - stripAnsi(cell).length)).join('  ').trimEnd()
+    return index === 0 ? s.bold(line) : line
+  }).join('\n')
+}
+
+function stripAnsi (text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[\d+m/g, '')
+}
+
+export function render (result: ProbeResult, options: { color: boolean, hasClientCert: boolean }): string {
+  const s = style(options.color)
+  const rows = [['stack', 'result', 'TLS', 'HTTP', 'time', 'evidence']]
+  for (const a of result.attempts) {
+    const outcome = a.ok
+      ? (a.status !== null && a.status < 400 ? s.green(`${a.status}`) : s.yellow(`${a.status}`))
+      : s.red(a.fingerprint ?? a.error ?? 'failed')
+    rows.push([a.stack, outcome, a.tlsVersion ?? '-', a.tlsVersion === null ? '-' : a.http === 'h2' ? 'h2' : '1.1', `${a.timeMs} ms${a.retries > 0 ? ` (${a.retries} retr${a.retries === 1 ? 'y' : 'ies'})` : ''}`, a.evidence])
+  }
+  const lines = [s.bold(`probe ${result.url}`), '', table(rows, s), '']
+  const { stack, fingerprint, http1Only } = result.verdict
+  if (stack === null) {
+    lines.push(`${s.red('verdict:')} no stack works${fingerprint === null ? '' : ` (${fingerprint})`}.`)
+  } else if (stack === 'strict' && !http1Only) {
+    lines.push(`${s.green('verdict:')} the strict stack works: nothing to configure.`)
+  } else {
+    lines.push(`${s.green('verdict:')} use the ${s.bold(stack)} stack${http1Only ? ' over HTTP/1.1' : ''}${fingerprint === null ? '' : ` (${fingerprint})`}.`)
+  }
+  const line = configLine(result, options.hasClientCert)
+  if (line !== undefined) {
+    lines.push(`config:  ${line}`)
+    lines.push(s.dim('         (TlsFallbackAgent learns this by itself; paste it to skip the first failed attempt, or to consent to legacy-server-connect.)'))
+  }
+  if (result.legacyWouldWork) {
+    lines.push(`${s.yellow('note:')}    the server lacks RFC 5746; legacy-server-connect would likely work. It was not tried: run again with --allow-legacy to try it.`)
+  }
+  const fixes = [...new Set(result.attempts.map((a) => a.fingerprint).filter((f): f is NonNullable<typeof f> => f !== null))]
+  for (const f of fixes) {
+    const fix = SERVER_FIXES[f]
+    if (fix !== undefined) lines.push(`${s.bold('server fix')} (${f}): ${fix}`)
+  }
+  return lines.join('\n') + '\n'
+}
+
+/** The `--json` object: one line, no records (they are for people reading the table). */
+export function toJson (result: ProbeResult): string {
+  return JSON.stringify({
+    url: result.url,
+    origin: result.origin,
+    verdict: result.verdict,
+    legacyWouldWork: result.legacyWouldWork,
+    attempts: result.attempts.map(({ stack, http, ok, status, tlsVersion, error, evidence, fingerprint, timeMs, retries }) => ({
+      stack, http, ok, status, tlsVersion, error, fingerprint, evidence, timeMs, retries
+    }))
+  })
+}

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import net from 'node:net'
+import { describe, test } from 'node:test'
+import { startIisLike } from './servers/iis.ts'
+import { startModern } from './servers/modern.ts'
+import { startGnutls } from './servers/gnutls.ts'
+import { startApache } from './servers/apache.ts'
+import { startOnPath } from './servers/onpath.ts'
+import { freePort } from './servers/ports.ts'
+import { certs } from './helpers.ts'
+
+const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
+const CA = certs.path('ca.crt')
+
+async function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {
+  return await new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : Number((error as { code?: number }).code), stdout, stderr })
+    })
+  })
+}
+
+async function probeJson (url: string, extra: string[] = []): Promise<{ code: number, result: any, stdout: string, stderr: string }> {
+  const run = await cli(['probe', url, '--ca', CA, '--json', ...extra])
+  return { ...run, result: JSON.parse(run.stdout) }
+}
+
+describe('undici-tls-fallback probe', () => {
+  test('an IIS-like host behind h2: http11-required, then renegotiation-refused; the renegotiation stack works over HTTP/1.1; exit 0', async () => {
+    const iis = await startIisLike({ h2: 'rst' })
+    try {
+      const url = `https://localhost:${iis.port}/secure/report`
+      const { code, result } = await probeJson(url)
+      assert.equal(code, 0)
+      assert.equal(result.url, url)
+      assert.equal(result.origin, `https://localhost:${iis.port}`)
+      assert.deepEqual(result.verdict, { stack: 'renegotiation', fingerprint: 'renegotiation-refused', http1Only: true })
+      assert.deepEqual(result.attempts.map((a: any) => [a.stack, a.http, a.ok, a.fingerprint]), [
+        ['strict', 'h2', false, 'http11-required'],
+        ['strict', 'http/1.1', false, 'renegotiation-refused'],
+        ['tls13', 'http/1.1', false, null],
+        ['renegotiation', 'http/1.1', true, null]
+      ])
+      assert.match(result.attempts[1].evidence, /HelloRequest \d+ ms after the request; the client declined; the server reset the connection/)
+      assert.equal(result.attempts[3].status, 200)
+
+      const human = await cli(['probe', url, '--ca', CA])
+      assert.equal(human.code, 0)
+      assert.match(human.stdout, /stack\s+result\s+TLS\s+HTTP\s+time\s+evidence/)
+      assert.match(human.stdout, /verdict: use the renegotiation stack over HTTP\/1\.1 \(renegotiation-refused\)/)
+      assert.match(human.stdout, /config: {2}hosts: \{ 'localhost': \{ fallback: \['tls13', 'renegotiation'\], http1Only: true \} \}/)
+      assert.match(human.stdout, /clientcertnegotiation=enable/)
+      assert.doesNotMatch(human.stdout, /\x1b\[/, 'no colour when stdout is not a TTY')
+    } finally {
+      await iis.close()
+    }
+  })
+
+  test('a modern host: the strict stack works, nothing to configure', async () => {
+    const server = await startModern({ h2: true })
+    try {
+      const { code, result } = await probeJson(`https://localhost:${server.port}/`)
+      assert.equal(code, 0)
+      assert.deepEqual(result.verdict, { stack: 'strict', fingerprint: null, http1Only: false })
+      assert.equal(result.attempts[0].http, 'h2')
+      const human = await cli(['probe', `https://localhost:${server.port}/`, '--ca', CA])
+      assert.match(human.stdout, /the strict stack works: nothing to configure/)
+    } finally {
+      await server.close()
+    }
+  })
+
+  test('a server without RFC 5746: exit 1 and a note without --allow-legacy; exit 0 with it', async () => {
+    const legacy = await startGnutls()
+    try {
+      const url = `https://localhost:${legacy.port}/`
+      const refused = await probeJson(url)
+      assert.equal(refused.code, 1)
+      assert.deepEqual(refused.result.verdict, { stack: null, fingerprint: 'unsafe-legacy-renegotiation', http1Only: false })
+      assert.equal(refused.result.legacyWouldWork, true)
+      assert.ok(refused.result.attempts.every((a: any) => a.stack !== 'legacy-server-connect'), 'never tried without --allow-legacy')
+      const human = await cli(['probe', url, '--ca', CA])
+      assert.match(human.stdout, /legacy-server-connect would likely work/)
+
+      const allowed = await probeJson(url, ['--allow-legacy'])
+      assert.equal(allowed.code, 0)
+      assert.equal(allowed.result.verdict.stack, 'legacy-server-connect')
+    } finally {
+      await legacy.close()
+    }
+  })
+
+  test('Apache: without a certificate client-certificate-required (exit 1); with --cert/--key the renegotiation stack works', async () => {
+    const apache = await startApache()
+    try {
+      const url = `https://localhost:${apache.port}/secure`
+      const without = await probeJson(url)
+      assert.equal(without.code, 1)
+      assert.equal(without.result.verdict.stack, null)
+      assert.ok(without.result.attempts.some((a: any) => a.stack === 'renegotiation' && a.fingerprint === 'client-certificate-required'))
+
+      const withCert = await probeJson(url, ['--cert', certs.path('client.crt'), '--key', certs.path('client.key')])
+      assert.equal(withCert.code, 0)
+      assert.deepEqual(withCert.result.verdict, { stack: 'renegotiation', fingerprint: 'renegotiation-refused', http1Only: false })
+    } finally {
+      await apache.close()
+    }
+  })
+
+  test('keys and passphrases are never printed', async () => {
+    const apache = await startApache()
+    try {
+      const passphrase = certs.passphrase
+      const run = await cli(['probe', `https://localhost:${apache.port}/secure`, '--ca', CA, '--cert', certs.path('client.crt'), '--key', certs.path('client-encrypted.key'), '--passphrase-env', 'PROBE_PASS'], { PROBE_PASS: passphrase })
+      assert.equal(run.code, 0)
+      const keyLine = certs.clientKeyEncrypted.toString().split('\n')[1] as string
+      for (const output of [run.stdout, run.stderr]) {
+        assert.ok(!output.includes(passphrase))
+        assert.ok(!output.includes(keyLine))
+      }
+      const json = await cli(['probe', `https://localhost:${apache.port}/secure`, '--ca', CA, '--json', '--cert', certs.path('client.crt'), '--key', certs.path('client-encrypted.key'), '--passphrase-env', 'PROBE_PASS'], { PROBE_PASS: passphrase })
+      assert.ok(!json.stdout.includes(passphrase) && !json.stderr.includes(passphrase))
+    } finally {
+      await apache.close()
+    }
+  })
+
+  test('an on-path reset: a bare reset is no fingerprint, and no stack works (exit 1)', async () => {
+    const box = await startOnPath('rst')
+    try {
+      const { code, result } = await probeJson(`https://localhost:${box.port}/`)
+      assert.equal(code, 1)
+      assert.equal(result.verdict.stack, null)
+      assert.equal(result.verdict.fingerprint, null)
+      assert.match(result.attempts[0].evidence, /bare reset/)
+    } finally {
+      await box.close()
+    }
+  })
+
+  test('a refused connection is retried with backoff, then reported (exit 1)', async () => {
+    const port = await freePort()
+    const { code, result } = await probeJson(`https://localhost:${port}/`)
+    assert.equal(code, 1)
+    assert.equal(result.attempts[0].error, 'ECONNREFUSED')
+    assert.equal(result.attempts[0].retries, 2)
+  })
+
+  test('Ctrl-C stops it at once (exit 130)', async () => {
+    const sockets = new Set<net.Socket>()
+    const silent = net.createServer((s) => { sockets.add(s) })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const child = spawn(process.execPath, [MAIN, 'probe', `https://localhost:${(silent.address() as net.AddressInfo).port}/`, '--ca', CA, '--timeout', '30000'])
+      await new Promise((resolve) => setTimeout(resolve, 800))
+      const sent = Date.now()
+      child.kill('SIGINT')
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+      assert.equal(code, 130)
+      assert.ok(Date.now() - sent < 3_000, 'stopped promptly')
+    } finally {
+      for (const s of sockets) s.destroy()
+      silent.close()
+    }
+  })
+
+  test('usage errors exit 2 with a message; --help exits 0', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [[], /missing command/],
+      [['probe'], /missing <url>/],
+      [['probe', 'http://example.com/'], /must be https/],
+      [['probe', 'not a url'], /not a URL/],
+      [['probe', 'https://a.example/', '--cert', 'x.pem'], /--cert and --key go together/],
+      [['probe', 'https://a.example/', '--pfx', 'a.pfx', '--cert', 'c', '--key', 'k'], /either --pfx/],
+      [['probe', 'https://a.example/', '--timeout', '-1'], /--timeout/],
+      [['probe', 'https://a.example/', '--passphrase-env', 'SURELY_NOT_SET_123'], /SURELY_NOT_SET_123 is not set/],
+      [['probe', 'https://a.example/', '--bogus'], /Unknown option/],
+      [['probe', 'https://a.example/', '--ca', '/no/such/file.pem'], /--ca: cannot read/]
+    ]
+    for (const [args, message] of cases) {
+      const run = await cli(args)
+      assert.equal(run.code, 2, args.join(' '))
+      assert.match(run.stderr, message, args.join(' '))
+    }
+    const help = await cli(['--help'])
+    assert.equal(help.code, 0)
+    assert.match(help.stdout, /Exit codes: 0 a stack works, 1 no stack works, 2 usage error/)
+  })
+})
