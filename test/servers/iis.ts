@@ -40,6 +40,8 @@ export interface ServerStats {
   refused: number
   /** Request bodies received (sha256 hex), for exactly-once checks. */
   bodies: string[]
+  /** Paths of the requests the server answered (not those whose renegotiation was refused). */
+  answered: string[]
 }
 
 export interface TestServer {
@@ -60,11 +62,12 @@ function readBody (req: import('node:http').IncomingMessage): Promise<Buffer> {
 }
 
 export async function startIisLike (options: IisLikeOptions = {}): Promise<TestServer> {
-  const stats: ServerStats = { connections: 0, requests: [], renegotiations: 0, refused: 0, bodies: [] }
+  const stats: ServerStats = { connections: 0, requests: [], renegotiations: 0, refused: 0, bodies: [], answered: [] }
   let relay: Relay | undefined
   const renegotiatedSockets = new WeakSet<TLSSocket>()
 
-  const respond = (res: import('node:http').ServerResponse, status: number, body: object): void => {
+  const respond = (res: import('node:http').ServerResponse, status: number, body: Record<string, unknown>): void => {
+    stats.answered.push(String(body.path ?? ''))
     const text = JSON.stringify(body)
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
     res.end(text)

@@ -58,8 +58,17 @@ export async function startRelay (options: RelayOptions): Promise<Relay> {
         const chunks = held.splice(0)
         if (!pair.mute && !client.destroyed) for (const c of chunks) client.write(c)
       }
-      upstream.on('connect', () => pairs.set(upstream.localPort as number, pair))
-      upstream.on('close', () => { sockets.delete(upstream); client.destroy() })
+      let key: number | undefined
+      upstream.on('connect', () => {
+        key = upstream.localPort as number
+        pairs.set(key, pair)
+      })
+      upstream.on('close', () => {
+        sockets.delete(upstream)
+        client.destroy()
+        // Kept a moment longer: a test server may still look the pair up while it drops the connection.
+        if (key !== undefined) setTimeout(() => { if (pairs.get(key as number) === pair) pairs.delete(key as number) }, 1_000).unref()
+      })
       upstream.on('error', () => {})
       upstream.on('data', (chunk: Buffer) => {
         if (pair.delayMs > 0 || held.length > 0) {
