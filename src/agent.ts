@@ -130,6 +130,7 @@ export class TlsFallbackAgent extends Dispatcher {
       const request = new FallbackRequest(this.#requestHost, url.origin, url, rule, opts, handler)
       this.#inflight.add(request)
       request.finished.then(() => this.#inflight.delete(request))
+      request.open()
       this.#admit(request)
       return true
     } catch (error) {

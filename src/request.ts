@@ -79,6 +79,9 @@ export class FallbackRequest {
   #firstError: Error | undefined
   #candidates: FallbackStack[] = []
   #endLadder: (() => void) | undefined
+  #lastError: Error | undefined
+  /** An attempt holds a connection: a caller's abort reaches it through its controller. */
+  #inFlight = false
   /** Resolves when the caller's handler got its last callback. */
   readonly finished: Promise<void>
   #resolveFinished!: () => void
@@ -95,12 +98,22 @@ export class FallbackRequest {
     this.#method = String(opts.method ?? 'GET').toUpperCase()
     this.#retriesLeft = host.resetRetries
     this.#body = new ReplayableBody(opts.body, host.maxReplayBodySize)
-    this.#controller = new StableController(() => {})
+    this.#controller = new StableController((reason) => this.#onCallerAbort(reason))
     this.finished = new Promise((resolve) => { this.#resolveFinished = resolve })
   }
 
   get pinned (): boolean {
     return this.rule.stack !== undefined
+  }
+
+  /**
+   * Hands the caller its controller right away, before the request may wait (at a cold-start gate,
+   * for a ladder another request runs, for a policy store): an abort then takes effect at once.
+   */
+  open (): void {
+    if (this.#started || this.#done) return
+    this.#started = true
+    this.#handler.onRequestStart?.(this.#controller, {})
   }
 
   /** First attempt: the pinned stack, else the learned policy, else strict. */
@@ -152,7 +165,12 @@ export class FallbackRequest {
     const current = (): boolean => attempt === this.#attempt && !this.#done
     return {
       onRequestStart: (controller, context) => {
-        if (!current()) return
+        if (!current()) {
+          // The request ended (the caller aborted) while this attempt waited for a connection.
+          if (this.#done) controller.abort(this.#controller.reason ?? new Error('aborted'))
+          return
+        }
+        this.#inFlight = true
         this.#controller.attach(controller)
         if (!this.#started) {
           this.#started = true
@@ -187,6 +205,7 @@ export class FallbackRequest {
       },
       onResponseError: (controller: Controller | null, error: Error) => {
         if (!current()) return
+        this.#inFlight = false
         this.#onAttemptError(error)
       },
       onBodySent: (chunk: Buffer) => {
@@ -384,8 +403,6 @@ export class FallbackRequest {
     this.#send('fallback')
   }
 
-  #lastError: Error | undefined
-
   #onCandidateFailed (diagnosis: Diagnosis | undefined, error: Error & { code?: string }): void {
     this.#lastError = error
     if (diagnosis?.fingerprint === 'client-certificate-required') {
@@ -399,6 +416,13 @@ export class FallbackRequest {
     // Not about the stack (refused connection, certificate, timeout, abort): the caller gets it as it is.
     this.#host.settled(this, false)
     this.#fail(error)
+  }
+
+  /** The caller aborted. With no attempt on a connection (waiting, between attempts), the request ends now. */
+  #onCallerAbort (reason: Error): void {
+    if (this.#done || this.#inFlight) return
+    this.#host.settled(this, false)
+    this.#fail(reason)
   }
 
   #failClientCertificate (diagnosis: Diagnosis, error: Error): void {

@@ -101,3 +101,30 @@ describe('lifecycle', () => {
     assert.match(out, /done 200/)
   })
 })
+
+describe('aborts take effect while a request waits', () => {
+  test('a request waiting at the cold-start gate fails at once when its signal aborts', async () => {
+    const { startModern: start } = await import('./servers/modern.ts')
+    const server = await start({
+      handle: (_req, res) => { setTimeout(() => res.end('late'), 1_000) }
+    })
+    const origin = `https://localhost:${server.port}`
+    const agent = makeAgent({ coldStartTimeout: 5_000 })
+    try {
+      const leader = send(agent, `${origin}/leader`)
+      const controller = new AbortController()
+      const waiting = failure(() => send(agent, `${origin}/waiter`, { signal: controller.signal }))
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      const aborted = Date.now()
+      controller.abort(new Error('no longer needed'))
+      const error = await waiting
+      assert.equal(error.message, 'no longer needed')
+      assert.ok(Date.now() - aborted < 200, 'it did not wait for the gate')
+      assert.equal((await leader).text, 'late')
+      assert.ok(server.requests.every((r) => r.path !== '/waiter'), 'the aborted request was never sent')
+    } finally {
+      await agent.close()
+      await server.close()
+    }
+  })
+})
