@@ -1,29 +1,29 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import tls from 'node:tls';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { freePort } from './ports.ts';
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import tls from 'node:tls'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { freePort } from './ports.ts'
 
-const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url));
-const MODULES = '/usr/lib/apache2/modules';
-const STARTUP_TIMEOUT_MS = 10_000;
+const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url))
+const MODULES = '/usr/lib/apache2/modules'
+const STARTUP_TIMEOUT_MS = 10_000
 
 export interface ApacheServer {
-  port: number;
-  host: '127.0.0.1';
-  close(): Promise<void>;
-  errorLog(): string;
-  accessLog(): string;
+  port: number
+  host: '127.0.0.1'
+  close(): Promise<void>
+  errorLog(): string
+  accessLog(): string
 }
 
 export interface ApacheOptions {
   /** Value of `SSLProtocol`; default '-all +TLSv1.2' (so /secure renegotiates instead of using TLS 1.3 post-handshake auth). */
-  protocols?: string;
+  protocols?: string
 }
 
 /**
@@ -31,14 +31,14 @@ export interface ApacheOptions {
  * - `GET /`             -> 200 "hello from apache", no client certificate.
  * - `GET /secure`       -> 200 "hello from secure" once a client certificate signed by the test CA is verified
  *                          (`SSLVerifyClient require` in a <Location>: a TLS 1.2 renegotiation after the request is read).
- * - `POST /secure` (or `/secure/echo`) -> CGI answering "received N bytes" (same client-certificate requirement;
+ * - `POST /secure` (or `/secure/echo`) -> CGI answering "received N bytes" (same client-certificate requirement
  *                          the body, up to 1 MiB, is buffered by mod_ssl across the renegotiation).
  * Every response carries `X-Client-Verify` and `X-Client-Subject`.
  */
 export async function startApache(options: ApacheOptions = {}): Promise<ApacheServer> {
-  const port = await freePort();
-  const root = await mkdtemp(path.join(os.tmpdir(), 'undici-tls-fallback-apache-'));
-  await writeSite(root, port, options.protocols ?? '-all +TLSv1.2');
+  const port = await freePort()
+  const root = await mkdtemp(path.join(os.tmpdir(), 'undici-tls-fallback-apache-'))
+  await writeSite(root, port, options.protocols ?? '-all +TLSv1.2')
 
   const child = spawn('apache2', ['-d', root, '-f', path.join(root, 'httpd.conf'), '-DFOREGROUND'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,62 +46,62 @@ export async function startApache(options: ApacheOptions = {}): Promise<ApacheSe
     // or close() would SIGTERM the test runner too.
     detached: true,
     env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LANG: 'C' },
-  });
-  let stdio = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk; });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk; });
-  const exited = once(child, 'exit').catch(() => undefined);
-  const close = () => stop(child, exited, root);
+  })
+  let stdio = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk; })
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk; })
+  const exited = once(child, 'exit').catch(() => undefined)
+  const close = () => stop(child, exited, root)
 
   try {
-    await once(child, 'spawn');
+    await once(child, 'spawn')
   } catch (error) {
-    await rm(root, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true })
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('apache2 not found: apt-get install -y apache2', { cause: error });
+      throw new Error('apache2 not found: apt-get install -y apache2', { cause: error })
     }
-    throw error;
+    throw error
   }
 
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS
   while (!(await handshakes(port))) {
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = await readFile(path.join(root, 'logs', 'error.log'), 'utf8').catch(() => '');
-      await close();
-      throw new Error(`apache2 did not start on port ${port}:\n${stdio}${log}`);
+      const log = await readFile(path.join(root, 'logs', 'error.log'), 'utf8').catch(() => '')
+      await close()
+      throw new Error(`apache2 did not start on port ${port}:\n${stdio}${log}`)
     }
-    await sleep(50);
+    await sleep(50)
   }
 
   const read = (name: string) => {
     try {
-      return readFileSync(path.join(root, 'logs', name), 'utf8');
+      return readFileSync(path.join(root, 'logs', name), 'utf8')
     } catch {
       return ''; // closed: the temp dir is gone
     }
-  };
+  }
   return {
     port,
     host: '127.0.0.1',
     close,
     errorLog: () => stdio + read('error.log'),
     accessLog: () => read('access.log'),
-  };
+  }
 }
 
 async function writeSite(root: string, port: number, protocols: string): Promise<void> {
   // Children run as www-data: everything they serve or execute must be world-readable.
-  await chmod(root, 0o755);
-  for (const dir of ['htdocs', 'cgi-bin', 'logs', 'run']) await mkdir(path.join(root, dir), { mode: 0o755 });
-  await writeFile(path.join(root, 'htdocs', 'index.html'), 'hello from apache\n', { mode: 0o644 });
-  await writeFile(path.join(root, 'htdocs', 'secure.txt'), 'hello from secure\n', { mode: 0o644 });
+  await chmod(root, 0o755)
+  for (const dir of ['htdocs', 'cgi-bin', 'logs', 'run']) await mkdir(path.join(root, dir), { mode: 0o755 })
+  await writeFile(path.join(root, 'htdocs', 'index.html'), 'hello from apache\n', { mode: 0o644 })
+  await writeFile(path.join(root, 'htdocs', 'secure.txt'), 'hello from secure\n', { mode: 0o644 })
   await writeFile(path.join(root, 'cgi-bin', 'echo'), [
     '#!/bin/sh',
     'n=$(wc -c)',
     'printf "Content-Type: text/plain\\r\\n\\r\\n"',
     'printf "received %s bytes\\n" "$n"',
     '',
-  ].join('\n'), { mode: 0o755 });
+  ].join('\n'), { mode: 0o755 })
 
   const modules = [
     'mpm_prefork', 'authz_core', 'mime', 'dir', 'alias', 'headers', 'rewrite', 'socache_shmcb', 'ssl', 'cgi',
@@ -168,28 +168,28 @@ Alias /secure "${root}/htdocs/secure.txt"
 
 Header always set X-Client-Verify "%{SSL_CLIENT_VERIFY}s"
 Header always set X-Client-Subject "%{SSL_CLIENT_S_DN}s"
-`;
-  await writeFile(path.join(root, 'httpd.conf'), conf);
+`
+  await writeFile(path.join(root, 'httpd.conf'), conf)
 }
 
 async function handshakes(port: number): Promise<boolean> {
-  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false });
+  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false })
   try {
-    await once(socket, 'secureConnect');
-    return true;
+    await once(socket, 'secureConnect')
+    return true
   } catch {
-    return false;
+    return false
   } finally {
-    socket.destroy();
+    socket.destroy()
   }
 }
 
 async function stop(child: ChildProcess, exited: Promise<unknown>, root: string): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
+    child.kill('SIGTERM')
     const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 10_000); // the whole (detached) group
-    await exited;
-    clearTimeout(timer);
+    await exited
+    clearTimeout(timer)
   }
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true })
 }

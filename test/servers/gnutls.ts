@@ -1,61 +1,61 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import net from 'node:net';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { freePort } from './ports.ts';
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import net from 'node:net'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { freePort } from './ports.ts'
 
-const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url));
-const STARTUP_TIMEOUT_MS = 10_000;
+const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url))
+const STARTUP_TIMEOUT_MS = 10_000
 
 export interface GnutlsServer {
-  port: number;
-  host: '127.0.0.1';
-  close(): Promise<void>;
-  output(): string;
+  port: number
+  host: '127.0.0.1'
+  close(): Promise<void>
+  output(): string
 }
 
 export interface GnutlsOptions {
   /** Default false: a legacy server without RFC 5746 (no renegotiation_info). */
-  safeRenegotiation?: boolean;
+  safeRenegotiation?: boolean
 }
 
 /** Starts `gnutls-serv --http` on a free loopback port (TLS 1.2 at most). */
 export async function startGnutls(options: GnutlsOptions = {}): Promise<GnutlsServer> {
   const priority = options.safeRenegotiation
     ? 'NORMAL:-VERS-TLS1.3'
-    : 'NORMAL:%DISABLE_SAFE_RENEGOTIATION:-VERS-TLS1.3';
-  const port = await freePort();
+    : 'NORMAL:%DISABLE_SAFE_RENEGOTIATION:-VERS-TLS1.3'
+  const port = await freePort()
   const child = spawn('gnutls-serv', [
     '--http',
     '--port', String(port),
     '--x509certfile', path.join(certs, 'server.crt'),
     '--x509keyfile', path.join(certs, 'server.key'),
     '--priority', priority,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ], { stdio: ['ignore', 'pipe', 'pipe'] })
 
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
-  const exited = once(child, 'exit').catch(() => undefined);
+  let output = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; })
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; })
+  const exited = once(child, 'exit').catch(() => undefined)
 
   try {
-    await once(child, 'spawn');
+    await once(child, 'spawn')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('gnutls-serv not found: apt-get install -y gnutls-bin', { cause: error });
+      throw new Error('gnutls-serv not found: apt-get install -y gnutls-bin', { cause: error })
     }
-    throw error;
+    throw error
   }
 
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS
   while (!(await accepts(port))) {
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      await stop(child, exited);
-      throw new Error(`gnutls-serv did not start on port ${port}:\n${output}`);
+      await stop(child, exited)
+      throw new Error(`gnutls-serv did not start on port ${port}:\n${output}`)
     }
-    await sleep(50);
+    await sleep(50)
   }
 
   return {
@@ -63,25 +63,25 @@ export async function startGnutls(options: GnutlsOptions = {}): Promise<GnutlsSe
     host: '127.0.0.1',
     close: () => stop(child, exited),
     output: () => output,
-  };
+  }
 }
 
 async function accepts(port: number): Promise<boolean> {
-  const socket = net.connect(port, '127.0.0.1');
+  const socket = net.connect(port, '127.0.0.1')
   try {
-    await once(socket, 'connect');
-    return true;
+    await once(socket, 'connect')
+    return true
   } catch {
-    return false;
+    return false
   } finally {
-    socket.destroy();
+    socket.destroy()
   }
 }
 
 async function stop(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
+  if (child.exitCode !== null || child.signalCode !== null) return
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+  await exited
+  clearTimeout(timer)
 }
