@@ -199,3 +199,28 @@ describe('a cipher suite whose record lengths cannot be decoded (CBC)', () => {
     }
   })
 })
+
+describe('a server that still refuses after renegotiating', () => {
+  test('with a client certificate: TLS_FALLBACK_EXHAUSTED lists every attempt; without one: TLS_FALLBACK_CLIENT_CERTIFICATE_REQUIRED', async () => {
+    const server = await startIisLike({ refuseAfterRenegotiation: true })
+    const origin = `https://localhost:${server.port}`
+    const withCert = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
+    const withoutCert = makeAgent({ logger: memoryLogger().logger })
+    try {
+      const exhausted = await failure(() => send(withCert, `${origin}/secure`))
+      assert.equal(exhausted.code, 'TLS_FALLBACK_EXHAUSTED')
+      assert.equal(exhausted.fingerprint, 'renegotiation-refused')
+      assert.deepEqual(exhausted.attempts.map((a: { stack: string, code: string }) => [a.stack, a.code]), [['strict', 'ECONNRESET'], ['renegotiation', 'ECONNRESET']])
+      assert.match(exhausted.message, /every stack allowed for this host that could address it failed \(strict: ECONNRESET \(renegotiation-refused\); renegotiation: ECONNRESET\)/)
+      assert.equal(withCert.policy(origin), undefined, 'nothing worked: nothing learned')
+
+      const required = await failure(() => send(withoutCert, `${origin}/secure`))
+      assert.equal(required.code, 'TLS_FALLBACK_CLIENT_CERTIFICATE_REQUIRED')
+      assert.equal(withoutCert.policy(origin), undefined)
+    } finally {
+      await withCert.close()
+      await withoutCert.close()
+      await server.close()
+    }
+  })
+})

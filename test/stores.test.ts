@@ -152,6 +152,39 @@ describe('FilePolicyCache', () => {
   })
 })
 
+describe('TTL works the same in every store', () => {
+  test('an entry past its expiresAt is gone from the memory, file and Redis stores alike', async () => {
+    const redis = await startRedis()
+    const dir = await mkdtemp(join(tmpdir(), 'tls-fallback-ttl-'))
+    const { MemoryPolicyCache } = await import('../src/index.ts')
+    const stores = [
+      new MemoryPolicyCache({ ttl: 50 }),
+      new FilePolicyCache({ path: join(dir, 'ttl.json'), ttl: 50 }),
+      new RedisPolicyCache({ url: redis.url, keyPrefix: 'ttl:', ttl: 50 })
+    ]
+    try {
+      for (const store of stores) {
+        const now = Date.now()
+        store.set('https://ttl.example.test', { ...entry('https://ttl.example.test'), learnedAt: now, expiresAt: now + store.ttl })
+        assert.equal(store.get('https://ttl.example.test')?.stack, 'renegotiation', store.constructor.name)
+      }
+      await sleep(80)
+      for (const store of stores) {
+        assert.equal(store.get('https://ttl.example.test'), undefined, store.constructor.name)
+        assert.equal(store.entries().length, 0, store.constructor.name)
+      }
+      // Redis expired the key too (PX), so a process that never saw it cannot load it.
+      const fresh = new RedisPolicyCache({ url: redis.url, keyPrefix: 'ttl:' })
+      assert.equal(await fresh.load('https://ttl.example.test'), undefined)
+      await fresh.close()
+    } finally {
+      for (const store of stores) await store.close?.()
+      await redis.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('RedisPolicyCache with a real redis-server', () => {
   let iis: TestServer
   let redis: RedisServer

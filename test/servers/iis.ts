@@ -25,6 +25,8 @@ export interface IisLikeOptions {
    * (`'rst'`) or GOAWAY (`'goaway'`), as IIS and Apache do: HTTP/2 forbids renegotiation.
    */
   h2?: 'rst' | 'goaway'
+  /** Reset the connection even after a completed renegotiation (a server that rejects the certificate it got). */
+  refuseAfterRenegotiation?: boolean
   /** Server certificate and key. Default: the test CA's server certificate. */
   cert?: Buffer
   key?: Buffer
@@ -126,6 +128,11 @@ export async function startIisLike (options: IisLikeOptions = {}): Promise<TestS
       socket.off('error', onRefused)
       if (pair !== undefined) pair.delayMs = 0
       if (error != null || refused) return
+      if (options.refuseAfterRenegotiation === true) {
+        relay?.pairByUpstreamPort(socket.remotePort as number)?.client.resetAndDestroy()
+        socket.destroy()
+        return
+      }
       renegotiatedSockets.add(socket)
       stats.bodies.push(digest)
       respond(res, 200, { ...info, renegotiated: true })
