@@ -257,7 +257,8 @@ export class FallbackRequest {
     if (diagnosis?.fingerprint === 'http11-required' && !this.#http1Only) {
       this.#onHttp11Required(diagnosis, error)
     } else if (this.pinned) {
-      this.#fail(error)
+      // No detection on a pinned host; a bare reset of an idempotent request still gets its retry.
+      this.#onUndiagnosed(error, connection)
     } else if (this.#diagnosis === undefined) {
       if (diagnosis === undefined) this.#onUndiagnosed(error, connection)
       else this.#onDiagnosed(diagnosis, error, connection)
