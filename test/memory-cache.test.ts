@@ -68,7 +68,7 @@ describe('MemoryPolicyCache', () => {
     const cache = new MemoryPolicyCache()
     const a = entry('https://a.example')
     cache.set('https://a.example', a)
-    assert.equal(cache.get('https://a.example'), a)
+    assert.deepEqual(cache.get('https://a.example'), a, 'an equal entry (kept in compact form)')
     assert.equal(cache.get('https://b.example'), undefined)
     assert.equal(cache.size, 1)
   })
@@ -79,7 +79,7 @@ describe('MemoryPolicyCache', () => {
     const replacement = entry('https://a.example', { stack: 'tls13' })
     cache.set('https://a.example', replacement)
     assert.equal(cache.size, 1)
-    assert.equal(cache.get('https://a.example'), replacement)
+    assert.deepEqual(cache.get('https://a.example'), replacement)
   })
 
   test('drops the least recently set entry past max', () => {
@@ -254,5 +254,22 @@ describe('validateEntry', () => {
       'origin https://a.example does not match the key https://b.example')
     assert.equal(validateEntry(entry('https://a.example'), 'https://a.example:8443'),
       'origin https://a.example does not match the key https://a.example:8443')
+  })
+})
+
+describe('compact storage', () => {
+  test('equal evidence is shared (and frozen) between entries; different evidence is not', async () => {
+    const { MemoryPolicyCache: Cache } = await import('../src/index.ts')
+    const cache = new Cache()
+    const a = entry('https://a.example')
+    const b = entry('https://b.example')
+    cache.set(a.origin, a)
+    cache.set(b.origin, { ...b, evidence: { ...b.evidence } })
+    const c = entry('https://c.example')
+    cache.set(c.origin, { ...c, evidence: { ...c.evidence, bytesSent: c.evidence.bytesSent + 1 } })
+    assert.equal(cache.get(a.origin)?.evidence, cache.get(b.origin)?.evidence)
+    assert.notEqual(cache.get(a.origin)?.evidence, cache.get(c.origin)?.evidence)
+    assert.ok(Object.isFrozen(cache.get(a.origin)?.evidence))
+    assert.deepEqual(cache.get(c.origin)?.evidence, { ...c.evidence, bytesSent: c.evidence.bytesSent + 1 })
   })
 })

@@ -51,3 +51,58 @@ export function validateEntry (value: unknown, origin?: string): PolicyEntry | s
   if (e.expiresAt < e.learnedAt) return 'expiresAt is before learnedAt'
   return value as PolicyEntry
 }
+
+const MAX_INTERNED = 512
+const MAX_SHARED_EVIDENCE = 4_096
+const strings = new Map<string, string>()
+const records = new Map<string, NonNullable<Evidence['records']>>()
+const evidences = new Map<string, Evidence>()
+
+function intern (value: string | null | undefined): string | null | undefined {
+  if (typeof value !== 'string') return value
+  const known = strings.get(value)
+  if (known !== undefined) return known
+  if (strings.size < MAX_INTERNED) strings.set(value, value)
+  return value
+}
+
+/**
+ * The form in which caches keep an entry: the few strings evidence repeats (cipher suite, protocol,
+ * error code, summary), the decoded record counts, and whole evidence objects that are equal (the
+ * same kind of server answering the same kind of request) are shared between entries instead of
+ * copied. Shared evidence is frozen.
+ */
+export function compactEntry (entry: PolicyEntry): PolicyEntry {
+  const e = entry.evidence
+  let shared = e.records
+  if (shared !== undefined) {
+    const key = `${shared.helloRequests},${shared.serverAlerts},${shared.clientAlerts}`
+    const known = records.get(key)
+    if (known !== undefined) shared = known
+    else if (records.size < MAX_INTERNED) records.set(key, shared = Object.freeze({ ...shared }))
+  }
+  const errorCode = intern(e.errorCode) as string | undefined
+  const tlsVersion = intern(e.tlsVersion) as string | null
+  const cipher = intern(e.cipher) as string | null
+  const summary = intern(e.summary) as string
+  const { bytesReceived, bytesSent, plaintextReceived, renegotiations, verified } = e
+  const key = `${errorCode}|${tlsVersion}|${cipher}|${bytesReceived}|${bytesSent}|${plaintextReceived}|${shared === undefined ? '' : `${shared.helloRequests},${shared.serverAlerts},${shared.clientAlerts}`}|${renegotiations}|${verified}|${summary}`
+  let evidence = evidences.get(key)
+  if (evidence === undefined) {
+    evidence = makeEvidence()
+    if (evidences.size < MAX_SHARED_EVIDENCE) evidences.set(key, Object.freeze(evidence))
+  }
+  const { origin, stack, fingerprint, learnedAt, expiresAt } = entry
+  return entry.http1Only === true
+    ? { origin, stack, http1Only: true, fingerprint, evidence, learnedAt, expiresAt }
+    : { origin, stack, fingerprint, evidence, learnedAt, expiresAt }
+
+  function makeEvidence (): Evidence {
+    // Object literals (never spreads or deletes): evidence of one kind shares one compact hidden class.
+    return shared !== undefined
+      ? { errorCode, tlsVersion, cipher, bytesReceived, bytesSent, plaintextReceived, records: shared, verified, summary }
+      : renegotiations !== undefined
+        ? { errorCode, tlsVersion, cipher, bytesReceived, bytesSent, plaintextReceived, renegotiations, verified, summary }
+        : { errorCode, tlsVersion, cipher, bytesReceived, bytesSent, plaintextReceived, verified, summary }
+  }
+}

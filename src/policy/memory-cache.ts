@@ -1,6 +1,6 @@
 import { invalidOption } from '../errors.ts'
 import type { PolicyCache } from './cache.ts'
-import type { PolicyEntry } from './entry.ts'
+import { compactEntry, type PolicyEntry } from './entry.ts'
 
 export interface MemoryPolicyCacheOptions {
   /** How many origins to remember; the least recently used is dropped first. Default: 10,000. */
@@ -63,7 +63,7 @@ export class MemoryPolicyCache implements PolicyCache {
 
   set (origin: string, entry: PolicyEntry): void {
     this.#entries.delete(origin)
-    this.#entries.set(origin, entry)
+    this.#entries.set(origin, compactEntry(entry))
     while (this.#entries.size > this.max) {
       const oldest = this.#entries.keys().next().value as string
       this.#entries.delete(oldest)
