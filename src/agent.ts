@@ -14,6 +14,13 @@ import { Telemetry } from './telemetry.ts'
 type Handler = Dispatcher.DispatchHandler
 type DispatchOptions = Dispatcher.DispatchOptions
 
+/** A dispatch's origin, parsed once: its URL, origin key and host rule. */
+interface Target {
+  url: URL
+  origin: string
+  rule: HostRule
+}
+
 interface Gate {
   leader: FallbackRequest
   waiters: FallbackRequest[]
@@ -36,7 +43,14 @@ export class TlsFallbackAgent extends Dispatcher {
   readonly #tracker: ConnectionTracker
   readonly #agents = new Map<string, Agent>()
   readonly #tls = new Map<HostRule, Map<StackName, ResolvedTls>>()
-  readonly #inflight = new Set<FallbackRequest>()
+  /**
+   * Requests in flight, in an array with swap-remove (each request knows its slot). A Set churned
+   * by every request kept dead requests reachable across scavenges and multiplied GC work.
+   */
+  readonly #inflight: FallbackRequest[] = []
+  #drained: (() => void) | undefined
+  readonly #targets = new Map<string, Target>()
+  readonly #validated = new WeakSet<PolicyEntry>()
   readonly #gates = new Map<string, Gate>()
   readonly #warm = new Set<string>()
   readonly #ladders = new Map<string, Promise<void>>()
@@ -115,21 +129,14 @@ export class TlsFallbackAgent extends Dispatcher {
       if (this.#destroyed) throw new errors.ClientDestroyedError()
       if (this.#closed) throw new errors.ClientClosedError()
       if (opts.origin === undefined || opts.origin === null) throw new errors.InvalidArgumentError('opts.origin is required')
-      let url: URL
-      try {
-        url = typeof opts.origin === 'string' ? new URL(opts.origin) : opts.origin
-      } catch {
-        throw new errors.InvalidArgumentError(`invalid origin: ${String(opts.origin)}`)
-      }
-      if (url.protocol !== 'https:') {
+      const target = this.#target(opts.origin)
+      if (target === undefined) {
         // No TLS, nothing to fall back from: plain HTTP goes through the strict stack's Agent.
         return this.#agentFor('strict', true).dispatch(opts, handler)
       }
-      const { hostname, port } = hostAndPort(url)
-      const rule = this.#config.hosts.match(hostname, port) ?? this.#config.defaults
-      const request = new FallbackRequest(this.#requestHost, url.origin, url, rule, opts, handler)
-      this.#inflight.add(request)
-      request.finished.then(() => this.#inflight.delete(request))
+      const request = new FallbackRequest(this.#requestHost, target.origin, target.url, target.rule, opts, handler)
+      request.slot = this.#inflight.length
+      this.#inflight.push(request)
       request.open()
       this.#admit(request)
       return true
@@ -138,6 +145,37 @@ export class TlsFallbackAgent extends Dispatcher {
       handler.onResponseError(null as unknown as Dispatcher.DispatchController, error as Error)
       return true
     }
+  }
+
+  /** The parsed origin and host rule of a dispatch, memoized by the origin string. Undefined for plain HTTP. */
+  #target (origin: string | URL): Target | undefined {
+    const key = typeof origin === 'string' ? origin : origin.href
+    let target = this.#targets.get(key)
+    if (target !== undefined) return target
+    let url: URL
+    try {
+      url = typeof origin === 'string' ? new URL(origin) : origin
+    } catch {
+      throw new errors.InvalidArgumentError(`invalid origin: ${String(origin)}`)
+    }
+    if (url.protocol !== 'https:') return undefined
+    const { hostname, port } = hostAndPort(url)
+    target = { url, origin: url.origin, rule: this.#config.hosts.match(hostname, port) ?? this.#config.defaults }
+    if (this.#targets.size >= MAX_WARM_ORIGINS) this.#targets.clear()
+    this.#targets.set(key, target)
+    return target
+  }
+
+  #finished (request: FallbackRequest): void {
+    const slot = request.slot
+    if (slot < 0 || this.#inflight[slot] !== request) return
+    const last = this.#inflight.pop() as FallbackRequest
+    if (last !== request) {
+      this.#inflight[slot] = last
+      last.slot = slot
+    }
+    request.slot = -1
+    if (this.#inflight.length === 0) this.#drained?.()
   }
 
   override close (): Promise<void>
@@ -181,8 +219,9 @@ export class TlsFallbackAgent extends Dispatcher {
     this.#closed = true
     this.#closing ??= (async () => {
       // In-flight requests finish first, fallbacks and replays included; then the connections go.
-      while (this.#inflight.size > 0) {
-        await Promise.all([...this.#inflight].map(async (r) => await r.finished))
+      if (this.#inflight.length > 0) {
+        await new Promise<void>((resolve) => { this.#drained = resolve })
+        this.#drained = undefined
       }
       await Promise.all([...this.#agents.values()].map(async (agent) => await agent.close()))
       this.#lifetime.abort()
@@ -201,7 +240,7 @@ export class TlsFallbackAgent extends Dispatcher {
     this.#unsubscribe?.()
     for (const gate of this.#gates.values()) clearTimeout(gate.timer)
     this.#gates.clear()
-    for (const request of this.#inflight) request.abort(reason)
+    for (const request of [...this.#inflight]) request.abort(reason)
     await Promise.all([...this.#agents.values()].map(async (agent) => await agent.destroy(reason)))
     if (this.#ownsCache) await this.#cache.close?.()
   }
@@ -307,10 +346,14 @@ export class TlsFallbackAgent extends Dispatcher {
       return undefined
     }
     if (entry === undefined) return undefined
-    const problem = validateEntry(entry, origin)
-    if (typeof problem === 'string') {
-      this.#warnIgnored(origin, `malformed:${problem}`, { origin, problem }, `ignoring a malformed policy entry for ${origin}: ${problem}`)
-      return undefined
+    if (!this.#validated.has(entry)) {
+      // Each entry object is checked once (a store hands back the same object until it changes).
+      const problem = validateEntry(entry, origin)
+      if (typeof problem === 'string') {
+        this.#warnIgnored(origin, `malformed:${problem}`, { origin, problem }, `ignoring a malformed policy entry for ${origin}: ${problem}`)
+        return undefined
+      }
+      this.#validated.add(entry)
     }
     if (entry.stack !== 'strict' && !rule.fallback.includes(entry.stack)) {
       this.#warnIgnored(origin, `stack:${entry.stack}`, { origin, stack: entry.stack, allowed: rule.fallback },
@@ -398,8 +441,11 @@ export class TlsFallbackAgent extends Dispatcher {
           end()
         }
       },
+      finished: (request) => { this.#finished(request) },
       settled: (request, ok) => {
-        if (ok && request.rule.stack === undefined && this.#cache.get(request.origin) === undefined) this.#markWarm(request.origin)
+        if (ok && request.rule.stack === undefined && !this.#warm.has(request.origin) && this.#cache.get(request.origin) === undefined) {
+          this.#markWarm(request.origin)
+        }
         if (request.leader) {
           request.leader = false
           this.#openGate(request.origin)

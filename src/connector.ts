@@ -84,7 +84,14 @@ class Connection {
 
   /** Called when a request's headers are about to be written: byte counts restart here. */
   markRequest (): void {
-    this.mark = { ...this.counters(), handshakes: this.handshakes, beforeFinalFlight: this.finalFlightPending }
+    // In place: this runs for every request, and a new object each time would be garbage each time.
+    const mark = this.mark
+    mark.rawRead = this.raw?.bytesRead ?? 0
+    mark.rawWritten = this.raw?.bytesWritten ?? 0
+    mark.plainRead = this.socket.bytesRead
+    mark.plainWritten = this.socket.bytesWritten
+    mark.handshakes = this.handshakes
+    mark.beforeFinalFlight = this.finalFlightPending
   }
 
   snapshot (): ConnectionSnapshot {

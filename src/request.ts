@@ -31,6 +31,8 @@ export interface RequestHost {
   ladderStarted: (origin: string) => () => void
   /** The request got a response, or gave up: an origin's cold-start gate may open. */
   settled: (request: FallbackRequest, ok: boolean) => void
+  /** The caller's handler got its last callback. */
+  finished: (request: FallbackRequest) => void
 }
 
 const CERTIFICATE_CODE = /CERT|_ISSUER|SELF_SIGNED|ALTNAME|HOSTNAME|VERIFY/
@@ -41,6 +43,8 @@ function stackCannotWork (error: Error & { code?: string }): boolean {
   if (CERTIFICATE_CODE.test(code)) return false
   return isConnectionClosedError(error) || code.startsWith('ERR_SSL_') || code === 'UND_ERR_CONNECT_TIMEOUT'
 }
+
+const NO_CONTEXT = Object.freeze({})
 
 function pathOf (path: string): string {
   const q = path.indexOf('?')
@@ -82,11 +86,14 @@ export class FallbackRequest {
   #lastError: Error | undefined
   /** An attempt holds a connection: a caller's abort reaches it through its controller. */
   #inFlight = false
-  /** Resolves when the caller's handler got its last callback. */
-  readonly finished: Promise<void>
-  #resolveFinished!: () => void
   /** Set by the agent while the request waits at a cold-start gate. */
   leader = false
+  /** The agent's bookkeeping: where the request sits in its list of requests in flight. */
+  slot = -1
+  /** True once the caller's handler got its last callback. */
+  get done (): boolean {
+    return this.#done
+  }
 
   constructor (host: RequestHost, origin: string, url: URL, rule: HostRule, opts: Dispatcher.DispatchOptions, handler: Handler) {
     this.#host = host
@@ -99,7 +106,6 @@ export class FallbackRequest {
     this.#retriesLeft = host.resetRetries
     this.#body = new ReplayableBody(opts.body, host.maxReplayBodySize)
     this.#controller = new StableController((reason) => this.#onCallerAbort(reason))
-    this.finished = new Promise((resolve) => { this.#resolveFinished = resolve })
   }
 
   get pinned (): boolean {
@@ -113,7 +119,7 @@ export class FallbackRequest {
   open (): void {
     if (this.#started || this.#done) return
     this.#started = true
-    this.#handler.onRequestStart?.(this.#controller, {})
+    this.#handler.onRequestStart?.(this.#controller, NO_CONTEXT)
   }
 
   /** First attempt: the pinned stack, else the learned policy, else strict. */
@@ -147,79 +153,84 @@ export class FallbackRequest {
       this.#fail(error as Error)
       return
     }
-    this.#host.telemetry.attempt({
-      origin: this.origin,
-      method: this.#method,
-      path: pathOf(this.#opts.path),
-      stack: this.#stack,
-      http1Only: this.#http1Only,
-      attempt,
-      reason
-    })
-    this.#attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code: undefined, fingerprint: undefined })
-    const opts = { ...this.#opts, body } as Dispatcher.DispatchOptions
-    this.#host.send(this.#stack, this.#http1Only, opts, this.#attemptHandler(attempt))
+    const telemetry = this.#host.telemetry
+    if (telemetry.wantsAttempts) {
+      telemetry.attempt({
+        origin: this.origin,
+        method: this.#method,
+        path: pathOf(this.#opts.path),
+        stack: this.#stack,
+        http1Only: this.#http1Only,
+        attempt,
+        reason
+      })
+    }
+    // The caller's options go as they are unless the body must be replaced (a stream, teed).
+    const opts = body === this.#opts.body ? this.#opts : { ...this.#opts, body } as Dispatcher.DispatchOptions
+    this.#host.send(this.#stack, this.#http1Only, opts, new AttemptHandler(this, attempt))
   }
 
-  #attemptHandler (attempt: number): Handler {
-    const current = (): boolean => attempt === this.#attempt && !this.#done
-    return {
-      onRequestStart: (controller, context) => {
-        if (!current()) {
-          // The request ended (the caller aborted) while this attempt waited for a connection.
-          if (this.#done) controller.abort(this.#controller.reason ?? new Error('aborted'))
-          return
-        }
-        this.#inFlight = true
-        this.#controller.attach(controller)
-        if (!this.#started) {
-          this.#started = true
-          this.#handler.onRequestStart?.(this.#controller, context)
-        }
-      },
-      onRequestUpgrade: (controller, statusCode, headers, socket: Duplex) => {
-        if (!current()) return
-        this.#responded = true
-        this.#onSuccess()
-        this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket)
-        this.#finish()
-      },
-      onResponseStarted: () => {
-        if (current()) this.#handler.onResponseStarted?.()
-      },
-      onResponseStart: (controller, statusCode, headers, statusMessage) => {
-        if (!current()) return
-        if (statusCode >= 200 && !this.#responded) {
-          this.#responded = true
-          this.#onSuccess()
-        }
-        this.#handler.onResponseStart?.(this.#controller, statusCode, headers as Headers, statusMessage)
-      },
-      onResponseData: (controller, chunk) => {
-        if (current()) this.#handler.onResponseData?.(this.#controller, chunk)
-      },
-      onResponseEnd: (controller, trailers) => {
-        if (!current()) return
-        this.#handler.onResponseEnd?.(this.#controller, trailers)
-        this.#finish()
-      },
-      onResponseError: (controller: Controller | null, error: Error) => {
-        if (!current()) return
-        this.#inFlight = false
-        this.#onAttemptError(error)
-      },
-      onBodySent: (chunk: Buffer) => {
-        if (current()) this.#handler.onBodySent?.(chunk)
-      },
-      onRequestSent: () => {
-        if (current()) this.#handler.onRequestSent?.()
-      }
-    } as Handler
+  /** Whether callbacks of this attempt still count (a later attempt replaced it, or the request ended). */
+  isCurrent (attempt: number): boolean {
+    return attempt === this.#attempt && !this.#done
+  }
+
+  onAttemptStart (controller: Controller, context: unknown): void {
+    this.#inFlight = true
+    this.#controller.attach(controller)
+    if (!this.#started) {
+      this.#started = true
+      this.#handler.onRequestStart?.(this.#controller, context)
+    }
+  }
+
+  /** A request that ended (the caller aborted) while its attempt waited for a connection. */
+  onStaleStart (controller: Controller): void {
+    if (this.#done) controller.abort(this.#controller.reason ?? new Error('aborted'))
+  }
+
+  onAttemptUpgrade (statusCode: number, headers: Headers, socket: Duplex): void {
+    this.#responded = true
+    this.#onSuccess()
+    this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket)
+    this.#finish()
+  }
+
+  onAttemptResponseStarted (): void {
+    this.#handler.onResponseStarted?.()
+  }
+
+  onAttemptHeaders (statusCode: number, headers: Headers, statusMessage: string | undefined): void {
+    if (statusCode >= 200 && !this.#responded) {
+      this.#responded = true
+      this.#onSuccess()
+    }
+    this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage)
+  }
+
+  onAttemptData (chunk: Buffer): void {
+    this.#handler.onResponseData?.(this.#controller, chunk)
+  }
+
+  onAttemptEnd (trailers: Headers): void {
+    this.#handler.onResponseEnd?.(this.#controller, trailers)
+    this.#finish()
+  }
+
+  onAttemptFailed (error: Error): void {
+    this.#inFlight = false
+    this.#onAttemptError(error)
+  }
+
+  onAttemptBodySent (chunk: Buffer): void {
+    this.#handler.onBodySent?.(chunk)
+  }
+
+  onAttemptRequestSent (): void {
+    this.#handler.onRequestSent?.()
   }
 
   #onSuccess (): void {
-    const last = this.#attempts.at(-1)
-    if (last !== undefined) last.code = undefined
     const diagnosis = this.#diagnosis
     if (diagnosis !== undefined && (this.#stack !== 'strict' || this.#http1Only)) {
       this.#host.learn(this.origin, this.rule, this.#stack, this.#http1Only, diagnosis, true)
@@ -238,11 +249,8 @@ export class FallbackRequest {
     const diagnosis = this.pinned
       ? undefined
       : diagnose({ error, stack: this.#stack, connection, hasClientCert: this.rule.clientCert !== undefined })
-    const last = this.#attempts.at(-1)
-    if (last !== undefined) {
-      last.code = error.code ?? error.name
-      last.fingerprint = diagnosis?.fingerprint
-    }
+    // Attempts are listed for error reports; one that got a response needs no entry.
+    this.#attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code: error.code ?? error.name, fingerprint: diagnosis?.fingerprint })
     if (diagnosis !== undefined) {
       this.#host.telemetry.diagnosis({
         origin: this.origin,
@@ -471,7 +479,7 @@ export class FallbackRequest {
     try {
       this.#handler.onResponseError?.(this.#controller, error)
     } finally {
-      this.#resolveFinished()
+      this.#host.finished(this)
     }
   }
 
@@ -479,6 +487,57 @@ export class FallbackRequest {
     if (this.#done) return
     this.#done = true
     this.#body.dispose()
-    this.#resolveFinished()
+    this.#host.finished(this)
+  }
+}
+
+/**
+ * The handler of one attempt: it forwards to its request while the attempt is the current one.
+ * A class (methods on the prototype), not an object of closures: one small object per attempt.
+ */
+class AttemptHandler implements Handler {
+  readonly #request: FallbackRequest
+  readonly #attempt: number
+
+  constructor (request: FallbackRequest, attempt: number) {
+    this.#request = request
+    this.#attempt = attempt
+  }
+
+  onRequestStart (controller: Controller, context: unknown): void {
+    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptStart(controller, context)
+    else this.#request.onStaleStart(controller)
+  }
+
+  onRequestUpgrade (_controller: Controller, statusCode: number, headers: Headers, socket: Duplex): void {
+    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptUpgrade(statusCode, headers, socket)
+  }
+
+  onResponseStarted (): void {
+    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptResponseStarted()
+  }
+
+  onResponseStart (_controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
+    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptHeaders(statusCode, headers, statusMessage)
+  }
+
+  onResponseData (_controller: Controller, chunk: Buffer): void {
+    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptData(chunk)
+  }
+
+  onResponseEnd (_controller: Controller, trailers: Headers): void {
+    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptEnd(trailers)
+  }
+
+  onResponseError (_controller: Controller | null, error: Error): void {
+    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptFailed(error)
+  }
+
+  onBodySent (chunk: Buffer): void {
+    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptBodySent(chunk)
+  }
+
+  onRequestSent (): void {
+    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptRequestSent()
   }
 }

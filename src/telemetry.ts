@@ -72,6 +72,8 @@ export interface Logger {
   warn: LogFn
   error: LogFn
   child?: (bindings: Record<string, unknown>) => Logger
+  /** pino's: lets the library skip building lines that would not be written. */
+  isLevelEnabled?: (level: string) => boolean
 }
 
 const attemptChannel = channel(CHANNELS.attempt)
@@ -101,10 +103,22 @@ export class Telemetry {
     return this.#log !== undefined
   }
 
+  /** Whether anything listens to attempts: callers skip building the event otherwise (the fast path). */
+  get wantsAttempts (): boolean {
+    return attemptChannel.hasSubscribers || this.#hooks.onAttempt !== undefined || this.#debugEnabled()
+  }
+
   attempt (event: AttemptEvent): void {
     if (attemptChannel.hasSubscribers) attemptChannel.publish(event)
     this.#hook('onAttempt', event)
-    this.#log?.debug({ ...event }, 'attempt')
+    if (this.#debugEnabled()) this.#log?.debug({ ...event }, 'attempt')
+  }
+
+  #debugEnabled (): boolean {
+    const log = this.#log
+    if (log === undefined) return false
+    // pino answers cheaply; other loggers get every line.
+    return typeof log.isLevelEnabled === 'function' ? log.isLevelEnabled('debug') : true
   }
 
   diagnosis (event: DiagnosisEvent): void {

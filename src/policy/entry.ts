@@ -67,6 +67,14 @@ function intern (value: string | null | undefined): string | null | undefined {
 }
 
 /**
+ * A flat copy of a string. `URL#origin` returns a rope (concatenated and sliced pieces) that keeps
+ * the URL's whole href alive: about 100 bytes more per cached origin than the flat string.
+ */
+export function flat (value: string): string {
+  return Buffer.from(value, 'utf8').toString('utf8')
+}
+
+/**
  * The form in which caches keep an entry: the few strings evidence repeats (cipher suite, protocol,
  * error code, summary), the decoded record counts, and whole evidence objects that are equal (the
  * same kind of server answering the same kind of request) are shared between entries instead of
@@ -92,7 +100,8 @@ export function compactEntry (entry: PolicyEntry): PolicyEntry {
     evidence = makeEvidence()
     if (evidences.size < MAX_SHARED_EVIDENCE) evidences.set(key, Object.freeze(evidence))
   }
-  const { origin, stack, fingerprint, learnedAt, expiresAt } = entry
+  const { stack, fingerprint, learnedAt, expiresAt } = entry
+  const origin = flat(entry.origin)
   return entry.http1Only === true
     ? { origin, stack, http1Only: true, fingerprint, evidence, learnedAt, expiresAt }
     : { origin, stack, fingerprint, evidence, learnedAt, expiresAt }

@@ -1,6 +1,6 @@
 import { invalidOption } from '../errors.ts'
 import type { PolicyCache } from './cache.ts'
-import { compactEntry, type PolicyEntry } from './entry.ts'
+import { compactEntry, flat, type PolicyEntry } from './entry.ts'
 
 export interface MemoryPolicyCacheOptions {
   /** How many origins to remember; the least recently used is dropped first. Default: 10,000. */
@@ -62,8 +62,10 @@ export class MemoryPolicyCache implements PolicyCache {
   }
 
   set (origin: string, entry: PolicyEntry): void {
+    const compact = compactEntry(entry)
     this.#entries.delete(origin)
-    this.#entries.set(origin, compactEntry(entry))
+    // The key is the entry's own flat origin string when they are equal (see flat()).
+    this.#entries.set(compact.origin === origin ? compact.origin : flat(origin), compact)
     while (this.#entries.size > this.max) {
       const oldest = this.#entries.keys().next().value as string
       this.#entries.delete(oldest)
