@@ -285,8 +285,14 @@ export class TlsFallbackAgent extends Dispatcher {
   #admit (request: FallbackRequest): void {
     const origin = request.origin
     const timeout = this.#config.coldStartTimeout
-    if (request.pinned || this.#warm.has(origin) || this.#cache.get(origin) !== undefined) {
-      request.start()
+    if (request.pinned) {
+      request.start(undefined)
+      return
+    }
+    // The policy is read once per request: known origins go at once, with what was read.
+    const entry = this.#policyFor(origin, request.rule)
+    if (entry !== undefined || this.#warm.has(origin) || this.#cache.get(origin) !== undefined) {
+      request.start(entry)
       return
     }
     if (timeout === 0) {
@@ -309,7 +315,7 @@ export class TlsFallbackAgent extends Dispatcher {
   #loadThenStart (request: FallbackRequest): void {
     const load = this.#cache.load
     if (load === undefined) {
-      request.start()
+      request.start(this.#policyFor(request.origin, request.rule))
       return
     }
     let loading: Promise<unknown>
@@ -318,9 +324,9 @@ export class TlsFallbackAgent extends Dispatcher {
     } catch (error) {
       loading = Promise.reject(error)
     }
-    loading.then(() => request.start(), (error: unknown) => {
+    loading.then(() => request.start(this.#policyFor(request.origin, request.rule)), (error: unknown) => {
       this.#telemetry.warn({ origin: request.origin, ...this.#telemetry.errorField(error) }, 'the policy store failed to look the origin up; going on as unknown')
-      request.start()
+      request.start(undefined)
     })
   }
 
@@ -329,7 +335,7 @@ export class TlsFallbackAgent extends Dispatcher {
     if (gate === undefined) return
     this.#gates.delete(origin)
     clearTimeout(gate.timer)
-    for (const waiter of gate.waiters) waiter.start()
+    for (const waiter of gate.waiters) waiter.start(this.#policyFor(origin, waiter.rule))
   }
 
   #markWarm (origin: string): void {
@@ -443,7 +449,7 @@ export class TlsFallbackAgent extends Dispatcher {
       },
       finished: (request) => { this.#finished(request) },
       settled: (request, ok) => {
-        if (ok && request.rule.stack === undefined && !this.#warm.has(request.origin) && this.#cache.get(request.origin) === undefined) {
+        if (ok && request.rule.stack === undefined && !request.fromPolicy && !this.#warm.has(request.origin) && this.#cache.get(request.origin) === undefined) {
           this.#markWarm(request.origin)
         }
         if (request.leader) {

@@ -122,9 +122,14 @@ export class FallbackRequest {
     this.#handler.onRequestStart?.(this.#controller, NO_CONTEXT)
   }
 
-  /** First attempt: the pinned stack, else the learned policy, else strict. */
-  start (): void {
-    const entry = this.pinned ? undefined : this.#host.policyFor(this.origin, this.rule)
+  /** Whether the first attempt followed a learned policy. */
+  get fromPolicy (): boolean {
+    return this.#fromPolicy
+  }
+
+  /** First attempt: the pinned stack, else the learned policy (as the agent read it), else strict. */
+  start (entry: PolicyEntry | undefined): void {
+    if (this.pinned) entry = undefined
     this.#fromPolicy = entry !== undefined
     this.#stack = this.rule.stack ?? entry?.stack ?? 'strict'
     this.#http1Only = this.rule.http1Only || entry?.http1Only === true

@@ -30,6 +30,7 @@ export class MemoryPolicyCache implements PolicyCache {
   readonly ttl: number
   readonly max: number
   readonly #entries = new Map<string, PolicyEntry>()
+  #last: string | undefined
 
   constructor (options: MemoryPolicyCacheOptions = {}) {
     if (options === null || typeof options !== 'object') throw invalidOption('MemoryPolicyCache options', `must be an object, got ${describe(options)}`)
@@ -55,9 +56,12 @@ export class MemoryPolicyCache implements PolicyCache {
       this.#entries.delete(origin)
       return undefined
     }
-    // Most recently used last.
-    this.#entries.delete(origin)
-    this.#entries.set(origin, entry)
+    // Most recently used last (nothing to move when it already is).
+    if (origin !== this.#last) {
+      this.#entries.delete(origin)
+      this.#entries.set(origin, entry)
+      this.#last = origin
+    }
     return entry
   }
 
@@ -66,6 +70,7 @@ export class MemoryPolicyCache implements PolicyCache {
     this.#entries.delete(origin)
     // The key is the entry's own flat origin string when they are equal (see flat()).
     this.#entries.set(compact.origin === origin ? compact.origin : flat(origin), compact)
+    this.#last = origin
     while (this.#entries.size > this.max) {
       const oldest = this.#entries.keys().next().value as string
       this.#entries.delete(oldest)
