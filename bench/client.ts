@@ -1,0 +1,136 @@
+// A load process for one contender. Each contender has its own process, so that none runs with
+// another's state: in particular the diagnostics-channel subscription TlsFallbackAgent makes
+// (undici:client:sendHeaders) would otherwise also slow the plain Agent down and hide its cost.
+import { PerformanceObserver } from 'node:perf_hooks'
+import { certs } from '../test/servers/certs.ts'
+import { makeContender } from './contenders.ts'
+import { cpuMicros, quantileSorted, threadCpuMicros } from './harness.ts'
+import { serve } from './ipc.ts'
+
+const name = process.argv[2] ?? 'agent'
+const contender = await makeContender(name, certs.ca)
+
+// Garbage-collection pauses of this process's main thread, summed.
+let gcMs = 0
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration
+}).observe({ entryTypes: ['gc'] })
+
+export interface LoadResult {
+  /** Requests completed (responses read to the end with status 200). */
+  count: number
+  errors: number
+  firstError?: string
+  bytes: number
+  elapsedMs: number
+  /** CPU time of this process (user + system, every thread) during the run. */
+  cpuUs: number
+  /** CPU time of the main thread alone (JavaScript, TLS, syscalls; GC helper threads excluded). */
+  mainCpuUs: number
+  /** Time the main thread spent paused for garbage collection. */
+  gcMs: number
+}
+
+export interface LatencyResult extends LoadResult {
+  p50: number
+  p99: number
+  mean: number
+}
+
+async function small (url: string): Promise<number> {
+  const response = await contender.send(url)
+  const text = await response.body.text()
+  if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
+  return text.length
+}
+
+async function bulk (url: string): Promise<number> {
+  const response = await contender.send(url)
+  let bytes = 0
+  for await (const chunk of response.body) bytes += (chunk as Buffer).length
+  if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
+  return bytes
+}
+
+/** `concurrency` loops, each sending one request after the other until the time is up. */
+async function load (fetchOne: (url: string) => Promise<number>, url: string, concurrency: number, durationMs: number): Promise<LoadResult> {
+  const result: LoadResult = { count: 0, errors: 0, bytes: 0, elapsedMs: 0, cpuUs: 0, mainCpuUs: 0, gcMs: 0 }
+  const gcBefore = gcMs
+  const cpu = process.cpuUsage()
+  const mainCpu = process.threadCpuUsage()
+  const started = performance.now()
+  const deadline = started + durationMs
+  const loop = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      try {
+        // Read after the await: `bytes += await ...` would add to a value read before it, lost to the other loops.
+        const bytes = await fetchOne(url)
+        result.bytes += bytes
+        result.count += 1
+      } catch (error) {
+        result.errors += 1
+        result.firstError ??= String((error as Error).message)
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, loop))
+  result.elapsedMs = performance.now() - started
+  result.cpuUs = cpuMicros(cpu)
+  result.mainCpuUs = threadCpuMicros(mainCpu)
+  // PerformanceObserver delivers entries asynchronously: let the last ones arrive.
+  await new Promise((resolve) => setImmediate(resolve))
+  result.gcMs = gcMs - gcBefore
+  return result
+}
+
+/** One request at a time, each timed. */
+async function latency (url: string, count: number): Promise<LatencyResult> {
+  const times = new Float64Array(count)
+  let errors = 0
+  let firstError: string | undefined
+  let bytes = 0
+  const gcBefore = gcMs
+  const cpu = process.cpuUsage()
+  const mainCpu = process.threadCpuUsage()
+  const started = performance.now()
+  for (let i = 0; i < count; i++) {
+    const t = performance.now()
+    try {
+      const n = await small(url)
+      bytes += n
+    } catch (error) {
+      errors += 1
+      firstError ??= String((error as Error).message)
+    }
+    times[i] = performance.now() - t
+  }
+  const elapsedMs = performance.now() - started
+  const cpuUs = cpuMicros(cpu)
+  const mainCpuUs = threadCpuMicros(mainCpu)
+  await new Promise((resolve) => setImmediate(resolve))
+  times.sort()
+  let sum = 0
+  for (const t of times) sum += t
+  return {
+    count,
+    errors,
+    ...(firstError === undefined ? {} : { firstError }),
+    bytes,
+    elapsedMs,
+    cpuUs,
+    mainCpuUs,
+    gcMs: gcMs - gcBefore,
+    p50: quantileSorted(times, 0.5),
+    p99: quantileSorted(times, 0.99),
+    mean: sum / count
+  }
+}
+
+serve({
+  small: async ({ url, concurrency, durationMs }: { url: string, concurrency: number, durationMs: number }) =>
+    await load(small, url, concurrency, durationMs),
+  bulk: async ({ url, concurrency, durationMs }: { url: string, concurrency: number, durationMs: number }) =>
+    await load(bulk, url, concurrency, durationMs),
+  latency: async ({ url, count }: { url: string, count: number }) => await latency(url, count),
+  stop: async () => { await contender.close() }
+})

@@ -1,0 +1,369 @@
+// The bench's outputs: bench/RESULTS.md (tables, machine, versions, method) and the JSON summary.
+import { readFileSync } from 'node:fs'
+import { cpus, release, totalmem, type as osType } from 'node:os'
+import type { BurstResult, BurstRow } from './burst.ts'
+import { BURST_LABELS } from './burst.ts'
+import { LABELS } from './contenders.ts'
+import { controlRatio, type Row, type ScenarioResult } from './fast-path.ts'
+import type { Summary } from './harness.ts'
+import type { MemoryResult } from './memory.ts'
+import { SIDE_LABELS, type RecoveryResult } from './recovery.ts'
+
+export interface Meta {
+  date: string
+  mode: 'full' | 'quick'
+  durationS: number
+  pinned: boolean
+  machine: { cpu: string, cores: number, memoryGiB: number, os: string }
+  node: string
+  undici: string
+  library: string
+  command: string
+}
+
+export interface BenchResults {
+  meta: Meta
+  fastPath?: ScenarioResult[] | undefined
+  recovery?: RecoveryResult | undefined
+  burst?: BurstResult | undefined
+  memory?: MemoryResult | undefined
+}
+
+function packageVersion (path: URL): string {
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown'
+  }
+}
+
+export function machineMeta (): Pick<Meta, 'machine' | 'node' | 'undici' | 'library'> {
+  return {
+    machine: {
+      cpu: cpus()[0]?.model.trim() ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30 * 10) / 10,
+      os: `${osType()} ${release()}`
+    },
+    node: process.version,
+    undici: packageVersion(new URL('../node_modules/undici/package.json', import.meta.url)),
+    library: packageVersion(new URL('../package.json', import.meta.url))
+  }
+}
+
+// ---------------------------------------------------------------- JSON
+
+export const GOALS = {
+  reqRatio: 0.98,
+  bulkRatio: 0.95,
+  latencyRatio: 1.03,
+  recoveryRatio: 2.0,
+  laterRatio: 1.0,
+  transitions: 1,
+  failedAttempts: 1,
+  bytesPer100k: 30_000_000
+} as const
+
+function row (scenario: ScenarioResult | undefined, contender: string): Row | undefined {
+  return scenario?.rows.find((r) => r.contender === contender)
+}
+
+function round (value: number | undefined, digits = 3): number | null {
+  if (value === undefined || !Number.isFinite(value)) return null
+  const f = 10 ** digits
+  return Math.round(value * f) / f
+}
+
+/** The one JSON object of `--json`: the shape of the issue, plus a few fields. */
+export function summaryJson (results: BenchResults): object {
+  const fast = (id: string): ScenarioResult | undefined => results.fastPath?.find((s) => s.id === id)
+  const tls = (id: string): Row | undefined => row(fast(id), 'tls-fallback')
+  const learning = results.recovery?.rows.find((r) => r.side === 'learning')
+  const configured = results.recovery?.rows.find((r) => r.side === 'configured')
+  const loadLearning = results.recovery?.load.find((r) => r.side === 'learning')
+  const gate = results.burst?.iis.find((r) => r.side === 'gate')
+  const noGate = results.burst?.iis.find((r) => r.side === 'no-gate')
+  const memory100k = results.memory?.rows.find((r) => r.entries === 100_000 && r.variety === 'typical')
+  const memory1k = results.memory?.rows.find((r) => r.entries === 1_000 && r.variety === 'typical')
+  const worst100k = results.memory?.rows.find((r) => r.entries === 100_000 && r.variety === 'distinct')
+  const maxFailed = (r: BurstRow | undefined): number | null => r === undefined ? null : Math.max(0, ...Object.values(r.failed))
+  return {
+    fastPath: results.fastPath === undefined
+      ? null
+      : {
+          reqRatio: round(tls('small')?.ratio.median),
+          bulkRatio: round(tls('bulk')?.ratio.median),
+          p50Ratio: round(tls('p50')?.ratio.median),
+          p99Ratio: round(tls('p99')?.ratio.median),
+          reqPerSec: round(tls('small')?.summary.median, 0),
+          agentReqPerSec: round(row(fast('small'), 'agent')?.summary.median, 0),
+          clientCpuRatio: round(tls('small')?.cpuRatio.median)
+        },
+    recovery: results.recovery === undefined
+      ? null
+      : {
+          ratio: round(learning?.firstRatio.median),
+          firstMs: round(learning?.first.median, 2),
+          configuredFirstMs: round(configured?.first.median, 2),
+          laterRatio: round(learning?.laterRatio.median),
+          laterLoadRatio: round(loadLearning?.ratio.median),
+          laterExtraConnections: learning === undefined || configured === undefined ? null : learning.laterConnections - configured.laterConnections
+        },
+    burst: results.burst === undefined
+      ? null
+      : {
+          transitions: gate?.transitions ?? null,
+          failedAttempts: maxFailed(gate),
+          failedAttemptsByStack: gate?.failed ?? null,
+          totalMs: round(gate?.total.median, 1),
+          noGate: noGate === undefined ? null : { transitions: noGate.transitions, failedAttempts: maxFailed(noGate), totalMs: round(noGate.total.median, 1) }
+        },
+    memory: results.memory === undefined
+      ? null
+      : {
+          bytesPer100k: memory100k === undefined ? null : Math.round(memory100k.bytes.median),
+          bytesPer1k: memory1k === undefined ? null : Math.round(memory1k.bytes.median),
+          bytesPerEntry: round(memory100k?.bytesPerEntry, 0),
+          worstCaseBytesPer100k: worst100k === undefined ? null : Math.round(worst100k.bytes.median)
+        },
+    meta: results.meta
+  }
+}
+
+// ---------------------------------------------------------------- Markdown
+
+function n (value: number | undefined, digits = 0): string {
+  if (value === undefined || !Number.isFinite(value)) return '—'
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+function spread (s: Summary, digits = 0): string {
+  return `${n(s.p25, digits)}–${n(s.p75, digits)} (${n(s.min, digits)}–${n(s.max, digits)})`
+}
+
+function ratio (s: Summary): string {
+  return `${n(s.median, 3)} [${n(s.p25, 3)}–${n(s.p75, 3)}]`
+}
+
+function verdict (value: number | undefined, op: '>=' | '<=' | '<', goal: number): string {
+  if (value === undefined || !Number.isFinite(value)) return '—'
+  const met = op === '>=' ? value >= goal : op === '<' ? value < goal : value <= goal
+  return met ? '**met**' : '**missed**'
+}
+
+function table (header: string[], rows: string[][]): string {
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
+}
+
+function fastPathSection (scenarios: ScenarioResult[]): string {
+  const out: string[] = []
+  for (const s of scenarios) {
+    const digits = s.unit === 'ms' ? 3 : 0
+    const cpuDigits = s.cpuUnit.includes('MiB') ? 0 : 1
+    out.push(`### ${s.title}\n\n${s.settings}. Ratio: each round's value over the plain Agent's in the same round (the mean of both plain Agent processes when the A/A control ran); median [IQR] over rounds.\n`)
+    out.push(table(
+      ['contender', `median ${s.unit}`, 'IQR (min–max)', 'ratio to Agent', 'goal', 'met?', `${s.cpuUnit} (main thread)`, 'CPU ratio (all threads)', `GC pause ${s.cpuUnit.replace('client CPU ', '')}`, 'handshakes', 'errors'],
+      s.rows.map((r) => [
+        LABELS[r.contender] ?? r.contender,
+        n(r.summary.median, digits),
+        spread(r.summary, digits),
+        ratio(r.ratio),
+        r.contender === 'tls-fallback' ? `${s.goal.op} ${s.goal.ratio}` : '',
+        r.contender === 'tls-fallback' ? verdict(r.ratio.median, s.goal.op, s.goal.ratio) : '',
+        n(r.mainCpu.median, cpuDigits),
+        n(r.cpuRatio.median, 3),
+        n(r.gc.median, cpuDigits),
+        String(r.handshakes),
+        String(r.errors)
+      ])
+    ))
+    const agent = row(s, 'agent')
+    const tls = row(s, 'tls-fallback')
+    const tracked = row(s, 'agent-tracked')
+    if (s.id === 'small' && agent !== undefined && tls !== undefined) {
+      out.push(`\nWhere the gap comes from: the client is the bottleneck here, so req/s follows client CPU per request. ` +
+        `On the main thread the Agent spends ${n(agent.mainCpu.median, 1)} µs per request and TlsFallbackAgent ${n(tls.mainCpu.median, 1)} µs; ` +
+        `counting every thread (garbage collection runs partly on helper threads, on the same CPU) the ratio is ${n(tls.cpuRatio.median, 3)}. ` +
+        `Main-thread GC pauses: ${n(agent.gc.median, 1)} µs per request for the Agent, ${n(tls.gc.median, 1)} µs for TlsFallbackAgent.` +
+        (tracked === undefined ? '' : ` The library's connector alone (evidence counters, no fallback logic) runs at ${n(tracked.ratio.median, 3)} of the Agent: the rest of the gap is the request path.`) +
+        ' To see it: `node bench/run.ts --only fast --contenders agent,tls-fallback --profile agent,tls-fallback` writes CPU profiles to .tmp/bench-profiles.')
+    }
+    out.push('')
+  }
+  return out.join('\n')
+}
+
+function recoverySection (r: RecoveryResult): string {
+  const learning = r.rows.find((x) => x.side === 'learning')
+  const configured = r.rows.find((x) => x.side === 'configured')
+  const out = [`### 4. Recovery: the first request to an IIS-like host (ms)\n\n${r.settings}. Ratio: over the configured agent of the same round.\n`]
+  out.push(table(
+    ['client', 'first request, median ms', 'IQR (min–max)', 'ratio to configured', 'goal', 'met?', 'connections for the first request', 'later requests, median ms', 'later ratio', 'connections / renegotiations during later requests', 'errors'],
+    r.rows.map((x) => [
+      SIDE_LABELS[x.side],
+      n(x.first.median, 1),
+      spread(x.first, 1),
+      x.side === 'configured' ? '1 (baseline)' : ratio(x.firstRatio),
+      x.side === 'learning' ? `<= ${GOALS.recoveryRatio}` : '',
+      x.side === 'learning' ? verdict(x.firstRatio.median, '<=', GOALS.recoveryRatio) : '',
+      n(x.firstConnections / Math.max(1, x.first.n), 1),
+      n(x.later.median, 3),
+      x.side === 'configured' ? '1' : ratio(x.laterRatio),
+      `${x.laterConnections} / ${x.laterRenegotiations}`,
+      String(x.errors)
+    ])
+  ))
+  if (learning?.failedAttempt !== undefined && configured !== undefined) {
+    out.push(`\nWhere the learning agent's time goes: its strict attempt fails after ${n(learning.failedAttempt.median, 1)} ms ` +
+      `(median; handshake, request, the server's HelloRequest held ${'20'} ms by the relay, the declined renegotiation, the reset); ` +
+      `the replay on the renegotiation stack then costs what the configured agent's whole request costs (${n(configured.first.median, 1)} ms). ` +
+      'Any client that has to find out by failing pays that failed attempt once: ' +
+      `the bound is 1 + failed attempt / configured request ≈ ${n(1 + learning.failedAttempt.median / configured.first.median, 2)}.`)
+  }
+  if (r.load.length > 0) {
+    out.push(`\n#### 4b. Later requests under load (req/s), once the policy is known\n\n${r.loadSettings}.\n`)
+    out.push(table(
+      ['client', 'median req/s', 'IQR (min–max)', 'ratio to configured', 'goal', 'met?', 'new connections / renegotiations in the windows', 'errors'],
+      r.load.map((x) => [
+        SIDE_LABELS[x.side],
+        n(x.reqPerSec.median),
+        spread(x.reqPerSec),
+        x.side === 'configured' ? '1 (baseline)' : ratio(x.ratio),
+        x.side === 'learning' ? `>= ${GOALS.laterRatio.toFixed(2)} (within noise)` : '',
+        x.side === 'learning' ? (x.ratio.p75 >= 1 ? 'within noise' : '**below**') : '',
+        `${x.connections} / ${x.renegotiations}`,
+        String(x.errors)
+      ])
+    ))
+  }
+  return out.join('\n')
+}
+
+function burstSection (b: BurstResult): string {
+  const fmt = (record: Record<string, number>): string => {
+    const entries = Object.entries(record)
+    return entries.length === 0 ? '0' : entries.map(([k, v]) => `${k} ${n(v)}`).join(', ')
+  }
+  const out = [`### 5. Cold burst: concurrent first requests to an IIS-like host\n\n${b.settings}. Failed attempts: strict = the server's refused renegotiations; other = attempts that did not end in the response.\n`]
+  out.push(table(
+    ['client', 'total ms, median', 'IQR (min–max)', 'ratio to configured', 'p50 / max request ms', 'policy transitions (goal 1)', 'attempts per stack', 'failed attempts per stack (goal <= 1)', 'met?', 'connections / renegotiations', 'errors'],
+    b.iis.map((x) => {
+      const maxFailed = Math.max(0, ...Object.values(x.failed))
+      return [
+        BURST_LABELS[x.side],
+        n(x.total.median),
+        spread(x.total),
+        x.side === 'configured' ? '1 (baseline)' : ratio(x.totalRatio),
+        `${n(x.p50.median)} / ${n(x.max.median)}`,
+        n(x.transitions),
+        fmt(x.attempts),
+        fmt(x.failed),
+        x.side === 'gate' ? (x.transitions === GOALS.transitions && maxFailed <= GOALS.failedAttempts ? '**met**' : '**missed**') : '',
+        `${n(x.connections)} / ${n(x.renegotiations)}`,
+        String(x.errors) + (x.firstError === undefined ? '' : ` (${x.firstError})`)
+      ]
+    })
+  ))
+  out.push('\nThe gated burst can finish sooner than the configured agent\'s: its 200 connections start after the first request answered and can resume that connection\'s TLS session, where the configured agent starts 200 full handshakes at once (5b counts resumptions on a healthy host; the IIS-like server does not report them).')
+  out.push('\n#### 5b. What the gate costs: the same burst to a healthy host\n\n' +
+    'The gate holds the other first requests until the first one answered: one handshake and one request of latency, once per origin. ' +
+    'It also lets them resume the first connection\'s TLS session (undici caches sessions per host), where 200 connections started at once all make full handshakes: see the resumed column.\n')
+  out.push(table(
+    ['client', 'total ms, median', 'IQR (min–max)', 'ratio to Agent', 'p50 / max request ms', 'connections (TLS sessions resumed)', 'errors'],
+    b.healthy.map((x) => [
+      BURST_LABELS[x.side],
+      n(x.total.median),
+      spread(x.total),
+      x.side === 'agent' ? '1 (baseline)' : ratio(x.totalRatio),
+      `${n(x.p50.median)} / ${n(x.max.median)}`,
+      `${n(x.connections)} (${n(x.resumed)})`,
+      String(x.errors)
+    ])
+  ))
+  return out.join('\n')
+}
+
+function memorySection (m: MemoryResult): string {
+  const out = [`### 6. Memory: heap per cached policy entry\n\n${m.settings}.\n`]
+  out.push(table(
+    ['evidence', 'entries', 'heap, median', 'min–max', 'bytes per entry', 'of which the origin key and its Map slot', 'goal', 'met?'],
+    m.rows.map((x) => [
+      x.label,
+      n(x.entries),
+      `${n(x.bytes.median / 1e6, 2)} MB`,
+      `${n(x.bytes.min / 1e6, 2)}–${n(x.bytes.max / 1e6, 2)} MB`,
+      n(x.bytesPerEntry),
+      n(x.keysOnlyPerEntry),
+      x.entries === 100_000 ? '< 30 MB' : '',
+      x.entries === 100_000 ? verdict(x.bytes.median, '<', GOALS.bytesPer100k) : ''
+    ])
+  ))
+  out.push(`\nAn entry as stored:\n\n\`\`\`json\n${JSON.stringify(m.sample)}\n\`\`\``)
+  return out.join('\n')
+}
+
+export function markdown (results: BenchResults): string {
+  const { meta } = results
+  const out: string[] = []
+  out.push('# Benchmark results\n')
+  out.push(`Written by \`${meta.command}\` on ${meta.date} (${meta.mode} run, ${n(meta.durationS)} s).\n`)
+  out.push(table(['', ''], [
+    ['machine', `${meta.machine.cpu}, ${meta.machine.cores} cores, ${meta.machine.memoryGiB} GiB, ${meta.machine.os}`],
+    ['Node', meta.node],
+    ['undici', meta.undici],
+    ['undici-tls-fallback', meta.library],
+    ['CPU pinning', meta.pinned ? 'server processes on CPU 0, the measured client on CPU 1 (taskset)' : 'none']
+  ]))
+  out.push('\n## Summary\n')
+  const summary = summaryJson(results) as Record<string, Record<string, unknown> | null>
+  const fp = summary.fastPath
+  const rec = summary.recovery
+  const bu = summary.burst
+  const mem = summary.memory
+  const goalRows: string[][] = []
+  const goal = (name: string, value: unknown, text: string, met: boolean | undefined, control = ''): void => {
+    goalRows.push([name, typeof value === 'number' ? n(value, 3) : String(value ?? '—'), text, met === undefined ? '—' : met ? '**met**' : '**missed**', control])
+  }
+  const control = (id: string): string => {
+    const scenario = results.fastPath?.find((s) => s.id === id)
+    const c = scenario === undefined ? undefined : controlRatio(scenario)
+    return c === undefined ? '' : ratio(c)
+  }
+  if (fp !== null && fp !== undefined) {
+    goal('1. fast path, small GET: req/s ratio to Agent', fp.reqRatio, `>= ${GOALS.reqRatio}`, typeof fp.reqRatio === 'number' ? fp.reqRatio >= GOALS.reqRatio : undefined, control('small'))
+    goal('2. fast path, 16 MiB bodies: MiB/s ratio', fp.bulkRatio, `>= ${GOALS.bulkRatio}`, typeof fp.bulkRatio === 'number' ? fp.bulkRatio >= GOALS.bulkRatio : undefined, control('bulk'))
+    goal('3. fast path latency: p50 ratio', fp.p50Ratio, `<= ${GOALS.latencyRatio}`, typeof fp.p50Ratio === 'number' ? fp.p50Ratio <= GOALS.latencyRatio : undefined, control('p50'))
+    goal('3. fast path latency: p99 ratio', fp.p99Ratio, `<= ${GOALS.latencyRatio}`, typeof fp.p99Ratio === 'number' ? fp.p99Ratio <= GOALS.latencyRatio : undefined, control('p99'))
+  }
+  if (rec !== null && rec !== undefined) {
+    goal('4. recovery: first request, ratio to configured', rec.ratio, `<= ${GOALS.recoveryRatio}`, typeof rec.ratio === 'number' ? rec.ratio <= GOALS.recoveryRatio : undefined)
+    goal('4. later requests: extra connections vs configured', rec.laterExtraConnections, '0', rec.laterExtraConnections === 0)
+    goal('4. later requests under load: req/s ratio', rec.laterLoadRatio, '1.00 (within noise)', undefined)
+  }
+  if (bu !== null && bu !== undefined) {
+    goal('5. cold burst: policy transitions', bu.transitions, '1', bu.transitions === GOALS.transitions)
+    goal('5. cold burst: failed attempts per stack (max)', bu.failedAttempts, `<= ${GOALS.failedAttempts}`, typeof bu.failedAttempts === 'number' ? bu.failedAttempts <= GOALS.failedAttempts : undefined)
+  }
+  if (mem !== null && mem !== undefined) {
+    goal('6. memory: 100,000 entries (MB), typical evidence', typeof mem.bytesPer100k === 'number' ? mem.bytesPer100k / 1e6 : null, '< 30', typeof mem.bytesPer100k === 'number' ? mem.bytesPer100k < GOALS.bytesPer100k : undefined)
+    goal('6. memory: 100,000 entries (MB), every evidence distinct', typeof mem.worstCaseBytesPer100k === 'number' ? mem.worstCaseBytesPer100k / 1e6 : null, '< 30', typeof mem.worstCaseBytesPer100k === 'number' ? mem.worstCaseBytesPer100k < GOALS.bytesPer100k : undefined)
+  }
+  out.push(table(['goal', 'measured', 'target', 'met?', 'A/A control: second Agent / first, median [IQR]'], goalRows))
+  out.push('\nThe A/A control is the noise floor of the same measurement: two processes running identical code. A verdict within that distance of its target is not settled by this run.')
+  out.push('\n## Method\n')
+  out.push([
+    '- Every contender is called through undici\'s `request()` and gets the same TLS options (`connect: { ca }`, the test CA); TlsFallbackAgent gets a logger whose methods do nothing. The naive fallback is a strict Agent (`SSL_OP_NO_RENEGOTIATION`) and, on `ECONNRESET` or `UND_ERR_SOCKET`, the same request again through a lenient Agent; it remembers nothing.',
+    '- Servers are loopback HTTPS servers in their own process (`bench/server.ts`; the IIS-like one is `test/servers/iis.ts`: TLS 1.2, a HelloRequest after reading a `/secure` request, a reset when it is declined). The fast-path load runs in one process per contender (`bench/client.ts`), so that no contender runs with another\'s state (TlsFallbackAgent subscribes to `undici:client:sendHeaders` for the whole process); recovery and burst clients run in the orchestrating process, one at a time.',
+    '- Rounds are interleaved: every contender once per round, the order rotated by one each round and reversed every other round (A B C D, A D C B, C D A B, C B A D, ...), with a pause between two measurements (a process that made garbage keeps collecting it on helper threads for a moment, and all load processes share one CPU); each contender warms up first (connections open, code compiled). Values are medians over rounds; spread is the interquartile range and the min–max. Ratios are paired: each round\'s value over the baseline\'s in the same round, so that the machine\'s drift cancels; their median and IQR are shown.',
+    '- Fast path: HTTP/1.1 keep-alive (the server keeps idle connections 60 s, so no handshake happens in a measured window: see the handshakes column), small JSON answers, a fixed number of requests in flight. Client CPU is measured in the load process (`process.threadCpuUsage()` for the main thread, `process.cpuUsage()` for all threads: garbage collection runs partly on helper threads).',
+    '- Recovery: a fresh server and a fresh client for each measurement, so neither side resumes a TLS session. undici opens a second connection once for back-to-back sequential requests (every client, plain Agent included), which is why the configured client also shows one connection and one renegotiation during its later requests: compare the learning client with it.',
+    '- Memory: a fresh child process with `--expose-gc` for every measurement (the library shares equal evidence and interns strings in module-level tables); heapUsed after four full collections, before and after filling a `MemoryPolicyCache`.',
+    '- The machine is a shared 2-core VM: throughput drifts by up to 2x over minutes, and two processes running the same code can differ by 10–30% for a whole run (see the A/A column). Only paired ratios are meaningful, and the full run carries two controls: a second plain Agent process (A/A: the noise floor; the baseline is the mean of both) and a plain Agent on the library\'s own connector (what the evidence counters cost apart from the request path). The client CPU and GC columns are steadier than throughput and show where a gap comes from.'
+  ].join('\n'))
+  if (results.fastPath !== undefined) out.push(`\n## Fast path\n\n${fastPathSection(results.fastPath)}`)
+  if (results.recovery !== undefined) out.push(`\n## Recovery\n\n${recoverySection(results.recovery)}`)
+  if (results.burst !== undefined) out.push(`\n## Cold burst\n\n${burstSection(results.burst)}`)
+  if (results.memory !== undefined) out.push(`\n## Memory\n\n${memorySection(results.memory)}`)
+  return out.join('\n') + '\n'
+}

@@ -1,0 +1,116 @@
+// npm run bench: TlsFallbackAgent against a plain undici Agent, RetryAgent and a naive fallback, on
+// loopback HTTPS servers it starts. Writes bench/RESULTS.md; `--json` prints one JSON object.
+//
+//   node bench/run.ts                  full run, writes bench/RESULTS.md
+//   node bench/run.ts --json           the same, and the summary as one JSON object on stdout
+//   node bench/run.ts --quick          CI smoke run (well under a minute), writes nothing unless --write
+//   node bench/run.ts --only fast,memory   some scenarios (fast, recovery, burst, memory); writes nothing unless --write
+//   --out <file>      write the Markdown there instead of bench/RESULTS.md (implies --write)
+//   --no-pin          do not pin the server and client processes to CPUs
+//   --control         add the controls to the fast path (a second plain Agent: the noise floor; a plain
+//                     Agent on the library's connector: what the evidence costs); a full run has them
+//   --contenders a,b  the fast path's contenders (agent is always there), such as agent,tls-fallback,tls-fallback-alt
+//   --alt <index.ts>  add TlsFallbackAgent from another copy of the library (a change measured in the same run)
+//   --profile <names> run these contenders' fast-path load processes with --cpu-prof (into .tmp/bench-profiles)
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { runBurst, type BurstConfig } from './burst.ts'
+import { CONTENDERS } from './contenders.ts'
+import { runFastPath, type FastPathConfig } from './fast-path.ts'
+import { log } from './harness.ts'
+import { canPin, pin } from './ipc.ts'
+import { runMemory, type MemoryConfig } from './memory.ts'
+import { runRecovery, type RecoveryConfig } from './recovery.ts'
+import { machineMeta, markdown, summaryJson, type BenchResults } from './report.ts'
+
+const SCENARIOS = ['fast', 'recovery', 'burst', 'memory'] as const
+type Scenario = typeof SCENARIOS[number]
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    write: { type: 'boolean' },
+    out: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
+    'no-pin': { type: 'boolean', default: false },
+    control: { type: 'boolean', default: false },
+    alt: { type: 'string' },
+    contenders: { type: 'string' },
+    profile: { type: 'string' },
+    help: { type: 'boolean', default: false }
+  },
+  strict: true
+})
+
+if (values.help === true) {
+  process.stderr.write('usage: node bench/run.ts [--json] [--quick] [--only fast,recovery,burst,memory] [--write|--no-write] [--out <file>] [--no-pin] [--control] [--contenders a,b] [--alt <index.ts>] [--profile <names>]\n')
+  process.exit(0)
+}
+
+const only = values.only === undefined ? [...SCENARIOS] : values.only.split(',').map((s) => s.trim())
+for (const name of only) {
+  if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIOS.join(', ')})`)
+}
+const selected = new Set(only as Scenario[])
+const quick = values.quick === true
+const complete = selected.size === SCENARIOS.length && values.alt === undefined && values.profile === undefined && values.contenders === undefined
+// A full run of everything writes RESULTS.md; a quick or partial run only when asked.
+const write = values['no-write'] !== true && (values.out !== undefined || (values.write ?? (!quick && complete)))
+const pinning = values['no-pin'] !== true && canPin
+if (values.alt !== undefined) process.env.BENCH_ALT_AGENT = values.alt
+
+const contenders: string[] = values.contenders === undefined ? [...CONTENDERS] : values.contenders.split(',').map((c) => c.trim())
+// A full run adds two controls: a second plain Agent (the noise floor), and a plain Agent on the
+// library's connector (what the evidence costs, apart from the request path).
+if (values.control === true || (!quick && values.alt === undefined && values.contenders === undefined)) contenders.splice(1, 0, 'agent#2', 'agent-tracked')
+if (values.alt !== undefined && !contenders.includes('tls-fallback-alt')) contenders.push('tls-fallback-alt')
+
+const fastConfig: FastPathConfig = quick
+  ? { contenders, rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 32, latencyCount: 300, bulkWindowMs: 300, bulkConcurrency: 2, settleMs: 100, pin: pinning }
+  : { contenders, rounds: 10, warmupMs: 2000, windowMs: 1000, concurrency: 32, latencyCount: 2000, bulkWindowMs: 1500, bulkConcurrency: 2, settleMs: 300, pin: pinning }
+if (values.profile !== undefined) {
+  const dir = new URL('../.tmp/bench-profiles/', import.meta.url).pathname
+  mkdirSync(dir, { recursive: true })
+  fastConfig.profile = { contenders: values.profile.split(','), dir }
+}
+const cpus = pinning ? { server: '0', client: '1' } : undefined
+const recoveryConfig: RecoveryConfig = quick
+  ? { rounds: 2, later: 5, load: { concurrency: 8, durationMs: 200, rounds: 2 }, cpus }
+  : { rounds: 10, later: 30, load: { concurrency: 16, durationMs: 750, rounds: 8 }, cpus }
+const burstConfig: BurstConfig = quick ? { size: 200, rounds: 1, cpus } : { size: 200, rounds: 6, cpus }
+const memoryConfig: MemoryConfig = quick ? { sizes: [1_000, 100_000], repeats: 1 } : { sizes: [1_000, 100_000], repeats: 3 }
+
+const started = performance.now()
+// The clients of the recovery and burst scenarios run here: on the client's CPU.
+if (pinning) pin(process.pid, '1')
+const results: BenchResults = {
+  meta: {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    durationS: 0,
+    pinned: pinning,
+    ...machineMeta(),
+    command: `node bench/run.ts${process.argv.slice(2).length > 0 ? ' ' + process.argv.slice(2).join(' ') : ''}`
+  }
+}
+log(`bench: ${quick ? 'quick' : 'full'} run of ${[...selected].join(', ')}; Node ${process.version}, undici ${results.meta.undici}${pinning ? ', pinned' : ''}`)
+if (selected.has('fast')) results.fastPath = await runFastPath(fastConfig)
+if (selected.has('recovery')) results.recovery = await runRecovery(recoveryConfig)
+if (selected.has('burst')) results.burst = await runBurst(burstConfig)
+if (selected.has('memory')) results.memory = await runMemory(memoryConfig)
+results.meta.durationS = (performance.now() - started) / 1000
+
+if (write) {
+  const path = values.out ?? new URL('./RESULTS.md', import.meta.url).pathname
+  writeFileSync(path, markdown(results))
+  log(`bench: wrote ${path}`)
+}
+const summary = summaryJson(results)
+if (values.json === true) {
+  process.stdout.write(`${JSON.stringify(summary)}\n`)
+} else {
+  log(JSON.stringify(summary, null, 2))
+}
+log(`bench: done in ${results.meta.durationS.toFixed(1)} s`)
