@@ -299,6 +299,14 @@ function memorySection (m: MemoryResult): string {
       x.entries === 100_000 ? verdict(x.bytes.median, '<', GOALS.bytesPer100k) : ''
     ])
   ))
+  const typical = m.rows.find((x) => x.entries === 100_000 && x.variety === 'typical')
+  const distinct = m.rows.find((x) => x.entries === 100_000 && x.variety === 'distinct')
+  if (typical !== undefined && distinct !== undefined) {
+    out.push(`\nWhat bounds the worst case: caches share equal evidence objects (up to 4,096 distinct values; src/policy/entry.ts). ` +
+      `When every entry's evidence differs, each entry carries its own evidence object: ${n(distinct.bytesPerEntry - typical.bytesPerEntry)} bytes more per entry ` +
+      `than the typical case, on top of the ${n(typical.bytesPerEntry)} bytes that the origin key, its Map slot, the entry object and its two timestamps ` +
+      '(heap numbers) take by themselves.')
+  }
   out.push(`\nAn entry as stored:\n\n\`\`\`json\n${JSON.stringify(m.sample)}\n\`\`\``)
   return out.join('\n')
 }
