@@ -103,8 +103,7 @@ export class TlsFallbackAgent extends Dispatcher {
 
   /** The learned policy of an origin (`https://host[:port]`, or any URL of it), if it has one. */
   policy (origin: string | URL): PolicyEntry | undefined {
-    const url = new URL(String(origin))
-    return this.#cache.get(url.origin)
+    return this.#cache.get(originOf(origin))
   }
 
   /** Every learned policy that has not expired. */
@@ -114,7 +113,7 @@ export class TlsFallbackAgent extends Dispatcher {
 
   /** Forgets what was learned about an origin: its next request starts on the strict stack again. */
   forget (origin: string | URL): void {
-    const key = new URL(String(origin)).origin
+    const key = originOf(origin)
     this.#cache.delete(key)
     this.#tracker.forget(key)
     this.#warm.delete(key)
@@ -374,8 +373,7 @@ export class TlsFallbackAgent extends Dispatcher {
     if (this.#ignoredWarned.has(key)) return
     if (this.#ignoredWarned.size >= MAX_WARM_ORIGINS) this.#ignoredWarned.clear()
     this.#ignoredWarned.add(key)
-    if (this.#telemetry.hasLogger) this.#telemetry.warn(fields, message)
-    else process.emitWarning(message, { type: 'TlsFallbackWarning', code: 'TLS_FALLBACK_POLICY_IGNORED' })
+    this.#telemetry.notice(fields, message, 'TLS_FALLBACK_POLICY_IGNORED')
   }
 
   /**

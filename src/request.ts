@@ -90,10 +90,6 @@ export class FallbackRequest {
   leader = false
   /** The agent's bookkeeping: where the request sits in its list of requests in flight. */
   slot = -1
-  /** True once the caller's handler got its last callback. */
-  get done (): boolean {
-    return this.#done
-  }
 
   constructor (host: RequestHost, origin: string, url: URL, rule: HostRule, opts: Dispatcher.DispatchOptions, handler: Handler) {
     this.#host = host
@@ -136,11 +132,10 @@ export class FallbackRequest {
     this.#send('initial')
   }
 
-  /** Fails the request before it was sent (the agent is being destroyed). */
+  /** Fails the request (the agent is being destroyed): at once when it waits, through its attempt otherwise. */
   abort (error: Error): void {
     if (this.#done) return
     this.#controller.abort(error)
-    if (!this.#started) this.#fail(error)
   }
 
   #send (reason: AttemptReason): void {
@@ -292,10 +287,7 @@ export class FallbackRequest {
     }
     if (!this.#body.replayable) {
       this.#host.settled(this, false)
-      this.#fail(new TlsFallbackError(ErrorCodes.BODY_NOT_REPLAYABLE,
-        `${this.origin}: the server requires HTTP/1.1 and the request body cannot be sent again ` +
-        `(a stream longer than maxReplayBodySize, ${this.#host.maxReplayBodySize} bytes). The next request goes over HTTP/1.1.`,
-        { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
+      this.#failNotReplayable(diagnosis, error, 'the server requires HTTP/1.1', 'The next request goes over HTTP/1.1.')
       return
     }
     this.#http1Only = true
@@ -393,17 +385,21 @@ export class FallbackRequest {
     }
     this.#host.settled(this, false)
     if (!this.#body.replayable) {
-      this.#fail(new TlsFallbackError(ErrorCodes.BODY_NOT_REPLAYABLE,
-        `${this.origin}: ${diagnosis.fingerprint} on the ${this.#stack} stack, and the request body cannot be sent again ` +
-        `(a stream longer than maxReplayBodySize, ${this.#host.maxReplayBodySize} bytes). ` +
-        (diagnosis.evidence.verified && target !== undefined
+      this.#failNotReplayable(diagnosis, error, `${diagnosis.fingerprint} on the ${this.#stack} stack`,
+        diagnosis.evidence.verified && target !== undefined
           ? `The ${target} stack was learned for this origin: the next request goes straight to it.`
-          : 'No policy was learned.'),
-        { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
+          : 'No policy was learned.')
     } else {
       // A non-idempotent request on evidence an attacker could have forged: not sent twice.
       this.#fail(error)
     }
+  }
+
+  #failNotReplayable (diagnosis: Diagnosis, error: Error, what: string, next: string): void {
+    this.#fail(new TlsFallbackError(ErrorCodes.BODY_NOT_REPLAYABLE,
+      `${this.origin}: ${what}, and the request body cannot be sent again ` +
+      `(a stream longer than maxReplayBodySize, ${this.#host.maxReplayBodySize} bytes). ${next}`,
+      { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
   }
 
   #next (): void {

@@ -99,10 +99,6 @@ export class Telemetry {
     this.#hooks = hooks ?? {}
   }
 
-  get hasLogger (): boolean {
-    return this.#log !== undefined
-  }
-
   /** Whether anything listens to attempts: callers skip building the event otherwise (the fast path). */
   get wantsAttempts (): boolean {
     return attemptChannel.hasSubscribers || this.#hooks.onAttempt !== undefined || this.#debugEnabled()
@@ -134,12 +130,13 @@ export class Telemetry {
     const what = event.http1Only && event.from === event.to
       ? `now uses HTTP/1.1 on the ${event.to} stack`
       : `moved from the ${event.from} stack to the ${event.to} stack${event.http1Only ? ' over HTTP/1.1' : ''}`
-    const message = `${event.origin} ${what} (${event.fingerprint}: ${event.evidence.summary})`
-    if (this.#log !== undefined) {
-      this.#log.warn({ ...event }, message)
-    } else {
-      process.emitWarning(message, { type: 'TlsFallbackWarning', code: 'TLS_FALLBACK_TRANSITION' })
-    }
+    this.notice({ ...event }, `${event.origin} ${what} (${event.fingerprint}: ${event.evidence.summary})`, 'TLS_FALLBACK_TRANSITION')
+  }
+
+  /** Something a person must see: a warn line with a logger, a process warning (with `code`) without one. */
+  notice (obj: object, message: string, code: string): void {
+    if (this.#log !== undefined) this.#log.warn(obj, message)
+    else process.emitWarning(message, { type: 'TlsFallbackWarning', code })
   }
 
   debug (obj: object, message: string): void {
@@ -173,12 +170,7 @@ export class Telemetry {
   }
 
   #hookFailed (name: string, error: unknown): void {
-    if (this.#log !== undefined) {
-      this.#log.warn({ hook: name, ...this.errorField(error) }, `the ${name} hook threw; the request goes on`)
-    } else {
-      process.emitWarning(`undici-tls-fallback: the ${name} hook threw: ${String((error as Error)?.message ?? error)}`, {
-        type: 'TlsFallbackWarning', code: 'TLS_FALLBACK_HOOK_ERROR'
-      })
-    }
+    this.notice({ hook: name, ...this.errorField(error) },
+      `undici-tls-fallback: the ${name} hook threw (${String((error as Error)?.message ?? error)}); the request goes on`, 'TLS_FALLBACK_HOOK_ERROR')
   }
 }
