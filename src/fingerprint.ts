@@ -96,7 +96,7 @@ const REFUSAL_ALERT_CODES = new Set(['ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE', 
 
 export const UNSAFE_LEGACY_CODE = 'ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED'
 
-function isUnsafeLegacyError (error: { code?: string | undefined, message?: string }): boolean {
+export function isUnsafeLegacyError (error: { code?: string | undefined, message?: string }): boolean {
   // With a write pending before the handshake ends, Node reports it as EPROTO and only the message tells.
   return error.code === UNSAFE_LEGACY_CODE ||
     (error.code === 'EPROTO' && typeof error.message === 'string' && error.message.includes('unsafe legacy renegotiation disabled'))
@@ -166,7 +166,7 @@ function baseEvidence (error: DiagnoseInput['error'], c: ConnectionSnapshot | un
 /** HTTP/2 error code HTTP_1_1_REQUIRED (RFC 9113 section 7). */
 export const HTTP_1_1_REQUIRED = 0xd
 
-function isHttp11Required (error: DiagnoseInput['error']): boolean {
+export function isHttp11Required (error: DiagnoseInput['error']): boolean {
   const e = error as DiagnoseInput['error'] & { http2ErrorCode?: number }
   if (e.http2ErrorCode === HTTP_1_1_REQUIRED) return true
   if (typeof e.message !== 'string') return false

@@ -2,7 +2,7 @@ import net from 'node:net'
 import tls, { type TLSSocket } from 'node:tls'
 import pRetry, { AbortError } from 'p-retry'
 import { Client } from 'undici'
-import type { FingerprintId } from '../fingerprint.ts'
+import { isHttp11Required, isUnsafeLegacyError, type FingerprintId } from '../fingerprint.ts'
 import { stackTlsOptions, type ClientCertificate, type StackName } from '../stacks.ts'
 import { RecordObserver, RecordType, type TlsRecord } from './records.ts'
 
@@ -140,10 +140,10 @@ function ms (value: number): string {
 export function explain (stack: StackName, outcome: Pick<RawOutcome, 'ok' | 'status' | 'error' | 'tlsVersion' | 'alpn' | 'handshakeAt' | 'records' | 'closed'>, hasClientCert: boolean): { fingerprint: FingerprintId | null, evidence: string } {
   const code = outcome.error?.code
   const message = outcome.error?.message ?? ''
-  if (outcome.error?.http2ErrorCode === 0xd || message.includes('HTTP_1_1_REQUIRED')) {
+  if (outcome.error !== null && isHttp11Required(outcome.error)) {
     return { fingerprint: 'http11-required', evidence: 'the server refused HTTP/2 for this request with HTTP_1_1_REQUIRED (0xd)' }
   }
-  if (code === 'ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED' || message.includes('unsafe legacy renegotiation disabled')) {
+  if (outcome.error !== null && isUnsafeLegacyError(outcome.error)) {
     return { fingerprint: 'unsafe-legacy-renegotiation', evidence: 'the server\'s hello has no RFC 5746 renegotiation_info: the handshake was refused' }
   }
   const start = outcome.handshakeAt
