@@ -149,11 +149,14 @@ describe('undici-tls-fallback probe', () => {
 
   test('Ctrl-C stops it at once (exit 130)', async () => {
     const sockets = new Set<net.Socket>()
-    const silent = net.createServer((s) => { sockets.add(s) })
+    let connected!: () => void
+    const probing = new Promise<void>((resolve) => { connected = resolve })
+    const silent = net.createServer((s) => { sockets.add(s); connected() })
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
     try {
       const child = spawn(process.execPath, [MAIN, 'probe', `https://localhost:${(silent.address() as net.AddressInfo).port}/`, '--ca', CA, '--timeout', '30000'])
-      await new Promise((resolve) => setTimeout(resolve, 800))
+      // The probe is connecting: its Ctrl-C handler is in place (a fixed delay raced a slow start on a loaded machine).
+      await probing
       const sent = Date.now()
       child.kill('SIGINT')
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
