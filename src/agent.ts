@@ -5,7 +5,9 @@ import type { Diagnosis } from './fingerprint.ts'
 import { resolveOptions, type AgentConfig, type HostRule, type TlsFallbackAgentOptions } from './options.ts'
 import type { PolicyCache } from './policy/cache.ts'
 import { validateEntry, type PolicyEntry } from './policy/entry.ts'
+import { FilePolicyCache } from './policy/file-cache.ts'
 import { MemoryPolicyCache } from './policy/memory-cache.ts'
+import { RedisPolicyCache } from './policy/redis-cache.ts'
 import { hostAndPort, originOf } from './policy/origin.ts'
 import { FallbackRequest, type RequestHost } from './request.ts'
 import { checkRfc5746, type Rfc5746Check } from './rfc5746.ts'
@@ -51,7 +53,12 @@ export class TlsFallbackAgent extends Dispatcher {
   readonly #inflight: FallbackRequest[] = []
   #drained: (() => void) | undefined
   readonly #targets = new Map<string, Target>()
-  readonly #validated = new WeakSet<PolicyEntry>()
+  /** Validated plain copies of the entries a custom store handed out, by the store's object. */
+  readonly #copies = new WeakMap<object, PolicyEntry>()
+  /** The store is one of ours: its entries already are validated, capped plain copies. */
+  readonly #trustedCache: boolean
+  /** The store's TTL, read once (a store's getter cannot change it later). */
+  readonly #ttl: number
   readonly #gates = new Map<string, Gate>()
   readonly #warm = new Set<string>()
   readonly #ladders = new Map<string, Promise<void>>()
@@ -72,6 +79,8 @@ export class TlsFallbackAgent extends Dispatcher {
     this.#config = config
     this.#ownsCache = config.cache === undefined
     this.#cache = config.cache ?? new MemoryPolicyCache()
+    this.#trustedCache = isOwnStore(this.#cache)
+    this.#ttl = this.#cache.ttl
     this.#telemetry = new Telemetry(config.logger, config.hooks)
     const tcp: Record<string, unknown> = {}
     for (const key of TCP_KEYS) {
@@ -356,14 +365,21 @@ export class TlsFallbackAgent extends Dispatcher {
       return undefined
     }
     if (entry === undefined) return undefined
-    if (!this.#validated.has(entry)) {
-      // Each entry object is checked once (a store hands back the same object until it changes).
-      const problem = validateEntry(entry, origin)
-      if (typeof problem === 'string') {
-        this.#warnIgnored(origin, `malformed:${problem}`, { origin, problem }, `ignoring a malformed policy entry for ${origin}: ${problem}`)
-        return undefined
+    if (!this.#trustedCache) {
+      // A custom store's object is read once, into a plain copy the agent uses from then on: an
+      // accessor cannot pass the check with one value and name another stack afterwards.
+      let copy = this.#copies.get(entry)
+      if (copy === undefined) {
+        const checked = validateEntry(entry, origin, { ttl: this.#ttl })
+        if (typeof checked === 'string') {
+          this.#warnIgnored(origin, `malformed:${checked}`, { origin, problem: checked }, `ignoring a malformed policy entry for ${origin}: ${checked}`)
+          return undefined
+        }
+        copy = checked
+        this.#copies.set(entry, copy)
       }
-      this.#validated.add(entry)
+      if (copy.expiresAt <= Date.now()) return undefined
+      entry = copy
     }
     if (entry.stack !== 'strict' && !rule.fallback.includes(entry.stack)) {
       this.#warnIgnored(origin, `stack:${entry.stack}`, { origin, stack: entry.stack, allowed: rule.fallback },
@@ -448,7 +464,7 @@ export class TlsFallbackAgent extends Dispatcher {
       fingerprint: diagnosis.fingerprint,
       evidence: diagnosis.evidence,
       learnedAt,
-      expiresAt: learnedAt + this.#cache.ttl
+      expiresAt: learnedAt + this.#ttl
     }
     try {
       this.#cache.set(origin, entry)
@@ -508,3 +524,12 @@ export class TlsFallbackAgent extends Dispatcher {
   }
 }
 
+/**
+ * The stores of this package keep validated, capped plain copies (see MemoryPolicyCache#set and
+ * StoreSupport#accept). A subclass or an instance with its own `get` is a custom store.
+ */
+function isOwnStore (cache: PolicyCache): boolean {
+  const proto = Object.getPrototypeOf(cache)
+  return (proto === MemoryPolicyCache.prototype || proto === FilePolicyCache.prototype || proto === RedisPolicyCache.prototype) &&
+    !Object.hasOwn(cache, 'get')
+}

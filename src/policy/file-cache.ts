@@ -69,7 +69,7 @@ export class FilePolicyCache implements PolicyCache {
     }
     this.path = options.path
     this.#memory = new MemoryPolicyCache({ max, ttl: this.ttl })
-    this.#support = new StoreSupport('FilePolicyCache', options.logger)
+    this.#support = new StoreSupport('FilePolicyCache', options.logger, this.ttl)
     let text: string | undefined
     try {
       text = readFileSync(this.path, 'utf8')
@@ -84,10 +84,11 @@ export class FilePolicyCache implements PolicyCache {
     return this.#memory.get(origin)
   }
 
-  set (origin: string, entry: PolicyEntry): void {
-    this.#memory.set(origin, entry)
-    this.#pending.set(origin, entry)
+  set (origin: string, entry: PolicyEntry): PolicyEntry {
+    const kept = this.#memory.set(origin, entry)
+    this.#pending.set(origin, kept)
     this.#schedule()
+    return kept
   }
 
   delete (origin: string): void {

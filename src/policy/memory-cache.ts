@@ -1,6 +1,6 @@
 import { invalidOption } from '../errors.ts'
 import type { PolicyCache } from './cache.ts'
-import { compactEntry, flat, type PolicyEntry } from './entry.ts'
+import { compactEntry, validateEntry, type PolicyEntry } from './entry.ts'
 
 export interface MemoryPolicyCacheOptions {
   /** How many origins to remember; the least recently used is dropped first. Default: 10,000. */
@@ -65,16 +65,23 @@ export class MemoryPolicyCache implements PolicyCache {
     return entry
   }
 
-  set (origin: string, entry: PolicyEntry): void {
-    const compact = compactEntry(entry)
+  /**
+   * Keeps a copy of the entry, validated, with `learnedAt` capped at now and `expiresAt` at
+   * `learnedAt + ttl`; returns that copy. Throws a TypeError for a malformed entry.
+   */
+  set (origin: string, entry: PolicyEntry): PolicyEntry {
+    const checked = validateEntry(entry, origin, { ttl: this.ttl })
+    if (typeof checked === 'string') throw new TypeError(`MemoryPolicyCache.set(${JSON.stringify(origin)}): ${checked}`)
+    const compact = compactEntry(checked)
     this.#entries.delete(origin)
-    // The key is the entry's own flat origin string when they are equal (see flat()).
-    this.#entries.set(compact.origin === origin ? compact.origin : flat(origin), compact)
+    // The key is the entry's own flat origin string (see flat()).
+    this.#entries.set(compact.origin, compact)
     this.#last = origin
     while (this.#entries.size > this.max) {
       const oldest = this.#entries.keys().next().value as string
       this.#entries.delete(oldest)
     }
+    return compact
   }
 
   delete (origin: string): void {

@@ -94,7 +94,7 @@ export class RedisPolicyCache implements PolicyCache {
     this.#loadTimeout = options.loadTimeout ?? 250
     checkPositiveInteger('RedisPolicyCache.loadTimeout', this.#loadTimeout, 60_000)
     this.#memory = new MemoryPolicyCache({ max, ttl: this.ttl })
-    this.#support = new StoreSupport('RedisPolicyCache', options.logger)
+    this.#support = new StoreSupport('RedisPolicyCache', options.logger, this.ttl)
     this.#channel = `${this.keyPrefix}changes`
 
     if (options.url !== undefined) {
@@ -131,9 +131,10 @@ export class RedisPolicyCache implements PolicyCache {
     return this.#memory.get(origin)
   }
 
-  set (origin: string, entry: PolicyEntry): void {
-    this.#memory.set(origin, entry)
-    this.#push(origin, entry)
+  set (origin: string, entry: PolicyEntry): PolicyEntry {
+    const kept = this.#memory.set(origin, entry)
+    this.#push(origin, kept)
+    return kept
   }
 
   delete (origin: string): void {
