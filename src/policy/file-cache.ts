@@ -6,7 +6,7 @@ import { invalidOption } from '../errors.ts'
 import type { Logger } from '../telemetry.ts'
 import type { PolicyCache } from './cache.ts'
 import type { PolicyEntry } from './entry.ts'
-import { checkPositiveInteger, describe, DEFAULT_CACHE_MAX, DEFAULT_TTL, MemoryPolicyCache } from './memory-cache.ts'
+import { checkPositiveInteger, describe, DEFAULT_CACHE_MAX, DEFAULT_TTL, kind, MemoryPolicyCache } from './memory-cache.ts'
 import { StoreSupport, summary, type ChangeListener } from './store-support.ts'
 
 export interface FilePolicyCacheOptions {
@@ -54,7 +54,7 @@ export class FilePolicyCache implements PolicyCache {
   #closed = false
 
   constructor (options: FilePolicyCacheOptions) {
-    if (options === null || typeof options !== 'object') throw invalidOption('FilePolicyCache options', `must be an object with a path, got ${describe(options)}`)
+    if (options === null || typeof options !== 'object') throw invalidOption('FilePolicyCache options', `must be an object with a path, got ${kind(options)}`)
     for (const key of Object.keys(options)) {
       if (!['path', 'ttl', 'max', 'writeDelay', 'logger'].includes(key)) throw invalidOption(`FilePolicyCache.${key}`, 'is not an option (known: path, ttl, max, writeDelay, logger)')
     }

@@ -18,6 +18,13 @@ export function checkPositiveInteger (path: string, value: unknown, max = Number
   }
 }
 
+/** What kind of value was given, without the value: for options that may hold a secret (a key, a passphrase, a URL with a password). */
+export function kind (value: unknown): string {
+  if (value === null || value === undefined) return String(value)
+  if (Array.isArray(value)) return 'an array'
+  return `a ${typeof value}`
+}
+
 export function describe (value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value)
@@ -33,7 +40,7 @@ export class MemoryPolicyCache implements PolicyCache {
   #last: string | undefined
 
   constructor (options: MemoryPolicyCacheOptions = {}) {
-    if (options === null || typeof options !== 'object') throw invalidOption('MemoryPolicyCache options', `must be an object, got ${describe(options)}`)
+    if (options === null || typeof options !== 'object') throw invalidOption('MemoryPolicyCache options', `must be an object, got ${kind(options)}`)
     for (const key of Object.keys(options)) {
       if (key !== 'max' && key !== 'ttl') throw invalidOption(`MemoryPolicyCache.${key}`, 'is not an option (known: max, ttl)')
     }
