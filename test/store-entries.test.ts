@@ -89,6 +89,7 @@ describe('a store entry is copied, validated and capped once', () => {
     assert.equal(kept.stack, 'renegotiation')
     assert.equal(kept.stack, 'renegotiation')
     assert.equal(Object.getOwnPropertyDescriptor(kept, 'stack')?.value, 'renegotiation', 'a data property, not the accessor')
+    assert.ok(Object.isFrozen(kept), 'and no accessor can be put into it later')
     assert.ok(kept.expiresAt <= kept.learnedAt + TTL)
     assert.throws(() => cache.set(origin, entry(origin, { learnedAt: YEAR_2100, expiresAt: YEAR_2100 + TTL })), /learnedAt is in the future/)
   })

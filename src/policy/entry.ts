@@ -144,7 +144,7 @@ export function flat (value: string): string {
  * The form in which caches keep an entry: the few strings evidence repeats (cipher suite, protocol,
  * error code, summary), the decoded record counts, and whole evidence objects that are equal (the
  * same kind of server answering the same kind of request) are shared between entries instead of
- * copied. Shared evidence is frozen.
+ * copied. Shared evidence is frozen, and so is the entry.
  */
 export function compactEntry (entry: PolicyEntry): PolicyEntry {
   const e = entry.evidence
@@ -168,9 +168,10 @@ export function compactEntry (entry: PolicyEntry): PolicyEntry {
   }
   const { stack, fingerprint, learnedAt, expiresAt } = entry
   const origin = flat(entry.origin)
-  return entry.http1Only === true
+  // Frozen: nothing (an accessor included) can be put into a kept entry after it was checked.
+  return Object.freeze(entry.http1Only === true
     ? { origin, stack, http1Only: true, fingerprint, evidence, learnedAt, expiresAt }
-    : { origin, stack, fingerprint, evidence, learnedAt, expiresAt }
+    : { origin, stack, fingerprint, evidence, learnedAt, expiresAt })
 
   function makeEvidence (): Evidence {
     // Object literals (never spreads or deletes): evidence of one kind shares one compact hidden class.
