@@ -3,8 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import util from 'node:util'
 import { Redis } from 'ioredis'
-import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, type PolicyCache, type PolicyEntry } from '../src/index.ts'
+import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, validateEntry, type PolicyCache, type PolicyEntry } from '../src/index.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
 import { makeAgent, memoryLogger, record, send } from './helpers.ts'
@@ -76,6 +77,24 @@ describe('a store entry is copied, validated and capped once', () => {
       events.stop()
       await agent.close()
     }
+  })
+
+  test('validateEntry reads each property of a Proxy once, and a throwing getter is a reason, not a crash', () => {
+    const reads = new Map<PropertyKey, number>()
+    const counting = (target: object): object => new Proxy(target, {
+      get: (t, key, receiver) => {
+        reads.set(key, (reads.get(key) ?? 0) + 1)
+        const value = Reflect.get(t, key, receiver)
+        return value !== null && typeof value === 'object' ? counting(value) : value
+      }
+    })
+    const copy = validateEntry(counting(entry('https://proxy.example.test')), 'https://proxy.example.test', { ttl: TTL })
+    assert.ok(typeof copy !== 'string')
+    assert.ok([...reads.values()].every((n) => n === 1), JSON.stringify(Object.fromEntries([...reads].map(([k, n]) => [String(k), n]))))
+    assert.equal(util.types.isProxy(copy), false)
+    assert.equal(util.types.isProxy(copy.evidence), false)
+    const throwing = Object.defineProperty({ ...entry('https://proxy.example.test') }, 'stack', { get: () => { throw new Error('boom') } })
+    assert.equal(validateEntry(throwing), 'cannot be read')
   })
 
   test('MemoryPolicyCache keeps a plain, capped copy and refuses a future learnedAt', () => {
