@@ -5,9 +5,12 @@ import type { Diagnosis } from './fingerprint.ts'
 import { resolveOptions, type AgentConfig, type HostRule, type TlsFallbackAgentOptions } from './options.ts'
 import type { PolicyCache } from './policy/cache.ts'
 import { validateEntry, type PolicyEntry } from './policy/entry.ts'
+import { FilePolicyCache } from './policy/file-cache.ts'
 import { MemoryPolicyCache } from './policy/memory-cache.ts'
+import { RedisPolicyCache } from './policy/redis-cache.ts'
 import { hostAndPort, originOf } from './policy/origin.ts'
 import { FallbackRequest, type RequestHost } from './request.ts'
+import { checkRfc5746, type Rfc5746Check } from './rfc5746.ts'
 import { stackTlsOptions, type StackName } from './stacks.ts'
 import { Telemetry } from './telemetry.ts'
 
@@ -50,11 +53,19 @@ export class TlsFallbackAgent extends Dispatcher {
   readonly #inflight: FallbackRequest[] = []
   #drained: (() => void) | undefined
   readonly #targets = new Map<string, Target>()
-  readonly #validated = new WeakSet<PolicyEntry>()
+  /** Validated plain copies of the entries a custom store handed out, by the store's object. */
+  readonly #copies = new WeakMap<object, PolicyEntry>()
+  /** The store is one of ours: its entries already are validated, capped plain copies. */
+  readonly #trustedCache: boolean
+  /** The store's TTL, read once (a store's getter cannot change it later). */
+  readonly #ttl: number
   readonly #gates = new Map<string, Gate>()
   readonly #warm = new Set<string>()
   readonly #ladders = new Map<string, Promise<void>>()
   readonly #ignoredWarned = new Set<string>()
+  /** RFC 5746 checks in flight, per origin (concurrent requests share one). */
+  readonly #legacyChecks = new Map<string, Promise<Rfc5746Check>>()
+  readonly #tcp: Record<string, unknown>
   readonly #requestHost: RequestHost
   readonly #lifetime = new AbortController()
   readonly #unsubscribe: (() => void) | undefined
@@ -68,12 +79,15 @@ export class TlsFallbackAgent extends Dispatcher {
     this.#config = config
     this.#ownsCache = config.cache === undefined
     this.#cache = config.cache ?? new MemoryPolicyCache()
+    this.#trustedCache = isOwnStore(this.#cache)
+    this.#ttl = this.#cache.ttl
     this.#telemetry = new Telemetry(config.logger, config.hooks)
     const tcp: Record<string, unknown> = {}
     for (const key of TCP_KEYS) {
       const value = (config.connect as Record<string, unknown>)[key] ?? (config.undici as Record<string, unknown>)[key]
       if (value !== undefined) tcp[key] = value
     }
+    this.#tcp = tcp
     this.#tracker = new ConnectionTracker({
       resolve: (stack, hostname, port) => this.#resolveTls(stack, hostname, port),
       timeout: config.connect.timeout ?? config.undici.connectTimeout,
@@ -351,14 +365,21 @@ export class TlsFallbackAgent extends Dispatcher {
       return undefined
     }
     if (entry === undefined) return undefined
-    if (!this.#validated.has(entry)) {
-      // Each entry object is checked once (a store hands back the same object until it changes).
-      const problem = validateEntry(entry, origin)
-      if (typeof problem === 'string') {
-        this.#warnIgnored(origin, `malformed:${problem}`, { origin, problem }, `ignoring a malformed policy entry for ${origin}: ${problem}`)
-        return undefined
+    if (!this.#trustedCache) {
+      // A custom store's object is read once, into a plain copy the agent uses from then on: an
+      // accessor cannot pass the check with one value and name another stack afterwards.
+      let copy = this.#copies.get(entry)
+      if (copy === undefined) {
+        const checked = validateEntry(entry, origin, { ttl: this.#ttl })
+        if (typeof checked === 'string') {
+          this.#warnIgnored(origin, `malformed:${checked}`, { origin, problem: checked }, `ignoring a malformed policy entry for ${origin}: ${checked}`)
+          return undefined
+        }
+        copy = checked
+        this.#copies.set(entry, copy)
       }
-      this.#validated.add(entry)
+      if (copy.expiresAt <= Date.now()) return undefined
+      entry = copy
     }
     if (entry.stack !== 'strict' && !rule.fallback.includes(entry.stack)) {
       this.#warnIgnored(origin, `stack:${entry.stack}`, { origin, stack: entry.stack, allowed: rule.fallback },
@@ -377,14 +398,57 @@ export class TlsFallbackAgent extends Dispatcher {
   }
 
   /**
+   * Whether a completed handshake shows that the server really lacks RFC 5746: the strict failure
+   * alone can be forged by stripping renegotiation_info from one hello. Returns the diagnosis with
+   * verified evidence when it does.
+   */
+  async #confirmLegacy (origin: string, url: URL, diagnosis: Diagnosis): Promise<Diagnosis | undefined> {
+    let check = this.#legacyChecks.get(origin)
+    if (check === undefined) {
+      const { hostname, port } = hostAndPort(url)
+      check = checkRfc5746({
+        host: hostname,
+        port,
+        tls: this.#resolveTls('legacy-server-connect', hostname, port).options,
+        tcp: this.#tcp as Record<string, never>,
+        timeout: this.#config.connect.timeout ?? this.#config.undici.connectTimeout ?? 10_000,
+        signal: this.#lifetime.signal
+      }).finally(() => { this.#legacyChecks.delete(origin) })
+      this.#legacyChecks.set(origin, check)
+    }
+    const result = await check
+    if (result.verdict === 'lacks-rfc5746') {
+      return {
+        fingerprint: diagnosis.fingerprint,
+        evidence: {
+          ...diagnosis.evidence,
+          tlsVersion: diagnosis.evidence.tlsVersion ?? result.tlsVersion,
+          verified: true,
+          summary: `${diagnosis.evidence.summary}; a completed handshake confirmed it: ${result.summary}`
+        }
+      }
+    }
+    if (result.verdict === 'supports-rfc5746') {
+      this.#telemetry.warn({ origin, fingerprint: diagnosis.fingerprint, check: result.summary },
+        `${origin}: a strict handshake was refused for lack of RFC 5746, but ${result.summary}: ` +
+        'that hello was altered on the way (or the server is inconsistent); nothing is learned')
+    } else {
+      this.#telemetry.info({ origin, fingerprint: diagnosis.fingerprint, check: result.summary },
+        `${origin}: could not confirm that the server lacks RFC 5746 (${result.summary}); nothing is learned`)
+    }
+    return undefined
+  }
+
+  /**
    * Records a transition. A move to `renegotiation` needs authenticated evidence: the failed
    * connection's client answered a real HelloRequest, or a connection on the new stack took part in
-   * a renegotiation the server started. `tls13` is stronger than strict, and `legacy-server-connect`
-   * is only ever tried for hosts that consent to it; both are learned once they worked.
+   * a renegotiation the server started. `tls13` is stronger than strict: learned once it worked.
+   * `legacy-server-connect` is only tried for hosts that consent to it, and learned only on evidence
+   * a completed handshake verified (see #confirmLegacy), never because it worked once.
    */
   #learn (origin: string, rule: HostRule, to: StackName, http1Only: boolean, diagnosis: Diagnosis, worked: boolean): boolean {
     const proven = diagnosis.evidence.verified ||
-      (worked && (to !== 'renegotiation' || this.#tracker.renegotiated(origin)))
+      (worked && (to === 'tls13' || to === 'strict' || (to === 'renegotiation' && this.#tracker.renegotiated(origin))))
     if (!proven) {
       this.#telemetry.info({ origin, stack: to, fingerprint: diagnosis.fingerprint },
         `${origin}: the ${to} stack answered, but nothing proved the ${diagnosis.fingerprint} diagnosis; the policy stays as it was`)
@@ -400,7 +464,7 @@ export class TlsFallbackAgent extends Dispatcher {
       fingerprint: diagnosis.fingerprint,
       evidence: diagnosis.evidence,
       learnedAt,
-      expiresAt: learnedAt + this.#cache.ttl
+      expiresAt: learnedAt + this.#ttl
     }
     try {
       this.#cache.set(origin, entry)
@@ -430,6 +494,7 @@ export class TlsFallbackAgent extends Dispatcher {
       },
       snapshotFor: (error) => this.#tracker.snapshotFor(error),
       policyFor: (origin, rule) => this.#policyFor(origin, rule),
+      confirmLegacy: async (origin, url, diagnosis) => await this.#confirmLegacy(origin, url, diagnosis),
       learn: (origin, rule, to, http1Only, diagnosis, worked) => this.#learn(origin, rule, to, http1Only, diagnosis, worked),
       unlearn: (origin, reason) => {
         this.#telemetry.warn({ origin, reason }, `${origin}: dropping its learned policy: ${reason}`)
@@ -459,3 +524,12 @@ export class TlsFallbackAgent extends Dispatcher {
   }
 }
 
+/**
+ * The stores of this package keep validated, capped plain copies (see MemoryPolicyCache#set and
+ * StoreSupport#accept). A subclass or an instance with its own `get` is a custom store.
+ */
+function isOwnStore (cache: PolicyCache): boolean {
+  const proto = Object.getPrototypeOf(cache)
+  return (proto === MemoryPolicyCache.prototype || proto === FilePolicyCache.prototype || proto === RedisPolicyCache.prototype) &&
+    !Object.hasOwn(cache, 'get')
+}

@@ -4,7 +4,7 @@ import type { Agent } from 'undici'
 import { invalidOption } from './errors.ts'
 import { HostMatcher, parseHostPattern, type HostPattern } from './policy/hosts.ts'
 import type { PolicyCache } from './policy/cache.ts'
-import { describe } from './policy/memory-cache.ts'
+import { describe, kind } from './policy/memory-cache.ts'
 import { DEFAULT_MAX_REPLAY_BODY_SIZE } from './replay.ts'
 import {
   DEFAULT_FALLBACK, LADDER_STACKS, STACKS, stackTlsOptions, tlsVersionRank,
@@ -150,7 +150,7 @@ function isKeyMaterial (value: unknown): boolean {
 }
 
 function checkClientCert (path: string, value: unknown, connect: ConnectOptions): ClientCertificate {
-  if (!isPlainObject(value)) throw invalidOption(path, `must be an object with cert and key, or pfx, got ${describe(value)}`)
+  if (!isPlainObject(value)) throw invalidOption(path, `must be an object with cert and key, or pfx, got ${kind(value)}`)
   for (const key of Object.keys(value)) {
     if (!CERT_KEYS.has(key)) throw invalidOption(`${path}.${key}`, 'is not an option (known: cert, key, pfx, passphrase)')
   }
@@ -171,9 +171,45 @@ function checkClientCert (path: string, value: unknown, connect: ConnectOptions)
     tls.createSecureContext({ ...pickTls(connect), ...(value as ClientCertificate) })
   } catch (error) {
     const code = (error as { code?: string }).code
-    throw invalidOption(path, `cannot be loaded${code === undefined ? '' : ` (${code})`}: check the certificate, the key and the passphrase`, error)
+    throw invalidOption(path, `cannot be loaded${code === undefined ? '' : ` (${code})`}: check the certificate, the key and the passphrase`,
+      refusal(error, value).cause)
   }
   return value as ClientCertificate
+}
+
+/** Values that may be secret in TLS options, as the strings they would appear as in a message. */
+function secretStrings (options: Record<string, unknown>): string[] {
+  const found: string[] = []
+  const add = (value: unknown): void => {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') found.push(String(value))
+    else if (value instanceof Uint8Array) found.push(Buffer.from(value).toString('utf8'), Buffer.from(value).toString('hex'), Buffer.from(value).toString('base64'))
+    else if (Array.isArray(value)) value.forEach(add)
+    else if (value !== null && typeof value === 'object') {
+      const { pem, buf, passphrase } = value as Record<string, unknown>
+      add(pem)
+      add(buf)
+      add(passphrase)
+    }
+  }
+  for (const name of ['key', 'pfx', 'passphrase', 'privateKeyIdentifier']) add(options[name])
+  // Too short a value would match inside ordinary words and codes; those are cut off with "Received" below.
+  return found.filter((s) => s.length >= 4)
+}
+
+/**
+ * What to say when Node refuses TLS options. Node's messages quote the refused value ("Received type
+ * number (123456)"), and that value may be a passphrase or a key: the detail keeps Node's words up
+ * to "Received", any secret value that still appears is masked, and the cause is a copy of Node's
+ * error with that message (same name and code), never Node's error itself.
+ */
+function refusal (error: unknown, options: Record<string, unknown>): { detail: string, cause: Error } {
+  const e = error as { name?: unknown, code?: unknown, message?: unknown } | null
+  let detail = String(e?.message ?? 'refused').replace(/\.?\s*Received[\s\S]*$/, '')
+  for (const secret of secretStrings(options)) detail = detail.replaceAll(secret, '***')
+  const cause = new Error(detail)
+  cause.name = typeof e?.name === 'string' ? e.name : 'Error'
+  if (typeof e?.code === 'string') Object.assign(cause, { code: e.code })
+  return { detail, cause }
 }
 
 function pickTls (connect: ConnectOptions): ConnectionOptions {
@@ -186,7 +222,7 @@ function checkConnect (value: unknown): ConnectOptions {
   if (typeof value === 'function') {
     throw invalidOption('connect', 'must be an object of TLS options: a connect function is not supported, because the agent builds each stack\'s connector itself')
   }
-  if (!isPlainObject(value)) throw invalidOption('connect', `must be an object of TLS options, got ${describe(value)}`)
+  if (!isPlainObject(value)) throw invalidOption('connect', `must be an object of TLS options, got ${kind(value)}`)
   const connect = value as ConnectOptions
   if ('socketPath' in connect) throw invalidOption('connect.socketPath', UNSUPPORTED.socketPath as string)
   const secureOptions = connect.secureOptions
@@ -215,6 +251,10 @@ function checkConnect (value: unknown): ConnectOptions {
     throw invalidOption('connect.maxVersion', `must be TLSv1.2 or TLSv1.3, got ${describe(connect.maxVersion)}`)
   }
   if (connect.timeout !== undefined) checkNonNegativeInteger('connect.timeout', connect.timeout, 2_147_483_647)
+  // Checked here, by type only: Node would take a number silently now and quote it in an error later.
+  if (connect.passphrase !== undefined && typeof connect.passphrase !== 'string') {
+    throw invalidOption('connect.passphrase', `must be a string, got ${kind(connect.passphrase)}`)
+  }
   if ('secureProtocol' in connect) {
     throw invalidOption('connect.secureProtocol', 'is not supported: each stack sets the protocol versions; use connect.minVersion and connect.maxVersion')
   }
@@ -223,14 +263,15 @@ function checkConnect (value: unknown): ConnectOptions {
     tls.createSecureContext(stackTlsOptions('strict', connect, undefined))
   } catch (error) {
     const code = (error as { code?: string }).code
-    throw invalidOption('connect', `has TLS options that Node refuses${code === undefined ? '' : ` (${code})`}: ${(error as Error).message}`, error)
+    const { detail, cause } = refusal(error, connect as Record<string, unknown>)
+    throw invalidOption('connect', `has TLS options that Node refuses${code === undefined ? '' : ` (${code})`}: ${detail}`, cause)
   }
   return connect
 }
 
 function checkHosts (value: unknown, defaults: HostRule, connect: ConnectOptions): Array<{ pattern: HostPattern, value: HostRule }> {
   if (value === undefined) return []
-  if (!isPlainObject(value)) throw invalidOption('hosts', `must be an object keyed by host pattern, got ${describe(value)}`)
+  if (!isPlainObject(value)) throw invalidOption('hosts', `must be an object keyed by host pattern, got ${kind(value)}`)
   const rules: Array<{ pattern: HostPattern, value: HostRule }> = []
   const seen = new Map<string, string>()
   for (const [key, host] of Object.entries(value)) {
@@ -241,7 +282,7 @@ function checkHosts (value: unknown, defaults: HostRule, connect: ConnectOptions
     const twin = seen.get(canonical)
     if (twin !== undefined) throw invalidOption(path, `names the same hosts as ${twin}`)
     seen.set(canonical, path)
-    if (!isPlainObject(host)) throw invalidOption(path, `must be an object, got ${describe(host)}`)
+    if (!isPlainObject(host)) throw invalidOption(path, `must be an object, got ${kind(host)}`)
     for (const k of Object.keys(host)) {
       if (!HOST_KEYS.has(k)) throw invalidOption(`${path}.${k}`, `is not an option (known: ${[...HOST_KEYS].join(', ')})`)
     }
@@ -311,7 +352,7 @@ function checkHooks (value: unknown): Hooks | undefined {
 /** Validates the constructor's options eagerly. Throws `TLS_FALLBACK_INVALID_OPTION` naming the option. */
 export function resolveOptions (input: unknown): AgentConfig {
   if (input === undefined) input = {}
-  if (!isPlainObject(input)) throw invalidOption('options', `must be an object, got ${describe(input)}`)
+  if (!isPlainObject(input)) throw invalidOption('options', `must be an object, got ${kind(input)}`)
   const options = input as TlsFallbackAgentOptions & Record<string, unknown>
   for (const key of Object.keys(options)) {
     const unsupported = UNSUPPORTED[key]

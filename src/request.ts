@@ -24,6 +24,11 @@ export interface RequestHost {
   policyFor: (origin: string, rule: HostRule) => PolicyEntry | undefined
   /** Records a transition once the evidence allows it; returns whether the policy moved. */
   learn: (origin: string, rule: HostRule, to: StackName, http1Only: boolean, diagnosis: Diagnosis, proven: boolean) => boolean
+  /**
+   * After a strict hello without RFC 5746: whether a completed (authenticated) handshake confirms
+   * that the server lacks it. Resolves to verified evidence, or undefined; never rejects.
+   */
+  confirmLegacy: (origin: string, url: URL, diagnosis: Diagnosis) => Promise<Diagnosis | undefined>
   /** Drops an origin's policy (it named a stack that no longer connects). */
   unlearn: (origin: string, reason: string) => void
   /** A ladder already running for this origin, to wait for instead of starting another. */
@@ -343,6 +348,15 @@ export class FallbackRequest {
       return
     }
     this.#endLadder = this.#host.ladderStarted(this.origin)
+    if (diagnosis.fingerprint === 'unsafe-legacy-renegotiation') {
+      // One refused hello is forgeable (a box on the path strips renegotiation_info): the policy is
+      // learned only if an authenticated handshake confirms it. The request goes on either way.
+      this.#host.confirmLegacy(this.origin, this.url, diagnosis).then((confirmed) => {
+        if (confirmed !== undefined && this.#diagnosis === diagnosis) this.#diagnosis = confirmed
+        this.#next()
+      }, () => { this.#next() })
+      return
+    }
     this.#next()
   }
 

@@ -9,6 +9,7 @@ import { startApache } from './servers/apache.ts'
 import { startOnPath } from './servers/onpath.ts'
 import { freePort } from './servers/ports.ts'
 import { certs } from './helpers.ts'
+import { redactUrl } from '../src/cli/redact.ts'
 
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
 const CA = certs.path('ca.crt')
@@ -126,6 +127,30 @@ describe('undici-tls-fallback probe', () => {
     }
   })
 
+  test('the URL\'s password, query values and fragment are never printed (table, --json, usage errors); the server still gets the query', async () => {
+    const server = await startModern()
+    try {
+      const secrets = ['Pr0be-Passw0rd', 'tok-Secret-4411', 'sess-9931', 'frag-Secret-77']
+      const url = `https://probe-user:${secrets[0]}@localhost:${server.port}/report?token=${secrets[1]}&session=${secrets[2]}#${secrets[3]}`
+      const redacted = `https://probe-user:***@localhost:${server.port}/report?token=***&session=***#***`
+      const human = await cli(['probe', url, '--ca', CA])
+      assert.equal(human.code, 0)
+      assert.ok(human.stdout.includes(`probe ${redacted}`), human.stdout)
+      const json = await probeJson(url)
+      assert.equal(json.code, 0)
+      assert.equal(json.result.url, redacted)
+      const usage = await cli(['probe', `https://probe-user:${secrets[0]}@localhost:99999/?token=${secrets[1]}`])
+      assert.equal(usage.code, 2)
+      assert.match(usage.stderr, /not a URL: https:\/\/probe-user:\*\*\*@localhost:99999\/\?token=\*\*\*/)
+      for (const output of [human.stdout, human.stderr, json.stdout, json.stderr, usage.stdout, usage.stderr]) {
+        for (const secret of secrets) assert.ok(!output.includes(secret), `${secret} printed in ${output}`)
+      }
+      assert.ok(server.requests.some((r) => r.path === `/report?token=${secrets[1]}&session=${secrets[2]}`), 'the request itself carries the query')
+    } finally {
+      await server.close()
+    }
+  })
+
   test('an on-path reset: a bare reset is no fingerprint, and no stack works (exit 1)', async () => {
     const box = await startOnPath('rst')
     try {
@@ -189,5 +214,14 @@ describe('undici-tls-fallback probe', () => {
     const help = await cli(['--help'])
     assert.equal(help.code, 0)
     assert.match(help.stdout, /Exit codes: 0 a stack works, 1 no stack works, 2 usage error/)
+  })
+})
+
+describe('redactUrl (what the probe prints of a URL)', () => {
+  test('keeps the user name, host, path and parameter names; masks the password, every value, a bare item and the fragment', () => {
+    assert.equal(redactUrl('https://u:p4ss@h.example:8443/a/b?token=t0k&x=1&bare#f'), 'https://u:***@h.example:8443/a/b?token=***&x=***&***#***')
+    assert.equal(redactUrl('https://h.example/'), 'https://h.example/')
+    assert.equal(redactUrl('https://u@h.example/?a='), 'https://u@h.example/?a=***')
+    assert.equal(redactUrl('https://u:p4ss@h.example:99999/?t=v'), 'https://u:***@h.example:99999/?t=***', 'text that does not parse as a URL')
   })
 })

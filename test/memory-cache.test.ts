@@ -196,17 +196,18 @@ describe('MemoryPolicyCache', () => {
 })
 
 describe('validateEntry', () => {
-  test('a valid entry is returned as it is', () => {
+  test('a valid entry is returned as an equal plain copy, never the object it was given', () => {
     const valid = entry('https://a.example')
-    assert.equal(validateEntry(valid), valid)
-    assert.equal(validateEntry(valid, 'https://a.example'), valid)
+    assert.deepEqual(validateEntry(valid), valid)
+    assert.notEqual(validateEntry(valid), valid)
+    assert.deepEqual(validateEntry(valid, 'https://a.example'), valid)
   })
 
   test('a valid entry with a port, http1Only and every fingerprint and stack is accepted', () => {
     for (const fingerprint of ['renegotiation-refused', 'unsafe-legacy-renegotiation', 'client-certificate-required', 'http11-required'] as const) {
       for (const stack of ['strict', 'tls13', 'renegotiation', 'legacy-server-connect'] as const) {
         const valid = entry('https://a.example:8443', { fingerprint, stack, http1Only: true })
-        assert.equal(validateEntry(valid, 'https://a.example:8443'), valid, `${fingerprint} ${stack}`)
+        assert.deepEqual(validateEntry(valid, 'https://a.example:8443'), valid, `${fingerprint} ${stack}`)
       }
     }
   })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { constants } from 'node:crypto'
 import { describe, test } from 'node:test'
 import { inspect } from 'node:util'
-import { MemoryPolicyCache, TlsFallbackAgent, TlsFallbackError, type TlsFallbackAgentOptions } from '../src/index.ts'
+import { MemoryPolicyCache, RedisPolicyCache, TlsFallbackAgent, TlsFallbackError, type TlsFallbackAgentOptions } from '../src/index.ts'
 import { resolveOptions } from '../src/options.ts'
 import { certs } from './servers/certs.ts'
 
@@ -254,6 +254,51 @@ describe('a wrong passphrase', () => {
     assert.ok(agent instanceof TlsFallbackAgent)
     await agent.close()
   })
+})
+
+describe('secrets in option errors', () => {
+  const keyLine = certs.clientKeyEncrypted.toString().split('\n')[1] as string
+  const cases: Array<{ name: string, make: () => unknown, option: string, secrets: string[] }> = [
+    { name: 'a numeric connect.passphrase', make: () => new TlsFallbackAgent({ connect: { passphrase: 987654321 as never } }), option: 'connect.passphrase', secrets: ['987654321'] },
+    {
+      name: 'a numeric connect.passphrase with a key',
+      make: () => new TlsFallbackAgent({ connect: { cert: certs.clientCert, key: certs.clientKeyEncrypted, passphrase: 987654321 as never } }),
+      option: 'connect.passphrase',
+      secrets: ['987654321', keyLine]
+    },
+    { name: 'a numeric connect.key', make: () => new TlsFallbackAgent({ connect: { key: 8675309123 as never } }), option: 'connect', secrets: ['8675309123'] },
+    { name: 'a numeric connect.pfx', make: () => new TlsFallbackAgent({ connect: { pfx: 8675309123 as never } }), option: 'connect', secrets: ['8675309123'] },
+    {
+      name: 'a numeric passphrase inside connect.key',
+      make: () => new TlsFallbackAgent({ connect: { cert: certs.clientCert, key: [{ pem: certs.clientKeyEncrypted, passphrase: 55501234 as never }] } }),
+      option: 'connect',
+      secrets: ['55501234', keyLine]
+    },
+    {
+      name: 'a numeric passphrase inside a clientCert key',
+      make: () => new TlsFallbackAgent({ hosts: { 'a.example': { clientCert: { cert: certs.clientCert, key: [{ pem: certs.clientKeyEncrypted, passphrase: 55501234 }] as never } } } }),
+      option: 'hosts[\'a.example\'].clientCert',
+      secrets: ['55501234', keyLine]
+    },
+    { name: 'a clientCert given as the key itself', make: () => new TlsFallbackAgent({ hosts: { 'a.example': { clientCert: certs.clientKeyEncrypted.toString() as never } } }), option: 'hosts[\'a.example\'].clientCert', secrets: [keyLine] },
+    { name: 'a host given as the key itself', make: () => new TlsFallbackAgent({ hosts: { 'a.example': certs.clientKeyEncrypted.toString() as never } }), option: 'hosts[\'a.example\']', secrets: [keyLine] },
+    { name: 'connect given as the key itself', make: () => new TlsFallbackAgent({ connect: certs.clientKeyEncrypted.toString() as never }), option: 'connect', secrets: [keyLine] },
+    { name: 'a Redis URL with a password instead of options', make: () => new RedisPolicyCache('redis://:s3cret-redis-pw@127.0.0.1:6379' as never), option: 'RedisPolicyCache options', secrets: ['s3cret-redis-pw'] }
+  ]
+  for (const { name, make, option, secrets } of cases) {
+    test(`${name}: refused naming ${option}, and neither the message nor the error as logged (cause included) holds the secret`, () => {
+      assert.throws(make, (error: unknown) => {
+        assert.ok(error instanceof TlsFallbackError, `got ${inspect(error)}`)
+        assert.equal(error.code, 'TLS_FALLBACK_INVALID_OPTION')
+        assert.equal(error.option, option)
+        const printed = [error.message, inspect(error, { depth: 10 }), JSON.stringify(error), String((error.cause as Error | undefined)?.message)]
+        for (const secret of secrets) {
+          for (const text of printed) assert.ok(!text.includes(secret), `${JSON.stringify(secret)} in ${text}`)
+        }
+        return true
+      })
+    })
+  }
 })
 
 describe('TlsFallbackAgent accepts good options', () => {

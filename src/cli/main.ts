@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { ClientCertificate } from '../stacks.ts'
 import { probe, type ProbeResult } from './probe.ts'
+import { redactUrl } from './redact.ts'
 import { render, toJson } from './render.ts'
 
 const HELP = `Usage: undici-tls-fallback probe <url> [options]
@@ -26,7 +27,7 @@ Options:
   -h, --help              this help
 
 Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 130 interrupted.
-Keys and passphrases are never printed.
+Keys, passphrases, the URL's password and its query values are never printed.
 `
 
 class UsageError extends Error {}
@@ -81,7 +82,7 @@ function parse (argv: string[]): Parsed | 'help' {
   try {
     url = new URL(target)
   } catch {
-    throw new UsageError(`not a URL: ${target}`)
+    throw new UsageError(`not a URL: ${redactUrl(target)}`)
   }
   if (url.protocol !== 'https:') throw new UsageError(`the URL must be https://, got ${url.protocol}`)
   const timeout = Number(values.timeout)

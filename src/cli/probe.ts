@@ -5,6 +5,7 @@ import { Client } from 'undici'
 import { isHttp11Required, isUnsafeLegacyError, type FingerprintId } from '../fingerprint.ts'
 import { stackTlsOptions, type ClientCertificate, type StackName } from '../stacks.ts'
 import { RecordObserver, RecordType, type TlsRecord } from './records.ts'
+import { redactUrl } from './redact.ts'
 
 export interface ProbeOptions {
   url: URL
@@ -40,6 +41,7 @@ export interface ProbeAttempt {
 }
 
 export interface ProbeResult {
+  /** The URL probed, with its password, query values and fragment redacted (see redactUrl). */
   url: string
   origin: string
   verdict: { stack: StackName | null, fingerprint: FingerprintId | null, http1Only: boolean }
@@ -253,7 +255,7 @@ export async function probe (options: ProbeOptions): Promise<ProbeResult> {
   const legacyWouldWork = !options.allowLegacy && attempts.some((a) => a.fingerprint === 'unsafe-legacy-renegotiation')
   const fingerprint = working?.stack === 'strict' ? (http2 ? null : 'http11-required') : (diagnosed?.fingerprint ?? null)
   return {
-    url: options.url.href,
+    url: redactUrl(options.url),
     origin: options.url.origin,
     verdict: { stack: working?.stack ?? null, fingerprint, http1Only: !http2 },
     attempts,

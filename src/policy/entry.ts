@@ -23,33 +23,99 @@ function isFiniteNumber (value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value)
 }
 
+/** What a store knows when it checks an entry: its TTL, and the time (ms since the epoch). */
+export interface EntryLimits {
+  /** The store's TTL: `expiresAt` is capped at `learnedAt + ttl`. */
+  ttl?: number | undefined
+  /** Default: `Date.now()`. `learnedAt` is capped at it. */
+  now?: number | undefined
+}
+
 /**
- * Checks an entry that came from outside the process (a file, Redis, a custom store). Returns the
- * entry, or a string that says what is wrong with it.
+ * How far in the future a `learnedAt` may lie (clocks of a fleet differ a little) before the entry
+ * is refused. Within it, `learnedAt` is capped at now.
  */
-export function validateEntry (value: unknown, origin?: string): PolicyEntry | string {
+export const MAX_CLOCK_SKEW = 60_000
+
+/**
+ * Checks an entry that came from outside the process (a file, Redis, a custom store) and returns a
+ * plain copy of it, or a string that says what is wrong with it. Each property is read once: an
+ * accessor or a Proxy cannot show one value to the check and another to the agent, because the
+ * agent only ever uses the copy. `learnedAt` is capped at now (an entry more than a minute in the
+ * future is refused), and with `limits.ttl`, `expiresAt` at `learnedAt + ttl`: an entry never lasts
+ * longer, or wins a merge later, than one this store would have written itself.
+ */
+export function validateEntry (value: unknown, origin?: string, limits: EntryLimits = {}): PolicyEntry | string {
+  try {
+    return copyEntry(value, origin, limits)
+  } catch {
+    return 'cannot be read'
+  }
+}
+
+function copyEntry (value: unknown, key: string | undefined, limits: EntryLimits): PolicyEntry | string {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not an object'
   const e = value as Record<string, unknown>
-  if (typeof e.origin !== 'string') return 'origin is not a string'
+  const { origin, stack, http1Only, fingerprint, evidence, learnedAt, expiresAt } = e
+  if (typeof origin !== 'string') return 'origin is not a string'
   let parsed: URL
   try {
-    parsed = new URL(e.origin)
+    parsed = new URL(origin)
   } catch {
     return 'origin is not a URL'
   }
-  if (parsed.origin !== e.origin || parsed.protocol !== 'https:') return 'origin is not an https origin'
-  if (origin !== undefined && e.origin !== origin) return `origin ${e.origin} does not match the key ${origin}`
-  if (!isStackName(e.stack)) return `unknown stack ${JSON.stringify(e.stack)}`
-  if (e.http1Only !== undefined && typeof e.http1Only !== 'boolean') return 'http1Only is not a boolean'
-  if (typeof e.fingerprint !== 'string' || !(FINGERPRINTS as readonly string[]).includes(e.fingerprint)) {
-    return `unknown fingerprint ${JSON.stringify(e.fingerprint)}`
+  if (parsed.origin !== origin || parsed.protocol !== 'https:') return 'origin is not an https origin'
+  if (key !== undefined && origin !== key) return `origin ${origin} does not match the key ${key}`
+  if (!isStackName(stack)) return `unknown stack ${JSON.stringify(stack)}`
+  if (http1Only !== undefined && typeof http1Only !== 'boolean') return 'http1Only is not a boolean'
+  if (typeof fingerprint !== 'string' || !(FINGERPRINTS as readonly string[]).includes(fingerprint)) {
+    return `unknown fingerprint ${JSON.stringify(fingerprint)}`
   }
-  if (e.evidence === null || typeof e.evidence !== 'object' || Array.isArray(e.evidence)) return 'evidence is not an object'
-  const ev = e.evidence as Record<string, unknown>
-  if (typeof ev.verified !== 'boolean' || typeof ev.summary !== 'string') return 'evidence lacks verified or summary'
-  if (!isFiniteNumber(e.learnedAt) || !isFiniteNumber(e.expiresAt)) return 'learnedAt or expiresAt is not a number'
-  if (e.expiresAt < e.learnedAt) return 'expiresAt is before learnedAt'
-  return value as PolicyEntry
+  const copied = copyEvidence(evidence)
+  if (typeof copied === 'string') return copied
+  if (!isFiniteNumber(learnedAt) || !isFiniteNumber(expiresAt)) return 'learnedAt or expiresAt is not a number'
+  if (expiresAt < learnedAt) return 'expiresAt is before learnedAt'
+  const now = limits.now ?? Date.now()
+  if (learnedAt > now + MAX_CLOCK_SKEW) return 'learnedAt is in the future'
+  const learned = Math.min(learnedAt, now)
+  const expires = limits.ttl === undefined ? expiresAt : Math.min(expiresAt, learned + limits.ttl)
+  const entry: PolicyEntry = { origin, stack, fingerprint: fingerprint as FingerprintId, evidence: copied, learnedAt: learned, expiresAt: expires }
+  if (http1Only !== undefined) entry.http1Only = http1Only
+  return entry
+}
+
+function copyEvidence (value: unknown): Evidence | string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'evidence is not an object'
+  const { errorCode, tlsVersion, cipher, bytesReceived, bytesSent, plaintextReceived, records, renegotiations, verified, summary } = value as Record<string, unknown>
+  if (typeof verified !== 'boolean' || typeof summary !== 'string') return 'evidence lacks verified or summary'
+  const evidence = {} as Evidence
+  if (errorCode !== undefined) {
+    if (typeof errorCode !== 'string') return 'evidence.errorCode is not a string'
+    evidence.errorCode = errorCode
+  }
+  for (const [name, field] of [['tlsVersion', tlsVersion], ['cipher', cipher]] as const) {
+    if (field === undefined) continue
+    if (field !== null && typeof field !== 'string') return `evidence.${name} is not a string`
+    evidence[name] = field
+  }
+  for (const [name, field] of [['bytesReceived', bytesReceived], ['bytesSent', bytesSent], ['plaintextReceived', plaintextReceived]] as const) {
+    if (field === undefined) continue
+    if (!isFiniteNumber(field)) return `evidence.${name} is not a number`
+    evidence[name] = field
+  }
+  if (records !== undefined) {
+    if (records === null || typeof records !== 'object') return 'evidence.records is not an object'
+    const { helloRequests, serverAlerts, clientAlerts } = records as Record<string, unknown>
+    if (!isFiniteNumber(helloRequests) || !isFiniteNumber(serverAlerts) || !isFiniteNumber(clientAlerts)) return 'evidence.records holds something other than counts'
+    evidence.records = { helloRequests, serverAlerts, clientAlerts }
+  }
+  if (renegotiations !== undefined) {
+    if (!isFiniteNumber(renegotiations)) return 'evidence.renegotiations is not a number'
+    evidence.renegotiations = renegotiations
+  }
+  evidence.verified = verified
+  evidence.summary = summary
+  return evidence
 }
 
 const MAX_INTERNED = 512
@@ -78,7 +144,7 @@ export function flat (value: string): string {
  * The form in which caches keep an entry: the few strings evidence repeats (cipher suite, protocol,
  * error code, summary), the decoded record counts, and whole evidence objects that are equal (the
  * same kind of server answering the same kind of request) are shared between entries instead of
- * copied. Shared evidence is frozen.
+ * copied. Shared evidence is frozen, and so is the entry.
  */
 export function compactEntry (entry: PolicyEntry): PolicyEntry {
   const e = entry.evidence
@@ -102,9 +168,10 @@ export function compactEntry (entry: PolicyEntry): PolicyEntry {
   }
   const { stack, fingerprint, learnedAt, expiresAt } = entry
   const origin = flat(entry.origin)
-  return entry.http1Only === true
+  // Frozen: nothing (an accessor included) can be put into a kept entry after it was checked.
+  return Object.freeze(entry.http1Only === true
     ? { origin, stack, http1Only: true, fingerprint, evidence, learnedAt, expiresAt }
-    : { origin, stack, fingerprint, evidence, learnedAt, expiresAt }
+    : { origin, stack, fingerprint, evidence, learnedAt, expiresAt })
 
   function makeEvidence (): Evidence {
     // Object literals (never spreads or deletes): evidence of one kind shares one compact hidden class.

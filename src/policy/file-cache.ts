@@ -6,7 +6,7 @@ import { invalidOption } from '../errors.ts'
 import type { Logger } from '../telemetry.ts'
 import type { PolicyCache } from './cache.ts'
 import type { PolicyEntry } from './entry.ts'
-import { checkPositiveInteger, describe, DEFAULT_CACHE_MAX, DEFAULT_TTL, MemoryPolicyCache } from './memory-cache.ts'
+import { checkPositiveInteger, describe, DEFAULT_CACHE_MAX, DEFAULT_TTL, kind, MemoryPolicyCache } from './memory-cache.ts'
 import { StoreSupport, summary, type ChangeListener } from './store-support.ts'
 
 export interface FilePolicyCacheOptions {
@@ -54,7 +54,7 @@ export class FilePolicyCache implements PolicyCache {
   #closed = false
 
   constructor (options: FilePolicyCacheOptions) {
-    if (options === null || typeof options !== 'object') throw invalidOption('FilePolicyCache options', `must be an object with a path, got ${describe(options)}`)
+    if (options === null || typeof options !== 'object') throw invalidOption('FilePolicyCache options', `must be an object with a path, got ${kind(options)}`)
     for (const key of Object.keys(options)) {
       if (!['path', 'ttl', 'max', 'writeDelay', 'logger'].includes(key)) throw invalidOption(`FilePolicyCache.${key}`, 'is not an option (known: path, ttl, max, writeDelay, logger)')
     }
@@ -69,7 +69,7 @@ export class FilePolicyCache implements PolicyCache {
     }
     this.path = options.path
     this.#memory = new MemoryPolicyCache({ max, ttl: this.ttl })
-    this.#support = new StoreSupport('FilePolicyCache', options.logger)
+    this.#support = new StoreSupport('FilePolicyCache', options.logger, this.ttl)
     let text: string | undefined
     try {
       text = readFileSync(this.path, 'utf8')
@@ -84,10 +84,11 @@ export class FilePolicyCache implements PolicyCache {
     return this.#memory.get(origin)
   }
 
-  set (origin: string, entry: PolicyEntry): void {
-    this.#memory.set(origin, entry)
-    this.#pending.set(origin, entry)
+  set (origin: string, entry: PolicyEntry): PolicyEntry {
+    const kept = this.#memory.set(origin, entry)
+    this.#pending.set(origin, kept)
     this.#schedule()
+    return kept
   }
 
   delete (origin: string): void {

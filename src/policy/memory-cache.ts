@@ -1,6 +1,6 @@
 import { invalidOption } from '../errors.ts'
 import type { PolicyCache } from './cache.ts'
-import { compactEntry, flat, type PolicyEntry } from './entry.ts'
+import { compactEntry, validateEntry, type PolicyEntry } from './entry.ts'
 
 export interface MemoryPolicyCacheOptions {
   /** How many origins to remember; the least recently used is dropped first. Default: 10,000. */
@@ -18,6 +18,13 @@ export function checkPositiveInteger (path: string, value: unknown, max = Number
   }
 }
 
+/** What kind of value was given, without the value: for options that may hold a secret (a key, a passphrase, a URL with a password). */
+export function kind (value: unknown): string {
+  if (value === null || value === undefined) return String(value)
+  if (Array.isArray(value)) return 'an array'
+  return `a ${typeof value}`
+}
+
 export function describe (value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value)
@@ -33,7 +40,7 @@ export class MemoryPolicyCache implements PolicyCache {
   #last: string | undefined
 
   constructor (options: MemoryPolicyCacheOptions = {}) {
-    if (options === null || typeof options !== 'object') throw invalidOption('MemoryPolicyCache options', `must be an object, got ${describe(options)}`)
+    if (options === null || typeof options !== 'object') throw invalidOption('MemoryPolicyCache options', `must be an object, got ${kind(options)}`)
     for (const key of Object.keys(options)) {
       if (key !== 'max' && key !== 'ttl') throw invalidOption(`MemoryPolicyCache.${key}`, 'is not an option (known: max, ttl)')
     }
@@ -65,16 +72,23 @@ export class MemoryPolicyCache implements PolicyCache {
     return entry
   }
 
-  set (origin: string, entry: PolicyEntry): void {
-    const compact = compactEntry(entry)
+  /**
+   * Keeps a copy of the entry, validated, with `learnedAt` capped at now and `expiresAt` at
+   * `learnedAt + ttl`; returns that copy. Throws a TypeError for a malformed entry.
+   */
+  set (origin: string, entry: PolicyEntry): PolicyEntry {
+    const checked = validateEntry(entry, origin, { ttl: this.ttl })
+    if (typeof checked === 'string') throw new TypeError(`MemoryPolicyCache.set(${JSON.stringify(origin)}): ${checked}`)
+    const compact = compactEntry(checked)
     this.#entries.delete(origin)
-    // The key is the entry's own flat origin string when they are equal (see flat()).
-    this.#entries.set(compact.origin === origin ? compact.origin : flat(origin), compact)
+    // The key is the entry's own flat origin string (see flat()).
+    this.#entries.set(compact.origin, compact)
     this.#last = origin
     while (this.#entries.size > this.max) {
       const oldest = this.#entries.keys().next().value as string
       this.#entries.delete(oldest)
     }
+    return compact
   }
 
   delete (origin: string): void {

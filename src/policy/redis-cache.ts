@@ -4,7 +4,7 @@ import { invalidOption } from '../errors.ts'
 import type { Logger } from '../telemetry.ts'
 import type { PolicyCache } from './cache.ts'
 import type { PolicyEntry } from './entry.ts'
-import { checkPositiveInteger, describe, DEFAULT_CACHE_MAX, DEFAULT_TTL, MemoryPolicyCache } from './memory-cache.ts'
+import { checkPositiveInteger, DEFAULT_CACHE_MAX, DEFAULT_TTL, kind, MemoryPolicyCache } from './memory-cache.ts'
 import { StoreSupport, summary, type ChangeListener } from './store-support.ts'
 
 /** The part of an ioredis client this store uses. */
@@ -74,7 +74,7 @@ export class RedisPolicyCache implements PolicyCache {
   readonly ready: Promise<void>
 
   constructor (options: RedisPolicyCacheOptions) {
-    if (options === null || typeof options !== 'object') throw invalidOption('RedisPolicyCache options', `must be an object with url or client, got ${describe(options)}`)
+    if (options === null || typeof options !== 'object') throw invalidOption('RedisPolicyCache options', `must be an object with url or client, got ${kind(options)}`)
     for (const key of Object.keys(options)) {
       if (!KNOWN.includes(key)) throw invalidOption(`RedisPolicyCache.${key}`, `is not an option (known: ${KNOWN.join(', ')})`)
     }
@@ -94,7 +94,7 @@ export class RedisPolicyCache implements PolicyCache {
     this.#loadTimeout = options.loadTimeout ?? 250
     checkPositiveInteger('RedisPolicyCache.loadTimeout', this.#loadTimeout, 60_000)
     this.#memory = new MemoryPolicyCache({ max, ttl: this.ttl })
-    this.#support = new StoreSupport('RedisPolicyCache', options.logger)
+    this.#support = new StoreSupport('RedisPolicyCache', options.logger, this.ttl)
     this.#channel = `${this.keyPrefix}changes`
 
     if (options.url !== undefined) {
@@ -131,9 +131,10 @@ export class RedisPolicyCache implements PolicyCache {
     return this.#memory.get(origin)
   }
 
-  set (origin: string, entry: PolicyEntry): void {
-    this.#memory.set(origin, entry)
-    this.#push(origin, entry)
+  set (origin: string, entry: PolicyEntry): PolicyEntry {
+    const kept = this.#memory.set(origin, entry)
+    this.#push(origin, kept)
+    return kept
   }
 
   delete (origin: string): void {

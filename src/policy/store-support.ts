@@ -8,9 +8,11 @@ export class StoreSupport {
   readonly #listeners = new Set<ChangeListener>()
   readonly #log: Logger | undefined
   readonly #name: string
+  readonly #ttl: number
 
-  constructor (name: string, logger: Logger | undefined) {
+  constructor (name: string, logger: Logger | undefined, ttl: number) {
     this.#name = name
+    this.#ttl = ttl
     this.#log = logger === undefined ? undefined : (logger.child?.({ lib: 'undici-tls-fallback', store: name }) ?? logger)
   }
 
@@ -38,7 +40,10 @@ export class StoreSupport {
     this.#log?.info(obj, `${this.#name}: ${message}`)
   }
 
-  /** Parses and validates an entry that came from outside; warns and returns undefined when it is bad. */
+  /**
+   * Parses and validates an entry that came from outside; returns a plain copy, capped to this
+   * store's TTL (see validateEntry), or warns and returns undefined when it is bad.
+   */
   accept (raw: unknown, origin: string | undefined, where: string): PolicyEntry | undefined {
     let value = raw
     if (typeof raw === 'string') {
@@ -49,7 +54,7 @@ export class StoreSupport {
         return undefined
       }
     }
-    const checked = validateEntry(value, origin)
+    const checked = validateEntry(value, origin, { ttl: this.#ttl })
     if (typeof checked === 'string') {
       this.warn({ origin, where, problem: checked }, `ignoring a malformed entry (${where}): ${checked}`)
       return undefined
