@@ -136,8 +136,8 @@ export class TlsFallbackAgent extends Dispatcher {
       const request = new FallbackRequest(this.#requestHost, target.origin, target.url, target.rule, opts, handler)
       request.slot = this.#inflight.length
       this.#inflight.push(request)
-      request.open()
-      this.#admit(request)
+      // A request its handler aborted in onRequestStart has ended: it must not become a gate's leader.
+      if (request.open()) this.#admit(request)
       return true
     } catch (error) {
       if (typeof handler.onResponseError !== 'function') throw error
@@ -166,6 +166,11 @@ export class TlsFallbackAgent extends Dispatcher {
   }
 
   #finished (request: FallbackRequest): void {
+    if (request.leader) {
+      // However a leader ended, the requests behind it must not wait for the gate's timeout.
+      request.leader = false
+      this.#openGate(request.origin)
+    }
     const slot = request.slot
     if (slot < 0 || this.#inflight[slot] !== request) return
     const last = this.#inflight.pop() as FallbackRequest

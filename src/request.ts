@@ -111,11 +111,14 @@ export class FallbackRequest {
   /**
    * Hands the caller its controller right away, before the request may wait (at a cold-start gate,
    * for a ladder another request runs, for a policy store): an abort then takes effect at once.
+   * Returns whether the request is still going (the handler may have aborted it in onRequestStart).
    */
-  open (): void {
-    if (this.#started || this.#done) return
-    this.#started = true
-    this.#handler.onRequestStart?.(this.#controller, NO_CONTEXT)
+  open (): boolean {
+    if (!this.#started && !this.#done) {
+      this.#started = true
+      this.#handler.onRequestStart?.(this.#controller, NO_CONTEXT)
+    }
+    return !this.#done
   }
 
   /** Whether the first attempt followed a learned policy. */
