@@ -1,5 +1,5 @@
 import { Agent, Client, Dispatcher, errors } from 'undici'
-import { ConnectionTracker, type ResolvedTls } from './connector.ts'
+import { ConnectionTracker, http2FailureFor, type ResolvedTls } from './connector.ts'
 import { invalidOption } from './errors.ts'
 import type { Diagnosis } from './fingerprint.ts'
 import { resolveOptions, type AgentConfig, type HostRule, type TlsFallbackAgentOptions } from './options.ts'
@@ -434,6 +434,7 @@ export class TlsFallbackAgent extends Dispatcher {
         agent.dispatch(opts, handler)
       },
       snapshotFor: (error) => this.#tracker.snapshotFor(error),
+      http2FailureFor,
       policyFor: (origin, rule) => this.#policyFor(origin, rule),
       learn: (origin, rule, to, http1Only, diagnosis, worked) => this.#learn(origin, rule, to, http1Only, diagnosis, worked),
       unlearn: (origin, reason) => {

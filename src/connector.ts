@@ -3,7 +3,7 @@ import net from 'node:net'
 import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls'
 import { constants } from 'node:crypto'
 import { buildConnector } from 'undici'
-import type { ConnectionSnapshot } from './fingerprint.ts'
+import type { ConnectionSnapshot, Http2StreamFacts } from './fingerprint.ts'
 import { acceptsRenegotiation, type StackName } from './stacks.ts'
 import { originFromParts } from './policy/origin.ts'
 
@@ -117,6 +117,16 @@ class Connection {
 const connectionsBySocket = new WeakMap<object, Connection>()
 let subscribed = false
 
+interface Goaway { code: number, lastStreamId: number }
+type Http2Stream = { id?: number, session?: NodeJS.EventEmitter } & object
+
+/** The GOAWAY each HTTP/2 client session received, and each stream's session (a destroyed stream loses it). */
+const goaways = new WeakMap<object, Goaway>()
+const watchedSessions = new WeakSet<object>()
+const sessionsByStream = new WeakMap<object, object>()
+/** A failed HTTP/2 stream's error, mapped to what is known about the stream. */
+const http2Failures = new WeakMap<object, Http2StreamFacts>()
+
 function subscribeOnce (): void {
   if (subscribed) return
   subscribed = true
@@ -125,6 +135,36 @@ function subscribeOnce (): void {
     const socket = (message as { socket?: object }).socket
     if (socket !== undefined) connectionsBySocket.get(socket)?.markRequest()
   })
+  // Node's HTTP/2 client channels (Node >= 22.14). A GOAWAY's last-stream-id says which streams the
+  // server may have acted on (RFC 9113 section 6.8); undici does not pass it on, so it is kept here,
+  // per session, and joined to a failed stream's error by the stream's id.
+  subscribe('http2.client.stream.created', (message) => {
+    const stream = (message as { stream?: Http2Stream }).stream
+    const session = stream?.session
+    if (stream === undefined || session === undefined) return
+    sessionsByStream.set(stream, session)
+    if (watchedSessions.has(session)) return
+    watchedSessions.add(session)
+    session.once('goaway', (code: number, lastStreamId: number) => {
+      goaways.set(session, { code, lastStreamId })
+    })
+  })
+  subscribe('http2.client.stream.error', (message) => {
+    const { stream, error } = message as { stream?: Http2Stream, error?: unknown }
+    if (stream === undefined || typeof error !== 'object' || error === null || typeof stream.id !== 'number') return
+    const session = sessionsByStream.get(stream)
+    const goaway = session === undefined ? undefined : goaways.get(session)
+    http2Failures.set(error, {
+      streamId: stream.id,
+      goawayCode: goaway?.code,
+      goawayLastStreamId: goaway?.lastStreamId
+    })
+  })
+}
+
+/** What Node reported about the HTTP/2 stream that failed with this error, if it was one. */
+export function http2FailureFor (error: unknown): Http2StreamFacts | undefined {
+  return typeof error === 'object' && error !== null ? http2Failures.get(error) : undefined
 }
 
 function isTlsLayerError (code: string | undefined): boolean {
