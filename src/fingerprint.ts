@@ -35,6 +35,13 @@ export interface ConnectionSnapshot {
    * (ChangeCipherSpec and Finished), which Node counts after the handshake completed.
    */
   finalFlightInWindow: boolean
+  /**
+   * The byte window belongs to the failed request alone (no earlier request on the connection was
+   * still waiting for its response: no HTTP/1.1 pipelining), and both byte counts were measured at
+   * the same layer (plaintext handed to TLS, ciphertext on the wire). Record lengths are decoded only
+   * from such a window.
+   */
+  windowDecodable: boolean
   /** Codes of TLS-layer errors this connection raised before the failure (a record that failed authentication, ...). */
   tlsErrors: string[]
 }
@@ -272,6 +279,16 @@ export function diagnose (input: DiagnoseInput): Diagnosis | undefined {
   // Any other TLS error on the connection (a record that failed authentication, say) disqualifies it.
   if (!c.tlsErrors.every((code) => REFUSAL_ALERT_CODES.has(code))) return undefined
 
+  if (!c.windowDecodable) {
+    return {
+      fingerprint: 'renegotiation-refused',
+      evidence: {
+        ...baseEvidence(error, c),
+        verified: false,
+        summary: `${c.rawRead} bytes of TLS records arrived after the request and no response byte; the byte window is not this request's alone (HTTP/1.1 pipelining), so record lengths are not decoded`
+      }
+    }
+  }
   const overhead = aeadRecordOverhead(c.cipher)
   if (overhead === undefined) {
     return {

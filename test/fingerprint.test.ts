@@ -25,6 +25,7 @@ function iisSnapshot (overrides: Partial<ConnectionSnapshot> = {}): ConnectionSn
     plainWritten: 71,
     renegotiations: 0,
     finalFlightInWindow: false,
+    windowDecodable: true,
     tlsErrors: [],
     ...overrides
   }
@@ -468,6 +469,7 @@ describe('diagnose: property checks over random snapshots', () => {
       plainWritten,
       renegotiations: next() < 0.7 ? 0 : int(next, 3),
       finalFlightInWindow: next() < 0.2,
+      windowDecodable: next() < 0.8,
       tlsErrors
     }
   }
