@@ -290,18 +290,17 @@ export class FallbackRequest {
    * there with the same request.
    */
   #onHttp11Required (diagnosis: Diagnosis, error: Error & { code?: string }): void {
-    if (this.#diagnosis === undefined && !this.pinned) {
-      this.#host.learn(this.origin, this.rule, this.#stack, true, diagnosis, false)
-    }
-    const verdict = this.#replayVerdict(diagnosis)
-    if (verdict !== 'replay') {
+    const learns = this.#diagnosis === undefined && !this.pinned
+    if (learns) this.#host.learn(this.origin, this.rule, this.#stack, true, diagnosis, false)
+    const next = learns ? 'The next request goes over HTTP/1.1.' : 'No policy was learned.'
+    if (this.#replayVerdict(diagnosis) !== 'replay') {
       this.#host.settled(this, false)
-      this.#failNotReplayed(diagnosis, error, 'The next request goes over HTTP/1.1.')
+      this.#failNotReplayed(diagnosis, error, next)
       return
     }
     if (!this.#body.replayable) {
       this.#host.settled(this, false)
-      this.#failNotReplayable(diagnosis, error, 'the server requires HTTP/1.1', 'The next request goes over HTTP/1.1.')
+      this.#failNotReplayable(diagnosis, error, 'the server requires HTTP/1.1', next)
       return
     }
     this.#http1Only = true
