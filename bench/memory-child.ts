@@ -35,6 +35,7 @@ function diagnosisFor (requestBytes: number): Diagnosis {
     plainWritten: requestBytes,
     renegotiations: 0,
     finalFlightInWindow: false,
+    windowDecodable: true,
     tlsErrors: []
   }
   const error = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })

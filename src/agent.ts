@@ -1,5 +1,5 @@
 import { Agent, Client, Dispatcher, errors } from 'undici'
-import { ConnectionTracker, type ResolvedTls } from './connector.ts'
+import { ConnectionTracker, http2FailureFor, type ResolvedTls } from './connector.ts'
 import { invalidOption } from './errors.ts'
 import type { Diagnosis } from './fingerprint.ts'
 import { resolveOptions, type AgentConfig, type HostRule, type TlsFallbackAgentOptions } from './options.ts'
@@ -150,8 +150,8 @@ export class TlsFallbackAgent extends Dispatcher {
       const request = new FallbackRequest(this.#requestHost, target.origin, target.url, target.rule, opts, handler)
       request.slot = this.#inflight.length
       this.#inflight.push(request)
-      request.open()
-      this.#admit(request)
+      // A request its handler aborted in onRequestStart has ended: it must not become a gate's leader.
+      if (request.open()) this.#admit(request)
       return true
     } catch (error) {
       if (typeof handler.onResponseError !== 'function') throw error
@@ -180,6 +180,11 @@ export class TlsFallbackAgent extends Dispatcher {
   }
 
   #finished (request: FallbackRequest): void {
+    if (request.leader) {
+      // However a leader ended, the requests behind it must not wait for the gate's timeout.
+      request.leader = false
+      this.#openGate(request.origin)
+    }
     const slot = request.slot
     if (slot < 0 || this.#inflight[slot] !== request) return
     const last = this.#inflight.pop() as FallbackRequest
@@ -493,6 +498,7 @@ export class TlsFallbackAgent extends Dispatcher {
         agent.dispatch(opts, handler)
       },
       snapshotFor: (error) => this.#tracker.snapshotFor(error),
+      http2FailureFor,
       policyFor: (origin, rule) => this.#policyFor(origin, rule),
       confirmLegacy: async (origin, url, diagnosis) => await this.#confirmLegacy(origin, url, diagnosis),
       learn: (origin, rule, to, http1Only, diagnosis, worked) => this.#learn(origin, rule, to, http1Only, diagnosis, worked),

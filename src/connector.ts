@@ -3,7 +3,7 @@ import net from 'node:net'
 import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls'
 import { constants } from 'node:crypto'
 import { buildConnector } from 'undici'
-import type { ConnectionSnapshot } from './fingerprint.ts'
+import type { ConnectionSnapshot, Http2StreamFacts } from './fingerprint.ts'
 import { acceptsRenegotiation, type StackName } from './stacks.ts'
 import { originFromParts } from './policy/origin.ts'
 
@@ -41,6 +41,23 @@ interface Mark extends Counters {
   handshakes: number
   /** The mark was taken before the client's last handshake flight was counted (see `finalFlightPending`). */
   beforeFinalFlight: boolean
+  /** An earlier request on this connection was still waiting for its response: the window is not this request's alone. */
+  shared: boolean
+}
+
+/** What the connector needs of undici's request object (published on `undici:client:sendHeaders`; both fields are documented). */
+interface UndiciRequest { completed?: boolean, aborted?: boolean }
+
+/**
+ * Plaintext bytes the TLS socket has handed to TLS, which encrypts them at once: the same layer as
+ * the raw socket's ciphertext count. `TLSSocket.bytesWritten` also counts plaintext still waiting in
+ * the socket's write buffer (behind an earlier write), whose ciphertext is not on the wire yet; a
+ * window measured with it can hold ciphertext without its plaintext (issue 16, attack 1). Undefined
+ * when Node does not expose the count: then no window is decoded.
+ */
+function plaintextDispatched (socket: TLSSocket): number | undefined {
+  const dispatched = (socket as unknown as { _bytesDispatched?: unknown })._bytesDispatched
+  return typeof dispatched === 'number' && Number.isFinite(dispatched) ? dispatched : undefined
 }
 
 class Connection {
@@ -62,7 +79,9 @@ class Connection {
   finalFlightPending = false
   resumed = false
   readonly tlsErrors: string[] = []
-  mark: Mark = { rawRead: 0, rawWritten: 0, plainRead: 0, plainWritten: 0, handshakes: 0, beforeFinalFlight: false }
+  mark: Mark = { rawRead: 0, rawWritten: 0, plainRead: 0, plainWritten: 0, handshakes: 0, beforeFinalFlight: false, shared: false }
+  /** The request whose headers were sent last on this connection. */
+  lastRequest: UndiciRequest | undefined
 
   constructor (stack: StackName, origin: string, raw: net.Socket | undefined, socket: TLSSocket, offeredTls13: boolean) {
     this.stack = stack
@@ -78,20 +97,29 @@ class Connection {
       rawRead: raw?.bytesRead ?? 0,
       rawWritten: raw?.bytesWritten ?? 0,
       plainRead: this.socket.bytesRead,
-      plainWritten: this.socket.bytesWritten
+      plainWritten: plaintextDispatched(this.socket) ?? 0
     }
   }
 
-  /** Called when a request's headers are about to be written: byte counts restart here. */
-  markRequest (): void {
+  /**
+   * Called when a request's headers are about to be written (`request`), or when the handshake
+   * completed: byte counts restart here. The window belongs to the request alone only if no earlier
+   * request on the connection still waits for its response (HTTP/1.1 pipelining).
+   */
+  markRequest (request?: UndiciRequest): void {
     // In place: this runs for every request, and a new object each time would be garbage each time.
     const mark = this.mark
     mark.rawRead = this.raw?.bytesRead ?? 0
     mark.rawWritten = this.raw?.bytesWritten ?? 0
     mark.plainRead = this.socket.bytesRead
-    mark.plainWritten = this.socket.bytesWritten
+    mark.plainWritten = plaintextDispatched(this.socket) ?? 0
     mark.handshakes = this.handshakes
     mark.beforeFinalFlight = this.finalFlightPending
+    if (request !== undefined) {
+      const previous = this.lastRequest
+      mark.shared = previous !== undefined && previous !== request && previous.completed !== true && previous.aborted !== true
+      this.lastRequest = request
+    }
   }
 
   snapshot (): ConnectionSnapshot {
@@ -109,6 +137,7 @@ class Connection {
       plainWritten: now.plainWritten - this.mark.plainWritten,
       renegotiations: this.handshakes - this.mark.handshakes,
       finalFlightInWindow: this.mark.beforeFinalFlight,
+      windowDecodable: !this.mark.shared && this.raw !== undefined && plaintextDispatched(this.socket) !== undefined,
       tlsErrors: [...this.tlsErrors]
     }
   }
@@ -117,14 +146,54 @@ class Connection {
 const connectionsBySocket = new WeakMap<object, Connection>()
 let subscribed = false
 
+interface Goaway { code: number, lastStreamId: number }
+type Http2Stream = { id?: number, session?: NodeJS.EventEmitter } & object
+
+/** The GOAWAY each HTTP/2 client session received, and each stream's session (a destroyed stream loses it). */
+const goaways = new WeakMap<object, Goaway>()
+const watchedSessions = new WeakSet<object>()
+const sessionsByStream = new WeakMap<object, object>()
+/** A failed HTTP/2 stream's error, mapped to what is known about the stream. */
+const http2Failures = new WeakMap<object, Http2StreamFacts>()
+
 function subscribeOnce (): void {
   if (subscribed) return
   subscribed = true
   // undici publishes this for each request just before it writes the request's headers.
   subscribe('undici:client:sendHeaders', (message) => {
-    const socket = (message as { socket?: object }).socket
-    if (socket !== undefined) connectionsBySocket.get(socket)?.markRequest()
+    const { socket, request } = message as { socket?: object, request?: UndiciRequest }
+    if (socket !== undefined) connectionsBySocket.get(socket)?.markRequest(request ?? {})
   })
+  // Node's HTTP/2 client channels (Node >= 22.14). A GOAWAY's last-stream-id says which streams the
+  // server may have acted on (RFC 9113 section 6.8); undici does not pass it on, so it is kept here,
+  // per session, and joined to a failed stream's error by the stream's id.
+  subscribe('http2.client.stream.created', (message) => {
+    const stream = (message as { stream?: Http2Stream }).stream
+    const session = stream?.session
+    if (stream === undefined || session === undefined) return
+    sessionsByStream.set(stream, session)
+    if (watchedSessions.has(session)) return
+    watchedSessions.add(session)
+    session.once('goaway', (code: number, lastStreamId: number) => {
+      goaways.set(session, { code, lastStreamId })
+    })
+  })
+  subscribe('http2.client.stream.error', (message) => {
+    const { stream, error } = message as { stream?: Http2Stream, error?: unknown }
+    if (stream === undefined || typeof error !== 'object' || error === null || typeof stream.id !== 'number') return
+    const session = sessionsByStream.get(stream)
+    const goaway = session === undefined ? undefined : goaways.get(session)
+    http2Failures.set(error, {
+      streamId: stream.id,
+      goawayCode: goaway?.code,
+      goawayLastStreamId: goaway?.lastStreamId
+    })
+  })
+}
+
+/** What Node reported about the HTTP/2 stream that failed with this error, if it was one. */
+export function http2FailureFor (error: unknown): Http2StreamFacts | undefined {
+  return typeof error === 'object' && error !== null ? http2Failures.get(error) : undefined
 }
 
 function isTlsLayerError (code: string | undefined): boolean {

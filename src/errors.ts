@@ -11,6 +11,12 @@ export const ErrorCodes = {
   NOT_ALLOWED: 'TLS_FALLBACK_NOT_ALLOWED',
   /** A fallback was needed but the request body cannot be sent again. The policy was still learned when the evidence allowed it. */
   BODY_NOT_REPLAYABLE: 'TLS_FALLBACK_BODY_NOT_REPLAYABLE',
+  /**
+   * A verified refusal came after the request was sent (the server may have acted on it), and the
+   * request is not idempotent, so it was not sent again. The policy was learned: the next request
+   * goes straight to the stack that works. `replayNonIdempotent: true` replays instead.
+   */
+  NOT_REPLAYED: 'TLS_FALLBACK_NOT_REPLAYED',
   /** Every stack the host allows that could address the failure was tried, and each failed. */
   EXHAUSTED: 'TLS_FALLBACK_EXHAUSTED',
   /** The server renegotiated to ask for a client certificate and the host has no `clientCert`. */

@@ -35,6 +35,13 @@ export interface ConnectionSnapshot {
    * (ChangeCipherSpec and Finished), which Node counts after the handshake completed.
    */
   finalFlightInWindow: boolean
+  /**
+   * The byte window belongs to the failed request alone (no earlier request on the connection was
+   * still waiting for its response: no HTTP/1.1 pipelining), and both byte counts were measured at
+   * the same layer (plaintext handed to TLS, ciphertext on the wire). Record lengths are decoded only
+   * from such a window.
+   */
+  windowDecodable: boolean
   /** Codes of TLS-layer errors this connection raised before the failure (a record that failed authentication, ...). */
   tlsErrors: string[]
 }
@@ -69,6 +76,20 @@ export interface Evidence {
 export interface Diagnosis {
   fingerprint: FingerprintId
   evidence: Evidence
+  /**
+   * The server is known not to have processed the request, so any method may be sent again: the
+   * handshake failed before it was sent, or an HTTP/2 GOAWAY's last-stream-id is below its stream
+   * (RFC 9113 section 8.7). Absent or false: the server may have acted on it.
+   */
+  requestUnprocessed?: boolean
+}
+
+/** What Node reported about a failed HTTP/2 stream (its GOAWAY, when the session got one first). */
+export interface Http2StreamFacts {
+  streamId: number
+  goawayCode: number | undefined
+  /** The GOAWAY's last-stream-id: the highest stream the server may have acted on. */
+  goawayLastStreamId: number | undefined
 }
 
 export interface DiagnoseInput {
@@ -78,6 +99,8 @@ export interface DiagnoseInput {
   connection: ConnectionSnapshot | undefined
   /** Whether the host has a client certificate configured. */
   hasClientCert: boolean
+  /** The failed HTTP/2 stream, when the error came from one. */
+  http2?: Http2StreamFacts | undefined
 }
 
 /** Errors that mean the connection was reset or closed under the request. */
@@ -166,11 +189,34 @@ function baseEvidence (error: DiagnoseInput['error'], c: ConnectionSnapshot | un
 /** HTTP/2 error code HTTP_1_1_REQUIRED (RFC 9113 section 7). */
 export const HTTP_1_1_REQUIRED = 0xd
 
+/** undici's own error for a request whose stream a GOAWAY did not cover (client-h2.js getGoAwayError). */
+const UNDICI_GOAWAY_13 = /GOAWAY" frame received with code 13\b/
+
 export function isHttp11Required (error: DiagnoseInput['error']): boolean {
   const e = error as DiagnoseInput['error'] & { http2ErrorCode?: number }
   if (e.http2ErrorCode === HTTP_1_1_REQUIRED) return true
   if (typeof e.message !== 'string') return false
-  return e.message.includes('HTTP_1_1_REQUIRED') || /GOAWAY" frame received with code 13\b/.test(e.message)
+  return e.message.includes('HTTP_1_1_REQUIRED') || UNDICI_GOAWAY_13.test(e.message)
+}
+
+/**
+ * Whether an HTTP_1_1_REQUIRED refusal proves the request was not processed. RFC 9113 section 8.7:
+ * only REFUSED_STREAM, or a stream above a GOAWAY's last-stream-id, is known unprocessed. undici
+ * fails a request with its own GOAWAY error only when the GOAWAY did not cover the request's
+ * stream; otherwise Node's stream error is joined to the GOAWAY the session received. A
+ * RST_STREAM(HTTP_1_1_REQUIRED) says nothing about processing (IIS sends it when an application
+ * asks late for a client certificate, after it acted), so it does not count.
+ */
+function http11RefusalUnprocessed (error: DiagnoseInput['error'], stream: Http2StreamFacts | undefined): { unprocessed: boolean, summary: string } {
+  if (typeof error.message === 'string' && UNDICI_GOAWAY_13.test(error.message)) {
+    return { unprocessed: true, summary: 'the server sent GOAWAY with HTTP_1_1_REQUIRED, and its last-stream-id is below the request\'s stream: the request was not processed' }
+  }
+  if (stream?.goawayLastStreamId !== undefined) {
+    return stream.streamId > stream.goawayLastStreamId
+      ? { unprocessed: true, summary: `the server sent GOAWAY with HTTP_1_1_REQUIRED, and its last-stream-id (${stream.goawayLastStreamId}) is below the request's stream (${stream.streamId}): the request was not processed` }
+      : { unprocessed: false, summary: `the server sent GOAWAY with HTTP_1_1_REQUIRED whose last-stream-id (${stream.goawayLastStreamId}) covers the request's stream (${stream.streamId}): the server may have acted on it` }
+  }
+  return { unprocessed: false, summary: 'the server closed the request\'s HTTP/2 stream with HTTP_1_1_REQUIRED (RST_STREAM): the server may have acted on it' }
 }
 
 /**
@@ -181,13 +227,15 @@ export function diagnose (input: DiagnoseInput): Diagnosis | undefined {
   const { error, stack, connection: c } = input
 
   if (isHttp11Required(error)) {
+    const { unprocessed, summary } = http11RefusalUnprocessed(error, input.http2)
     return {
       fingerprint: 'http11-required',
+      requestUnprocessed: unprocessed,
       evidence: {
         ...baseEvidence(error, c),
         // HTTP/2 frames travel inside TLS: nobody on the path can forge one.
         verified: true,
-        summary: 'the server closed the HTTP/2 stream or session with HTTP_1_1_REQUIRED'
+        summary
       }
     }
   }
@@ -195,6 +243,8 @@ export function diagnose (input: DiagnoseInput): Diagnosis | undefined {
   if (isUnsafeLegacyError(error) && stack !== 'legacy-server-connect' && c?.handshakeComplete !== true) {
     return {
       fingerprint: 'unsafe-legacy-renegotiation',
+      // The handshake failed: the request never left.
+      requestUnprocessed: true,
       evidence: {
         ...baseEvidence(error, c),
         verified: false,
@@ -229,6 +279,16 @@ export function diagnose (input: DiagnoseInput): Diagnosis | undefined {
   // Any other TLS error on the connection (a record that failed authentication, say) disqualifies it.
   if (!c.tlsErrors.every((code) => REFUSAL_ALERT_CODES.has(code))) return undefined
 
+  if (!c.windowDecodable) {
+    return {
+      fingerprint: 'renegotiation-refused',
+      evidence: {
+        ...baseEvidence(error, c),
+        verified: false,
+        summary: `${c.rawRead} bytes of TLS records arrived after the request and no response byte; the byte window is not this request's alone (HTTP/1.1 pipelining), so record lengths are not decoded`
+      }
+    }
+  }
   const overhead = aeadRecordOverhead(c.cipher)
   if (overhead === undefined) {
     return {

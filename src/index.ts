@@ -3,7 +3,7 @@ export type { TlsFallbackAgentOptions, HostOptions, ConnectOptions, UndiciAgentO
 export { TlsFallbackError, ErrorCodes } from './errors.ts'
 export type { ErrorCode, AttemptSummary } from './errors.ts'
 export { FINGERPRINTS, diagnose } from './fingerprint.ts'
-export type { FingerprintId, Evidence, Diagnosis, ConnectionSnapshot } from './fingerprint.ts'
+export type { FingerprintId, Evidence, Diagnosis, ConnectionSnapshot, Http2StreamFacts } from './fingerprint.ts'
 export { STACKS, DEFAULT_FALLBACK } from './stacks.ts'
 export type { StackName, FallbackStack, ClientCertificate } from './stacks.ts'
 export { CHANNELS } from './telemetry.ts'

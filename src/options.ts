@@ -25,6 +25,8 @@ export interface HostOptions {
   clientCert?: ClientCertificate
   /** Always use HTTP/1.1 for this host. */
   http1Only?: boolean
+  /** Overrides the agent's `replayNonIdempotent` for this host. */
+  replayNonIdempotent?: boolean
 }
 
 /** TLS options for every stack: undici's `connect` object form. */
@@ -64,6 +66,13 @@ export interface TlsFallbackAgentOptions extends UndiciAgentOptions {
   resetRetries?: number
   /** While the first request to an origin with no policy is in flight, others to it wait up to this many ms. 0 turns the wait off. Default: 10,000. */
   coldStartTimeout?: number
+  /**
+   * Send a non-idempotent request (POST, PATCH, ...) again after a verified refusal that came after
+   * the request was sent (`renegotiation-refused`, an HTTP/2 `HTTP_1_1_REQUIRED` the server may have
+   * acted on). Only for servers that check before they act: one that acted first acts twice.
+   * Default: false (the caller gets `TLS_FALLBACK_NOT_REPLAYED`; the next request goes straight to the right stack).
+   */
+  replayNonIdempotent?: boolean
 }
 
 /** A host's settings after validation, with the ladder resolved. */
@@ -77,6 +86,8 @@ export interface HostRule {
   readonly stack: StackName | undefined
   readonly clientCert: ClientCertificate | undefined
   readonly http1Only: boolean
+  /** Whether a non-idempotent request is sent again after a verified refusal that came after it was sent. */
+  readonly replayNonIdempotent: boolean
 }
 
 export interface AgentConfig {
@@ -101,14 +112,14 @@ const UNDICI_KEYS = new Set<string>([
   'maxRequestsPerClient', 'initialWindowSize', 'connectionWindowSize', 'pingInterval', 'webSocket', 'eventSource'
 ])
 const OWN_KEYS = new Set<string>([
-  'connect', 'fallback', 'hosts', 'cache', 'logger', 'hooks', 'maxReplayBodySize', 'resetRetries', 'coldStartTimeout'
+  'connect', 'fallback', 'hosts', 'cache', 'logger', 'hooks', 'maxReplayBodySize', 'resetRetries', 'coldStartTimeout', 'replayNonIdempotent'
 ])
 const UNSUPPORTED: Record<string, string> = {
   factory: 'is not supported: the agent creates one undici Agent per TLS stack itself',
   socketPath: 'is not supported: TLS fallback needs TCP connections',
   interceptors: 'is not an undici 8 option: use agent.compose(...)'
 }
-const HOST_KEYS = new Set(['fallback', 'stack', 'clientCert', 'http1Only'])
+const HOST_KEYS = new Set(['fallback', 'stack', 'clientCert', 'http1Only', 'replayNonIdempotent'])
 const CERT_KEYS = new Set(['cert', 'key', 'pfx', 'passphrase'])
 const HOOK_KEYS = new Set(['onAttempt', 'onDiagnosis', 'onFallback'])
 const TLS_VERSION_NAMES = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
@@ -305,9 +316,21 @@ function checkHosts (value: unknown, defaults: HostRule, connect: ConnectOptions
     if (host.http1Only !== undefined && typeof host.http1Only !== 'boolean') {
       throw invalidOption(`${path}.http1Only`, `must be a boolean, got ${describe(host.http1Only)}`)
     }
+    if (host.replayNonIdempotent !== undefined && typeof host.replayNonIdempotent !== 'boolean') {
+      throw invalidOption(`${path}.replayNonIdempotent`, `must be a boolean, got ${describe(host.replayNonIdempotent)}`)
+    }
     rules.push({
       pattern,
-      value: { path, pattern, fallback: Object.freeze([...fallback]), fallbackPath, stack, clientCert, http1Only: host.http1Only === true }
+      value: {
+        path,
+        pattern,
+        fallback: Object.freeze([...fallback]),
+        fallbackPath,
+        stack,
+        clientCert,
+        http1Only: host.http1Only === true,
+        replayNonIdempotent: (host.replayNonIdempotent as boolean | undefined) ?? defaults.replayNonIdempotent
+      }
     })
   }
   return rules
@@ -360,6 +383,9 @@ export function resolveOptions (input: unknown): AgentConfig {
     if (!OWN_KEYS.has(key) && !UNDICI_KEYS.has(key)) throw invalidOption(key, 'is not an option of TlsFallbackAgent or of undici\'s Agent')
   }
   const connect = checkConnect(options.connect)
+  if (options.replayNonIdempotent !== undefined && typeof options.replayNonIdempotent !== 'boolean') {
+    throw invalidOption('replayNonIdempotent', `must be a boolean, got ${describe(options.replayNonIdempotent)}`)
+  }
   const fallback = options.fallback === undefined ? DEFAULT_FALLBACK : checkFallback('fallback', options.fallback, false)
   const defaults: HostRule = {
     path: 'fallback',
@@ -368,7 +394,8 @@ export function resolveOptions (input: unknown): AgentConfig {
     fallbackPath: 'fallback',
     stack: undefined,
     clientCert: undefined,
-    http1Only: false
+    http1Only: false,
+    replayNonIdempotent: options.replayNonIdempotent === true
   }
   const hosts = new HostMatcher(checkHosts(options.hosts, defaults, connect))
   const maxReplayBodySize = options.maxReplayBodySize === undefined

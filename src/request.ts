@@ -2,10 +2,11 @@ import type { Dispatcher } from 'undici'
 import type { Duplex } from 'node:stream'
 import { StableController } from './controller.ts'
 import { ErrorCodes, TlsFallbackError, type AttemptSummary } from './errors.ts'
-import { diagnose, isConnectionClosedError, type ConnectionSnapshot, type Diagnosis } from './fingerprint.ts'
+import { diagnose, isConnectionClosedError, type ConnectionSnapshot, type Diagnosis, type Http2StreamFacts } from './fingerprint.ts'
 import type { HostRule } from './options.ts'
 import type { PolicyEntry } from './policy/entry.ts'
-import { isIdempotent, ReplayableBody } from './replay.ts'
+import { ReplayableBody } from './replay.ts'
+import { replayVerdict, requestIsIdempotent, type ReplayVerdict } from './replay-policy.ts'
 import { ladderFor, stackFor, type FallbackStack, type StackName } from './stacks.ts'
 import type { AttemptReason, Telemetry } from './telemetry.ts'
 
@@ -20,6 +21,8 @@ export interface RequestHost {
   readonly maxReplayBodySize: number
   send: (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Handler) => void
   snapshotFor: (error: unknown) => ConnectionSnapshot | undefined
+  /** What Node reported about the HTTP/2 stream that failed with this error. */
+  http2FailureFor: (error: unknown) => Http2StreamFacts | undefined
   /** The validated policy of an origin, if any. */
   policyFor: (origin: string, rule: HostRule) => PolicyEntry | undefined
   /** Records a transition once the evidence allows it; returns whether the policy moved. */
@@ -89,6 +92,7 @@ export class FallbackRequest {
   #candidates: FallbackStack[] = []
   #endLadder: (() => void) | undefined
   #lastError: Error | undefined
+  #idempotent: boolean | undefined
   /** An attempt holds a connection: a caller's abort reaches it through its controller. */
   #inFlight = false
   /** Set by the agent while the request waits at a cold-start gate. */
@@ -116,11 +120,14 @@ export class FallbackRequest {
   /**
    * Hands the caller its controller right away, before the request may wait (at a cold-start gate,
    * for a ladder another request runs, for a policy store): an abort then takes effect at once.
+   * Returns whether the request is still going (the handler may have aborted it in onRequestStart).
    */
-  open (): void {
-    if (this.#started || this.#done) return
-    this.#started = true
-    this.#handler.onRequestStart?.(this.#controller, NO_CONTEXT)
+  open (): boolean {
+    if (!this.#started && !this.#done) {
+      this.#started = true
+      this.#handler.onRequestStart?.(this.#controller, NO_CONTEXT)
+    }
+    return !this.#done
   }
 
   /** Whether the first attempt followed a learned policy. */
@@ -253,7 +260,7 @@ export class FallbackRequest {
     const connection = this.#host.snapshotFor(error)
     const diagnosis = this.pinned
       ? undefined
-      : diagnose({ error, stack: this.#stack, connection, hasClientCert: this.rule.clientCert !== undefined })
+      : diagnose({ error, stack: this.#stack, connection, hasClientCert: this.rule.clientCert !== undefined, http2: this.#host.http2FailureFor(error) })
     // Attempts are listed for error reports; one that got a response needs no entry.
     this.#attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code: error.code ?? error.name, fingerprint: diagnosis?.fingerprint })
     if (diagnosis !== undefined) {
@@ -282,17 +289,23 @@ export class FallbackRequest {
 
   /**
    * The server refused HTTP/2 for this request: the request goes again over HTTP/1.1 on the same
-   * stack (the server refused the stream before processing it, so any method may go again). Outside
-   * a ladder the origin learns `http1Only` at once: the evidence is an authenticated HTTP/2 frame.
-   * If HTTP/1.1 then meets a renegotiation, the ladder goes on from there with the same request.
+   * stack when that is safe (see `replayVerdict`: any method when a GOAWAY proved the stream
+   * unprocessed). Outside a ladder the origin learns `http1Only` at once: the evidence is an
+   * authenticated HTTP/2 frame. If HTTP/1.1 then meets a renegotiation, the ladder goes on from
+   * there with the same request.
    */
   #onHttp11Required (diagnosis: Diagnosis, error: Error & { code?: string }): void {
-    if (this.#diagnosis === undefined && !this.pinned) {
-      this.#host.learn(this.origin, this.rule, this.#stack, true, diagnosis, false)
+    const learns = this.#diagnosis === undefined && !this.pinned
+    if (learns) this.#host.learn(this.origin, this.rule, this.#stack, true, diagnosis, false)
+    const next = learns ? 'The next request goes over HTTP/1.1.' : 'No policy was learned.'
+    if (this.#replayVerdict(diagnosis) !== 'replay') {
+      this.#host.settled(this, false)
+      this.#failNotReplayed(diagnosis, error, next)
+      return
     }
     if (!this.#body.replayable) {
       this.#host.settled(this, false)
-      this.#failNotReplayable(diagnosis, error, 'the server requires HTTP/1.1', 'The next request goes over HTTP/1.1.')
+      this.#failNotReplayable(diagnosis, error, 'the server requires HTTP/1.1', next)
       return
     }
     this.#http1Only = true
@@ -313,7 +326,7 @@ export class FallbackRequest {
     }
     const retry = this.#retriesLeft > 0 && isConnectionClosedError(error) &&
       (connection === undefined || connection.plainRead === 0) &&
-      isIdempotent(this.#method, this.#opts.idempotent) && this.#body.replayable
+      this.#isIdempotent() && this.#body.replayable
     if (retry) {
       this.#retriesLeft -= 1
       this.#host.telemetry.debug({ origin: this.origin, stack: this.#stack, ...this.#host.telemetry.errorField(error) },
@@ -380,15 +393,20 @@ export class FallbackRequest {
     this.#onDiagnosed(diagnosis, error, connection)
   }
 
-  /**
-   * Whether the request may be sent again after this diagnosis. A handshake failure means the
-   * request never left; a verified refused renegotiation means the server held the request and
-   * never answered it; otherwise only idempotent requests go again.
-   */
+  /** Whether the request says it may be sent twice (method, undici's `idempotent`, `Idempotency-Key`); read once. */
+  #isIdempotent (): boolean {
+    this.#idempotent ??= requestIsIdempotent(this.#method, this.#opts.idempotent, this.#opts.headers)
+    return this.#idempotent
+  }
+
+  /** The one decision on sending the request again after a diagnosis (src/replay-policy.ts). */
+  #replayVerdict (diagnosis: Diagnosis): ReplayVerdict {
+    return replayVerdict(diagnosis, this.#isIdempotent(), this.rule.replayNonIdempotent)
+  }
+
+  /** Whether the request may be sent again after this diagnosis: the verdict allows it and the body can be sent again. */
   #mayReplay (diagnosis: Diagnosis): boolean {
-    if (!this.#body.replayable) return false
-    if (diagnosis.fingerprint === 'unsafe-legacy-renegotiation' || diagnosis.fingerprint === 'http11-required') return true
-    return diagnosis.evidence.verified || isIdempotent(this.#method, this.#opts.idempotent)
+    return this.#body.replayable && this.#replayVerdict(diagnosis) === 'replay'
   }
 
   #notReplayable (diagnosis: Diagnosis, error: Error & { code?: string }): void {
@@ -398,15 +416,28 @@ export class FallbackRequest {
       this.#host.learn(this.origin, this.rule, target, this.#http1Only, diagnosis, false)
     }
     this.#host.settled(this, false)
-    if (!this.#body.replayable) {
-      this.#failNotReplayable(diagnosis, error, `${diagnosis.fingerprint} on the ${this.#stack} stack`,
-        diagnosis.evidence.verified && target !== undefined
-          ? `The ${target} stack was learned for this origin: the next request goes straight to it.`
-          : 'No policy was learned.')
-    } else {
+    const learned = diagnosis.evidence.verified && target !== undefined
+      ? `The ${target} stack was learned for this origin: the next request goes straight to it.`
+      : 'No policy was learned.'
+    const verdict = this.#replayVerdict(diagnosis)
+    if (verdict === 'not-idempotent') {
+      this.#failNotReplayed(diagnosis, error, learned)
+    } else if (verdict === 'unverified') {
       // A non-idempotent request on evidence an attacker could have forged: not sent twice.
       this.#fail(error)
+    } else {
+      this.#failNotReplayable(diagnosis, error, `${diagnosis.fingerprint} on the ${this.#stack} stack`, learned)
     }
+  }
+
+  /** A verified refusal after the request was sent, and a request that is not idempotent: not sent twice by default. */
+  #failNotReplayed (diagnosis: Diagnosis, error: Error, next: string): void {
+    const option = this.rule.pattern === undefined ? 'replayNonIdempotent: true' : `${this.rule.path}.replayNonIdempotent: true`
+    this.#fail(new TlsFallbackError(ErrorCodes.NOT_REPLAYED,
+      `${this.origin}: ${diagnosis.fingerprint} on the ${this.#stack} stack (${diagnosis.evidence.summary}). ` +
+      `The server may have acted on the ${this.#method} request, so it was not sent again. ${next} ` +
+      `If this server checks before it acts, ${option} sends such requests again; or send an Idempotency-Key header.`,
+      { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
   }
 
   #failNotReplayable (diagnosis: Diagnosis, error: Error, what: string, next: string): void {

@@ -48,11 +48,11 @@ describe('works with the undici APIs, interceptors and Node\'s built-in fetch', 
     }
   })
 
-  test('undici fetch with the agent as dispatcher', async () => {
+  test('undici fetch with the agent as dispatcher (a POST with an Idempotency-Key header, so it may be replayed)', async () => {
     const origin = `https://localhost:${iis.port}`
     const agent = makeAgent({ logger: memoryLogger().logger })
     try {
-      const response = await undiciFetch(`${origin}/secure/fetch`, { dispatcher: agent, method: 'POST', body: 'fetched' })
+      const response = await undiciFetch(`${origin}/secure/fetch`, { dispatcher: agent, method: 'POST', body: 'fetched', headers: { 'Idempotency-Key': 'fetch-1' } })
       assert.equal(response.status, 200)
       const json = await response.json() as { bodyLength: number }
       assert.equal(json.bodyLength, 7)

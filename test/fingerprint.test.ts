@@ -25,6 +25,7 @@ function iisSnapshot (overrides: Partial<ConnectionSnapshot> = {}): ConnectionSn
     plainWritten: 71,
     renegotiations: 0,
     finalFlightInWindow: false,
+    windowDecodable: true,
     tlsErrors: [],
     ...overrides
   }
@@ -335,6 +336,17 @@ describe('diagnose: http11-required', () => {
     }
   })
 
+  test('the request is known unprocessed only above a GOAWAY\'s last-stream-id (RFC 9113 section 8.7): not after RST_STREAM, not under a covering GOAWAY', () => {
+    const run2 = (error: DiagnoseInput['error'], http2?: DiagnoseInput['http2']): boolean | undefined =>
+      diagnose({ error, stack: 'strict', connection: h2, hasClientCert: false, http2 })?.requestUnprocessed
+    assert.equal(run2(http2Error('HTTP/2: "GOAWAY" frame received with code 13')), true, 'undici\'s own GOAWAY error: the stream was above last-stream-id')
+    assert.equal(run2(http2Error('Session closed with error code 13', 13), { streamId: 3, goawayCode: 13, goawayLastStreamId: 1 }), true)
+    assert.equal(run2(http2Error('Session closed with error code 13', 13), { streamId: 3, goawayCode: 13, goawayLastStreamId: 3 }), false)
+    assert.equal(run2(http2Error('Session closed with error code 13', 13), { streamId: 3, goawayCode: 13, goawayLastStreamId: 5 }), false)
+    assert.equal(run2(http2Error('Stream closed with error code NGHTTP2_HTTP_1_1_REQUIRED', 13), { streamId: 3, goawayCode: undefined, goawayLastStreamId: undefined }), false, 'RST_STREAM')
+    assert.equal(run2(http2Error('stream closed', 13)), false, 'nothing known about the stream')
+  })
+
   test('other HTTP/2 error codes do not match', () => {
     for (const [message, code] of [['GOAWAY', 0], ['refused', 7], ['HTTP/2: "GOAWAY" frame received with code 130', undefined], ['HTTP/2: "GOAWAY" frame received with code 1', undefined]] as const) {
       assert.notEqual(diagnose({ error: http2Error(message, code), stack: 'strict', connection: h2, hasClientCert: false })?.fingerprint, 'http11-required', message)
@@ -457,6 +469,7 @@ describe('diagnose: property checks over random snapshots', () => {
       plainWritten,
       renegotiations: next() < 0.7 ? 0 : int(next, 3),
       finalFlightInWindow: next() < 0.2,
+      windowDecodable: next() < 0.8,
       tlsErrors
     }
   }

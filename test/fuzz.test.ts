@@ -21,6 +21,7 @@ const snapshot = fc.record<ConnectionSnapshot>({
   plainWritten: fc.integer({ min: 0, max: 100_000 }),
   renegotiations: fc.integer({ min: 0, max: 3 }),
   finalFlightInWindow: fc.boolean(),
+  windowDecodable: fc.boolean(),
   tlsErrors: fc.array(fc.constantFrom('ERR_SSL_CIPHER_OPERATION_FAILED', 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC', 'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE'), { maxLength: 2 })
 })
 const errorCode = fc.constantFrom('ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'ETIMEDOUT', 'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE', 'ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED', 'UND_ERR_HEADERS_TIMEOUT', undefined)
@@ -46,10 +47,17 @@ describe('fuzz: connection evidence', () => {
       const d = diagnose({
         error: Object.assign(new Error('reset'), { code: 'ECONNRESET' }),
         stack: 'strict',
-        connection: { ...c, cipher: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384', protocol: 'TLSv1.2', handshakeComplete: true, plainRead: 0, alpn: 'http/1.1', rawRead: 33, rawWritten: sent, plainWritten: plain, finalFlightInWindow: false, tlsErrors: [] },
+        connection: { ...c, cipher: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384', protocol: 'TLSv1.2', handshakeComplete: true, plainRead: 0, alpn: 'http/1.1', rawRead: 33, rawWritten: sent, plainWritten: plain, finalFlightInWindow: false, windowDecodable: true, tlsErrors: [] },
         hasClientCert: false
       })
       assert.equal(d, undefined)
+    }), runs)
+  })
+
+  test('a byte window that is not one request\'s alone (pipelining) never yields verified evidence', () => {
+    fc.assert(fc.property(snapshot, errorCode, fc.boolean(), (c, code, hasClientCert) => {
+      const d = diagnose({ error: Object.assign(new Error('x'), { code }), stack: c.stack, connection: { ...c, windowDecodable: false }, hasClientCert })
+      if (d?.fingerprint === 'renegotiation-refused') assert.equal(d.evidence.verified, false)
     }), runs)
   })
 

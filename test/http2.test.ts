@@ -2,15 +2,16 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { startIisLike } from './servers/iis.ts'
 import { startModern } from './servers/modern.ts'
-import { makeAgent, memoryLogger, record, send } from './helpers.ts'
+import { Readable } from 'node:stream'
+import { failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
 
 for (const refusal of ['rst', 'goaway'] as const) {
   describe(`an h2 server that refuses /secure with HTTP_1_1_REQUIRED by ${refusal === 'rst' ? 'RST_STREAM' : 'GOAWAY'}, then renegotiates over HTTP/1.1`, () => {
-    test('one call, one answer: h2 refused, HTTP/1.1 strict refused, HTTP/1.1 on the renegotiation stack; both transitions reported', async () => {
+    test('with replayNonIdempotent (this server checks before it acts), one call, one answer: h2 refused, HTTP/1.1 strict refused, HTTP/1.1 on the renegotiation stack; both transitions reported', async () => {
       const server = await startIisLike({ h2: refusal })
       const origin = `https://localhost:${server.port}`
       const events = record(origin)
-      const agent = makeAgent({ logger: memoryLogger().logger })
+      const agent = makeAgent({ replayNonIdempotent: true, logger: memoryLogger().logger })
       try {
         const home = await send(agent, `${origin}/`)
         assert.equal(home.json().httpVersion, '2.0', 'the origin speaks HTTP/2 where it can')
@@ -42,7 +43,10 @@ for (const refusal of ['rst', 'goaway'] as const) {
         assert.equal(again.json().httpVersion, '1.1')
         assert.deepEqual(later.attempts.map((a) => [a.stack, a.http1Only, a.reason]), [['renegotiation', true, 'initial']])
         later.stop()
-        assert.equal(server.stats.requests.filter((r) => r.startsWith('POST /secure/report')).length, 3, 'h2 refused, h1 strict refused, h1 answered')
+        // With GOAWAY, undici itself sends the unprocessed stream once more on a new HTTP/2 connection
+        // (RFC 9113 section 8.7 allows it), where the server's GOAWAY then covers it.
+        assert.equal(server.stats.requests.filter((r) => r.startsWith('POST /secure/report')).length, refusal === 'goaway' ? 4 : 3,
+          'h2 refused, h1 strict refused, h1 answered')
       } finally {
         events.stop()
         await agent.close()
@@ -51,6 +55,102 @@ for (const refusal of ['rst', 'goaway'] as const) {
     })
   })
 }
+
+describe('HTTP_1_1_REQUIRED and the RFC 9113 section 8.7 rule: only a stream the server did not process goes again whatever its method', () => {
+  test('GOAWAY(HTTP_1_1_REQUIRED) whose last-stream-id covers a POST the server acted on: not sent again over HTTP/1.1 (TLS_FALLBACK_NOT_REPLAYED), http1Only learned', async () => {
+    // Attack: the server processed the POST, then sent GOAWAY(0xd, last-stream-id = its stream).
+    // The agent used to send the POST again over HTTP/1.1, and the server acted twice.
+    const server = await startIisLike({ h2: 'goaway-after-acting' })
+    const origin = `https://localhost:${server.port}`
+    const events = record(origin)
+    const agent = makeAgent({ logger: memoryLogger().logger })
+    try {
+      assert.equal((await send(agent, `${origin}/`)).json().httpVersion, '2.0')
+      const error = await failure(() => send(agent, `${origin}/secure/pay`, { method: 'POST', body: 'pay 10' }))
+      assert.equal(error.code, 'TLS_FALLBACK_NOT_REPLAYED')
+      assert.equal(error.fingerprint, 'http11-required')
+      assert.match(error.message, /last-stream-id \(3\) covers the request's stream \(3\)/)
+      assert.match(error.message, /The next request goes over HTTP\/1\.1\./)
+      assert.deepEqual(server.stats.effects.filter((e) => e.startsWith('POST')), ['POST /secure/pay'], 'the server acted once')
+      assert.deepEqual(server.stats.requests.filter((r) => r.startsWith('POST')), ['POST /secure/pay h2'], 'and saw the POST once')
+      assert.deepEqual(events.attempts.map((a) => [a.path, a.http1Only]), [['/', false], ['/secure/pay', false]])
+      assert.equal(agent.policy(origin)?.http1Only, true, 'the authenticated refusal still teaches HTTP/1.1')
+    } finally {
+      events.stop()
+      await agent.close()
+      await server.close()
+    }
+  })
+
+  test('the same GOAWAY for a GET, or a POST with an Idempotency-Key: sent again over HTTP/1.1 and answered', async () => {
+    const server = await startIisLike({ h2: 'goaway-after-acting' })
+    const origin = `https://localhost:${server.port}`
+    try {
+      const cases = [['GET', '/secure/get', {}], ['POST', '/secure/keyed', { body: 'x', headers: { 'idempotency-key': 'k-1' } }]] as const
+      for (const [method, path, extra] of cases) {
+        const agent = makeAgent({ logger: memoryLogger().logger })
+        try {
+          await send(agent, `${origin}/`)
+          const reply = await send(agent, `${origin}${path}`, { method, ...extra })
+          assert.equal(reply.status, 200, method)
+          assert.equal(reply.json().httpVersion, '1.1', method)
+        } finally {
+          await agent.close()
+        }
+        // Refused over h2 (after acting), then over HTTP/1.1: strict (renegotiation refused), renegotiation (answered).
+        assert.deepEqual(server.stats.requests.filter((r) => r.startsWith(`${method} ${path}`)),
+          [`${method} ${path} h2`, `${method} ${path}`, `${method} ${path}`], method)
+      }
+    } finally {
+      await server.close()
+    }
+  })
+
+  test('GOAWAY(HTTP_1_1_REQUIRED) whose last-stream-id is below the stream: the request was not processed, so a POST goes again over HTTP/1.1', async () => {
+    const server = await startIisLike({ h2: 'goaway' })
+    const origin = `https://localhost:${server.port}`
+    const events = record(origin)
+    const agent = makeAgent({ logger: memoryLogger().logger })
+    try {
+      await send(agent, `${origin}/`)
+      // A stream body: undici cannot replay it itself, so the GOAWAY reaches the agent.
+      const error = await failure(() => send(agent, `${origin}/secure/upload`, { method: 'POST', body: Readable.from([Buffer.from('streamed')]) }))
+      assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['http11-required', 'renegotiation-refused'])
+      assert.match(events.diagnoses[0]?.evidence.summary ?? '', /GOAWAY with HTTP_1_1_REQUIRED, and its last-stream-id is below the request's stream: the request was not processed/)
+      assert.deepEqual(events.attempts.map((a) => [a.path, a.http1Only, a.reason]), [
+        ['/', false, 'initial'], ['/secure/upload', false, 'initial'], ['/secure/upload', true, 'fallback']
+      ], 'the POST went again over HTTP/1.1')
+      // Over HTTP/1.1 the server then renegotiated after reading it: that one is not sent a third time.
+      assert.equal(error.code, 'TLS_FALLBACK_NOT_REPLAYED')
+      assert.equal(error.fingerprint, 'renegotiation-refused')
+    } finally {
+      events.stop()
+      await agent.close()
+      await server.close()
+    }
+  })
+
+  test('RST_STREAM(HTTP_1_1_REQUIRED) is taken as "the server may have acted": a POST is not sent again by default, a GET is', async () => {
+    const server = await startIisLike({ h2: 'rst' })
+    const origin = `https://localhost:${server.port}`
+    const agent = makeAgent({ logger: memoryLogger().logger })
+    try {
+      const error = await failure(() => send(agent, `${origin}/secure/form`, { method: 'POST', body: 'x' }))
+      assert.equal(error.code, 'TLS_FALLBACK_NOT_REPLAYED')
+      assert.equal(error.fingerprint, 'http11-required')
+      assert.equal(error.cause?.code, 'ERR_HTTP2_STREAM_ERROR')
+      assert.equal(agent.policy(origin)?.http1Only, true)
+      assert.deepEqual(server.stats.requests.filter((r) => r.startsWith('POST')), ['POST /secure/form h2'])
+      agent.forget(origin)
+      const reply = await send(agent, `${origin}/secure/page`)
+      assert.equal(reply.status, 200)
+      assert.equal(reply.json().httpVersion, '1.1')
+    } finally {
+      await agent.close()
+      await server.close()
+    }
+  })
+})
 
 describe('HTTP/2 settings', () => {
   test('an origin that works over h2 stays on h2: no diagnosis, no policy', async () => {

@@ -61,9 +61,9 @@ describe('an IIS-like server that resets when its renegotiation is refused', () 
     }
   })
 
-  test('replays a POST with a string body and a stream body after a refused renegotiation, each exactly once', async () => {
+  test('with replayNonIdempotent (this server checks before it acts), replays a POST with a string body and a stream body after a refused renegotiation, each exactly once', async () => {
     const origin = `https://localhost:${iis.port}`
-    const agent = makeAgent({ logger: memoryLogger().logger })
+    const agent = makeAgent({ replayNonIdempotent: true, logger: memoryLogger().logger })
     try {
       const before = iis.stats.bodies.length
       const buffered = await send(agent, `${origin}/secure/upload`, { method: 'POST', body: 'a buffered body' })
@@ -80,10 +80,10 @@ describe('an IIS-like server that resets when its renegotiation is refused', () 
     }
   })
 
-  test('a stream body larger than maxReplayBodySize fails with TLS_FALLBACK_BODY_NOT_REPLAYABLE, yet the policy is learned', async () => {
+  test('a stream body larger than maxReplayBodySize fails with TLS_FALLBACK_BODY_NOT_REPLAYABLE (where the POST may be replayed), yet the policy is learned', async () => {
     const origin = `https://localhost:${iis.port}`
     const events = record(origin)
-    const agent = makeAgent({ maxReplayBodySize: 1024, logger: memoryLogger().logger })
+    const agent = makeAgent({ replayNonIdempotent: true, maxReplayBodySize: 1024, logger: memoryLogger().logger })
     try {
       const big = Readable.from([Buffer.alloc(800, 1), Buffer.alloc(800, 2)])
       const error = await failure(() => send(agent, `${origin}/secure/big`, { method: 'POST', body: big }))
@@ -221,6 +221,117 @@ describe('a server that still refuses after renegotiating', () => {
       await withCert.close()
       await withoutCert.close()
       await server.close()
+    }
+  })
+})
+
+describe('a server that acts on the request, then renegotiates (ASP.NET\'s delayed client certificate)', () => {
+  // Attack: the refusal is verified, yet the server already acted: a replay acts twice. From the
+  // wire this looks exactly like IIS's access check, so a non-idempotent request is not sent again
+  // unless the caller says the server checks before it acts, or the request is idempotent.
+  let server: TestServer
+  before(async () => { server = await startIisLike({ actsBeforeRenegotiation: true }) })
+  after(async () => { await server.close() })
+
+  const effectsOf = (path: string): number => server.stats.effects.filter((e) => e.endsWith(` ${path}`)).length
+
+  test('by default a POST is not sent again: TLS_FALLBACK_NOT_REPLAYED, the policy is learned, the next POST goes straight to it; one side effect per call', async () => {
+    const origin = `https://localhost:${server.port}`
+    const events = record(origin)
+    const agent = makeAgent({ logger: memoryLogger().logger })
+    try {
+      const error = await failure(() => send(agent, `${origin}/secure/pay-1`, { method: 'POST', body: 'pay 10' }))
+      assert.equal(error.code, 'TLS_FALLBACK_NOT_REPLAYED')
+      assert.equal(error.name, 'TlsFallbackError')
+      assert.equal(error.fingerprint, 'renegotiation-refused')
+      assert.equal(error.cause?.code, 'ECONNRESET')
+      assert.match(error.message, /not sent again/)
+      assert.match(error.message, /The renegotiation stack was learned for this origin: the next request goes straight to it\./)
+      assert.match(error.message, /replayNonIdempotent/)
+      assert.deepEqual(error.attempts.map((a: { stack: string }) => a.stack), ['strict'])
+      assert.equal(effectsOf('/secure/pay-1'), 1, 'the server acted once, and the POST was not sent again')
+      assert.equal(agent.policy(origin)?.stack, 'renegotiation')
+      assert.equal(agent.policy(origin)?.evidence.verified, true)
+
+      const next = await send(agent, `${origin}/secure/pay-2`, { method: 'POST', body: 'pay 20' })
+      assert.equal(next.status, 200)
+      assert.equal(effectsOf('/secure/pay-2'), 1)
+      assert.deepEqual(events.attempts.map((a) => [a.path, a.stack, a.reason]), [
+        ['/secure/pay-1', 'strict', 'initial'],
+        ['/secure/pay-2', 'renegotiation', 'initial']
+      ])
+    } finally {
+      events.stop()
+      await agent.close()
+    }
+  })
+
+  test('PATCH is not sent again either; GET and PUT (idempotent methods) are', async () => {
+    const origin = `https://localhost:${server.port}`
+    for (const [method, replayed] of [['PATCH', false], ['GET', true], ['PUT', true]] as const) {
+      const agent = makeAgent({ logger: memoryLogger().logger })
+      const path = `/secure/method-${method}`
+      try {
+        if (replayed) {
+          assert.equal((await send(agent, `${origin}${path}`, { method, ...(method === 'GET' ? {} : { body: 'x' }) })).status, 200, method)
+          assert.equal(effectsOf(path), 2, `${method}: idempotent, replayed (the server acted on both)`)
+        } else {
+          assert.equal((await failure(() => send(agent, `${origin}${path}`, { method, body: 'x' }))).code, 'TLS_FALLBACK_NOT_REPLAYED', method)
+          assert.equal(effectsOf(path), 1, method)
+        }
+        assert.equal(agent.policy(origin)?.stack, 'renegotiation', method)
+      } finally {
+        await agent.close()
+      }
+    }
+  })
+
+  test('a POST with an Idempotency-Key header, or undici\'s idempotent: true, counts as idempotent and is replayed', async () => {
+    const origin = `https://localhost:${server.port}`
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['/secure/key-object', { headers: { 'Idempotency-Key': 'a1b2' } }],
+      ['/secure/key-array', { headers: ['idempotency-key', 'c3d4'] }],
+      ['/secure/flag', { idempotent: true }]
+    ]
+    for (const [path, extra] of cases) {
+      const agent = makeAgent({ logger: memoryLogger().logger })
+      try {
+        const reply = await send(agent, `${origin}${path}`, { method: 'POST', body: 'once, by key', ...extra })
+        assert.equal(reply.status, 200, path)
+        assert.equal(reply.json().renegotiated, true, path)
+      } finally {
+        await agent.close()
+      }
+    }
+  })
+
+  test('replayNonIdempotent: true (agent or hosts[...]) restores the replay, and the server acts twice: the documented risk', async () => {
+    const origin = `https://localhost:${server.port}`
+    const agents = [
+      ['agent', makeAgent({ replayNonIdempotent: true, logger: memoryLogger().logger })],
+      ['host', makeAgent({ hosts: { localhost: { replayNonIdempotent: true } }, logger: memoryLogger().logger })]
+    ] as const
+    try {
+      for (const [where, agent] of agents) {
+        const path = `/secure/opt-in-${where}`
+        const reply = await send(agent, `${origin}${path}`, { method: 'POST', body: 'twice' })
+        assert.equal(reply.status, 200, where)
+        assert.equal(effectsOf(path), 2, `${where}: replayed, so the server acted twice`)
+      }
+    } finally {
+      for (const [, agent] of agents) await agent.close()
+    }
+  })
+
+  test('hosts[...].replayNonIdempotent: false wins over the agent\'s true', async () => {
+    const origin = `https://localhost:${server.port}`
+    const agent = makeAgent({ replayNonIdempotent: true, hosts: { localhost: { replayNonIdempotent: false } }, logger: memoryLogger().logger })
+    try {
+      const error = await failure(() => send(agent, `${origin}/secure/host-says-no`, { method: 'POST', body: 'x' }))
+      assert.equal(error.code, 'TLS_FALLBACK_NOT_REPLAYED')
+      assert.equal(effectsOf('/secure/host-says-no'), 1)
+    } finally {
+      await agent.close()
     }
   })
 })

@@ -128,3 +128,40 @@ describe('aborts take effect while a request waits', () => {
     }
   })
 })
+
+describe('the cold-start gate is never held by a request that already ended', () => {
+  // Attack: a handler that aborts inside onRequestStart on the first request to a new origin used to
+  // leave that request as the gate's leader, so the next request waited the whole coldStartTimeout.
+  // The gate here is 60 s and the test's own timeout 15 s: a held gate fails the test.
+  test('a first request aborted inside onRequestStart does not hold the next request at the gate', { timeout: 15_000 }, async () => {
+    const server = await startModern()
+    const origin = `https://localhost:${server.port}`
+    const events = record(origin)
+    const agent = makeAgent({ coldStartTimeout: 60_000 })
+    try {
+      const order: string[] = []
+      const aborted = new Promise<Error>((resolve) => {
+        agent.dispatch({ origin, path: '/first', method: 'GET' }, {
+          onRequestStart (controller) {
+            order.push('first: onRequestStart')
+            controller.abort(new Error('not wanted after all'))
+          },
+          onResponseError (_controller, error) {
+            order.push('first: onResponseError')
+            resolve(error)
+          }
+        })
+      })
+      assert.equal((await aborted).message, 'not wanted after all')
+      const reply = await send(agent, `${origin}/second`)
+      order.push(`second: ${reply.status}`)
+      assert.deepEqual(order, ['first: onRequestStart', 'first: onResponseError', 'second: 200'])
+      assert.deepEqual(events.attempts.map((a) => [a.path, a.reason]), [['/second', 'initial']], 'the aborted request made no attempt')
+      assert.deepEqual(server.requests.map((r) => r.path), ['/second'])
+    } finally {
+      events.stop()
+      await agent.close()
+      await server.close()
+    }
+  })
+})

@@ -187,6 +187,9 @@ const bad: BadCase[] = [
   { name: 'resetRetries as a string', options: { resetRetries: '1' }, option: 'resetRetries' },
   { name: 'coldStartTimeout -5', options: { coldStartTimeout: -5 }, option: 'coldStartTimeout' },
   { name: 'coldStartTimeout over 10 minutes', options: { coldStartTimeout: 600_001 }, option: 'coldStartTimeout' },
+  { name: 'replayNonIdempotent \'yes\'', options: { replayNonIdempotent: 'yes' }, option: 'replayNonIdempotent', mentions: ['boolean'] },
+  { name: 'replayNonIdempotent 1', options: { replayNonIdempotent: 1 }, option: 'replayNonIdempotent', mentions: ['boolean'] },
+  { name: 'hosts[...].replayNonIdempotent that is not a boolean', options: { hosts: { 'a.example': { replayNonIdempotent: 'true' } } }, option: 'hosts[\'a.example\'].replayNonIdempotent', mentions: ['boolean'] },
   { name: 'allowH2 \'yes\'', options: { allowH2: 'yes' }, option: 'allowH2', mentions: ['"yes"'] },
   { name: 'connectTimeout -1', options: { connectTimeout: -1 }, option: 'connectTimeout' },
   { name: 'connectTimeout 1.5', options: { connectTimeout: 1.5 }, option: 'connectTimeout' },
@@ -351,6 +354,15 @@ describe('TlsFallbackAgent accepts good options', () => {
     assert.equal(config.hosts.match('old.example', 443)?.stack, 'legacy-server-connect')
     const agent = new TlsFallbackAgent({ hosts: { 'old.example': { fallback: ['legacy-server-connect'], stack: 'legacy-server-connect' } } })
     await agent.close()
+  })
+
+  test('replayNonIdempotent: false by default; a host inherits the agent\'s value unless it sets its own', () => {
+    assert.equal(resolveOptions({}).defaults.replayNonIdempotent, false)
+    const config = resolveOptions({ replayNonIdempotent: true, hosts: { 'a.example': {}, 'b.example': { replayNonIdempotent: false } } })
+    assert.equal(config.defaults.replayNonIdempotent, true)
+    assert.equal(config.hosts.match('a.example', 443)?.replayNonIdempotent, true)
+    assert.equal(config.hosts.match('b.example', 443)?.replayNonIdempotent, false)
+    assert.equal(resolveOptions({ hosts: { 'c.example': { replayNonIdempotent: true } } }).hosts.match('c.example', 443)?.replayNonIdempotent, true)
   })
 
   test('strict pinned on a host with fallback []', () => {

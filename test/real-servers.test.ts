@@ -108,6 +108,23 @@ describe('a real GnuTLS server without RFC 5746 (gnutls-serv %DISABLE_SAFE_RENEG
     }
   })
 
+  test('a POST whose handshake failed (the request never left) is sent again on the consented stack by default: no TLS_FALLBACK_NOT_REPLAYED', async () => {
+    const origin = `https://localhost:${legacy.port}`
+    const events = record(origin)
+    const agent = makeAgent({ hosts: { [`localhost:${legacy.port}`]: { fallback: ['legacy-server-connect'] } }, logger: memoryLogger().logger })
+    try {
+      // gnutls-serv --http answers a POST with something that is not HTTP: what matters is that the
+      // POST went again, on the legacy stack, after the strict handshake failed.
+      const error = await failure(() => send(agent, `${origin}/`, { method: 'POST', body: 'once' }))
+      assert.notEqual(error.code, 'TLS_FALLBACK_NOT_REPLAYED')
+      assert.deepEqual(events.attempts.map((a) => [a.method, a.stack, a.reason]), [['POST', 'strict', 'initial'], ['POST', 'legacy-server-connect', 'fallback']])
+      assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['unsafe-legacy-renegotiation'])
+    } finally {
+      events.stop()
+      await agent.close()
+    }
+  })
+
   test('a cached legacy-server-connect entry is ignored for a host that does not consent', async () => {
     const origin = `https://localhost:${legacy.port}`
     const { logger, lines } = memoryLogger()

@@ -4,6 +4,8 @@ import { ReadableStream } from 'node:stream/web'
 import { describe, test } from 'node:test'
 import { FormData as UndiciFormData } from 'undici'
 import { DEFAULT_MAX_REPLAY_BODY_SIZE, isIdempotent, ReplayableBody } from '../src/replay.ts'
+import { hasIdempotencyKey, refusedBeforeProcessing, replayVerdict, requestIsIdempotent } from '../src/replay-policy.ts'
+import { FINGERPRINTS, type Diagnosis, type FingerprintId } from '../src/fingerprint.ts'
 
 function iterable (body: unknown): AsyncIterable<Buffer> {
   assert.ok(body !== null && typeof body === 'object' && Symbol.asyncIterator in body, 'a stream body is replayed as an async iterable')
@@ -327,5 +329,61 @@ describe('ReplayableBody with other stream sources', () => {
     assert.equal(Buffer.concat(await drain(replay.nextBody())).length, 16)
     assert.equal(replay.replayable, false)
     assert.throws(() => replay.nextBody(), /no longer replayable/)
+  })
+})
+
+describe('the replay decision (src/replay-policy.ts)', () => {
+  const diagnosis = (fingerprint: FingerprintId, verified: boolean, requestUnprocessed?: boolean): Diagnosis => ({
+    fingerprint,
+    ...(requestUnprocessed === undefined ? {} : { requestUnprocessed }),
+    evidence: { errorCode: 'ECONNRESET', tlsVersion: 'TLSv1.2', cipher: null, bytesReceived: 0, bytesSent: 0, plaintextReceived: 0, verified, summary: 'test' }
+  })
+
+  test('verified renegotiation-refused: a non-idempotent request is not replayed unless the host opts in; an idempotent one is', () => {
+    const d = diagnosis('renegotiation-refused', true)
+    assert.equal(replayVerdict(d, false, false), 'not-idempotent')
+    assert.equal(replayVerdict(d, false, true), 'replay')
+    assert.equal(replayVerdict(d, true, false), 'replay')
+  })
+
+  test('unverified evidence: only an idempotent request goes again, whatever replayNonIdempotent says', () => {
+    const d = diagnosis('renegotiation-refused', false)
+    assert.equal(replayVerdict(d, false, false), 'unverified')
+    assert.equal(replayVerdict(d, false, true), 'unverified')
+    assert.equal(replayVerdict(d, true, false), 'replay')
+  })
+
+  test('a failed handshake (unsafe-legacy-renegotiation) is replayable for any method: the request never left', () => {
+    assert.equal(refusedBeforeProcessing(diagnosis('unsafe-legacy-renegotiation', false)), true)
+    assert.equal(replayVerdict(diagnosis('unsafe-legacy-renegotiation', false), false, false), 'replay')
+  })
+
+  test('http11-required: any method only when the stream is known unprocessed (GOAWAY above it), not for RST_STREAM or a covering GOAWAY', () => {
+    assert.equal(replayVerdict(diagnosis('http11-required', true, true), false, false), 'replay')
+    assert.equal(replayVerdict(diagnosis('http11-required', true, false), false, false), 'not-idempotent')
+    assert.equal(replayVerdict(diagnosis('http11-required', true), false, false), 'not-idempotent')
+    assert.equal(replayVerdict(diagnosis('http11-required', true, false), false, true), 'replay')
+  })
+
+  test('every fingerprint takes a side in refusedBeforeProcessing (a boolean, never undefined)', () => {
+    for (const fingerprint of FINGERPRINTS) {
+      assert.equal(typeof refusedBeforeProcessing(diagnosis(fingerprint, true)), 'boolean', fingerprint)
+    }
+  })
+
+  test('an Idempotency-Key header in every header form undici takes, or idempotent: true, makes a POST idempotent; idempotent: false wins', () => {
+    assert.equal(requestIsIdempotent('POST', undefined, { 'Idempotency-Key': 'k' }), true)
+    assert.equal(requestIsIdempotent('POST', undefined, { 'idempotency-key': 'k' }), true)
+    assert.equal(requestIsIdempotent('POST', undefined, ['content-type', 'text/plain', 'IDEMPOTENCY-KEY', 'k']), true)
+    assert.equal(requestIsIdempotent('POST', undefined, [Buffer.from('idempotency-key'), Buffer.from('k')] as unknown as string[]), true)
+    assert.equal(requestIsIdempotent('POST', undefined, new Map([['Idempotency-Key', 'k']]) as unknown as Record<string, string>), true)
+    assert.equal(requestIsIdempotent('POST', true, undefined), true)
+    assert.equal(requestIsIdempotent('POST', false, { 'Idempotency-Key': 'k' }), false)
+    assert.equal(requestIsIdempotent('POST', undefined, { 'content-type': 'text/plain', 'x-idempotency-key': 'k' }), false)
+    assert.equal(requestIsIdempotent('POST', undefined, ['x-idempotency-key', 'k', 'idempotency-key-2', 'k']), false)
+    assert.equal(requestIsIdempotent('POST', undefined, null), false)
+    assert.equal(requestIsIdempotent('GET', undefined, undefined), true)
+    // A header value that happens to be the name is not the name.
+    assert.equal(hasIdempotencyKey(['x-note', 'idempotency-key']), false)
   })
 })

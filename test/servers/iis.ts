@@ -21,12 +21,25 @@ export interface IisLikeOptions {
   /** OpenSSL cipher list for the TLS 1.2 backend (to force a CBC suite, say). */
   ciphers?: string
   /**
-   * Also speak HTTP/2 (ALPN), and refuse `/secure` over it with HTTP_1_1_REQUIRED, by RST_STREAM
-   * (`'rst'`) or GOAWAY (`'goaway'`), as IIS and Apache do: HTTP/2 forbids renegotiation.
+   * Also speak HTTP/2 (ALPN), and refuse `/secure` over it with HTTP_1_1_REQUIRED, as IIS and Apache
+   * do (HTTP/2 forbids renegotiation):
+   * - `'rst'`: RST_STREAM(HTTP_1_1_REQUIRED) on the request's stream;
+   * - `'goaway'`: GOAWAY(HTTP_1_1_REQUIRED) whose last-stream-id is below the request's stream, so the
+   *   stream is known unprocessed. Node's `goaway()` turns a last-stream-id of 0 into the last stream
+   *   it saw, so this needs an earlier stream on the session: on a session's first stream the GOAWAY
+   *   covers the request;
+   * - `'goaway-after-acting'`: acts on the request (a side effect in `stats.effects`), then sends
+   *   GOAWAY(HTTP_1_1_REQUIRED) whose last-stream-id is the request's stream: it says it may have acted.
    */
-  h2?: 'rst' | 'goaway'
+  h2?: 'rst' | 'goaway' | 'goaway-after-acting'
   /** Reset the connection even after a completed renegotiation (a server that rejects the certificate it got). */
   refuseAfterRenegotiation?: boolean
+  /**
+   * Act on a `/secure` request as soon as it is read, before the renegotiation (ASP.NET's delayed
+   * client certificate, when the application asks for it late): a refused renegotiation then comes
+   * after the side effect, and a replay acts a second time. Default: act only when answering.
+   */
+  actsBeforeRenegotiation?: boolean
   /** Server certificate and key. Default: the test CA's server certificate. */
   cert?: Buffer
   key?: Buffer
@@ -44,6 +57,8 @@ export interface ServerStats {
   bodies: string[]
   /** Paths of the requests the server answered (not those whose renegotiation was refused). */
   answered: string[]
+  /** Side effects, `METHOD path`: every request the server acted on (answered, or read first with `actsBeforeRenegotiation`). */
+  effects: string[]
 }
 
 export interface TestServer {
@@ -64,11 +79,18 @@ function readBody (req: import('node:http').IncomingMessage): Promise<Buffer> {
 }
 
 export async function startIisLike (options: IisLikeOptions = {}): Promise<TestServer> {
-  const stats: ServerStats = { connections: 0, requests: [], renegotiations: 0, refused: 0, bodies: [], answered: [] }
+  const stats: ServerStats = { connections: 0, requests: [], renegotiations: 0, refused: 0, bodies: [], answered: [], effects: [] }
   let relay: Relay | undefined
   const renegotiatedSockets = new WeakSet<TLSSocket>()
 
+  const acted = new WeakSet<object>()
+  const act = (req: import('node:http').IncomingMessage): void => {
+    if (acted.has(req)) return
+    acted.add(req)
+    stats.effects.push(`${req.method} ${req.url}`)
+  }
   const respond = (res: import('node:http').ServerResponse, status: number, body: Record<string, unknown>): void => {
+    act(res.req)
     stats.answered.push(String(body.path ?? ''))
     const text = JSON.stringify(body)
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
@@ -79,8 +101,16 @@ export async function startIisLike (options: IisLikeOptions = {}): Promise<TestS
     stats.requests.push(`${req.method} ${req.url}${req.httpVersion === '2.0' ? ' h2' : ''}`)
     if (req.httpVersion === '2.0' && (req.url ?? '/').startsWith('/secure')) {
       const stream = (req as unknown as http2.Http2ServerRequest).stream
-      if (options.h2 === 'goaway') stream.session?.goaway(http2.constants.NGHTTP2_HTTP_1_1_REQUIRED)
-      else stream.close(http2.constants.NGHTTP2_HTTP_1_1_REQUIRED)
+      const id = stream.id as number
+      if (options.h2 === 'goaway') {
+        stream.session?.goaway(http2.constants.NGHTTP2_HTTP_1_1_REQUIRED, id - 2)
+      } else if (options.h2 === 'goaway-after-acting') {
+        await readBody(req)
+        act(req)
+        stream.session?.goaway(http2.constants.NGHTTP2_HTTP_1_1_REQUIRED, id)
+      } else {
+        stream.close(http2.constants.NGHTTP2_HTTP_1_1_REQUIRED)
+      }
       return
     }
     const body = await readBody(req)
@@ -109,6 +139,7 @@ export async function startIisLike (options: IisLikeOptions = {}): Promise<TestS
       respond(res, 200, { ...info, renegotiated: true })
       return
     }
+    if (options.actsBeforeRenegotiation === true) act(req)
     stats.renegotiations += 1
     let refused = false
     const onRefused = (): void => {
