@@ -7,11 +7,11 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { FilePolicyCache, RedisPolicyCache } from '../src/index.ts'
+import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, type PolicyCache } from '../src/index.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { freePort } from './servers/ports.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
-import { makeAgent, memoryLogger, record, send } from './helpers.ts'
+import { failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
 
 interface Replica {
   /** The ready line: with `first` in the config, the outcome of the request sent at start. */
@@ -158,11 +158,60 @@ describe('FilePolicyCache', () => {
   })
 })
 
+describe('what an agent learned stays readable after close() and destroy(), in every store', () => {
+  let iis: TestServer
+  let redis: RedisServer
+  let dir: string
+  before(async () => {
+    iis = await startIisLike()
+    redis = await startRedis()
+    dir = await mkdtemp(join(tmpdir(), 'tls-fallback-closed-'))
+  })
+  after(async () => {
+    await iis.close()
+    await redis.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const stores: Array<[string, (name: string) => Promise<PolicyCache>]> = [
+    ['MemoryPolicyCache', async () => new MemoryPolicyCache()],
+    ['FilePolicyCache', async (name) => new FilePolicyCache({ path: join(dir, `${name}.json`), writeDelay: 0 })],
+    ['RedisPolicyCache', async (name) => {
+      const store = new RedisPolicyCache({ url: redis.url, keyPrefix: `${name}:` })
+      await store.ready
+      return store
+    }]
+  ]
+  for (const [kind, make] of stores) {
+    for (const end of ['close', 'destroy'] as const) {
+      test(`${kind}: learn, ${end}() the agent, close the store, read the policy back`, async () => {
+        const store = await make(`${kind}-${end}`)
+        const origin = `https://localhost:${iis.port}`
+        const agent = makeAgent({ cache: store })
+        try {
+          assert.equal((await send(agent, `${origin}/secure`)).status, 200)
+          const learned = agent.policy(origin)
+          assert.equal(learned?.stack, 'renegotiation')
+          await agent[end]()
+          await store.close?.()
+          assert.deepEqual(agent.policy(origin), learned)
+          assert.deepEqual(agent.policies(), [learned])
+          assert.deepEqual(store.entries(), [learned])
+          const error = await failure(() => send(agent, `${origin}/secure`))
+          assert.equal(error.code, end === 'close' ? 'UND_ERR_CLOSED' : 'UND_ERR_DESTROYED', 'only dispatch is refused')
+        } finally {
+          if (!agent.destroyed) await agent.destroy()
+          await store.close?.()
+        }
+      })
+    }
+  }
+})
+
 describe('TTL works the same in every store', () => {
   test('an entry past its expiresAt is gone from the memory, file and Redis stores alike', async () => {
     const redis = await startRedis()
     const dir = await mkdtemp(join(tmpdir(), 'tls-fallback-ttl-'))
-    const { MemoryPolicyCache } = await import('../src/index.ts')
     const stores = [
       new MemoryPolicyCache({ ttl: 50 }),
       new FilePolicyCache({ path: join(dir, 'ttl.json'), ttl: 50 }),
