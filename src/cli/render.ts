@@ -37,7 +37,7 @@ export function configLine (result: ProbeResult, hasClientCert: boolean): string
 }
 
 /** The `hosts` entry that gives a host its client certificate (the agent presents one only where configured). */
-export function clientCertLine (result: ProbeResult): string {
+function clientCertLine (result: ProbeResult): string {
   return `hosts: { '${new URL(result.url).hostname}': { clientCert: { cert, key } } }`
 }
 
