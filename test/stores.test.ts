@@ -316,6 +316,22 @@ describe('RedisPolicyCache with a real redis-server', () => {
     }
   })
 
+  test('a policy learned before the connection is ready is written once it is, with no outage warning', async () => {
+    const { logger, lines } = memoryLogger()
+    const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'early:', logger })
+    const origin = 'https://early.example.test'
+    store.set(origin, entry(origin))
+    const other = new RedisPolicyCache({ url: redis.url, keyPrefix: 'early:' })
+    try {
+      await eventually(async () => (await other.load(origin)) !== undefined)
+      assert.equal(other.get(origin)?.stack, 'renegotiation')
+      assert.deepEqual(lines.filter((l) => l.level === 'warn'), [])
+    } finally {
+      await other.close()
+      await store.close()
+    }
+  })
+
   test('a store that never finishes connecting holds the first request at most loadTimeout, then it goes on as unknown', async () => {
     // A TCP server that accepts and never answers: ioredis stays connecting (its ready check waits).
     const sockets = new Set<net.Socket>()
