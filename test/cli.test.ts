@@ -98,8 +98,13 @@ describe('undici-tls-fallback probe', () => {
       const url = `https://localhost:${apache.port}/secure`
       const without = await probeJson(url)
       assert.equal(without.code, 1)
-      assert.equal(without.result.verdict.stack, null)
+      assert.deepEqual(without.result.verdict, { stack: null, fingerprint: 'client-certificate-required', http1Only: false })
       assert.ok(without.result.attempts.some((a: any) => a.stack === 'renegotiation' && a.fingerprint === 'client-certificate-required'))
+      const human = await cli(['probe', url, '--ca', CA])
+      assert.equal(human.code, 1)
+      assert.match(human.stdout, /verdict: no stack works \(client-certificate-required\)\./)
+      assert.match(human.stdout, /run it again with --cert FILE --key FILE \(or --pfx FILE\)/)
+      assert.match(human.stdout, /config: {2}hosts: \{ 'localhost': \{ clientCert: \{ cert, key \} \} \}/)
 
       const withCert = await probeJson(url, ['--cert', certs.path('client.crt'), '--key', certs.path('client.key')])
       assert.equal(withCert.code, 0)

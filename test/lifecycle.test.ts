@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { describe, test } from 'node:test'
 import { errors } from 'undici'
+import { startIisLike } from './servers/iis.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
 import { failure, makeAgent, record, send } from './helpers.ts'
 
@@ -71,6 +72,46 @@ describe('lifecycle', () => {
     } finally {
       events.stop()
       await agent.close()
+      await server.close()
+    }
+  })
+
+  for (const end of ['close', 'destroy'] as const) {
+    test(`what was learned survives ${end}(): policy() and policies() read it back, only dispatch is refused`, async () => {
+      const iis = await startIisLike()
+      const origin = `https://localhost:${iis.port}`
+      const agent = makeAgent()
+      try {
+        assert.equal((await send(agent, `${origin}/secure`)).status, 200)
+        const learned = agent.policy(origin)
+        assert.equal(learned?.stack, 'renegotiation')
+        await agent[end]()
+        assert.deepEqual(agent.policy(origin), learned)
+        assert.deepEqual(agent.policy(`${origin}/any/path`), learned)
+        assert.deepEqual(agent.policies(), [learned])
+        const error = await failure(() => send(agent, `${origin}/secure`))
+        assert.equal(error.code, end === 'close' ? 'UND_ERR_CLOSED' : 'UND_ERR_DESTROYED')
+        assert.deepEqual(agent.policies(), [learned], 'the refused dispatch changed nothing')
+      } finally {
+        if (!agent.destroyed) await agent.destroy()
+        await iis.close()
+      }
+    })
+  }
+
+  test('destroy() while a request is in flight keeps what other requests learned', async () => {
+    const iis = await startIisLike()
+    const server = await slowServer(5_000)
+    const agent = makeAgent()
+    try {
+      assert.equal((await send(agent, `https://localhost:${iis.port}/secure`)).status, 200)
+      const pending = failure(() => send(agent, `https://localhost:${server.port}/slow`))
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      await agent.destroy()
+      assert.equal((await pending).code, 'UND_ERR_DESTROYED')
+      assert.deepEqual(agent.policies().map((p) => [p.origin, p.stack]), [[`https://localhost:${iis.port}`, 'renegotiation']])
+    } finally {
+      await iis.close()
       await server.close()
     }
   })

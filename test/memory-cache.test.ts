@@ -156,12 +156,14 @@ describe('MemoryPolicyCache', () => {
     assert.equal(cache.size, 1)
   })
 
-  test('close empties the cache', async () => {
+  test('close releases nothing and keeps what was learned readable', async () => {
     const cache = new MemoryPolicyCache()
-    cache.set('https://a.example', entry('https://a.example'))
+    const learned = entry('https://a.example')
+    cache.set('https://a.example', learned)
     await cache.close()
-    assert.equal(cache.size, 0)
-    assert.deepEqual(cache.entries(), [])
+    assert.equal(cache.size, 1)
+    assert.deepEqual(cache.get('https://a.example'), learned)
+    assert.deepEqual(cache.entries(), [learned])
   })
 
   const badMax: Array<[string, unknown]> = [

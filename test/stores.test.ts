@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import net from 'node:net'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { FilePolicyCache, RedisPolicyCache } from '../src/index.ts'
+import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, type PolicyCache } from '../src/index.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
+import { freePort } from './servers/ports.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
-import { makeAgent, memoryLogger, record, send } from './helpers.ts'
+import { failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
 
 interface Replica {
+  /** The ready line: with `first` in the config, the outcome of the request sent at start. */
+  started: any
   send: (command: object) => Promise<any>
   close: () => Promise<void>
 }
@@ -27,8 +31,10 @@ async function startReplica (config: object): Promise<Replica> {
     if (line.done === true) throw new Error('the replica exited')
     return JSON.parse(line.value)
   }
-  assert.deepEqual(await next(), { ready: true })
+  const started = await next()
+  assert.equal(started.ready, true)
   return {
+    started,
     send: async (command) => {
       child.stdin.write(JSON.stringify(command) + '\n')
       return await next()
@@ -152,11 +158,60 @@ describe('FilePolicyCache', () => {
   })
 })
 
+describe('what an agent learned stays readable after close() and destroy(), in every store', () => {
+  let iis: TestServer
+  let redis: RedisServer
+  let dir: string
+  before(async () => {
+    iis = await startIisLike()
+    redis = await startRedis()
+    dir = await mkdtemp(join(tmpdir(), 'tls-fallback-closed-'))
+  })
+  after(async () => {
+    await iis.close()
+    await redis.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const stores: Array<[string, (name: string) => Promise<PolicyCache>]> = [
+    ['MemoryPolicyCache', async () => new MemoryPolicyCache()],
+    ['FilePolicyCache', async (name) => new FilePolicyCache({ path: join(dir, `${name}.json`), writeDelay: 0 })],
+    ['RedisPolicyCache', async (name) => {
+      const store = new RedisPolicyCache({ url: redis.url, keyPrefix: `${name}:` })
+      await store.ready
+      return store
+    }]
+  ]
+  for (const [kind, make] of stores) {
+    for (const end of ['close', 'destroy'] as const) {
+      test(`${kind}: learn, ${end}() the agent, close the store, read the policy back`, async () => {
+        const store = await make(`${kind}-${end}`)
+        const origin = `https://localhost:${iis.port}`
+        const agent = makeAgent({ cache: store })
+        try {
+          assert.equal((await send(agent, `${origin}/secure`)).status, 200)
+          const learned = agent.policy(origin)
+          assert.equal(learned?.stack, 'renegotiation')
+          await agent[end]()
+          await store.close?.()
+          assert.deepEqual(agent.policy(origin), learned)
+          assert.deepEqual(agent.policies(), [learned])
+          assert.deepEqual(store.entries(), [learned])
+          const error = await failure(() => send(agent, `${origin}/secure`))
+          assert.equal(error.code, end === 'close' ? 'UND_ERR_CLOSED' : 'UND_ERR_DESTROYED', 'only dispatch is refused')
+        } finally {
+          if (!agent.destroyed) await agent.destroy()
+          await store.close?.()
+        }
+      })
+    }
+  }
+})
+
 describe('TTL works the same in every store', () => {
   test('an entry past its expiresAt is gone from the memory, file and Redis stores alike', async () => {
     const redis = await startRedis()
     const dir = await mkdtemp(join(tmpdir(), 'tls-fallback-ttl-'))
-    const { MemoryPolicyCache } = await import('../src/index.ts')
     const stores = [
       new MemoryPolicyCache({ ttl: 50 }),
       new FilePolicyCache({ path: join(dir, 'ttl.json'), ttl: 50 }),
@@ -225,6 +280,96 @@ describe('RedisPolicyCache with a real redis-server', () => {
     } finally {
       await a.close()
       await b.close()
+    }
+  })
+
+  test('a replica that sends its first request while its store is still connecting gets the fleet\'s policy: the server sees one request from it, and no outage is logged', async (t) => {
+    const origin = `https://localhost:${iis.port}`
+    const config = { store: 'redis', url: redis.url, keyPrefix: 'fresh:' }
+    const raw = await import('ioredis')
+    const client = new raw.Redis(redis.url)
+    const a = await startReplica(config)
+    try {
+      const learned = await a.send({ cmd: 'request', url: `${origin}/secure/learn` })
+      assert.deepEqual(learned.attempts, [['strict', 'initial'], ['renegotiation', 'fallback']])
+      await eventually(async () => (await client.get(`fresh:policy:${origin}`)) !== null)
+
+      // A new process: its first request is dispatched in the tick that constructed the store. The
+      // bound is generous so that a loaded machine cannot turn this into a timing test; the default
+      // (250 ms) bounds the same wait.
+      const path = '/secure/first-request-of-a-new-replica'
+      const b = await startReplica({ ...config, loadTimeout: 10_000, first: `${origin}${path}` })
+      try {
+        const first = b.started.first
+        t.diagnostic(`the first request waited ${String(first.waitedMs)} ms for the store`)
+        assert.equal(first.status, 200)
+        assert.deepEqual(first.attempts, [['renegotiation', 'initial']], 'it went straight to the learned stack')
+        assert.deepEqual(iis.stats.requests.filter((r) => r === `GET ${path}`), [`GET ${path}`], 'exactly one request reached the server')
+        const { warnings } = await b.send({ cmd: 'warnings' })
+        assert.deepEqual(warnings, [], 'a store that is connecting is not unreachable')
+      } finally {
+        await b.close()
+      }
+    } finally {
+      client.disconnect()
+      await a.close()
+    }
+  })
+
+  test('a policy learned before the connection is ready is written once it is, with no outage warning', async () => {
+    const { logger, lines } = memoryLogger()
+    const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'early:', logger })
+    const origin = 'https://early.example.test'
+    store.set(origin, entry(origin))
+    const other = new RedisPolicyCache({ url: redis.url, keyPrefix: 'early:' })
+    try {
+      await eventually(async () => (await other.load(origin)) !== undefined)
+      assert.equal(other.get(origin)?.stack, 'renegotiation')
+      assert.deepEqual(lines.filter((l) => l.level === 'warn'), [])
+    } finally {
+      await other.close()
+      await store.close()
+    }
+  })
+
+  test('a store that never finishes connecting holds the first request at most loadTimeout, then it goes on as unknown', async () => {
+    // A TCP server that accepts and never answers: ioredis stays connecting (its ready check waits).
+    const sockets = new Set<net.Socket>()
+    const silent = net.createServer((s) => { sockets.add(s) })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const { logger, lines } = memoryLogger()
+    const store = new RedisPolicyCache({ url: `redis://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, loadTimeout: 100, logger })
+    const origin = `https://localhost:${iis.port}`
+    const events = record(origin)
+    const agent = makeAgent({ cache: store, logger })
+    try {
+      assert.equal(await store.load('https://unknown.example.test'), undefined)
+      const reply = await send(agent, `${origin}/secure`)
+      assert.equal(reply.status, 200)
+      assert.deepEqual(events.attempts.map((a) => a.stack), ['strict', 'renegotiation'], 'unknown: the strict stack first')
+      assert.equal(agent.policy(origin)?.stack, 'renegotiation', 'learned in memory')
+      assert.ok(!lines.some((l) => /unreachable/.test(l.msg ?? '')), 'still connecting, not unreachable')
+    } finally {
+      events.stop()
+      await agent.close()
+      await store.close()
+      for (const s of sockets) s.destroy()
+      silent.close()
+    }
+  })
+
+  test('a Redis that refuses the connection at start is unreachable: a warning, and the first request does not wait for loadTimeout', async () => {
+    const { logger, lines } = memoryLogger()
+    const port = await freePort()
+    const store = new RedisPolicyCache({ url: `redis://127.0.0.1:${port}`, loadTimeout: 60_000, logger })
+    try {
+      // With a 60 s bound, only the outage can end this wait before the 30 s guard.
+      const loaded = store.load('https://unknown.example.test')
+      const guard = sleep(30_000, 'still waiting', { ref: false })
+      assert.equal(await Promise.race([loaded, guard]), undefined)
+      assert.ok(lines.some((l) => l.level === 'warn' && /unreachable/.test(l.msg ?? '')))
+    } finally {
+      await store.close()
     }
   })
 

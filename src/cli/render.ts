@@ -36,6 +36,11 @@ export function configLine (result: ProbeResult, hasClientCert: boolean): string
   return `hosts: { '${host}': { ${parts.join(', ')} } }`
 }
 
+/** The `hosts` entry that gives a host its client certificate (the agent presents one only where configured). */
+function clientCertLine (result: ProbeResult): string {
+  return `hosts: { '${new URL(result.url).hostname}': { clientCert: { cert, key } } }`
+}
+
 function table (rows: string[][], s: Style): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => stripAnsi(r[i] ?? '').length))) ?? []
   return rows.map((row, index) => {
@@ -62,6 +67,11 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
   const { stack, fingerprint, http1Only } = result.verdict
   if (stack === null) {
     lines.push(`${s.red('verdict:')} no stack works${fingerprint === null ? '' : ` (${fingerprint})`}.`)
+    if (fingerprint === 'client-certificate-required') {
+      lines.push(`next:    the server wants a client certificate for this path and the probe had none: run it again with ${s.bold('--cert FILE --key FILE')} (or ${s.bold('--pfx FILE')}) to see which stack works with it.`)
+      lines.push(`config:  ${clientCertLine(result)}`)
+      lines.push(s.dim('         (the agent presents a certificate only to hosts whose entry has clientCert: { cert, key } or { pfx, passphrase? })'))
+    }
   } else if (stack === 'strict' && !http1Only) {
     lines.push(`${s.green('verdict:')} the strict stack works: nothing to configure.`)
   } else {

@@ -21,6 +21,9 @@ export interface PolicyCache {
   load?: (origin: string, signal: AbortSignal) => Promise<PolicyEntry | undefined>
   /** Optional: be told of entries set or deleted by other processes. Returns a function that unsubscribes. */
   subscribe?: (listener: (origin: string, entry: PolicyEntry | undefined) => void) => () => void
-  /** Releases files and connections. */
+  /**
+   * Releases files and connections. What the store holds stays readable afterwards (`get`, `entries`):
+   * `agent.policy()` and `agent.policies()` keep answering after the agent and its store are closed.
+   */
   close?: () => Promise<void>
 }

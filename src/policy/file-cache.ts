@@ -115,7 +115,7 @@ export class FilePolicyCache implements PolicyCache {
     await this.#writing
   }
 
-  /** Writes what is pending and stops watching the file. */
+  /** Writes what is pending and stops watching the file. The entries in memory stay readable. */
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
@@ -188,7 +188,10 @@ export class FilePolicyCache implements PolicyCache {
   }
 
   #reload (): void {
-    readFile(this.path, 'utf8').then((text) => { this.#apply(this.#parse(text), true) }, (error: unknown) => {
+    readFile(this.path, 'utf8').then((text) => {
+      // A read that finishes after close() changes nothing: the closed store's entries stay as they were.
+      if (!this.#closed) this.#apply(this.#parse(text), true)
+    }, (error: unknown) => {
       if ((error as { code?: string }).code !== 'ENOENT') this.#support.warn({ err: summary(error) }, 'reading the policy file failed')
     })
   }

@@ -105,7 +105,6 @@ export class MemoryPolicyCache implements PolicyCache {
     return list
   }
 
-  async close (): Promise<void> {
-    this.#entries.clear()
-  }
+  /** Holds no file or connection: releases nothing, and what was learned stays readable. */
+  async close (): Promise<void> {}
 }

@@ -19,6 +19,8 @@ export interface RedisClient {
   duplicate: (options?: object) => RedisClient
   quit: () => Promise<unknown>
   disconnect: () => void
+  /** Connects a client created with `lazyConnect`. */
+  connect?: () => Promise<unknown>
   on: (event: string, listener: (...args: any[]) => void) => unknown
 }
 
@@ -46,14 +48,17 @@ interface Message {
 }
 
 const KNOWN = ['url', 'client', 'keyPrefix', 'ttl', 'max', 'loadTimeout', 'logger']
+/** How long close() waits for Redis to acknowledge QUIT before it drops the connection. */
+const QUIT_TIMEOUT_MS = 1_000
 
 /**
  * Shares policies across a fleet through Redis. Memory first: `get` never waits on the network.
  * Every process keeps the entries in memory, loads them all when it connects, and hears of entries
  * set or deleted elsewhere through pub/sub (within a second, without a request). An origin this
- * process has never seen may be looked up with a short bound before its first request. When Redis is
- * down, requests go on with memory alone, changes are kept and written when it comes back, and a
- * warning is logged once per outage.
+ * process has never seen may be looked up with a short bound before its first request; in a process
+ * that just started, that bound also covers waiting for the connection (connecting is not an
+ * outage). When Redis is down, requests go on with memory alone, changes are kept and written when
+ * it comes back, and a warning is logged once per outage. After `close()` the entries stay readable.
  */
 export class RedisPolicyCache implements PolicyCache {
   readonly ttl: number
@@ -68,6 +73,8 @@ export class RedisPolicyCache implements PolicyCache {
   readonly #loadTimeout: number
   /** Changes Redis has not taken yet (an entry, or null for a deletion). */
   readonly #unsynced = new Map<string, PolicyEntry | null>()
+  /** Look-ups waiting for the client to be ready; each is called when it is, or when that will not happen soon. */
+  readonly #waiting = new Set<() => void>()
   #down = false
   #closed = false
   /** Resolves once the entries present in Redis at connection time are in memory. */
@@ -123,8 +130,13 @@ export class RedisPolicyCache implements PolicyCache {
     this.#client.on('error', (error: unknown) => this.#outage(error))
     let resolveReady!: () => void
     this.ready = new Promise((resolve) => { resolveReady = resolve })
-    this.#client.on('ready', () => { this.#onReady().finally(resolveReady) })
+    this.#client.on('ready', () => {
+      this.#wake()
+      this.#onReady().finally(resolveReady)
+    })
     if (this.#client.status === 'ready') this.#onReady().finally(resolveReady)
+    // A client created with lazyConnect connects only when asked: the store needs it now.
+    else if (this.#client.status === 'wait') this.#client.connect?.().catch(() => {})
   }
 
   get (origin: string): PolicyEntry | undefined {
@@ -150,13 +162,19 @@ export class RedisPolicyCache implements PolicyCache {
     return this.#support.subscribe(listener)
   }
 
-  /** Looks up an origin this process does not know, giving up after `loadTimeout` or when `signal` aborts. */
+  /**
+   * Looks up an origin this process does not know, giving up after `loadTimeout` or when `signal`
+   * aborts. While the client is still connecting (a process that just started), the look-up waits
+   * for the connection first, within the same `loadTimeout`.
+   */
   async load (origin: string, signal?: AbortSignal): Promise<PolicyEntry | undefined> {
     const known = this.#memory.get(origin)
     if (known !== undefined || this.#down || this.#closed) return known
     const timeout = AbortSignal.timeout(this.#loadTimeout)
     const bound = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
     try {
+      // Not ready in time (or unreachable after all): memory may have heard of it meanwhile.
+      if (!(await this.#connected(bound))) return this.#memory.get(origin)
       const text = await new Promise<string | null>((resolve, reject) => {
         if (bound.aborted) { resolve(null); return }
         bound.addEventListener('abort', () => resolve(null), { once: true })
@@ -173,16 +191,36 @@ export class RedisPolicyCache implements PolicyCache {
     }
   }
 
-  /** Closes the connections the store opened (a client you passed in stays open). */
+  /**
+   * Closes the connections the store opened (a client you passed in stays open). What the store
+   * holds in memory stays readable (`get`, `entries`); nothing is written or heard any more.
+   */
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await Promise.allSettled([this.#subscriber.quit()])
-    this.#subscriber.disconnect()
-    if (this.#owns) {
-      await Promise.allSettled([this.#client.quit()])
-      this.#client.disconnect()
-    }
+    this.#wake()
+    await quit(this.#subscriber)
+    if (this.#owns) await quit(this.#client)
+  }
+
+  /** Whether the client is ready, waiting (within `bound`) while it is still connecting. */
+  async #connected (bound: AbortSignal): Promise<boolean> {
+    if (this.#client.status === 'ready') return true
+    if (bound.aborted) return false
+    await new Promise<void>((resolve) => {
+      const settle = (): void => {
+        bound.removeEventListener('abort', settle)
+        this.#waiting.delete(settle)
+        resolve()
+      }
+      this.#waiting.add(settle)
+      bound.addEventListener('abort', settle, { once: true })
+    })
+    return this.#client.status === 'ready' && !this.#down && !this.#closed && !bound.aborted
+  }
+
+  #wake (): void {
+    for (const settle of [...this.#waiting]) settle()
   }
 
   #key (origin: string): string {
@@ -191,6 +229,11 @@ export class RedisPolicyCache implements PolicyCache {
 
   #push (origin: string, entry: PolicyEntry | null): void {
     if (this.#closed) return
+    // Until the client is ready (connecting, or reconnecting) the change waits; it goes out on 'ready'.
+    if (this.#client.status !== 'ready') {
+      this.#unsynced.set(origin, entry)
+      return
+    }
     this.#write(origin, entry).catch((error: unknown) => {
       this.#unsynced.set(origin, entry)
       this.#outage(error)
@@ -209,6 +252,7 @@ export class RedisPolicyCache implements PolicyCache {
   }
 
   #onMessage (text: string): void {
+    if (this.#closed) return
     let message: Partial<Message>
     try {
       message = JSON.parse(text) as Partial<Message>
@@ -229,6 +273,7 @@ export class RedisPolicyCache implements PolicyCache {
   }
 
   async #onReady (): Promise<void> {
+    if (this.#closed) return
     if (this.#down) {
       this.#down = false
       this.#support.info({}, 'Redis is reachable again')
@@ -261,6 +306,20 @@ export class RedisPolicyCache implements PolicyCache {
   #outage (error: unknown): void {
     if (this.#closed || this.#down) return
     this.#down = true
+    this.#wake()
     this.#support.warn({ err: summary(error) }, 'Redis is unreachable: policies are served from memory and changes are kept until it returns')
   }
+}
+
+/** Says QUIT when the connection is up (bounded), then drops it: a client still connecting has nothing to say goodbye to. */
+async function quit (client: RedisClient): Promise<void> {
+  if (client.status === 'ready') {
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      client.quit().catch(() => {}),
+      new Promise((resolve) => { timer = setTimeout(resolve, QUIT_TIMEOUT_MS) })
+    ])
+    clearTimeout(timer)
+  }
+  client.disconnect()
 }
