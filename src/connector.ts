@@ -117,13 +117,44 @@ class Connection {
 const connectionsBySocket = new WeakMap<object, Connection>()
 let subscribed = false
 
+/** What a response can learn about the connection its request went out on. */
+export interface ConnectionFacts {
+  /** Negotiated protocol, such as `'TLSv1.3'`. */
+  readonly protocol: string | null
+  readonly cipher: string | null
+}
+
+/** Receives the connection of the request whose headers undici writes next. */
+export interface ConnectionSink {
+  connection: ConnectionFacts | undefined
+}
+
+let expecting: ConnectionSink | undefined
+
+/**
+ * Called from a handler's `onRequestStart`: undici writes that request's headers synchronously right
+ * after it (client-h1 `writeH1`, client-h2 `writeH2`) and publishes `undici:client:sendHeaders` with
+ * the socket, and the subscriber below hands the sink that socket's connection. A request undici
+ * drops in between publishes nothing: the next `onRequestStart` replaces the sink, and every publish
+ * clears it, so a sink never receives another request's connection. Costs two assignments per request.
+ */
+export function expectConnection (sink: ConnectionSink): void {
+  expecting = sink
+}
+
 function subscribeOnce (): void {
   if (subscribed) return
   subscribed = true
   // undici publishes this for each request just before it writes the request's headers.
   subscribe('undici:client:sendHeaders', (message) => {
+    const sink = expecting
+    expecting = undefined
     const socket = (message as { socket?: object }).socket
-    if (socket !== undefined) connectionsBySocket.get(socket)?.markRequest()
+    if (socket === undefined) return
+    const connection = connectionsBySocket.get(socket)
+    if (connection === undefined) return
+    connection.markRequest()
+    if (sink !== undefined) sink.connection = connection
   })
 }
 
