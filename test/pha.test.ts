@@ -6,7 +6,7 @@ import { HOLD_LIMIT } from '../src/response-hold.ts'
 import { startApache, type ApacheServer } from './servers/apache.ts'
 import { startModern } from './servers/modern.ts'
 import { APACHE_PHA_PAGE, startPhaLike } from './servers/pha.ts'
-import { certs, clientCert, makeAgent, memoryLogger, record, send, warnings } from './helpers.ts'
+import { certs, clientCert, failure, makeAgent, memoryLogger, record, send, warnings } from './helpers.ts'
 
 const PHA_TEXT = 'Reason: Cannot perform Post-Handshake Authentication.'
 
@@ -293,6 +293,24 @@ describe('a Node emulator of the post-handshake-auth 403 (TLS 1.3) and renegotia
       assert.ok(lines.some((l) => l.level === 'warn' && /same 403/.test(l.msg ?? '')))
     } finally {
       events.stop()
+      await agent.close()
+      await server.close()
+    }
+  })
+
+  test('a TLS 1.3-only server: the TLS 1.2 attempt cannot connect, TLS_FALLBACK_EXHAUSTED lists both attempts, no policy', async () => {
+    const server = await startPhaLike({ tls13Only: true })
+    const origin = `https://localhost:${server.port}`
+    const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
+    try {
+      const error = await failure(() => send(agent, `${origin}/secure`))
+      assert.equal(error.code, 'TLS_FALLBACK_EXHAUSTED')
+      assert.equal(error.fingerprint, 'post-handshake-auth-required')
+      assert.deepEqual(error.attempts.map((a: { stack: string, code: string }) => [a.stack, a.code]), [['strict', 'HTTP_403'], ['renegotiation', error.cause?.code]])
+      assert.match(String(error.cause?.code), /ERR_SSL/)
+      assert.deepEqual(server.requests, ['GET /secure TLSv1.3 403'])
+      assert.equal(agent.policy(origin), undefined)
+    } finally {
       await agent.close()
       await server.close()
     }

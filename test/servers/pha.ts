@@ -18,6 +18,8 @@ export interface PhaLikeOptions {
   gzip?: boolean
   /** Send the 403 chunked (no Content-Length). */
   chunked?: boolean
+  /** Speak TLS 1.3 only (no renegotiation possible at all). */
+  tls13Only?: boolean
   cert?: Buffer
   key?: Buffer
 }
@@ -43,7 +45,11 @@ export async function startPhaLike (options: PhaLikeOptions = {}): Promise<PhaLi
     res.writeHead(status, { ...headers, ...(options.chunked === true ? {} : { 'content-length': body.length }) })
     res.end(body)
   }
-  const server = https.createServer({ cert: options.cert ?? certs.serverCert, key: options.key ?? certs.serverKey }, (req, res) => {
+  const server = https.createServer({
+    cert: options.cert ?? certs.serverCert,
+    key: options.key ?? certs.serverKey,
+    ...(options.tls13Only === true ? { minVersion: 'TLSv1.3' as const } : {})
+  }, (req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
