@@ -11,6 +11,7 @@ import { startIisLike } from '../test/servers/iis.ts'
 import { startGnutls } from '../test/servers/gnutls.ts'
 import { startModern } from '../test/servers/modern.ts'
 import { startOnPath } from '../test/servers/onpath.ts'
+import { startPhaLike } from '../test/servers/pha.ts'
 
 const color = process.stdout.isTTY ? (code: number, s: string) => `\x1b[${code}m${s}\x1b[0m` : (_: number, s: string) => s
 const dim = (s: string): string => color(2, s)
@@ -18,13 +19,15 @@ const bold = (s: string): string => color(1, s)
 const say = (line: string): void => { console.log(line) }
 
 say(bold('undici-tls-fallback demo') + dim(' (local servers on 127.0.0.1)'))
-const [modern, iis, legacy, onPath] = await Promise.all([startModern(), startIisLike({ onRefused: 'reset' }), startGnutls(), startOnPath('rst')])
-const names: Record<string, number> = { 'modern.test': modern.port, 'iis.test': iis.port, 'legacy.test': legacy.port, 'appliance.test': legacy.port, 'onpath.test': onPath.port }
+const [modern, iis, legacy, onPath, apache] = await Promise.all([startModern(), startIisLike({ onRefused: 'reset' }), startGnutls(), startOnPath('rst'), startPhaLike()])
+const names: Record<string, number> = { 'modern.test': modern.port, 'iis.test': iis.port, 'legacy.test': legacy.port, 'appliance.test': legacy.port, 'onpath.test': onPath.port, 'apache.test': apache.port, 'intranet.example.test': apache.port }
 say(dim(`  modern.test    a well-behaved TLS 1.2/1.3 server              :${modern.port}`))
 say(dim(`  iis.test       IIS-like: renegotiates under /secure, RST if refused :${iis.port}`))
 say(dim(`  legacy.test    GnuTLS without RFC 5746 (this host consents)   :${legacy.port}`))
 say(dim(`  appliance.test the same GnuTLS server, no consent             :${legacy.port}`))
 say(dim(`  onpath.test    an on-path box that resets after the handshake :${onPath.port}`))
+say(dim(`  apache.test    Apache-like on TLS 1.3: 403 "Cannot perform Post-Handshake Authentication" under /secure :${apache.port}`))
+say(dim(`  intranet.example.test the same server, no client certificate configured :${apache.port}`))
 
 const options: TlsFallbackAgentOptions = {
   connect: {
@@ -36,7 +39,9 @@ const options: TlsFallbackAgentOptions = {
     }
   },
   hosts: {
-    'legacy.test': { fallback: ['legacy-server-connect'] }
+    'legacy.test': { fallback: ['legacy-server-connect'] },
+    // A Node emulator: it renegotiates on TLS 1.2 but cannot read the certificate (the tests use a real Apache).
+    'apache.test': { clientCert: { cert: certs.clientCert, key: certs.clientKey } }
   },
   resetRetries: 0,
   hooks: {
@@ -58,7 +63,8 @@ async function call (method: 'GET' | 'POST', url: string, body?: string): Promis
     const response = await request(`https://${u.hostname}:${names[u.hostname]}${u.pathname}`, { dispatcher: agent, method, body })
     const text = await response.body.text()
     const ms = (performance.now() - started).toFixed(0)
-    say(`    ${color(32, String(response.statusCode))} in ${ms} ms ${dim(text.replace(/\s+/g, ' ').slice(0, 70))}`)
+    const shown = text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim()
+    say(`    ${color(response.statusCode < 400 ? 32 : 33, String(response.statusCode))} in ${ms} ms ${dim(shown.length > 90 ? `…${shown.slice(-90)}` : shown)}`)
   } catch (error) {
     const e = error as Error & { code?: string }
     say(`    ${color(31, e.code ?? e.name)} ${e.message.split('. ').slice(0, 3).join('. ')}`)
@@ -74,6 +80,9 @@ await call('POST', 'https://iis.test/secure/upload', 'a request body, replayed o
 await call('GET', 'https://legacy.test/')
 await call('GET', 'https://appliance.test/')
 await call('GET', 'https://onpath.test/')
+await call('POST', 'https://apache.test/secure/form', 'refused in the access check: any method may go again')
+await call('GET', 'https://apache.test/secure/')
+await call('GET', 'https://intranet.example.test/secure/')
 
 const rows = agent.policies().map((p) => [
   p.origin.replace(/:\d+$/, ''), p.stack, p.fingerprint, p.evidence.verified ? 'yes' : 'no',
@@ -89,7 +98,8 @@ for (const row of rows) say(line(row as string[]))
 
 const { readFileSync } = await import('node:fs')
 const logLines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { level: number, msg: string })
-say(dim(`\npino log: ${logFile} (${logLines.length} lines, ${logLines.filter((l) => l.level === 40).length} at warn: one per downgrade)`))
+say(dim(`\npino log: ${logFile} (${logLines.length} lines, ${logLines.filter((l) => l.level === 40).length} at warn: one per downgrade, one for the missing client certificate)`))
+for (const l of logLines.filter((l) => l.level === 40 && l.msg.includes('clientCert'))) say(dim(`  warn: ${l.msg}`))
 
 await agent.close()
-await Promise.all([modern.close(), iis.close(), legacy.close(), onPath.close()])
+await Promise.all([modern.close(), iis.close(), legacy.close(), onPath.close(), apache.close()])

@@ -395,11 +395,16 @@ export class TlsFallbackAgent extends Dispatcher {
   }
 
   #warnIgnored (origin: string, kind: string, fields: object, message: string): void {
+    this.#noticeOnce(origin, kind, fields, message, 'TLS_FALLBACK_POLICY_IGNORED')
+  }
+
+  /** A notice shown once per origin and kind (bounded: the set is cleared when it grows too large). */
+  #noticeOnce (origin: string, kind: string, fields: object, message: string, code: string): void {
     const key = `${origin} ${kind}`
     if (this.#ignoredWarned.has(key)) return
     if (this.#ignoredWarned.size >= MAX_WARM_ORIGINS) this.#ignoredWarned.clear()
     this.#ignoredWarned.add(key)
-    this.#telemetry.notice(fields, message, 'TLS_FALLBACK_POLICY_IGNORED')
+    this.#telemetry.notice(fields, message, code)
   }
 
   /**
@@ -502,6 +507,7 @@ export class TlsFallbackAgent extends Dispatcher {
       policyFor: (origin, rule) => this.#policyFor(origin, rule),
       confirmLegacy: async (origin, url, diagnosis) => await this.#confirmLegacy(origin, url, diagnosis),
       learn: (origin, rule, to, http1Only, diagnosis, worked) => this.#learn(origin, rule, to, http1Only, diagnosis, worked),
+      noticeOnce: (origin, kind, fields, message, code) => { this.#noticeOnce(origin, kind, fields, message, code) },
       unlearn: (origin, reason) => {
         this.#telemetry.warn({ origin, reason }, `${origin}: dropping its learned policy: ${reason}`)
         this.#cache.delete(origin)

@@ -156,13 +156,44 @@ const sessionsByStream = new WeakMap<object, object>()
 /** A failed HTTP/2 stream's error, mapped to what is known about the stream. */
 const http2Failures = new WeakMap<object, Http2StreamFacts>()
 
+/** What a response can learn about the connection its request went out on. */
+export interface ConnectionFacts {
+  /** Negotiated protocol, such as `'TLSv1.3'`. */
+  readonly protocol: string | null
+  readonly cipher: string | null
+}
+
+/** Receives the connection of the request whose headers undici writes next. */
+export interface ConnectionSink {
+  connection: ConnectionFacts | undefined
+}
+
+let expecting: ConnectionSink | undefined
+
+/**
+ * Called from a handler's `onRequestStart`: undici writes that request's headers synchronously right
+ * after it (client-h1 `writeH1`, client-h2 `writeH2`) and publishes `undici:client:sendHeaders` with
+ * the socket, and the subscriber below hands the sink that socket's connection. A request undici
+ * drops in between publishes nothing: the next `onRequestStart` replaces the sink, and every publish
+ * clears it, so a sink never receives another request's connection. Costs two assignments per request.
+ */
+export function expectConnection (sink: ConnectionSink): void {
+  expecting = sink
+}
+
 function subscribeOnce (): void {
   if (subscribed) return
   subscribed = true
   // undici publishes this for each request just before it writes the request's headers.
   subscribe('undici:client:sendHeaders', (message) => {
+    const sink = expecting
+    expecting = undefined
     const { socket, request } = message as { socket?: object, request?: UndiciRequest }
-    if (socket !== undefined) connectionsBySocket.get(socket)?.markRequest(request ?? {})
+    if (socket === undefined) return
+    const connection = connectionsBySocket.get(socket)
+    if (connection === undefined) return
+    connection.markRequest(request ?? {})
+    if (sink !== undefined) sink.connection = connection
   })
   // Node's HTTP/2 client channels (Node >= 22.14). A GOAWAY's last-stream-id says which streams the
   // server may have acted on (RFC 9113 section 6.8); undici does not pass it on, so it is kept here,

@@ -5,7 +5,8 @@ export const FINGERPRINTS = [
   'renegotiation-refused',
   'unsafe-legacy-renegotiation',
   'client-certificate-required',
-  'http11-required'
+  'http11-required',
+  'post-handshake-auth-required'
 ] as const
 export type FingerprintId = typeof FINGERPRINTS[number]
 
@@ -310,6 +311,60 @@ export function diagnose (input: DiagnoseInput): Diagnosis | undefined {
       records,
       verified: true,
       summary: 'the server sent a HelloRequest after the request; the client declined it with an alert; the server then closed without a response'
+    }
+  }
+}
+
+/**
+ * What servers write in the body of the 403 they answer on TLS 1.3 when a location asks for a client
+ * certificate after the handshake and the client did not announce post-handshake authentication.
+ * Matched exactly (case and punctuation), as bytes of the decoded body.
+ *
+ * - Apache httpd mod_ssl (2.4.37 and later, OpenSSL): `ssl_hook_Access` logs AH10158 and sets the
+ *   request's error-notes to `Reason: Cannot perform Post-Handshake Authentication.<br />`, which its
+ *   default 403 page shows. A custom `ErrorDocument 403` hides it: such a server is not recognised.
+ *
+ * Others were checked and have nothing to match: nginx, HAProxy, Caddy, Envoy and IIS cannot ask
+ * for a certificate per location over TLS 1.3 (nginx answers 400 "No required SSL certificate was
+ * sent" for a certificate it asked for in the handshake; IIS resets or answers 500); Tomcat and
+ * mod_gnutls answer without a distinguishing text.
+ */
+export const POST_HANDSHAKE_AUTH_TEXTS: readonly string[] = Object.freeze([
+  'Reason: Cannot perform Post-Handshake Authentication.'
+])
+
+const PHA_NEEDLES = POST_HANDSHAKE_AUTH_TEXTS.map((text) => Buffer.from(text, 'latin1'))
+
+/** Whether a (decoded) response body says the server cannot perform post-handshake authentication. */
+export function saysPostHandshakeAuth (body: Buffer): boolean {
+  for (const needle of PHA_NEEDLES) {
+    if (body.includes(needle)) return true
+  }
+  return false
+}
+
+/**
+ * The diagnosis of a held-back 403 whose body says the server cannot perform post-handshake
+ * authentication. Only called for a response that arrived inside TLS (1.3 on the first attempt):
+ * nobody on the path can write into it, so the evidence is verified.
+ */
+export function postHandshakeAuthDiagnosis (
+  connection: { protocol: string | null, cipher: string | null } | undefined,
+  bodyBytes: number
+): Diagnosis {
+  return {
+    fingerprint: 'post-handshake-auth-required',
+    evidence: {
+      errorCode: undefined,
+      tlsVersion: connection?.protocol ?? null,
+      cipher: connection?.cipher ?? null,
+      bytesReceived: 0,
+      bytesSent: 0,
+      plaintextReceived: bodyBytes,
+      // An HTTP response inside TLS: the server's own word.
+      verified: true,
+      summary: `the server answered 403 on ${connection?.protocol ?? 'TLS'}: it cannot perform post-handshake authentication ` +
+        '(the client did not announce it), so it asks for the client certificate only through a TLS 1.2 renegotiation'
     }
   }
 }

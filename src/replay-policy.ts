@@ -32,6 +32,9 @@ export function refusedBeforeProcessing (diagnosis: Diagnosis): boolean {
       return false
     case 'client-certificate-required':
       return false
+    case 'post-handshake-auth-required':
+      // Apache refused the request in its access check (a 403 on TLS 1.3), before any handler ran.
+      return true
   }
 }
 

@@ -2,11 +2,16 @@ import type { Dispatcher } from 'undici'
 import type { Duplex } from 'node:stream'
 import { StableController } from './controller.ts'
 import { ErrorCodes, TlsFallbackError, type AttemptSummary } from './errors.ts'
-import { diagnose, isConnectionClosedError, type ConnectionSnapshot, type Diagnosis, type Http2StreamFacts } from './fingerprint.ts'
+import { expectConnection, type ConnectionFacts, type ConnectionSink } from './connector.ts'
+import {
+  diagnose, isConnectionClosedError, postHandshakeAuthDiagnosis, saysPostHandshakeAuth,
+  type ConnectionSnapshot, type Diagnosis, type Http2StreamFacts
+} from './fingerprint.ts'
 import type { HostRule } from './options.ts'
 import type { PolicyEntry } from './policy/entry.ts'
 import { ReplayableBody } from './replay.ts'
 import { replayVerdict, requestIsIdempotent, type ReplayVerdict } from './replay-policy.ts'
+import { HeldResponse, type HoldOwner } from './response-hold.ts'
 import { ladderFor, stackFor, type FallbackStack, type StackName } from './stacks.ts'
 import type { AttemptReason, Telemetry } from './telemetry.ts'
 
@@ -32,6 +37,8 @@ export interface RequestHost {
    * that the server lacks it. Resolves to verified evidence, or undefined; never rejects.
    */
   confirmLegacy: (origin: string, url: URL, diagnosis: Diagnosis) => Promise<Diagnosis | undefined>
+  /** A notice (warn line, or process warning without a logger) shown once per origin and kind. */
+  noticeOnce: (origin: string, kind: string, fields: object, message: string, code: string) => void
   /** Drops an origin's policy (it named a stack that no longer connects). */
   unlearn: (origin: string, reason: string) => void
   /** A ladder already running for this origin, to wait for instead of starting another. */
@@ -68,7 +75,7 @@ function hostOfRule (rule: HostRule, url: URL): string {
  * fingerprints, and replays the request on the next stack when that is safe. The caller's handler
  * sees one onRequestStart, one controller and at most one response.
  */
-export class FallbackRequest {
+export class FallbackRequest implements HoldOwner {
   readonly origin: string
   readonly url: URL
   readonly rule: HostRule
@@ -83,6 +90,8 @@ export class FallbackRequest {
   #http1Only = false
   #fromPolicy = false
   #attempt = 0
+  /** The attempt whose callbacks count; 0 while a held-back response routes its attempt's callbacks. */
+  #live = 0
   #started = false
   #responded = false
   #done = false
@@ -158,6 +167,7 @@ export class FallbackRequest {
     }
     this.#attempt += 1
     const attempt = this.#attempt
+    this.#live = attempt
     let body: unknown
     try {
       body = this.#body.nextBody()
@@ -184,7 +194,12 @@ export class FallbackRequest {
 
   /** Whether callbacks of this attempt still count (a later attempt replaced it, or the request ended). */
   isCurrent (attempt: number): boolean {
-    return attempt === this.#attempt && !this.#done
+    return attempt === this.#live && !this.#done
+  }
+
+  /** Whether the caller's handler got its last callback. */
+  get ended (): boolean {
+    return this.#done
   }
 
   onAttemptStart (controller: Controller, context: unknown): void {
@@ -212,7 +227,9 @@ export class FallbackRequest {
     this.#handler.onResponseStarted?.()
   }
 
-  onAttemptHeaders (statusCode: number, headers: Headers, statusMessage: string | undefined): void {
+  onAttemptHeaders (statusCode: number, headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): void {
+    // The one check every response pays: only a 403 may be held back (see #holdsBack).
+    if (statusCode === 403 && this.#holdsBack(headers, statusMessage, attempt)) return
     if (statusCode >= 200 && !this.#responded) {
       this.#responded = true
       this.#onSuccess()
@@ -241,6 +258,138 @@ export class FallbackRequest {
   onAttemptRequestSent (): void {
     this.#handler.onRequestSent?.()
   }
+
+  // ---- A 403 held back: post-handshake authentication (src/response-hold.ts holds the bytes) ----
+
+  /**
+   * A 403 that may say "cannot perform post-handshake authentication" is held back while its body
+   * (at most HOLD_LIMIT bytes) arrives: on a TLS 1.3 connection, or on the stack tried after that
+   * fingerprint (so that the policy moves only once that stack got another answer). Any other
+   * response, and a 403 with a longer body, streams through untouched.
+   */
+  #holdsBack (headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): boolean {
+    if (this.#responded || this.pinned) return false
+    const connection = attempt.connection
+    if (connection?.protocol !== 'TLSv1.3' && this.#diagnosis?.fingerprint !== 'post-handshake-auth-required') return false
+    if (!HeldResponse.fits(headers)) return false
+    attempt.hold = new HeldResponse(this, 403, headers, statusMessage, connection)
+    this.#live = 0
+    return true
+  }
+
+  heldOverflowed (held: HeldResponse): void {
+    if (this.#done) return
+    this.#release(held, true)
+  }
+
+  heldFailed (held: HeldResponse, error: Error): void {
+    if (this.#done) return
+    // The caller sees what it would have seen without the hold: the response so far, then the error.
+    if (!this.#controller.abortedByCaller) this.#release(held, true)
+    this.onAttemptFailed(error)
+  }
+
+  heldEnded (held: HeldResponse, trailers: Headers): void {
+    if (this.#done) return
+    const body = held.decodedBody()
+    if (body === undefined || !saysPostHandshakeAuth(body)) {
+      this.#release(held, true)
+      if (!this.#done) this.onAttemptEnd(trailers)
+      return
+    }
+    this.#onPostHandshakeAuth(held, trailers)
+  }
+
+  /** Hands the caller a held response's status, headers and body so far, as they came. */
+  #release (held: HeldResponse, success: boolean): void {
+    this.#responded = true
+    if (success) {
+      this.#onSuccess()
+    } else {
+      this.#endLadder?.()
+      this.#endLadder = undefined
+      this.#host.settled(this, false)
+    }
+    this.#handler.onResponseStart?.(this.#controller, held.statusCode, held.headers, held.statusMessage)
+    for (const chunk of held.take()) {
+      if (this.#done || this.#controller.abortedByCaller) return
+      this.#handler.onResponseData?.(this.#controller, chunk)
+    }
+  }
+
+  /**
+   * The server answered 403 because it cannot perform post-handshake authentication. The remedy is
+   * TLS 1.2, where it renegotiates for the client certificate: the `renegotiation` stack, with the
+   * host's certificate. The server refused the request in its access check, before any handler
+   * ran, so any method may go again. Without a remedy the caller gets the 403 as it came.
+   */
+  #onPostHandshakeAuth (held: HeldResponse, trailers: Headers): void {
+    this.#inFlight = false
+    const diagnosis = postHandshakeAuthDiagnosis(held.connection, held.size)
+    const error = new Error(`${this.origin}: HTTP 403 on the ${this.#stack} stack: ${diagnosis.evidence.summary}`)
+    this.#attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code: 'HTTP_403', fingerprint: diagnosis.fingerprint })
+    this.#host.telemetry.diagnosis({
+      origin: this.origin,
+      method: this.#method,
+      stack: this.#stack,
+      fingerprint: diagnosis.fingerprint,
+      evidence: diagnosis.evidence,
+      error: { code: undefined, message: error.message }
+    })
+
+    if (this.#diagnosis !== undefined) {
+      // A stack of the ladder got the same answer: the next one, else the 403 as it came.
+      this.#lastError = error
+      if (this.#candidates.length > 0) {
+        this.#next()
+        return
+      }
+      this.#deliverUnremedied(held, trailers, 'same-answer',
+        `${this.origin}: the ${this.#stack} stack got the same 403 (the server cannot perform post-handshake authentication); ` +
+        'no other stack is left, the policy stays as it was, and the 403 was passed on as it came.', 'TLS_FALLBACK_EXHAUSTED')
+      return
+    }
+    const tail = 'The 403 was passed on as it came.'
+    if (this.rule.clientCert === undefined) {
+      this.#deliverUnremedied(held, trailers, 'client-cert',
+        `${this.origin}: 403 Forbidden, "Cannot perform Post-Handshake Authentication": the server asks for a client certificate ` +
+        `after the TLS 1.3 handshake, which Node's TLS client cannot answer. No client certificate is configured for ${hostOfRule(this.rule, this.url)}: ` +
+        `set ${this.#clientCertPath()} (cert and key, or pfx) and the request goes again over TLS 1.2, where the server renegotiates for it. ${tail}`,
+        ErrorCodes.CLIENT_CERTIFICATE_REQUIRED)
+      return
+    }
+    const candidates = ladderFor(diagnosis.fingerprint, this.rule.fallback, undefined)
+    if (candidates.length === 0) {
+      const host = this.rule.pattern?.key ?? this.url.hostname
+      this.#deliverUnremedied(held, trailers, 'not-allowed',
+        `${this.origin}: post-handshake-auth-required (${diagnosis.evidence.summary}). The renegotiation stack (TLS 1.2) would address it, ` +
+        `but ${this.rule.fallbackPath} does not allow it for ${host}. ${tail}`, ErrorCodes.NOT_ALLOWED)
+      return
+    }
+    if (!this.#body.replayable) {
+      this.#deliverUnremedied(held, trailers, 'body',
+        `${this.origin}: post-handshake-auth-required, and the request body cannot be sent again (a stream longer than ` +
+        `maxReplayBodySize, ${this.#host.maxReplayBodySize} bytes). ${tail}`, ErrorCodes.BODY_NOT_REPLAYABLE)
+      return
+    }
+    this.#onDiagnosed(diagnosis, error, undefined)
+  }
+
+  #deliverUnremedied (held: HeldResponse, trailers: Headers, kind: string, message: string, code: string): void {
+    this.#host.noticeOnce(this.origin, `pha:${kind}`, { origin: this.origin, stack: this.#stack, fingerprint: 'post-handshake-auth-required' }, message, code)
+    // No policy moves: a ladder that got this answer again has learned nothing.
+    this.#release(held, this.#diagnosis === undefined)
+    if (!this.#done) this.onAttemptEnd(trailers)
+  }
+
+  /** The option to set for this host's client certificate. */
+  #clientCertPath (): string {
+    return this.rule.pattern === undefined
+      ? `hosts: { '${this.url.hostname}': { clientCert: { cert, key } } }`
+      : `${this.rule.path}.clientCert`
+  }
+
+  // ---- end of the held-back 403 ----
 
   #onSuccess (): void {
     const diagnosis = this.#diagnosis
@@ -541,9 +690,13 @@ export class FallbackRequest {
  * The handler of one attempt: it forwards to its request while the attempt is the current one.
  * A class (methods on the prototype), not an object of closures: one small object per attempt.
  */
-class AttemptHandler implements Handler {
+class AttemptHandler implements Handler, ConnectionSink {
   readonly #request: FallbackRequest
   readonly #attempt: number
+  /** The connection this attempt's request went out on (set by the connector, see expectConnection). */
+  connection: ConnectionFacts | undefined = undefined
+  /** Set while the request holds this attempt's response back: its callbacks go there. */
+  hold: HeldResponse | undefined = undefined
 
   constructor (request: FallbackRequest, attempt: number) {
     this.#request = request
@@ -551,8 +704,12 @@ class AttemptHandler implements Handler {
   }
 
   onRequestStart (controller: Controller, context: unknown): void {
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptStart(controller, context)
-    else this.#request.onStaleStart(controller)
+    if (this.#request.isCurrent(this.#attempt)) {
+      expectConnection(this)
+      this.#request.onAttemptStart(controller, context)
+    } else {
+      this.#request.onStaleStart(controller)
+    }
   }
 
   onRequestUpgrade (_controller: Controller, statusCode: number, headers: Headers, socket: Duplex): void {
@@ -564,19 +721,22 @@ class AttemptHandler implements Handler {
   }
 
   onResponseStart (_controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptHeaders(statusCode, headers, statusMessage)
+    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptHeaders(statusCode, headers, statusMessage, this)
   }
 
   onResponseData (_controller: Controller, chunk: Buffer): void {
     if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptData(chunk)
+    else if (this.hold !== undefined && !this.#request.ended) this.hold.data(chunk)
   }
 
   onResponseEnd (_controller: Controller, trailers: Headers): void {
     if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptEnd(trailers)
+    else if (this.hold !== undefined && !this.#request.ended) this.hold.end(trailers)
   }
 
   onResponseError (_controller: Controller | null, error: Error): void {
     if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptFailed(error)
+    else if (this.hold !== undefined && !this.#request.ended) this.hold.error(error)
   }
 
   onBodySent (chunk: Buffer): void {

@@ -72,6 +72,14 @@ export function stackTlsOptions (
   if (stack !== 'tls13') {
     options.minVersion = userConnect.minVersion ?? 'TLSv1.2'
   }
+  if (stack === 'renegotiation' && tlsVersionRank(userConnect.maxVersion ?? 'TLSv1.3') > tlsVersionRank('TLSv1.2') &&
+    tlsVersionRank(options.minVersion) <= tlsVersionRank('TLSv1.2')) {
+    // Renegotiation exists only up to TLS 1.2: a server that asks for a client certificate after the
+    // handshake renegotiates on TLS 1.2 but, on TLS 1.3, needs post-handshake authentication, which
+    // Node's client cannot announce. This stack therefore offers at most TLS 1.2 (unless the user's
+    // connect.minVersion is TLSv1.3: then nothing below it is offered, and the stack cannot renegotiate).
+    options.maxVersion = 'TLSv1.2'
+  }
   return options
 }
 
@@ -79,6 +87,7 @@ export function stackTlsOptions (
 export function stackFor (fingerprint: string): FallbackStack | undefined {
   if (fingerprint === 'renegotiation-refused') return 'renegotiation'
   if (fingerprint === 'unsafe-legacy-renegotiation') return 'legacy-server-connect'
+  if (fingerprint === 'post-handshake-auth-required') return 'renegotiation'
   return undefined
 }
 
@@ -98,6 +107,10 @@ export function ladderFor (
   }
   if (fingerprint === 'unsafe-legacy-renegotiation') {
     return fallback.filter((stack) => stack === 'legacy-server-connect')
+  }
+  if (fingerprint === 'post-handshake-auth-required') {
+    // TLS 1.2, where the server can renegotiate for the certificate.
+    return fallback.filter((stack) => stack === 'renegotiation')
   }
   return []
 }

@@ -114,6 +114,29 @@ describe('undici-tls-fallback probe', () => {
     }
   })
 
+  test('Apache on its default protocols: post-handshake-auth-required over TLS 1.3; without a certificate a clientCert config line and the server fixes (exit 1); with one, renegotiation over TLS 1.2 works', async () => {
+    const apache = await startApache({ protocols: 'all -SSLv3' })
+    try {
+      const url = `https://localhost:${apache.port}/secure`
+      const without = await cli(['probe', url, '--ca', CA])
+      assert.equal(without.code, 1)
+      assert.match(without.stdout, /verdict: no stack works \(post-handshake-auth-required\)/)
+      assert.match(without.stdout, /Cannot perform Post-Handshake Authentication/)
+      assert.match(without.stdout, /config: {2}hosts: \{ 'localhost': \{ clientCert: \{ cert, key \} \} \}/)
+      assert.match(without.stdout, /server fix \(post-handshake-auth-required\): .*SSLVerifyClient.*virtual-host level.*TLSv1\.2.*announces post-handshake auth/)
+
+      const withCert = await probeJson(url, ['--cert', certs.path('client.crt'), '--key', certs.path('client.key')])
+      assert.equal(withCert.code, 0)
+      assert.deepEqual(withCert.result.verdict, { stack: 'renegotiation', fingerprint: 'post-handshake-auth-required', http1Only: false })
+      const strict = withCert.result.attempts[0]
+      assert.deepEqual([strict.stack, strict.status, strict.tlsVersion, strict.fingerprint], ['strict', 403, 'TLSv1.3', 'post-handshake-auth-required'])
+      const reneg = withCert.result.attempts.find((a: any) => a.stack === 'renegotiation')
+      assert.deepEqual([reneg.status, reneg.tlsVersion], [200, 'TLSv1.2'])
+    } finally {
+      await apache.close()
+    }
+  })
+
   test('keys and passphrases are never printed', async () => {
     const apache = await startApache()
     try {

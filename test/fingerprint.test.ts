@@ -503,3 +503,27 @@ describe('diagnose: property checks over random snapshots', () => {
     assert.equal(matched, 200)
   })
 })
+
+describe('post-handshake-auth-required: the text and the bound', async () => {
+  const { saysPostHandshakeAuth, POST_HANDSHAKE_AUTH_TEXTS } = await import('../src/fingerprint.ts')
+  const { HeldResponse, HOLD_LIMIT } = await import('../src/response-hold.ts')
+  const { APACHE_PHA_PAGE } = await import('./servers/pha.ts')
+
+  test('Apache\'s 403 page matches; a plain Forbidden page, another case or a partial sentence does not', () => {
+    assert.equal(saysPostHandshakeAuth(Buffer.from(APACHE_PHA_PAGE, 'latin1')), true)
+    assert.equal(saysPostHandshakeAuth(Buffer.from('<h1>Forbidden</h1><p>You don\'t have permission to access this resource.</p>')), false)
+    assert.equal(saysPostHandshakeAuth(Buffer.from('reason: cannot perform post-handshake authentication.')), false)
+    assert.equal(saysPostHandshakeAuth(Buffer.from('Cannot perform Post-Handshake')), false)
+    assert.equal(saysPostHandshakeAuth(Buffer.from('Forbidden')), false)
+    assert.ok(POST_HANDSHAKE_AUTH_TEXTS.every((t) => t.includes('Post-Handshake Authentication')))
+  })
+
+  test('only a Content-Length up to HOLD_LIMIT, or none, may be held', () => {
+    assert.equal(HeldResponse.fits({ 'content-length': '298' }), true)
+    assert.equal(HeldResponse.fits({ 'content-length': String(HOLD_LIMIT) }), true)
+    assert.equal(HeldResponse.fits({ 'content-length': String(HOLD_LIMIT + 1) }), false)
+    assert.equal(HeldResponse.fits({ 'content-length': ['10', '10'] }), false)
+    assert.equal(HeldResponse.fits({ 'content-length': '-1' }), false)
+    assert.equal(HeldResponse.fits({ 'transfer-encoding': 'chunked' }), true)
+  })
+})

@@ -127,3 +127,27 @@ describe('a modern server', () => {
     }
   })
 })
+
+describe('the renegotiation stack offers at most TLS 1.2 (renegotiation does not exist in TLS 1.3)', () => {
+  test('stackTlsOptions caps it at TLS 1.2 unless the user\'s minVersion is TLSv1.3; other stacks keep the user\'s maxVersion', async () => {
+    const { stackTlsOptions } = await import('../src/stacks.ts')
+    assert.equal(stackTlsOptions('renegotiation', {}, undefined).maxVersion, 'TLSv1.2')
+    assert.equal(stackTlsOptions('renegotiation', { maxVersion: 'TLSv1.3' }, undefined).maxVersion, 'TLSv1.2')
+    assert.equal(stackTlsOptions('renegotiation', { minVersion: 'TLSv1.3' }, undefined).maxVersion, undefined)
+    assert.equal(stackTlsOptions('strict', {}, undefined).maxVersion, undefined)
+    assert.equal(stackTlsOptions('legacy-server-connect', {}, undefined).maxVersion, undefined)
+  })
+
+  test('a host pinned to the renegotiation stack speaks TLS 1.2 to a server that offers 1.3', async () => {
+    const server = await startModern()
+    const agent = makeAgent({ hosts: { localhost: { stack: 'renegotiation' } } })
+    try {
+      const reply = await send(agent, `https://localhost:${server.port}/`)
+      assert.equal(reply.status, 200)
+      assert.equal(server.requests[0]?.protocol, 'TLSv1.2')
+    } finally {
+      await agent.close()
+      await server.close()
+    }
+  })
+})

@@ -2,7 +2,8 @@ import net from 'node:net'
 import tls, { type TLSSocket } from 'node:tls'
 import pRetry, { AbortError } from 'p-retry'
 import { Client } from 'undici'
-import { isHttp11Required, isUnsafeLegacyError, type FingerprintId } from '../fingerprint.ts'
+import { isHttp11Required, isUnsafeLegacyError, saysPostHandshakeAuth, type FingerprintId } from '../fingerprint.ts'
+import { HOLD_LIMIT } from '../response-hold.ts'
 import { stackTlsOptions, type ClientCertificate, type StackName } from '../stacks.ts'
 import { RecordObserver, RecordType, type TlsRecord } from './records.ts'
 import { redactUrl } from './redact.ts'
@@ -62,6 +63,8 @@ interface RawOutcome {
   records: TlsRecord[]
   closed: RecordObserver['connectionEnd']
   timeMs: number
+  /** A 403 over TLS 1.3 whose short body says the server cannot perform post-handshake authentication. */
+  postHandshakeAuth: boolean
 }
 
 /** One request on one stack, over a connection whose TLS records are observed. */
@@ -108,6 +111,7 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
   })
   let status: number | null = null
   let error: RawOutcome['error'] = null
+  let postHandshakeAuth = false
   try {
     const response = await client.request({
       path: `${url.pathname}${url.search}`,
@@ -115,7 +119,20 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
       signal: options.signal
     })
     status = response.statusCode
-    await response.body.dump({ limit: 1024 * 1024 })
+    if (status === 403 && tlsVersion === 'TLSv1.3') {
+      // The agent's rule: a short 403 body (the probe sends no Accept-Encoding, so it is not encoded).
+      const chunks: Buffer[] = []
+      let size = 0
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        size += chunk.length
+        if (size > HOLD_LIMIT) break
+        chunks.push(chunk)
+      }
+      if (size <= HOLD_LIMIT) postHandshakeAuth = saysPostHandshakeAuth(Buffer.concat(chunks))
+      else await response.body.dump({ limit: 1024 * 1024 }).catch(() => {})
+    } else {
+      await response.body.dump({ limit: 1024 * 1024 })
+    }
   } catch (e) {
     error = e as RawOutcome['error']
   } finally {
@@ -130,7 +147,8 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
     handshakeAt,
     records: observer?.records ?? [],
     closed: observer?.connectionEnd,
-    timeMs: Math.round(performance.now() - started)
+    timeMs: Math.round(performance.now() - started),
+    postHandshakeAuth
   }
 }
 
@@ -139,8 +157,14 @@ function ms (value: number): string {
 }
 
 /** Reads the records after the handshake into a fingerprint and a sentence. */
-export function explain (stack: StackName, outcome: Pick<RawOutcome, 'ok' | 'status' | 'error' | 'tlsVersion' | 'alpn' | 'handshakeAt' | 'records' | 'closed'>, hasClientCert: boolean): { fingerprint: FingerprintId | null, evidence: string } {
+export function explain (stack: StackName, outcome: Pick<RawOutcome, 'ok' | 'status' | 'error' | 'tlsVersion' | 'alpn' | 'handshakeAt' | 'records' | 'closed'> & { postHandshakeAuth?: boolean }, hasClientCert: boolean): { fingerprint: FingerprintId | null, evidence: string } {
   const code = outcome.error?.code
+  if (outcome.postHandshakeAuth === true) {
+    return {
+      fingerprint: 'post-handshake-auth-required',
+      evidence: 'the server answered 403 over TLS 1.3: "Cannot perform Post-Handshake Authentication" (it asks for a client certificate after the handshake; Node\'s client cannot announce post-handshake auth)'
+    }
+  }
   const message = outcome.error?.message ?? ''
   if (outcome.error !== null && isHttp11Required(outcome.error)) {
     return { fingerprint: 'http11-required', evidence: 'the server refused HTTP/2 for this request with HTTP_1_1_REQUIRED (0xd)' }

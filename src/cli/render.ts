@@ -18,12 +18,17 @@ const SERVER_FIXES: Record<string, string> = {
   'renegotiation-refused': 'ask for the client certificate in the first handshake. IIS: `netsh http update sslcert ipport=0.0.0.0:443 ... clientcertnegotiation=enable` (Negotiate Client Certificate); Apache: `SSLVerifyClient` at the virtual-host level instead of inside <Location>/<Directory>; or TLS 1.3 with the certificate requested in the first handshake.',
   'client-certificate-required': 'nothing wrong on the server: it wants a client certificate for this path. Configure one for the host (clientCert), or ask the server\'s owners which certificate it expects.',
   'unsafe-legacy-renegotiation': 'the server\'s TLS library predates RFC 5746 (secure renegotiation, 2010): update it. Until then only legacy-server-connect connects, and it exposes this host\'s connections to CVE-2009-3555.',
-  'http11-required': 'HTTP/2 forbids renegotiation: the server refuses HTTP/2 for paths that need a client certificate. Asking for the certificate in the first handshake lets it serve HTTP/2.'
+  'http11-required': 'HTTP/2 forbids renegotiation: the server refuses HTTP/2 for paths that need a client certificate. Asking for the certificate in the first handshake lets it serve HTTP/2.',
+  'post-handshake-auth-required': 'on TLS 1.3 the server asks for the client certificate after the handshake (post-handshake authentication), which Node, Go and rustls clients cannot announce. Apache: move `SSLVerifyClient require` (or `optional`) to the virtual-host level so the certificate is asked for in the first handshake; or limit that virtual host to TLS 1.2 (`SSLProtocol -all +TLSv1.2`) so it renegotiates; or use a client that announces post-handshake auth (curl, Python, Firefox with security.tls.enable_post_handshake_auth).'
 }
 
 /** The `hosts` entry to paste into the agent's config. */
 export function configLine (result: ProbeResult, hasClientCert: boolean): string | undefined {
   const { stack, http1Only } = result.verdict
+  if (stack === null && result.verdict.fingerprint === 'post-handshake-auth-required' && !hasClientCert) {
+    // TLS 1.2 renegotiation would work with a certificate: the one thing missing.
+    return `hosts: { '${new URL(result.url).hostname}': { ${http1Only ? 'http1Only: true, ' : ''}clientCert: { cert, key } } }`
+  }
   if (stack === null || (stack === 'strict' && !http1Only)) return undefined
   const host = new URL(result.url).hostname
   const parts: string[] = []
@@ -80,7 +85,9 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
   const line = configLine(result, options.hasClientCert)
   if (line !== undefined) {
     lines.push(`config:  ${line}`)
-    lines.push(s.dim('         (TlsFallbackAgent learns this by itself; paste it to skip the first failed attempt, or to consent to legacy-server-connect.)'))
+    lines.push(s.dim(stack === null
+      ? '         (the server asks for a client certificate: configure one for the host, then TLS 1.2 renegotiation presents it; run the probe again with --cert and --key.)'
+      : '         (TlsFallbackAgent learns this by itself; paste it to skip the first failed attempt, or to consent to legacy-server-connect.)'))
   }
   if (result.legacyWouldWork) {
     lines.push(`${s.yellow('note:')}    the server lacks RFC 5746; legacy-server-connect would likely work. It was not tried: run again with --allow-legacy to try it.`)

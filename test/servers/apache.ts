@@ -24,6 +24,12 @@ export interface ApacheServer {
 export interface ApacheOptions {
   /** Value of `SSLProtocol`; default '-all +TLSv1.2' (so /secure renegotiates instead of using TLS 1.3 post-handshake auth). */
   protocols?: string
+  /**
+   * Loads mod_http2 and sets `Protocols h2 http/1.1` (with the event MPM and mod_cgid, which mod_http2
+   * needs in place of prefork and mod_cgi). Over h2, a location with its own `SSLVerifyClient` is
+   * refused with HTTP_1_1_REQUIRED.
+   */
+  http2?: boolean
 }
 
 /**
@@ -38,7 +44,7 @@ export interface ApacheOptions {
 export async function startApache(options: ApacheOptions = {}): Promise<ApacheServer> {
   const port = await freePort()
   const root = await mkdtemp(path.join(os.tmpdir(), 'undici-tls-fallback-apache-'))
-  await writeSite(root, port, options.protocols ?? '-all +TLSv1.2')
+  await writeSite(root, port, options.protocols ?? '-all +TLSv1.2', options.http2 === true)
 
   const child = spawn('apache2', ['-d', root, '-f', path.join(root, 'httpd.conf'), '-DFOREGROUND'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,7 +95,7 @@ export async function startApache(options: ApacheOptions = {}): Promise<ApacheSe
   }
 }
 
-async function writeSite(root: string, port: number, protocols: string): Promise<void> {
+async function writeSite(root: string, port: number, protocols: string, http2: boolean): Promise<void> {
   // Children run as www-data: everything they serve or execute must be world-readable.
   await chmod(root, 0o755)
   for (const dir of ['htdocs', 'cgi-bin', 'logs', 'run']) await mkdir(path.join(root, dir), { mode: 0o755 })
@@ -104,8 +110,12 @@ async function writeSite(root: string, port: number, protocols: string): Promise
   ].join('\n'), { mode: 0o755 })
 
   const modules = [
-    'mpm_prefork', 'authz_core', 'mime', 'dir', 'alias', 'headers', 'rewrite', 'socache_shmcb', 'ssl', 'cgi',
+    http2 ? 'mpm_event' : 'mpm_prefork', 'authz_core', 'mime', 'dir', 'alias', 'headers', 'rewrite', 'socache_shmcb', 'ssl',
+    http2 ? 'cgid' : 'cgi', ...(http2 ? ['http2'] : []),
   ]; // unixd and log_config are compiled into Debian's apache2
+  const mpm = http2
+    ? `StartServers 1\nServerLimit 2\nThreadsPerChild 8\nMinSpareThreads 4\nMaxSpareThreads 16\nMaxRequestWorkers 16\nScriptSock "${root}/run/cgid.sock"\nProtocols h2 http/1.1`
+    : 'StartServers 2\nMinSpareServers 2\nMaxSpareServers 4\nMaxRequestWorkers 16'
   const conf = `
 ${modules.map((name) => `LoadModule ${name}_module ${MODULES}/mod_${name}.so`).join('\n')}
 
@@ -117,10 +127,7 @@ User www-data
 Group www-data
 Listen 127.0.0.1:${port}
 
-StartServers 2
-MinSpareServers 2
-MaxSpareServers 4
-MaxRequestWorkers 16
+${mpm}
 Timeout 10
 KeepAlive On
 KeepAliveTimeout 5

@@ -1,0 +1,386 @@
+import assert from 'node:assert/strict'
+import { Readable } from 'node:stream'
+import { after, before, describe, test } from 'node:test'
+import { request } from 'undici'
+import { HOLD_LIMIT } from '../src/response-hold.ts'
+import { startApache, type ApacheServer } from './servers/apache.ts'
+import { startModern } from './servers/modern.ts'
+import { APACHE_PHA_PAGE, startPhaLike } from './servers/pha.ts'
+import { certs, clientCert, failure, makeAgent, memoryLogger, record, send, warnings } from './helpers.ts'
+
+const PHA_TEXT = 'Reason: Cannot perform Post-Handshake Authentication.'
+
+describe('a real Apache on Debian\'s default protocols (TLS 1.3 on), SSLVerifyClient require in <Location /secure>', () => {
+  let apache: ApacheServer
+  before(async () => { apache = await startApache({ protocols: 'all -SSLv3' }) })
+  after(async () => { await apache.close() })
+
+  test('with the host\'s client certificate: the 403 on TLS 1.3 is held back, GET and POST go again over TLS 1.2, Apache renegotiates and verifies the certificate', async () => {
+    const origin = `https://localhost:${apache.port}`
+    const events = record(origin)
+    const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
+    try {
+      const home = await send(agent, `${origin}/`)
+      assert.equal(home.status, 200)
+      assert.equal(events.diagnoses.length, 0)
+
+      const secure = await send(agent, `${origin}/secure`)
+      assert.equal(secure.status, 200)
+      assert.equal(secure.text, 'hello from secure\n')
+      assert.equal(secure.headers['x-client-subject'], 'CN=test client')
+      assert.deepEqual(events.attempts.slice(1).map((a) => [a.stack, a.reason]), [['strict', 'initial'], ['renegotiation', 'fallback']])
+      assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['post-handshake-auth-required'])
+      assert.equal(events.diagnoses[0]?.evidence.tlsVersion, 'TLSv1.3')
+      assert.equal(events.diagnoses[0]?.evidence.verified, true)
+      const policy = agent.policy(origin)
+      assert.equal(policy?.stack, 'renegotiation')
+      assert.equal(policy?.fingerprint, 'post-handshake-auth-required')
+      assert.equal(events.fallbacks.length, 1)
+
+      // The next POST goes straight to TLS 1.2; a fresh agent's first POST is replayed (refused before any handler ran).
+      const post = await send(agent, `${origin}/secure`, { method: 'POST', body: 'x'.repeat(10_000) })
+      assert.equal(post.text, 'received 10000 bytes\n')
+      const fresh = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
+      try {
+        const first = await send(fresh, `${origin}/secure`, { method: 'POST', body: 'y'.repeat(10_000) })
+        assert.equal(first.status, 200)
+        assert.equal(first.text, 'received 10000 bytes\n')
+        assert.equal(fresh.policy(origin)?.stack, 'renegotiation')
+      } finally {
+        await fresh.close()
+      }
+      const log = apache.accessLog()
+      assert.match(log, /"GET \/secure HTTP\/1.1" 403 298 TLSv1.3 /)
+      assert.match(log, /"GET \/secure HTTP\/1.1" 200 18 TLSv1.2 .* verify=SUCCESS subject="CN=test client"/)
+      assert.match(log, /"POST \/secure HTTP\/1.1" 403 298 TLSv1.3 /)
+      assert.equal(log.match(/"POST \/secure HTTP\/1.1" 200 \d+ TLSv1.2 .* verify=SUCCESS/g)?.length, 2)
+    } finally {
+      events.stop()
+      await agent.close()
+    }
+  })
+
+  test('without a client certificate: the caller gets Apache\'s 403 whole, no fallback and no policy; a diagnosis event and one warning name the hosts entry', async () => {
+    const origin = `https://localhost:${apache.port}`
+    const events = record(origin)
+    const agent = makeAgent()
+    try {
+      const { result, warnings: list } = await warnings(async () => {
+        const get = await send(agent, `${origin}/secure`)
+        const post = await send(agent, `${origin}/secure`, { method: 'POST', body: 'z'.repeat(100) })
+        return { get, post }
+      })
+      for (const reply of [result.get, result.post]) {
+        assert.equal(reply.status, 403)
+        assert.equal(reply.headers['content-length'], '298')
+        assert.equal(Buffer.byteLength(reply.text), 298)
+        assert.ok(reply.text.includes(PHA_TEXT))
+      }
+      assert.deepEqual(events.attempts.map((a) => a.stack), ['strict', 'strict'])
+      assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['post-handshake-auth-required', 'post-handshake-auth-required'])
+      assert.equal(events.fallbacks.length, 0)
+      assert.equal(agent.policy(origin), undefined)
+      const notices = list.filter((w) => w.code === 'TLS_FALLBACK_CLIENT_CERTIFICATE_REQUIRED')
+      assert.equal(notices.length, 1, 'one warning per origin')
+      assert.match(notices[0]?.message ?? '', /hosts: \{ 'localhost': \{ clientCert: \{ cert, key \} \} \}/)
+      assert.match(notices[0]?.message ?? '', /Post-Handshake Authentication/)
+    } finally {
+      events.stop()
+      await agent.close()
+    }
+  })
+
+  test('with a logger: the missing clientCert is a warn line naming the matched hosts pattern', async () => {
+    const origin = `https://localhost:${apache.port}`
+    const { logger, lines } = memoryLogger()
+    const agent = makeAgent({ hosts: { '*.localhost': {}, localhost: { fallback: ['renegotiation'] } }, logger })
+    try {
+      const reply = await send(agent, `${origin}/secure`)
+      assert.equal(reply.status, 403)
+      const warn = lines.find((l) => l.level === 'warn' && /clientCert/.test(l.msg ?? ''))
+      assert.ok(warn !== undefined)
+      assert.match(warn.msg ?? '', /hosts\['localhost'\]\.clientCert/)
+      assert.equal(warn.obj.fingerprint, 'post-handshake-auth-required')
+    } finally {
+      await agent.close()
+    }
+  })
+})
+
+describe('a real Apache with mod_http2 (Protocols h2 http/1.1) on its default protocols', () => {
+  let apache: ApacheServer
+  before(async () => { apache = await startApache({ protocols: 'all -SSLv3', http2: true }) })
+  after(async () => { await apache.close() })
+
+  test('h2 refused with HTTP_1_1_REQUIRED, then the 403 on HTTP/1.1, then TLS 1.2 renegotiation: one call, one response; the policy records http1Only and the stack', async () => {
+    const origin = `https://localhost:${apache.port}`
+    const events = record(origin)
+    const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
+    try {
+      const secure = await send(agent, `${origin}/secure`)
+      assert.equal(secure.status, 200)
+      assert.equal(secure.text, 'hello from secure\n')
+      assert.deepEqual(events.attempts.map((a) => [a.stack, a.http1Only]), [['strict', false], ['strict', true], ['renegotiation', true]])
+      assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['http11-required', 'post-handshake-auth-required'])
+      const policy = agent.policy(origin)
+      assert.equal(policy?.stack, 'renegotiation')
+      assert.equal(policy?.http1Only, true)
+
+      const post = await send(agent, `${origin}/secure`, { method: 'POST', body: 'p'.repeat(5000) })
+      assert.equal(post.text, 'received 5000 bytes\n')
+      assert.match(apache.accessLog(), /"GET \/secure HTTP\/2.0" 403 /)
+      assert.match(apache.accessLog(), /"GET \/secure HTTP\/1.1" 200 18 TLSv1.2 .* verify=SUCCESS/)
+    } finally {
+      events.stop()
+      await agent.close()
+    }
+  })
+
+  test('without the certificate: a POST gets the 403 as it came; only http1Only is learned', async () => {
+    const origin = `https://localhost:${apache.port}`
+    const events = record(origin)
+    const agent = makeAgent({ logger: memoryLogger().logger })
+    try {
+      const reply = await send(agent, `${origin}/secure`, { method: 'POST', body: 'q'.repeat(100) })
+      assert.equal(reply.status, 403)
+      assert.ok(reply.text.includes(PHA_TEXT))
+      assert.deepEqual(events.attempts.map((a) => [a.stack, a.http1Only]), [['strict', false], ['strict', true]])
+      assert.equal(agent.policy(origin)?.stack, 'strict')
+      assert.equal(agent.policy(origin)?.http1Only, true)
+    } finally {
+      events.stop()
+      await agent.close()
+    }
+  })
+})
+
+describe('other 403s pass through untouched', () => {
+  test('a modern TLS 1.3 server\'s own 403 with a large body streams: the caller has its headers before the server sent the rest', async () => {
+    let finish: (() => void) | undefined
+    const finished = new Promise<void>((resolve) => { finish = resolve })
+    const head = Buffer.alloc(HOLD_LIMIT + 1000, 'a')
+    const tail = Buffer.alloc(50_000, 'b')
+    for (const chunked of [false, true]) {
+      const server = await startModern({
+        handle: (_req, res) => {
+          const r = res as import('node:http').ServerResponse
+          r.writeHead(403, { 'content-type': 'text/plain', 'x-own': 'yes', ...(chunked ? {} : { 'content-length': head.length + tail.length }) })
+          r.write(head)
+          // The rest only once the client has the headers: a held-back response would never get them.
+          void finished.then(() => r.end(tail))
+        }
+      })
+      const origin = `https://localhost:${server.port}`
+      const events = record(origin)
+      const agent = makeAgent({ hosts: { localhost: { clientCert } } })
+      try {
+        const response = await request(`${origin}/secure`, { dispatcher: agent })
+        assert.equal(response.statusCode, 403)
+        assert.equal(response.headers['x-own'], 'yes')
+        finish?.()
+        const body = Buffer.from(await response.body.arrayBuffer())
+        assert.ok(body.equals(Buffer.concat([head, tail])))
+        assert.equal(server.requests[0]?.protocol, 'TLSv1.3')
+        assert.equal(events.diagnoses.length, 0)
+        assert.equal(events.attempts.length, 1)
+        assert.equal(agent.policy(origin), undefined)
+      } finally {
+        events.stop()
+        await agent.close()
+        await server.close()
+      }
+    }
+  })
+
+  test('a small 403 that is not the post-handshake-auth one reaches the caller whole: status, headers, body, in order', async () => {
+    const body = '<html><body><h1>Forbidden</h1><p>You don\'t have permission to access this resource.</p></body></html>'
+    for (const chunked of [false, true]) {
+      const server = await startModern({
+        handle: (_req, res) => {
+          const r = res as import('node:http').ServerResponse
+          r.writeHead(403, { 'content-type': 'text/html', 'x-reason': 'acl', ...(chunked ? {} : { 'content-length': Buffer.byteLength(body) }) })
+          r.write(body.slice(0, 20))
+          r.end(body.slice(20))
+        }
+      })
+      const origin = `https://localhost:${server.port}`
+      const events = record(origin)
+      const agent = makeAgent({ hosts: { localhost: { clientCert } } })
+      try {
+        const order: string[] = []
+        const chunks: Buffer[] = []
+        await new Promise<void>((resolve, reject) => {
+          agent.dispatch({ origin, path: '/secure', method: 'GET' }, {
+            onRequestStart: () => { order.push('start') },
+            onResponseStart: (_c, status, headers) => { order.push(`headers ${status} ${String(headers['x-reason'])}`) },
+            onResponseData: (_c, chunk) => { order.push('data'); chunks.push(chunk) },
+            onResponseEnd: () => { order.push('end'); resolve() },
+            onResponseError: (_c, error) => { reject(error) }
+          })
+        })
+        assert.equal(order[0], 'start')
+        assert.equal(order[1], 'headers 403 acl')
+        assert.equal(order.at(-1), 'end')
+        assert.ok(order.slice(2, -1).every((o) => o === 'data'))
+        assert.equal(Buffer.concat(chunks).toString(), body)
+        assert.equal(events.diagnoses.length, 0)
+        assert.equal(events.attempts.length, 1)
+      } finally {
+        events.stop()
+        await agent.close()
+        await server.close()
+      }
+    }
+  })
+
+  test('the post-handshake-auth text in a 403 over TLS 1.2 is not the fingerprint (renegotiation is how a TLS 1.2 server asks)', async () => {
+    const server = await startModern({
+      maxVersion: 'TLSv1.2',
+      handle: (_req, res) => {
+        ;(res as import('node:http').ServerResponse).writeHead(403, { 'content-length': Buffer.byteLength(APACHE_PHA_PAGE) })
+        res.end(APACHE_PHA_PAGE)
+      }
+    })
+    const origin = `https://localhost:${server.port}`
+    const events = record(origin)
+    const agent = makeAgent({ hosts: { localhost: { clientCert } } })
+    try {
+      const reply = await send(agent, `${origin}/secure`)
+      assert.equal(reply.status, 403)
+      assert.equal(reply.text, APACHE_PHA_PAGE)
+      assert.equal(events.diagnoses.length, 0)
+      assert.equal(events.attempts.length, 1)
+    } finally {
+      events.stop()
+      await agent.close()
+      await server.close()
+    }
+  })
+})
+
+describe('a Node emulator of the post-handshake-auth 403 (TLS 1.3) and renegotiation (TLS 1.2)', () => {
+  test('chunked and gzip-encoded, the 403 is still recognised and the request goes over TLS 1.2', async () => {
+    const server = await startPhaLike({ chunked: true, gzip: true })
+    const origin = `https://localhost:${server.port}`
+    const events = record(origin)
+    const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
+    try {
+      const reply = await send(agent, `${origin}/secure`, { method: 'PUT', body: 'put-body' })
+      assert.equal(reply.status, 200)
+      assert.deepEqual(reply.json(), { ok: true, method: 'PUT', bodyLength: 8, renegotiated: true })
+      assert.deepEqual(server.requests, ['PUT /secure TLSv1.3 403', 'PUT /secure TLSv1.2 200'])
+      assert.equal(agent.policy(origin)?.stack, 'renegotiation')
+    } finally {
+      events.stop()
+      await agent.close()
+      await server.close()
+    }
+  })
+
+  test('a buggy server that sends the same 403 over TLS 1.2: the caller gets that 403, the policy does not move', async () => {
+    const server = await startPhaLike({ alsoOnTls12: true })
+    const origin = `https://localhost:${server.port}`
+    const events = record(origin)
+    const { logger, lines } = memoryLogger()
+    const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger })
+    try {
+      const reply = await send(agent, `${origin}/secure`)
+      assert.equal(reply.status, 403)
+      assert.equal(reply.text, APACHE_PHA_PAGE)
+      assert.deepEqual(server.requests, ['GET /secure TLSv1.3 403', 'GET /secure TLSv1.2 403'])
+      assert.equal(agent.policy(origin), undefined)
+      assert.equal(events.fallbacks.length, 0)
+      assert.ok(lines.some((l) => l.level === 'warn' && /same 403/.test(l.msg ?? '')))
+    } finally {
+      events.stop()
+      await agent.close()
+      await server.close()
+    }
+  })
+
+  test('a TLS 1.3-only server: the TLS 1.2 attempt cannot connect, TLS_FALLBACK_EXHAUSTED lists both attempts, no policy', async () => {
+    const server = await startPhaLike({ tls13Only: true })
+    const origin = `https://localhost:${server.port}`
+    const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
+    try {
+      const error = await failure(() => send(agent, `${origin}/secure`))
+      assert.equal(error.code, 'TLS_FALLBACK_EXHAUSTED')
+      assert.equal(error.fingerprint, 'post-handshake-auth-required')
+      assert.deepEqual(error.attempts.map((a: { stack: string, code: string }) => [a.stack, a.code]), [['strict', 'HTTP_403'], ['renegotiation', error.cause?.code]])
+      assert.match(String(error.cause?.code), /ERR_SSL/)
+      assert.deepEqual(server.requests, ['GET /secure TLSv1.3 403'])
+      assert.equal(agent.policy(origin), undefined)
+    } finally {
+      await agent.close()
+      await server.close()
+    }
+  })
+
+  test('a host whose fallback leaves out renegotiation: the 403 as it came and a TLS_FALLBACK_NOT_ALLOWED warning', async () => {
+    const server = await startPhaLike()
+    const origin = `https://localhost:${server.port}`
+    const agent = makeAgent({ hosts: { localhost: { clientCert, fallback: ['tls13'] } } })
+    try {
+      const { result, warnings: list } = await warnings(async () => await send(agent, `${origin}/secure`))
+      assert.equal(result.status, 403)
+      assert.equal(result.text, APACHE_PHA_PAGE)
+      assert.deepEqual(server.requests, ['GET /secure TLSv1.3 403'])
+      assert.ok(list.some((w) => w.code === 'TLS_FALLBACK_NOT_ALLOWED' && /renegotiation/.test(w.message)))
+      assert.equal(agent.policy(origin), undefined)
+    } finally {
+      await agent.close()
+      await server.close()
+    }
+  })
+
+  test('a stream body longer than maxReplayBodySize cannot go again: the 403 as it came, and a warning', async () => {
+    const server = await startPhaLike()
+    const origin = `https://localhost:${server.port}`
+    const agent = makeAgent({ hosts: { localhost: { clientCert } }, maxReplayBodySize: 1024 })
+    try {
+      const { result, warnings: list } = await warnings(async () =>
+        await send(agent, `${origin}/secure`, { method: 'POST', body: Readable.from([Buffer.alloc(4000, 1), Buffer.alloc(4000, 2)]) }))
+      assert.equal(result.status, 403)
+      assert.ok(list.some((w) => w.code === 'TLS_FALLBACK_BODY_NOT_REPLAYABLE'))
+      assert.deepEqual(server.requests, ['POST /secure TLSv1.3 403'])
+      assert.equal(agent.policy(origin), undefined)
+    } finally {
+      await agent.close()
+      await server.close()
+    }
+  })
+
+  test('an on-path box without the server\'s key cannot produce it: its own TLS 1.3 answer with the 403 fails certificate verification, no fingerprint', async () => {
+    const box = await startPhaLike({ cert: certs.untrustedCert, key: certs.untrustedKey })
+    const origin = `https://localhost:${box.port}`
+    const events = record(origin)
+    const agent = makeAgent({ hosts: { localhost: { clientCert } } })
+    try {
+      await assert.rejects(send(agent, `${origin}/secure`), (error: Error & { code?: string }) => /CERT|SIGNATURE|ISSUER|SELF_SIGNED|VERIFY/.test(error.code ?? ''))
+      assert.equal(events.diagnoses.length, 0)
+      assert.equal(agent.policy(origin), undefined)
+      assert.deepEqual(box.requests, [])
+    } finally {
+      events.stop()
+      await agent.close()
+      await box.close()
+    }
+  })
+
+  test('a pinned host gets the 403 untouched (no detection)', async () => {
+    const server = await startPhaLike()
+    const origin = `https://localhost:${server.port}`
+    const events = record(origin)
+    const agent = makeAgent({ hosts: { localhost: { clientCert, stack: 'strict' } } })
+    try {
+      const reply = await send(agent, `${origin}/secure`)
+      assert.equal(reply.status, 403)
+      assert.equal(reply.text, APACHE_PHA_PAGE)
+      assert.equal(events.diagnoses.length, 0)
+    } finally {
+      events.stop()
+      await agent.close()
+      await server.close()
+    }
+  })
+})
