@@ -136,12 +136,32 @@ describe('a real Apache with mod_http2 (Protocols h2 http/1.1) on its default pr
     }
   })
 
-  test('without the certificate: a POST gets the 403 as it came; only http1Only is learned', async () => {
+  test('without the certificate: a POST refused over h2 is not sent again (RST_STREAM(HTTP_1_1_REQUIRED) may follow processing); the next POST goes over HTTP/1.1 and gets the 403 as it came; only http1Only is learned', async () => {
     const origin = `https://localhost:${apache.port}`
     const events = record(origin)
     const agent = makeAgent({ logger: memoryLogger().logger })
     try {
+      const first = await failure(() => send(agent, `${origin}/secure`, { method: 'POST', body: 'q'.repeat(100) }))
+      assert.equal(first.code, 'TLS_FALLBACK_NOT_REPLAYED')
+      assert.equal(agent.policy(origin)?.http1Only, true)
       const reply = await send(agent, `${origin}/secure`, { method: 'POST', body: 'q'.repeat(100) })
+      assert.equal(reply.status, 403)
+      assert.ok(reply.text.includes(PHA_TEXT))
+      assert.deepEqual(events.attempts.map((a) => [a.stack, a.http1Only]), [['strict', false], ['strict', true]])
+      assert.equal(agent.policy(origin)?.stack, 'strict')
+      assert.equal(agent.policy(origin)?.http1Only, true)
+    } finally {
+      events.stop()
+      await agent.close()
+    }
+  })
+
+  test('without the certificate: a POST with an Idempotency-Key goes again over HTTP/1.1 in the same call and gets the 403 as it came', async () => {
+    const origin = `https://localhost:${apache.port}`
+    const events = record(origin)
+    const agent = makeAgent({ logger: memoryLogger().logger })
+    try {
+      const reply = await send(agent, `${origin}/secure`, { method: 'POST', body: 'q'.repeat(100), headers: { 'idempotency-key': 'k-1' } })
       assert.equal(reply.status, 403)
       assert.ok(reply.text.includes(PHA_TEXT))
       assert.deepEqual(events.attempts.map((a) => [a.stack, a.http1Only]), [['strict', false], ['strict', true]])

@@ -276,8 +276,11 @@ export async function probe (options: ProbeOptions): Promise<ProbeResult> {
   // A stack works when the server answered without refusing (a 4xx such as IIS's 403.7 is a refusal).
   const working = attempts.find((a) => a.ok && a.status !== null && a.status < 400 && (a.stack !== 'strict' || a.http === 'h2' || !http2 || a.fingerprint === null))
   // Nothing works because the server wants a certificate the probe was not given: that is the verdict,
-  // whatever the strict stack showed on the way.
-  const needsCertificate = working === undefined ? attempts.find((a) => a.fingerprint === 'client-certificate-required') : undefined
+  // whatever the strict stack showed on the way. On TLS 1.3 its post-handshake-auth 403 says why and
+  // what the agent does about it (TLS 1.2 renegotiation), so it comes first.
+  const needsCertificate = working === undefined
+    ? (attempts.find((a) => a.fingerprint === 'post-handshake-auth-required') ?? attempts.find((a) => a.fingerprint === 'client-certificate-required'))
+    : undefined
   const diagnosed = needsCertificate ?? attempts.find((a) => a.fingerprint !== null && a.fingerprint !== 'http11-required') ?? attempts.find((a) => a.fingerprint !== null)
   const legacyWouldWork = !options.allowLegacy && attempts.some((a) => a.fingerprint === 'unsafe-legacy-renegotiation')
   const fingerprint = working?.stack === 'strict' ? (http2 ? null : 'http11-required') : (diagnosed?.fingerprint ?? null)
