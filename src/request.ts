@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici'
+import { AsyncResource } from 'node:async_hooks'
 import type { Duplex } from 'node:stream'
 import { StableController } from './controller.ts'
 import { ErrorCodes, TlsFallbackError, type AttemptSummary } from './errors.ts'
@@ -7,7 +8,7 @@ import type { HostRule } from './options.ts'
 import type { PolicyEntry } from './policy/entry.ts'
 import { isIdempotent, ReplayableBody } from './replay.ts'
 import { ladderFor, stackFor, type FallbackStack, type StackName } from './stacks.ts'
-import type { AttemptReason, Telemetry } from './telemetry.ts'
+import type { AttemptReason, RequestInfo, Telemetry } from './telemetry.ts'
 
 type Handler = Dispatcher.DispatchHandler
 type Controller = Dispatcher.DispatchController
@@ -86,6 +87,10 @@ export class FallbackRequest {
   #lastError: Error | undefined
   /** An attempt holds a connection: a caller's abort reaches it through its controller. */
   #inFlight = false
+  /** Set only while telemetry listens to requests (see Telemetry.wantsRequests). */
+  readonly #info: RequestInfo | undefined
+  /** The caller's async context, kept only for tracers (see Telemetry.wantsCallerContext). */
+  readonly #callerScope: AsyncResource | undefined
   /** Set by the agent while the request waits at a cold-start gate. */
   leader = false
   /** The agent's bookkeeping: where the request sits in its list of requests in flight. */
@@ -102,6 +107,12 @@ export class FallbackRequest {
     this.#retriesLeft = host.resetRetries
     this.#body = new ReplayableBody(opts.body, host.maxReplayBodySize)
     this.#controller = new StableController((reason) => this.#onCallerAbort(reason))
+    const telemetry = host.telemetry
+    if (telemetry.wantsRequests) {
+      this.#info = { origin, method: this.#method, path: pathOf(opts.path) }
+      telemetry.requestStart({ request: this.#info })
+    }
+    if (telemetry.wantsCallerContext) this.#callerScope = new AsyncResource('undici-tls-fallback:request')
   }
 
   get pinned (): boolean {
@@ -162,12 +173,15 @@ export class FallbackRequest {
         stack: this.#stack,
         http1Only: this.#http1Only,
         attempt,
-        reason
+        reason,
+        request: this.#info
       })
     }
     // The caller's options go as they are unless the body must be replaced (a stream, teed).
     const opts = body === this.#opts.body ? this.#opts : { ...this.#opts, body } as Dispatcher.DispatchOptions
-    this.#host.send(this.#stack, this.#http1Only, opts, new AttemptHandler(this, attempt))
+    const handler = new AttemptHandler(this, attempt)
+    if (this.#callerScope === undefined) this.#host.send(this.#stack, this.#http1Only, opts, handler)
+    else this.#callerScope.runInAsyncScope(this.#host.send, this.#host, this.#stack, this.#http1Only, opts, handler)
   }
 
   /** Whether callbacks of this attempt still count (a later attempt replaced it, or the request ended). */
@@ -258,7 +272,8 @@ export class FallbackRequest {
         stack: this.#stack,
         fingerprint: diagnosis.fingerprint,
         evidence: diagnosis.evidence,
-        error: { code: error.code, message: error.message }
+        error: { code: error.code, message: error.message },
+        request: this.#info
       })
     }
 
@@ -480,6 +495,7 @@ export class FallbackRequest {
     try {
       this.#handler.onResponseError?.(this.#controller, error)
     } finally {
+      if (this.#info !== undefined) this.#publishEnd(error as Error & { code?: string })
       this.#host.finished(this)
     }
   }
@@ -488,7 +504,20 @@ export class FallbackRequest {
     if (this.#done) return
     this.#done = true
     this.#body.dispose()
+    if (this.#info !== undefined) this.#publishEnd(undefined)
     this.#host.finished(this)
+  }
+
+  #publishEnd (error: (Error & { code?: string }) | undefined): void {
+    this.#host.telemetry.requestEnd({
+      request: this.#info as RequestInfo,
+      stack: this.#stack,
+      http1Only: this.#http1Only,
+      attempts: this.#attempt,
+      failures: this.#attempts,
+      responded: this.#responded,
+      error: error === undefined ? undefined : { code: error.code, message: String(error.message) }
+    })
   }
 }
 
