@@ -124,7 +124,7 @@ describe('OpenTelemetry instrumentation', () => {
       const spans = exporter.getFinishedSpans()
       const caller = spans.find((s) => s.name === 'caller') as ReadableSpan
       assert.ok(caller)
-      const events = caller.events.map((e) => ({ name: e.name, ...e.attributes }))
+      const events: Array<Record<string, unknown>> = caller.events.map((e) => ({ name: e.name, ...e.attributes }))
       assert.deepEqual(events.map((e) => e.name), ['tls_fallback.diagnosis', 'tls_fallback.transition'])
       assert.equal(events[0]?.['tls_fallback.fingerprint'], 'renegotiation-refused')
       assert.equal(events[0]?.['tls_fallback.stack'], 'strict')
