@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { ClientCertificate } from '../stacks.ts'
-import { policies } from './policies.ts'
 import { probe, type ProbeResult } from './probe.ts'
 import { render, toJson } from './render.ts'
 
@@ -132,7 +131,11 @@ function spinner (enabled: boolean): { update: (text: string) => void, stop: () 
 }
 
 export async function main (argv: string[]): Promise<number> {
-  if (argv[0] === 'policies') return await policies(argv.slice(1))
+  if (argv[0] === 'policies') {
+    // Loaded on demand: the probe starts no slower for it.
+    const { policies } = await import('./policies.ts')
+    return await policies(argv.slice(1))
+  }
   let parsed: Parsed | 'help'
   try {
     parsed = parse(argv)
