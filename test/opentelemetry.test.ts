@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { after, before, describe, test } from 'node:test'
 import { context, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
@@ -8,6 +9,7 @@ import type { Instrumentation } from '@opentelemetry/instrumentation'
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici'
 import { MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics'
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace'
+import { request } from 'undici'
 import { TlsFallbackInstrumentation } from '../src/opentelemetry/index.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
@@ -118,7 +120,7 @@ describe('OpenTelemetry instrumentation', () => {
           span.end()
         }
       })
-      const [status, other] = await Promise.all([call('caller', '/secure/report'), call('other', '/secure/other')])
+      const [status, other] = await Promise.all([call('caller', '/secure/report?token=q-secret'), call('other', '/secure/other')])
       assert.equal(other, 200)
       assert.equal(status, 200)
       const spans = exporter.getFinishedSpans()
@@ -136,6 +138,7 @@ describe('OpenTelemetry instrumentation', () => {
       assert.equal(events[1]?.['tls_fallback.verified'], true)
       assert.equal(caller.attributes['tls_fallback.stack'], 'renegotiation')
       assert.equal(caller.attributes['tls_fallback.attempts'], 2)
+      assert.doesNotMatch(JSON.stringify([caller.events, caller.attributes]), /q-secret|token|\/secure/, 'no path or query value in our events and attributes')
 
       const callerId = caller.spanContext().spanId
       const clientSpans = spans.filter((s) => s.name === 'GET' && s.attributes['url.path'] === '/secure/report')
@@ -194,6 +197,34 @@ describe('OpenTelemetry instrumentation', () => {
       instrumentation.disable()
       await agent.close()
       await meterProvider.shutdown()
+    }
+  })
+
+  test('request channels: start at dispatch, synchronously; end once, with the attempts, the failures before a response and the final stack', async () => {
+    const agent = makeAgent()
+    const origin = `https://localhost:${iis.port}`
+    const events: Array<[string, any]> = []
+    const onStart = (m: unknown): void => { events.push(['start', m]) }
+    const onEnd = (m: unknown): void => { events.push(['end', m]) }
+    subscribe('undici-tls-fallback:request:start', onStart)
+    subscribe('undici-tls-fallback:request:end', onEnd)
+    try {
+      const reply = request(`${origin}/secure/channels?q=hidden`, { dispatcher: agent })
+      assert.deepEqual(events.map(([kind]) => kind), ['start'], 'published while dispatch() runs')
+      await (await reply).body.text()
+      assert.deepEqual(events.map(([kind]) => kind), ['start', 'end'])
+      const [[, start], [, end]] = events as [[string, any], [string, any]]
+      assert.deepEqual(start.request, { origin, method: 'GET', path: '/secure/channels' })
+      assert.equal(end.request, start.request, 'the same object on every event of the request')
+      assert.equal(end.stack, 'renegotiation')
+      assert.equal(end.attempts, 2)
+      assert.equal(end.responded, true)
+      assert.equal(end.error, undefined)
+      assert.deepEqual(end.failures.map((f: any) => [f.stack, f.code, f.fingerprint]), [['strict', 'ECONNRESET', 'renegotiation-refused']])
+    } finally {
+      unsubscribe('undici-tls-fallback:request:start', onStart)
+      unsubscribe('undici-tls-fallback:request:end', onEnd)
+      await agent.close()
     }
   })
 
