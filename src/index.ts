@@ -7,7 +7,7 @@ export type { FingerprintId, Evidence, Diagnosis, ConnectionSnapshot, Http2Strea
 export { STACKS, DEFAULT_FALLBACK } from './stacks.ts'
 export type { StackName, FallbackStack, ClientCertificate } from './stacks.ts'
 export { CHANNELS } from './telemetry.ts'
-export type { AttemptEvent, AttemptReason, DiagnosisEvent, FallbackEvent, Hooks, Logger } from './telemetry.ts'
+export type { AttemptEvent, AttemptReason, DiagnosisEvent, FallbackEvent, Hooks, Logger, RequestInfo, RequestStartEvent, RequestEndEvent } from './telemetry.ts'
 export { MemoryPolicyCache } from './policy/memory-cache.ts'
 export type { MemoryPolicyCacheOptions } from './policy/memory-cache.ts'
 export type { PolicyCache } from './policy/cache.ts'

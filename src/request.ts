@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici'
+import { AsyncResource } from 'node:async_hooks'
 import type { Duplex } from 'node:stream'
 import { StableController } from './controller.ts'
 import { ErrorCodes, TlsFallbackError, type AttemptSummary } from './errors.ts'
@@ -13,7 +14,7 @@ import { ReplayableBody } from './replay.ts'
 import { replayVerdict, requestIsIdempotent, type ReplayVerdict } from './replay-policy.ts'
 import { HeldResponse, type HoldOwner } from './response-hold.ts'
 import { ladderFor, stackFor, type FallbackStack, type StackName } from './stacks.ts'
-import type { AttemptReason, Telemetry } from './telemetry.ts'
+import type { AttemptReason, RequestInfo, Telemetry } from './telemetry.ts'
 
 type Handler = Dispatcher.DispatchHandler
 type Controller = Dispatcher.DispatchController
@@ -104,6 +105,10 @@ export class FallbackRequest implements HoldOwner {
   #idempotent: boolean | undefined
   /** An attempt holds a connection: a caller's abort reaches it through its controller. */
   #inFlight = false
+  /** Set only while telemetry listens to requests (see Telemetry.wantsRequests). */
+  readonly #info: RequestInfo | undefined
+  /** The caller's async context, kept only for tracers (see Telemetry.wantsCallerContext). */
+  readonly #callerScope: AsyncResource | undefined
   /** Set by the agent while the request waits at a cold-start gate. */
   leader = false
   /** The agent's bookkeeping: where the request sits in its list of requests in flight. */
@@ -120,6 +125,12 @@ export class FallbackRequest implements HoldOwner {
     this.#retriesLeft = host.resetRetries
     this.#body = new ReplayableBody(opts.body, host.maxReplayBodySize)
     this.#controller = new StableController((reason) => this.#onCallerAbort(reason))
+    const telemetry = host.telemetry
+    if (telemetry.wantsRequests) {
+      this.#info = { origin, method: this.#method, path: pathOf(opts.path) }
+      telemetry.requestStart({ request: this.#info })
+    }
+    if (telemetry.wantsCallerContext) this.#callerScope = new AsyncResource('undici-tls-fallback:request')
   }
 
   get pinned (): boolean {
@@ -184,12 +195,15 @@ export class FallbackRequest implements HoldOwner {
         stack: this.#stack,
         http1Only: this.#http1Only,
         attempt,
-        reason
+        reason,
+        request: this.#info
       })
     }
     // The caller's options go as they are unless the body must be replaced (a stream, teed).
     const opts = body === this.#opts.body ? this.#opts : { ...this.#opts, body } as Dispatcher.DispatchOptions
-    this.#host.send(this.#stack, this.#http1Only, opts, new AttemptHandler(this, attempt))
+    const handler = new AttemptHandler(this, attempt)
+    if (this.#callerScope === undefined) this.#host.send(this.#stack, this.#http1Only, opts, handler)
+    else this.#callerScope.runInAsyncScope(this.#host.send, this.#host, this.#stack, this.#http1Only, opts, handler)
   }
 
   /** Whether callbacks of this attempt still count (a later attempt replaced it, or the request ended). */
@@ -419,7 +433,8 @@ export class FallbackRequest implements HoldOwner {
         stack: this.#stack,
         fingerprint: diagnosis.fingerprint,
         evidence: diagnosis.evidence,
-        error: { code: error.code, message: error.message }
+        error: { code: error.code, message: error.message },
+        request: this.#info
       })
     }
 
@@ -674,6 +689,7 @@ export class FallbackRequest implements HoldOwner {
     try {
       this.#handler.onResponseError?.(this.#controller, error)
     } finally {
+      if (this.#info !== undefined) this.#publishEnd(error as Error & { code?: string })
       this.#host.finished(this)
     }
   }
@@ -682,7 +698,20 @@ export class FallbackRequest implements HoldOwner {
     if (this.#done) return
     this.#done = true
     this.#body.dispose()
+    if (this.#info !== undefined) this.#publishEnd(undefined)
     this.#host.finished(this)
+  }
+
+  #publishEnd (error: (Error & { code?: string }) | undefined): void {
+    this.#host.telemetry.requestEnd({
+      request: this.#info as RequestInfo,
+      stack: this.#stack,
+      http1Only: this.#http1Only,
+      attempts: this.#attempt,
+      failures: this.#attempts,
+      responded: this.#responded,
+      error: error === undefined ? undefined : { code: error.code, message: String(error.message) }
+    })
   }
 }
 

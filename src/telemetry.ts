@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel'
+import type { AttemptSummary } from './errors.ts'
 import type { Evidence, FingerprintId } from './fingerprint.ts'
 import type { StackName } from './stacks.ts'
 
@@ -6,8 +7,21 @@ import type { StackName } from './stacks.ts'
 export const CHANNELS = {
   attempt: 'undici-tls-fallback:attempt',
   diagnosis: 'undici-tls-fallback:diagnosis',
-  fallback: 'undici-tls-fallback:fallback'
+  fallback: 'undici-tls-fallback:fallback',
+  requestStart: 'undici-tls-fallback:request:start',
+  requestEnd: 'undici-tls-fallback:request:end'
 } as const
+
+/**
+ * One HTTPS request through the agent. Created at dispatch only while something listens to the
+ * request channels, and then the same object on every event of that request (a key for a WeakMap).
+ */
+export interface RequestInfo {
+  origin: string
+  method: string
+  /** The request path without its query string. */
+  path: string
+}
 
 /** Why an attempt was made. */
 export type AttemptReason =
@@ -31,6 +45,8 @@ export interface AttemptEvent {
   /** 1 for the first attempt of the request. */
   attempt: number
   reason: AttemptReason
+  /** The request, when the request channels had subscribers at its dispatch. */
+  request?: RequestInfo | undefined
 }
 
 /** Published on `undici-tls-fallback:diagnosis` each time a failure matches a fingerprint. */
@@ -42,6 +58,8 @@ export interface DiagnosisEvent {
   evidence: Evidence
   /** The error the attempt failed with (code and message only). */
   error: { code: string | undefined, message: string }
+  /** The request, when the request channels had subscribers at its dispatch. */
+  request?: RequestInfo | undefined
 }
 
 /** Published on `undici-tls-fallback:fallback` once per policy transition of an origin. */
@@ -55,6 +73,30 @@ export interface FallbackEvent {
   http1Only: boolean
   /** When the new policy expires (ms since the epoch). */
   expiresAt: number
+}
+
+/**
+ * Published on `undici-tls-fallback:request:start` when an HTTPS request is dispatched, synchronously,
+ * in the caller's async context (where a tracer's active span is).
+ */
+export interface RequestStartEvent {
+  request: RequestInfo
+}
+
+/** Published on `undici-tls-fallback:request:end` once per request that started, when its handler got its last callback. */
+export interface RequestEndEvent {
+  request: RequestInfo
+  /** The stack of the last attempt. */
+  stack: StackName
+  http1Only: boolean
+  /** How many attempts were sent (0 when the request ended before its first attempt). */
+  attempts: number
+  /** The attempts that failed before any response, in order: attempts 1 to `failures.length`. */
+  failures: readonly AttemptSummary[]
+  /** Whether the last attempt got a response. */
+  responded: boolean
+  /** How the request failed, if it did (code and message only). */
+  error: { code: string | undefined, message: string } | undefined
 }
 
 /** Called with the same payloads as the channels. A hook that throws or rejects is logged and ignored. */
@@ -79,6 +121,10 @@ export interface Logger {
 const attemptChannel = channel(CHANNELS.attempt)
 const diagnosisChannel = channel(CHANNELS.diagnosis)
 const fallbackChannel = channel(CHANNELS.fallback)
+const requestStartChannel = channel(CHANNELS.requestStart)
+const requestEndChannel = channel(CHANNELS.requestEnd)
+/** undici's own: `@opentelemetry/instrumentation-undici` starts its client spans there. */
+const undiciRequestCreate = channel('undici:request:create')
 
 function errorSummary (error: unknown): { type: string, code: string | undefined, message: string } {
   const e = error as { name?: string, code?: string, message?: string } | undefined
@@ -102,6 +148,28 @@ export class Telemetry {
   /** Whether anything listens to attempts: callers skip building the event otherwise (the fast path). */
   get wantsAttempts (): boolean {
     return attemptChannel.hasSubscribers || this.#hooks.onAttempt !== undefined || this.#debugEnabled()
+  }
+
+  /** Whether anything listens to the request channels: requests build a `RequestInfo` only then. */
+  get wantsRequests (): boolean {
+    return requestStartChannel.hasSubscribers || requestEndChannel.hasSubscribers
+  }
+
+  /**
+   * Whether requests should send every attempt in their caller's async context (a fallback attempt
+   * otherwise starts from a socket's error callback): wanted by tracers that read the active span
+   * when an attempt is created, ours and `@opentelemetry/instrumentation-undici`.
+   */
+  get wantsCallerContext (): boolean {
+    return requestStartChannel.hasSubscribers || undiciRequestCreate.hasSubscribers
+  }
+
+  requestStart (event: RequestStartEvent): void {
+    if (requestStartChannel.hasSubscribers) requestStartChannel.publish(event)
+  }
+
+  requestEnd (event: RequestEndEvent): void {
+    if (requestEndChannel.hasSubscribers) requestEndChannel.publish(event)
   }
 
   attempt (event: AttemptEvent): void {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // undici-tls-fallback probe <url>: diagnoses a host from the shell.
 // Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 130 interrupted (Ctrl-C).
+// undici-tls-fallback policies ...: lists or forgets stored policies (src/cli/policies.ts).
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { ClientCertificate } from '../stacks.ts'
@@ -28,6 +29,9 @@ Options:
 
 Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 130 interrupted.
 Keys, passphrases, the URL's password and its query values are never printed.
+
+       undici-tls-fallback policies (--file PATH | --redis URL) [--forget ORIGIN] [--json]
+Lists or forgets the policies a store holds: undici-tls-fallback policies --help.
 `
 
 class UsageError extends Error {}
@@ -75,7 +79,7 @@ function parse (argv: string[]): Parsed | 'help' {
   }
   if (values.help === true) return 'help'
   const [command, target, ...extra] = positionals
-  if (command !== 'probe') throw new UsageError(command === undefined ? 'missing command: probe' : `unknown command: ${command}`)
+  if (command !== 'probe') throw new UsageError(command === undefined ? 'missing command: probe or policies' : `unknown command: ${command}`)
   if (target === undefined) throw new UsageError('missing <url>')
   if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`)
   let url: URL
@@ -128,6 +132,11 @@ function spinner (enabled: boolean): { update: (text: string) => void, stop: () 
 }
 
 export async function main (argv: string[]): Promise<number> {
+  if (argv[0] === 'policies') {
+    // Loaded on demand: the probe starts no slower for it.
+    const { policies } = await import('./policies.ts')
+    return await policies(argv.slice(1))
+  }
   let parsed: Parsed | 'help'
   try {
     parsed = parse(argv)

@@ -51,6 +51,22 @@ const KNOWN = ['url', 'client', 'keyPrefix', 'ttl', 'max', 'loadTimeout', 'logge
 /** How long close() waits for Redis to acknowledge QUIT before it drops the connection. */
 const QUIT_TIMEOUT_MS = 1_000
 
+/** The Redis key of an origin's policy. */
+export function policyKey (keyPrefix: string, origin: string): string {
+  return `${keyPrefix}policy:${origin}`
+}
+
+/** The pub/sub channel on which stores tell each other of entries set or deleted. */
+export function changesChannel (keyPrefix: string): string {
+  return `${keyPrefix}changes`
+}
+
+/** A pub/sub message: `entry` null for a deletion. Stores ignore the messages that carry their own `id`. */
+export function changeMessage (id: string, origin: string, entry: PolicyEntry | null): string {
+  const message: Message = { id, origin, entry }
+  return JSON.stringify(message)
+}
+
 /**
  * Shares policies across a fleet through Redis. Memory first: `get` never waits on the network.
  * Every process keeps the entries in memory, loads them all when it connects, and hears of entries
@@ -102,7 +118,7 @@ export class RedisPolicyCache implements PolicyCache {
     checkPositiveInteger('RedisPolicyCache.loadTimeout', this.#loadTimeout, 60_000)
     this.#memory = new MemoryPolicyCache({ max, ttl: this.ttl })
     this.#support = new StoreSupport('RedisPolicyCache', options.logger, this.ttl)
-    this.#channel = `${this.keyPrefix}changes`
+    this.#channel = changesChannel(this.keyPrefix)
 
     if (options.url !== undefined) {
       let Redis: new (url: string, options: object) => RedisClient
@@ -224,7 +240,7 @@ export class RedisPolicyCache implements PolicyCache {
   }
 
   #key (origin: string): string {
-    return `${this.keyPrefix}policy:${origin}`
+    return policyKey(this.keyPrefix, origin)
   }
 
   #push (origin: string, entry: PolicyEntry | null): void {
@@ -247,8 +263,7 @@ export class RedisPolicyCache implements PolicyCache {
       const ms = Math.max(1, Math.round(entry.expiresAt - Date.now()))
       await this.#client.set(this.#key(origin), JSON.stringify(entry), 'PX', ms)
     }
-    const message: Message = { id: this.#id, origin, entry }
-    await this.#client.publish(this.#channel, JSON.stringify(message))
+    await this.#client.publish(this.#channel, changeMessage(this.#id, origin, entry))
   }
 
   #onMessage (text: string): void {

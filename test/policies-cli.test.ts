@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import { FilePolicyCache, RedisPolicyCache, type PolicyEntry } from '../src/index.ts'
+import { startIisLike, type TestServer } from './servers/iis.ts'
+import { freePort } from './servers/ports.ts'
+import { startRedis, type RedisServer } from './servers/redis.ts'
+
+const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
+
+async function cli (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  return await new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, 'policies', ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : Number((error as { code?: number }).code), stdout, stderr })
+    })
+  })
+}
+
+interface Replica {
+  send: (command: object) => Promise<any>
+  close: () => Promise<void>
+}
+
+/** A separate process with its own agent and store (test/fixtures/store-worker.ts). */
+async function startReplica (config: object): Promise<Replica> {
+  const child = spawn(process.execPath, [new URL('./fixtures/store-worker.ts', import.meta.url).pathname, JSON.stringify(config)], {
+    stdio: ['pipe', 'pipe', 'inherit']
+  })
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  const next = async (): Promise<any> => {
+    const line = await lines.next()
+    if (line.done === true) throw new Error('the replica exited')
+    return JSON.parse(line.value)
+  }
+  assert.deepEqual(await next(), { ready: true })
+  return {
+    send: async (command) => {
+      child.stdin.write(JSON.stringify(command) + '\n')
+      return await next()
+    },
+    close: async () => {
+      if (child.exitCode === null) {
+        child.stdin.write(JSON.stringify({ cmd: 'close' }) + '\n')
+        await next().catch(() => {})
+        await new Promise((resolve) => child.once('exit', resolve))
+      }
+    }
+  }
+}
+
+async function eventually (check: () => Promise<boolean>, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await sleep(20)
+  }
+}
+
+function entry (origin: string, extra: Partial<PolicyEntry> = {}): PolicyEntry {
+  const now = Date.now()
+  return {
+    origin,
+    stack: 'renegotiation',
+    fingerprint: 'renegotiation-refused',
+    evidence: { errorCode: 'ECONNRESET', tlsVersion: 'TLSv1.2', cipher: null, bytesReceived: 33, bytesSent: 131, plaintextReceived: 0, verified: true, summary: 'test' },
+    learnedAt: now,
+    expiresAt: now + 3 * 60 * 60_000,
+    ...extra
+  }
+}
+
+describe('undici-tls-fallback policies: a file store', () => {
+  let iis: TestServer
+  let dir: string
+  before(async () => {
+    iis = await startIisLike()
+    dir = await mkdtemp(join(tmpdir(), 'tls-fallback-cli-'))
+  })
+  after(async () => {
+    await iis.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  test('lists what replicas learned (table and --json); --forget removes one origin from the file and from every process watching it', async () => {
+    const path = join(dir, 'policies.json')
+    const origin = `https://localhost:${iis.port}`
+    const other = 'https://erp.example.test:8443'
+    const seed = new FilePolicyCache({ path, writeDelay: 0 })
+    seed.set(other, entry(other, { stack: 'strict', http1Only: true, fingerprint: 'http11-required', evidence: { ...entry(other).evidence, verified: false } }))
+    await seed.close()
+    const [a, b] = await Promise.all([startReplica({ store: 'file', path }), startReplica({ store: 'file', path })])
+    try {
+      const learned = await a.send({ cmd: 'request', url: `${origin}/secure` })
+      assert.deepEqual(learned.attempts, [['strict', 'initial'], ['renegotiation', 'fallback']])
+      await eventually(async () => (await readFile(path, 'utf8')).includes(origin))
+      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy !== null)
+
+      const table = await cli(['--file', path])
+      assert.equal(table.code, 0, table.stderr)
+      assert.match(table.stdout, /origin\s+stack\s+fingerprint\s+verified\s+learned\s+expires/)
+      const row = table.stdout.split('\n').find((l) => l.startsWith(origin)) ?? ''
+      assert.match(row, /renegotiation\s+renegotiation-refused\s+yes\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(in \dh \d+m\)/)
+      const otherRow = table.stdout.split('\n').find((l) => l.startsWith(other)) ?? ''
+      assert.match(otherRow, /strict \(HTTP\/1\.1\)\s+http11-required\s+no/)
+      assert.match(table.stdout, /2 policies/)
+      assert.ok(table.stdout.indexOf(other) < table.stdout.indexOf(origin), 'sorted by origin')
+
+      const json = await cli(['--file', path, '--json'])
+      assert.equal(json.code, 0)
+      const listed = JSON.parse(json.stdout)
+      assert.deepEqual(listed.store, { kind: 'file', path })
+      assert.deepEqual(listed.policies.map((p: PolicyEntry) => [p.origin, p.stack, p.http1Only === true, p.fingerprint, p.evidence.verified]),
+        [[other, 'strict', true, 'http11-required', false], [origin, 'renegotiation', false, 'renegotiation-refused', true]])
+
+      const forgot = await cli(['--file', path, '--forget', `${origin}/secure/anything?x=1`])
+      assert.equal(forgot.code, 0, forgot.stderr)
+      assert.match(forgot.stdout, new RegExp(`forgot ${origin} \\(it used the renegotiation stack\\)`))
+      const onDisk = JSON.parse(await readFile(path, 'utf8'))
+      assert.deepEqual(Object.keys(onDisk.entries), [other], 'only that origin left the file')
+      // Both replicas watch the file: they drop it, and the next request starts on strict again.
+      await eventually(async () => (await a.send({ cmd: 'policy', origin })).policy === null)
+      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy === null)
+      const again = await b.send({ cmd: 'request', url: `${origin}/secure` })
+      assert.deepEqual(again.attempts[0], ['strict', 'initial'])
+
+      const absent = await cli(['--file', path, '--forget', 'https://never.example.test', '--json'])
+      assert.equal(absent.code, 0)
+      assert.deepEqual(JSON.parse(absent.stdout), { store: { kind: 'file', path }, forgot: 'https://never.example.test', found: false, policy: null })
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  test('a missing file, a file that is not JSON or not a policy file: exit 1 with a clear message; malformed entries are counted, not shown', async () => {
+    const missing = await cli(['--file', join(dir, 'nope.json')])
+    assert.equal(missing.code, 1)
+    assert.match(missing.stderr, /no such file: .*nope\.json/)
+    assert.equal(missing.stdout, '')
+
+    const notJson = join(dir, 'junk.json')
+    await writeFile(notJson, '{{{')
+    const junk = await cli(['--file', notJson])
+    assert.equal(junk.code, 1)
+    assert.match(junk.stderr, /is not JSON/)
+
+    const wrongShape = join(dir, 'other.json')
+    await writeFile(wrongShape, JSON.stringify({ hello: 'world' }))
+    const shape = await cli(['--file', wrongShape, '--forget', 'https://a.example.test'])
+    assert.equal(shape.code, 1)
+    assert.match(shape.stderr, /not a policy file/)
+    assert.deepEqual(JSON.parse(await readFile(wrongShape, 'utf8')), { hello: 'world' }, 'a file that is not a policy file is never written')
+
+    const poisoned = join(dir, 'poisoned.json')
+    const good = 'https://good.example.test'
+    await writeFile(poisoned, JSON.stringify({ version: 1, entries: { [good]: entry(good), 'https://bad.example.test': { ...entry('https://bad.example.test'), stack: 'chaos' }, 'https://expired.example.test': entry('https://expired.example.test', { learnedAt: 1, expiresAt: 2 }) } }))
+    const listed = await cli(['--file', poisoned])
+    assert.equal(listed.code, 0)
+    assert.match(listed.stdout, /good\.example\.test/)
+    assert.doesNotMatch(listed.stdout, /bad\.example\.test|chaos|expired\.example\.test/)
+    assert.match(listed.stdout, /1 malformed entry ignored/)
+  })
+
+  test('usage errors exit 2', async () => {
+    const cases = [[], ['--file', 'a.json', '--redis', 'redis://127.0.0.1'], ['--file', 'a.json', '--prefix', 'x:'], ['--redis', 'http://127.0.0.1'], ['--file', 'a.json', '--forget', 'http://plain.example.test'], ['--file', 'a.json', '--forget', 'not a url'], ['--file', 'a.json', '--timeout', '0'], ['--redis', 'redis://:pw-in-url@127.0.0.1', '--bogus']]
+    const runs = await Promise.all(cases.map(async (args) => await cli(args)))
+    runs.forEach((run, i) => {
+      assert.equal(run.code, 2, cases[i]?.join(' '))
+      assert.match(run.stderr, /Usage: undici-tls-fallback policies/)
+      assert.doesNotMatch(run.stderr, /pw-in-url/)
+    })
+    const help = await cli(['--help'])
+    assert.equal(help.code, 0)
+    assert.match(help.stdout, /--forget ORIGIN/)
+  })
+})
+
+describe('undici-tls-fallback policies: a Redis store', () => {
+  let iis: TestServer
+  let redis: RedisServer
+  before(async () => {
+    iis = await startIisLike()
+    redis = await startRedis()
+  })
+  after(async () => {
+    await iis.close()
+    await redis.close()
+  })
+
+  test('lists the fleet\'s policies; --forget deletes the key and every replica drops the origin (pub/sub)', async () => {
+    const origin = `https://localhost:${iis.port}`
+    const [a, b] = await Promise.all([startReplica({ store: 'redis', url: redis.url }), startReplica({ store: 'redis', url: redis.url })])
+    const client = new Redis(redis.url)
+    const local = new RedisPolicyCache({ url: redis.url })
+    try {
+      await local.ready
+      const heard: Array<[string, PolicyEntry | undefined]> = []
+      local.subscribe((o, e) => { heard.push([o, e]) })
+      const learned = await a.send({ cmd: 'request', url: `${origin}/secure` })
+      assert.deepEqual(learned.attempts, [['strict', 'initial'], ['renegotiation', 'fallback']])
+      await eventually(async () => (await client.get(`undici-tls-fallback:policy:${origin}`)) !== null)
+      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy !== null)
+      await eventually(async () => local.get(origin) !== undefined)
+      // Another service's prefix is another fleet.
+      await client.set(`other:policy:${'https://elsewhere.example.test'}`, JSON.stringify(entry('https://elsewhere.example.test')), 'PX', 60_000)
+
+      const table = await cli(['--redis', redis.url])
+      assert.equal(table.code, 0, table.stderr)
+      assert.match(table.stdout, new RegExp(`store: redis redis://127\\.0\\.0\\.1:${redis.port}(/)? \\(prefix undici-tls-fallback:\\)`))
+      assert.match(table.stdout.split('\n').find((l) => l.startsWith(origin)) ?? '', /renegotiation\s+renegotiation-refused\s+yes/)
+      assert.doesNotMatch(table.stdout, /elsewhere/)
+      const otherFleet = JSON.parse((await cli(['--redis', redis.url, '--prefix', 'other:', '--json'])).stdout)
+      assert.deepEqual(otherFleet.policies.map((p: PolicyEntry) => p.origin), ['https://elsewhere.example.test'])
+
+      const forgot = await cli(['--redis', redis.url, '--forget', origin, '--json'])
+      assert.equal(forgot.code, 0, forgot.stderr)
+      const result = JSON.parse(forgot.stdout)
+      assert.equal(result.found, true)
+      assert.equal(result.policy.stack, 'renegotiation')
+      assert.equal(await client.get(`undici-tls-fallback:policy:${origin}`), null, 'the key is gone')
+      await eventually(async () => (await a.send({ cmd: 'policy', origin })).policy === null)
+      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy === null)
+      await eventually(async () => heard.some(([o, e]) => o === origin && e === undefined))
+      assert.equal(local.get(origin), undefined)
+      const again = await b.send({ cmd: 'request', url: `${origin}/secure` })
+      assert.deepEqual(again.attempts[0], ['strict', 'initial'], 'the next request starts on the strict stack')
+    } finally {
+      await a.close()
+      await b.close()
+      await local.close()
+      client.disconnect()
+    }
+  })
+
+  test('an unreachable Redis, one that never answers, and a wrong password: exit 1, a clear message, no password printed, no hang', async () => {
+    const closedPort = await freePort()
+    const refused = await cli(['--redis', `redis://user:s3cr%40t-pw@127.0.0.1:${closedPort}/0`])
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, /cannot reach Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:\d+\/0 \(ECONNREFUSED\)/)
+
+    // A TCP server that accepts and never says a word: the command gives up after --timeout.
+    const sockets = new Set<net.Socket>()
+    const silent = net.createServer((socket) => { sockets.add(socket); socket.on('error', () => {}) })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const silentPort = (silent.address() as net.AddressInfo).port
+    let hung: Awaited<ReturnType<typeof cli>>
+    try {
+      hung = await cli(['--redis', `redis://:s3cr%40t-pw@127.0.0.1:${silentPort}`, '--timeout', '700'])
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => silent.close(resolve))
+    }
+    assert.equal(hung.code, 1)
+    assert.match(hung.stderr, /did not answer within 700 ms/)
+
+    const admin = new Redis(redis.url)
+    let wrong: Awaited<ReturnType<typeof cli>>
+    try {
+      await admin.config('SET', 'requirepass', 'the-real-one')
+      wrong = await cli(['--redis', `redis://:s3cr%40t-pw@127.0.0.1:${redis.port}`])
+      assert.equal(wrong.code, 1)
+      assert.match(wrong.stderr, /Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+/)
+      const right = await cli(['--redis', `redis://:the-real-one@127.0.0.1:${redis.port}`, '--json'])
+      assert.equal(right.code, 0, right.stderr)
+      assert.equal(JSON.parse(right.stdout).store.url, `redis://:***@127.0.0.1:${redis.port}`)
+      assert.doesNotMatch(right.stdout + right.stderr, /the-real-one/)
+    } finally {
+      await admin.config('SET', 'requirepass', '')
+      admin.disconnect()
+    }
+
+    for (const run of [refused, hung, wrong]) {
+      assert.doesNotMatch(run.stdout + run.stderr, /s3cr|%40t-pw|@t-pw/, 'the password never appears')
+    }
+  })
+})
