@@ -5,6 +5,7 @@ import { invalidOption } from './errors.ts'
 import { HostMatcher, parseHostPattern, type HostPattern } from './policy/hosts.ts'
 import type { PolicyCache } from './policy/cache.ts'
 import { describe } from './policy/memory-cache.ts'
+import { parseHostProxy, parseProxyChoice, type Proxy, type ProxyChoice, type ProxySetting } from './proxy/options.ts'
 import { DEFAULT_MAX_REPLAY_BODY_SIZE } from './replay.ts'
 import {
   DEFAULT_FALLBACK, LADDER_STACKS, STACKS, stackTlsOptions, tlsVersionRank,
@@ -25,6 +26,8 @@ export interface HostOptions {
   clientCert?: ClientCertificate
   /** Always use HTTP/1.1 for this host. */
   http1Only?: boolean
+  /** `false`: this host goes direct even when the agent has a proxy. A proxy: this host goes through it. */
+  proxy?: false | ProxySetting
 }
 
 /** TLS options for every stack: undici's `connect` object form. */
@@ -64,6 +67,12 @@ export interface TlsFallbackAgentOptions extends UndiciAgentOptions {
   resetRetries?: number
   /** While the first request to an origin with no policy is in flight, others to it wait up to this many ms. 0 turns the wait off. Default: 10,000. */
   coldStartTimeout?: number
+  /**
+   * A proxy for every host: a URL (`http://`, `https://`, `socks5://`, credentials allowed) or
+   * `{ uri, token, headers, proxyTls }`, as undici's `ProxyAgent` takes; `'env'` reads `HTTPS_PROXY`,
+   * `HTTP_PROXY` and `NO_PROXY` (either case) as undici's `EnvHttpProxyAgent` does. Default: none.
+   */
+  proxy?: ProxySetting | 'env'
 }
 
 /** A host's settings after validation, with the ladder resolved. */
@@ -77,6 +86,8 @@ export interface HostRule {
   readonly stack: StackName | undefined
   readonly clientCert: ClientCertificate | undefined
   readonly http1Only: boolean
+  /** `false`: direct; a proxy: this host's own; undefined: the agent's choice. */
+  readonly proxy: Proxy | false | undefined
 }
 
 export interface AgentConfig {
@@ -91,6 +102,7 @@ export interface AgentConfig {
   readonly coldStartTimeout: number
   readonly allowH2: boolean
   readonly undici: UndiciAgentOptions
+  readonly proxy: ProxyChoice
 }
 
 const UNDICI_KEYS = new Set<string>([
@@ -101,14 +113,14 @@ const UNDICI_KEYS = new Set<string>([
   'maxRequestsPerClient', 'initialWindowSize', 'connectionWindowSize', 'pingInterval', 'webSocket', 'eventSource'
 ])
 const OWN_KEYS = new Set<string>([
-  'connect', 'fallback', 'hosts', 'cache', 'logger', 'hooks', 'maxReplayBodySize', 'resetRetries', 'coldStartTimeout'
+  'connect', 'fallback', 'hosts', 'cache', 'logger', 'hooks', 'maxReplayBodySize', 'resetRetries', 'coldStartTimeout', 'proxy'
 ])
 const UNSUPPORTED: Record<string, string> = {
   factory: 'is not supported: the agent creates one undici Agent per TLS stack itself',
   socketPath: 'is not supported: TLS fallback needs TCP connections',
   interceptors: 'is not an undici 8 option: use agent.compose(...)'
 }
-const HOST_KEYS = new Set(['fallback', 'stack', 'clientCert', 'http1Only'])
+const HOST_KEYS = new Set(['fallback', 'stack', 'clientCert', 'http1Only', 'proxy'])
 const CERT_KEYS = new Set(['cert', 'key', 'pfx', 'passphrase'])
 const HOOK_KEYS = new Set(['onAttempt', 'onDiagnosis', 'onFallback'])
 const TLS_VERSION_NAMES = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
@@ -264,9 +276,10 @@ function checkHosts (value: unknown, defaults: HostRule, connect: ConnectOptions
     if (host.http1Only !== undefined && typeof host.http1Only !== 'boolean') {
       throw invalidOption(`${path}.http1Only`, `must be a boolean, got ${describe(host.http1Only)}`)
     }
+    const proxy = host.proxy === undefined ? undefined : parseHostProxy(`${path}.proxy`, host.proxy)
     rules.push({
       pattern,
-      value: { path, pattern, fallback: Object.freeze([...fallback]), fallbackPath, stack, clientCert, http1Only: host.http1Only === true }
+      value: { path, pattern, fallback: Object.freeze([...fallback]), fallbackPath, stack, clientCert, http1Only: host.http1Only === true, proxy }
     })
   }
   return rules
@@ -327,7 +340,8 @@ export function resolveOptions (input: unknown): AgentConfig {
     fallbackPath: 'fallback',
     stack: undefined,
     clientCert: undefined,
-    http1Only: false
+    http1Only: false,
+    proxy: undefined
   }
   const hosts = new HostMatcher(checkHosts(options.hosts, defaults, connect))
   const maxReplayBodySize = options.maxReplayBodySize === undefined
@@ -352,6 +366,7 @@ export function resolveOptions (input: unknown): AgentConfig {
     resetRetries,
     coldStartTimeout,
     allowH2: options.allowH2 ?? true,
-    undici: undici as UndiciAgentOptions
+    undici: undici as UndiciAgentOptions,
+    proxy: parseProxyChoice(options.proxy)
   }
 }
