@@ -109,7 +109,9 @@ export function parseProxy (path: string, value: unknown): Proxy {
   }
   const protocol = url.protocol === 'socks:' ? 'socks5:' : url.protocol
   if (protocol !== 'http:' && protocol !== 'https:' && protocol !== 'socks5:') {
-    throw invalidOption(path, `has the scheme '${url.protocol}': a proxy is http://, https:// or socks5://`)
+    // The scheme is shown only when it is one ('user:pass@host' parses with the scheme 'user:').
+    const scheme = String(uri).startsWith(`${url.protocol}//`) ? ` has the scheme '${url.protocol}':` : ' must be a URL:'
+    throw invalidOption(path, `${scheme.trim()} a proxy is http://, https:// or socks5:// (such as 'http://proxy.corp:3128')`)
   }
   const redacted = redactUrl(url)
   if (url.hostname === '') throw invalidOption(path, `has no host (${redacted})`)
