@@ -117,7 +117,8 @@ describe('through Squid (HTTP CONNECT)', () => {
       test(`${c.name}: TLS_FALLBACK_PROXY_ERROR with the proxy and its status, one attempt, no policy`, async () => {
         const origin = `https://localhost:${iis.port}`
         const events = record(origin)
-        const agent = makeAgent({ proxy: c.proxy() })
+        const { logger, lines } = memoryLogger()
+        const agent = makeAgent({ proxy: c.proxy(), logger })
         try {
           for (const path of ['/', '/secure/x']) {
             const error = await failure(() => send(agent, `${origin}${path}`))
@@ -128,6 +129,7 @@ describe('through Squid (HTTP CONNECT)', () => {
             assert.ok(!error.message.includes('wrong-secret-1234') && !String(error.proxy).includes('wrong-secret-1234'))
           }
           assert.deepEqual(events.attempts.map((a) => a.stack), ['strict', 'strict'], 'no other stack, no retry')
+          assert.ok(!JSON.stringify(lines).includes('wrong-secret-1234'), 'no log line shows the password')
           assert.equal(events.diagnoses.length, 0)
           assert.equal(agent.policy(origin), undefined)
         } finally {
@@ -181,6 +183,21 @@ describe('through Squid (HTTP CONNECT)', () => {
         assert.equal(events.diagnoses.length, 0)
       } finally {
         events.stop()
+        await agent.close()
+        box.close()
+      }
+    })
+
+    test('a proxy that accepts the connection and never answers the CONNECT: a proxy error after connectTimeout', async () => {
+      const box = net.createServer(() => {})
+      await new Promise<void>((resolve) => box.listen(0, '127.0.0.1', resolve))
+      const port = (box.address() as net.AddressInfo).port
+      const agent = makeAgent({ proxy: `http://127.0.0.1:${port}`, connectTimeout: 300 })
+      try {
+        const error = await failure(() => send(agent, `https://localhost:${iis.port}/`))
+        assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
+        assert.match(error.message, /did not open the tunnel within 300 ms/)
+      } finally {
         await agent.close()
         box.close()
       }
@@ -293,6 +310,21 @@ describe('through Squid (HTTP CONNECT)', () => {
     } finally {
       await agent.close()
       server.close()
+    }
+  })
+
+  test('HTTP/2 through the tunnel: an IIS-like host behind h2 gives http11-required, then the renegotiation stack over HTTP/1.1', async () => {
+    const h2 = await startIisLike({ onRefused: 'reset', h2: 'rst' })
+    const origin = `https://localhost:${h2.port}`
+    const agent = makeAgent({ proxy: `http://127.0.0.1:${squid.open}` })
+    try {
+      const reply = await send(agent, `${origin}/secure/h2`)
+      assert.equal(reply.status, 200)
+      assert.equal(agent.policy(origin)?.stack, 'renegotiation')
+      assert.equal(agent.policy(origin)?.http1Only, true)
+    } finally {
+      await agent.close()
+      await h2.close()
     }
   })
 
