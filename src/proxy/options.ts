@@ -56,6 +56,7 @@ function isPlainObject (value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null
 }
 
+/** What a value is, never what it says (a proxy string may hold a password). */
 function kind (value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
