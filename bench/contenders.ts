@@ -25,6 +25,7 @@ export const LABELS: Record<string, string> = {
   'tls-fallback-alt': 'TlsFallbackAgent (--alt copy)',
   'tls-fallback-nolog': 'TlsFallbackAgent without a logger',
   'proxy-agent': 'undici ProxyAgent through Squid (the limit)',
+  'proxy-agent#2': 'undici ProxyAgent through Squid, a second instance (A/A control)',
   'tls-fallback-proxy': 'TlsFallbackAgent through Squid (proxy option)'
 }
 

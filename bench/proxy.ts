@@ -17,7 +17,8 @@ export interface ProxyConfig {
 }
 
 export const PROXY_BASELINE = 'proxy-agent'
-export const PROXY_CONTENDERS = [PROXY_BASELINE, 'tls-fallback-proxy'] as const
+/** `proxy-agent#2` is a second ProxyAgent process: the A/A control (the noise floor of this run). */
+export const PROXY_CONTENDERS = [PROXY_BASELINE, `${PROXY_BASELINE}#2`, 'tls-fallback-proxy'] as const
 
 export async function runProxy (config: ProxyConfig): Promise<ScenarioResult> {
   const pinning = config.pin && canPin
@@ -39,7 +40,6 @@ export async function runProxy (config: ProxyConfig): Promise<ScenarioResult> {
         const r = await c.call<LoadResult>('small', { ...args, durationMs: config.windowMs })
         return { value: r.count / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, r.count), mainCpu: r.mainCpuUs / Math.max(1, r.count), gc: r.gcMs * 1000 / Math.max(1, r.count), errors: r.errors, firstError: r.firstError, handshakes: 0 }
       })
-    const tunnels = squid.accessLog().filter((l) => l.includes('TCP_TUNNEL/200')).length
     return {
       id: 'proxy-small',
       title: '7. Behind a proxy: small GET through Squid, keep-alive (req/s)',
@@ -48,7 +48,7 @@ export async function runProxy (config: ProxyConfig): Promise<ScenarioResult> {
       goal: { op: '>=', ratio: 0.97 },
       rows: rows([...PROXY_CONTENDERS], measured, PROXY_BASELINE),
       settings: `Squid (Debian squid, one process, no cache) on loopback, CONNECT tunnels, ${config.concurrency} requests in flight, HTTP/1.1 keep-alive through the tunnels, ` +
-        `${config.rounds} rounds × ${config.windowMs} ms per contender after ${config.warmupMs} ms of warm-up; Squid logged ${tunnels} closed tunnels before the end of the run`
+        `${config.rounds} rounds × ${config.windowMs} ms per contender after ${config.warmupMs} ms of warm-up`
     }
   } finally {
     if (previous === undefined) delete process.env.BENCH_PROXY
