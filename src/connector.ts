@@ -240,6 +240,8 @@ export class ConnectionTracker {
         return
       }
       if (opts.protocol !== 'https:') {
+        // A plain http:// origin through SOCKS5: the socket as undici's own connector would set it up.
+        if (this.#options.keepAlive !== false) tunnel.setKeepAlive(true, this.#options.keepAliveInitialDelay ?? 60_000)
         tunnel.resume()
         callback(null, tunnel)
         return

@@ -54,6 +54,8 @@ export abstract class TunnelSetup {
       port: proxy.port,
       ...(target.localAddress == null ? {} : { localAddress: target.localAddress })
     } as net.TcpNetConnectOpts)
+    // The CONNECT, the SOCKS5 messages and then the origin's TLS records are small writes: no Nagle delay.
+    this.raw.setNoDelay(true)
     if (proxy.protocol === 'https:') {
       const servername = proxy.proxyTls.servername ?? (isIpLiteral(proxy.hostname) ? undefined : proxy.hostname)
       this.stream = tls.connect({
