@@ -233,7 +233,8 @@ export class ConnectionTracker {
       port,
       tcp: this.#options.tcp as Record<string, unknown>,
       timeout: this.#options.timeout ?? DEFAULT_CONNECT_TIMEOUT,
-      localAddress: opts.localAddress
+      localAddress: opts.localAddress,
+      origin: originFromParts(opts.protocol, opts.hostname, port)
     }, (error, tunnel) => {
       if (error !== null || tunnel === undefined) {
         callback(error ?? new Error('no tunnel'), null)

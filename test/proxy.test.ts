@@ -126,6 +126,7 @@ describe('through Squid (HTTP CONNECT)', () => {
             assert.equal(error.statusCode, c.status)
             assert.match(error.message, c.message)
             assert.match(error.proxy, /^http:\/\/(\*\*\*@)?127\.0\.0\.1:\d+$/)
+            assert.equal(error.origin, origin)
             assert.ok(!error.message.includes('wrong-secret-1234') && !String(error.proxy).includes('wrong-secret-1234'))
           }
           assert.deepEqual(events.attempts.map((a) => a.stack), ['strict', 'strict'], 'no other stack, no retry')

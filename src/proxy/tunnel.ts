@@ -13,6 +13,8 @@ export interface TunnelTarget {
   /** How long the proxy has to open the tunnel, in ms (the agent's connectTimeout). */
   timeout: number
   localAddress?: string | null | undefined
+  /** The origin the tunnel is for (`https://host:port`), reported in the error's `origin`. */
+  origin?: string | undefined
 }
 
 export type TunnelCallback = (error: Error | null, socket?: net.Socket) => void
@@ -89,7 +91,7 @@ export abstract class TunnelSetup {
     this.#cleanUp()
     this.stream.on('error', () => {})
     this.raw.destroy()
-    this.#callback(proxyError(this.proxy.redacted, `${problem} (tunnel to ${this.authority})`, { statusCode, cause }))
+    this.#callback(proxyError(this.proxy.redacted, `${problem} (tunnel to ${this.authority})`, { statusCode, cause, origin: this.target.origin }))
   }
 
   protected succeed (): void {
