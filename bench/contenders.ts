@@ -1,7 +1,7 @@
 import { constants } from 'node:crypto'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { Agent, request, RetryAgent, type Dispatcher } from 'undici'
+import { Agent, ProxyAgent, request, RetryAgent, type Dispatcher } from 'undici'
 import type { TlsFallbackAgentOptions } from '../src/index.ts'
 
 // The library is imported only by the contenders that use it: a plain Agent's process never loads it,
@@ -23,7 +23,10 @@ export const LABELS: Record<string, string> = {
   'tls-fallback': 'TlsFallbackAgent',
   'agent-tracked': 'undici Agent + the library\'s connector (evidence counters), no fallback logic',
   'tls-fallback-alt': 'TlsFallbackAgent (--alt copy)',
-  'tls-fallback-nolog': 'TlsFallbackAgent without a logger'
+  'tls-fallback-nolog': 'TlsFallbackAgent without a logger',
+  'proxy-agent': 'undici ProxyAgent through Squid (the limit)',
+  'proxy-agent#2': 'undici ProxyAgent through Squid, a second instance (A/A control)',
+  'tls-fallback-proxy': 'TlsFallbackAgent through Squid (proxy option)'
 }
 
 export type Response = Dispatcher.ResponseData
@@ -93,6 +96,13 @@ function wrap (name: string, dispatcher: Dispatcher): Contender {
   }
 }
 
+/** The proxy of the proxy scenario (`bench/proxy.ts` starts Squid and passes its URL down as BENCH_PROXY). */
+function benchProxy (): string {
+  const url = process.env.BENCH_PROXY
+  if (url === undefined || url === '') throw new Error('the proxy contenders need BENCH_PROXY (set by bench/proxy.ts)')
+  return url
+}
+
 /**
  * `tls-fallback-alt` is TlsFallbackAgent loaded from another copy of the library (`--alt <index.ts>`,
  * passed down as BENCH_ALT_AGENT): a change to src/ measured against the current one in the same run.
@@ -117,6 +127,10 @@ export async function makeContender (name: string, ca: Buffer, options: Partial<
       const alt = await import(pathToFileURL(resolve(path)).href) as Awaited<ReturnType<typeof library>>
       return wrap(name, new alt.TlsFallbackAgent({ connect: { ca }, logger: silentLogger, ...options }))
     }
+    case 'proxy-agent':
+      return wrap(name, new ProxyAgent({ uri: benchProxy(), requestTls: { ca } }))
+    case 'tls-fallback-proxy':
+      return wrap(name, new (await library()).TlsFallbackAgent({ connect: { ca }, logger: silentLogger, proxy: benchProxy(), ...options }))
     case 'tls-fallback-nolog':
       // Without a logger (transitions would become process warnings): what the logger's cost is.
       return wrap(name, new (await library()).TlsFallbackAgent({ connect: { ca }, ...options }))

@@ -58,11 +58,11 @@ export interface ScenarioResult {
   settings: string
 }
 
-interface Measured { value: number, p99?: number, cpu: number, mainCpu: number, gc: number, errors: number, firstError?: string | undefined, handshakes: number }
+export interface Measured { value: number, p99?: number, cpu: number, mainCpu: number, gc: number, errors: number, firstError?: string | undefined, handshakes: number }
 
 const BASELINE = 'agent'
 
-async function measureScenario (
+export async function measureScenario (
   server: Worker, serverId: number, clients: Map<string, Worker>, contenders: string[], rounds: number, settleMs: number,
   warm: (client: Worker) => Promise<unknown>, run: (client: Worker) => Promise<Measured>
 ): Promise<Record<string, Measured[]>> {
@@ -80,15 +80,16 @@ async function measureScenario (
  * The baseline of each round: the plain Agent, or, when the A/A control ran, the mean of both
  * plain Agent processes, so that one unlucky baseline process cannot move every ratio.
  */
-function baseline (contenders: string[], measured: Record<string, Measured[]>, pick: (m: Measured) => number): number[] {
-  const group = contenders.filter((c) => c === BASELINE || c.startsWith(`${BASELINE}#`)).map((c) => measured[c] as Measured[])
+function baseline (contenders: string[], measured: Record<string, Measured[]>, pick: (m: Measured) => number, base: string): number[] {
+  const group = contenders.filter((c) => c === base || c.startsWith(`${base}#`)).map((c) => measured[c] as Measured[])
   return (group[0] as Measured[]).map((_, round) => group.reduce((sum, list) => sum + pick(list[round] as Measured), 0) / group.length)
 }
 
-function rows (contenders: string[], measured: Record<string, Measured[]>): Row[] {
-  const baseValue = baseline(contenders, measured, (m) => m.value)
-  const baseCpu = baseline(contenders, measured, (m) => m.cpu)
-  const baseMainCpu = baseline(contenders, measured, (m) => m.mainCpu)
+/** Each contender's row, its ratios paired with the baseline (`base`, the plain Agent by default) of the same round. */
+export function rows (contenders: string[], measured: Record<string, Measured[]>, base = BASELINE): Row[] {
+  const baseValue = baseline(contenders, measured, (m) => m.value, base)
+  const baseCpu = baseline(contenders, measured, (m) => m.cpu, base)
+  const baseMainCpu = baseline(contenders, measured, (m) => m.mainCpu, base)
   return contenders.map((name) => {
     const m = measured[name] as Measured[]
     const values = m.map((x) => x.value)

@@ -5,7 +5,7 @@ import type { BurstResult, BurstRow } from './burst.ts'
 import { BURST_LABELS } from './burst.ts'
 import { LABELS } from './contenders.ts'
 import { controlRatio, type Row, type ScenarioResult } from './fast-path.ts'
-import type { Summary } from './harness.ts'
+import { pairedRatios, summarize, type Summary } from './harness.ts'
 import type { MemoryResult } from './memory.ts'
 import { SIDE_LABELS, type RecoveryResult } from './recovery.ts'
 
@@ -27,6 +27,7 @@ export interface BenchResults {
   recovery?: RecoveryResult | undefined
   burst?: BurstResult | undefined
   memory?: MemoryResult | undefined
+  proxy?: ScenarioResult | undefined
 }
 
 function packageVersion (path: URL): string {
@@ -61,7 +62,8 @@ export const GOALS = {
   laterRatio: 1.0,
   transitions: 1,
   failedAttempts: 1,
-  bytesPer100k: 30_000_000
+  bytesPer100k: 30_000_000,
+  proxyReqRatio: 0.97
 } as const
 
 function row (scenario: ScenarioResult | undefined, contender: string): Row | undefined {
@@ -125,6 +127,15 @@ export function summaryJson (results: BenchResults): object {
           bytesPer1k: memory1k === undefined ? null : Math.round(memory1k.bytes.median),
           bytesPerEntry: round(memory100k?.bytesPerEntry, 0),
           worstCaseBytesPer100k: worst100k === undefined ? null : Math.round(worst100k.bytes.median)
+        },
+    proxy: results.proxy === undefined
+      ? null
+      : {
+          reqRatio: round(row(results.proxy, 'tls-fallback-proxy')?.ratio.median),
+          reqPerSec: round(row(results.proxy, 'tls-fallback-proxy')?.summary.median, 0),
+          proxyAgentReqPerSec: round(row(results.proxy, 'proxy-agent')?.summary.median, 0),
+          clientCpuRatio: round(row(results.proxy, 'tls-fallback-proxy')?.cpuRatio.median),
+          controlRatio: round(proxyControl(results.proxy)?.median)
         },
     meta: results.meta
   }
@@ -193,6 +204,36 @@ function fastPathSection (scenarios: ScenarioResult[]): string {
   }
   return out.join('\n')
 }
+
+/** The proxy scenario's A/A control: the second ProxyAgent over the first, per round. */
+export function proxyControl (s: ScenarioResult): Summary | undefined {
+  const a = row(s, 'proxy-agent')
+  const b = row(s, 'proxy-agent#2')
+  return a === undefined || b === undefined ? undefined : summarize(pairedRatios(b.values, a.values))
+}
+
+function proxySection (s: ScenarioResult): string {
+  const control = proxyControl(s)
+  const out = [`### ${s.title}\n\n${s.settings}. Ratio: each round's value over undici's ProxyAgent's in the same round (the mean of both ProxyAgent processes); median [IQR] over rounds. ` +
+    'Both open a CONNECT tunnel per connection and run TLS to the origin over it; the proxy (one Squid process, on the same 2 CPUs as everything else) is on every request\'s path.' +
+    (control === undefined ? '' : ` A/A control, the second ProxyAgent process over the first: ${ratio(control)}: a verdict within that distance of its goal is not settled by this run.`) + '\n']
+  out.push(table(
+    ['contender', `median ${s.unit}`, 'IQR (min–max)', 'ratio to ProxyAgent', 'goal', 'met?', `${s.cpuUnit} (main thread)`, 'CPU ratio (all threads)', 'errors'],
+    s.rows.map((r) => [
+      LABELS[r.contender] ?? r.contender,
+      n(r.summary.median),
+      spread(r.summary),
+      ratio(r.ratio),
+      r.contender === 'tls-fallback-proxy' ? `${s.goal.op} ${s.goal.ratio}` : '',
+      r.contender === 'tls-fallback-proxy' ? verdict(r.ratio.median, s.goal.op, s.goal.ratio) : '',
+      n(r.mainCpu.median, 1),
+      n(r.cpuRatio.median, 3),
+      String(r.errors)
+    ])
+  ))
+  return out.join('\n') + '\n'
+}
+
 
 function recoverySection (r: RecoveryResult): string {
   const learning = r.rows.find((x) => x.side === 'learning')
@@ -329,6 +370,7 @@ export function markdown (results: BenchResults): string {
   const rec = summary.recovery
   const bu = summary.burst
   const mem = summary.memory
+  const px = summary.proxy
   const goalRows: string[][] = []
   const goal = (name: string, value: unknown, text: string, met: boolean | undefined, control = ''): void => {
     goalRows.push([name, typeof value === 'number' ? n(value, 3) : String(value ?? '—'), text, met === undefined ? '—' : met ? '**met**' : '**missed**', control])
@@ -357,6 +399,10 @@ export function markdown (results: BenchResults): string {
     goal('6. memory: 100,000 entries (MB), typical evidence', typeof mem.bytesPer100k === 'number' ? mem.bytesPer100k / 1e6 : null, '< 30', typeof mem.bytesPer100k === 'number' ? mem.bytesPer100k < GOALS.bytesPer100k : undefined)
     goal('6. memory: 100,000 entries (MB), every evidence distinct', typeof mem.worstCaseBytesPer100k === 'number' ? mem.worstCaseBytesPer100k / 1e6 : null, '< 30', typeof mem.worstCaseBytesPer100k === 'number' ? mem.worstCaseBytesPer100k < GOALS.bytesPer100k : undefined)
   }
+  if (px !== null && px !== undefined) {
+    const c = results.proxy === undefined ? undefined : proxyControl(results.proxy)
+    goal('7. behind a proxy, small GET: req/s ratio to ProxyAgent', px.reqRatio, `>= ${GOALS.proxyReqRatio}`, typeof px.reqRatio === 'number' ? px.reqRatio >= GOALS.proxyReqRatio : undefined, c === undefined ? '' : ratio(c))
+  }
   out.push(table(['goal', 'measured', 'target', 'met?', 'A/A control: second Agent / first, median [IQR]'], goalRows))
   out.push('\nThe A/A control is the noise floor of the same measurement: two processes running identical code. A verdict within that distance of its target is not settled by this run.')
   out.push('\n## Method\n')
@@ -373,5 +419,6 @@ export function markdown (results: BenchResults): string {
   if (results.recovery !== undefined) out.push(`\n## Recovery\n\n${recoverySection(results.recovery)}`)
   if (results.burst !== undefined) out.push(`\n## Cold burst\n\n${burstSection(results.burst)}`)
   if (results.memory !== undefined) out.push(`\n## Memory\n\n${memorySection(results.memory)}`)
+  if (results.proxy !== undefined) out.push(`\n## Behind a proxy\n\n${proxySection(results.proxy)}`)
   return out.join('\n') + '\n'
 }

@@ -4,7 +4,7 @@
 //   node bench/run.ts                  full run, writes bench/RESULTS.md
 //   node bench/run.ts --json           the same, and the summary as one JSON object on stdout
 //   node bench/run.ts --quick          CI smoke run (well under a minute), writes nothing unless --write
-//   node bench/run.ts --only fast,memory   some scenarios (fast, recovery, burst, memory); writes nothing unless --write
+//   node bench/run.ts --only fast,memory   some scenarios (fast, recovery, burst, memory, proxy); writes nothing unless --write
 //   --out <file>      write the Markdown there instead of bench/RESULTS.md (implies --write)
 //   --no-pin          do not pin the server and client processes to CPUs
 //   --control         add the controls to the fast path (a second plain Agent: the noise floor; a plain
@@ -20,10 +20,11 @@ import { runFastPath, type FastPathConfig } from './fast-path.ts'
 import { log } from './harness.ts'
 import { canPin, pin } from './ipc.ts'
 import { runMemory, type MemoryConfig } from './memory.ts'
+import { runProxy, type ProxyConfig } from './proxy.ts'
 import { runRecovery, type RecoveryConfig } from './recovery.ts'
 import { machineMeta, markdown, summaryJson, type BenchResults } from './report.ts'
 
-const SCENARIOS = ['fast', 'recovery', 'burst', 'memory'] as const
+const SCENARIOS = ['fast', 'recovery', 'burst', 'memory', 'proxy'] as const
 type Scenario = typeof SCENARIOS[number]
 
 const { values } = parseArgs({
@@ -45,7 +46,7 @@ const { values } = parseArgs({
 })
 
 if (values.help === true) {
-  process.stderr.write('usage: node bench/run.ts [--json] [--quick] [--only fast,recovery,burst,memory] [--write|--no-write] [--out <file>] [--no-pin] [--control] [--contenders a,b] [--alt <index.ts>] [--profile <names>]\n')
+  process.stderr.write('usage: node bench/run.ts [--json] [--quick] [--only fast,recovery,burst,memory,proxy] [--write|--no-write] [--out <file>] [--no-pin] [--control] [--contenders a,b] [--alt <index.ts>] [--profile <names>]\n')
   process.exit(0)
 }
 
@@ -80,6 +81,9 @@ const recoveryConfig: RecoveryConfig = quick
   ? { rounds: 2, later: 5, load: { concurrency: 8, durationMs: 200, rounds: 2 }, cpus }
   : { rounds: 10, later: 30, load: { concurrency: 16, durationMs: 750, rounds: 8 }, cpus }
 const burstConfig: BurstConfig = quick ? { size: 200, rounds: 1, cpus } : { size: 200, rounds: 6, cpus }
+const proxyConfig: ProxyConfig = quick
+  ? { rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 32, settleMs: 100, pin: pinning }
+  : { rounds: 10, warmupMs: 2000, windowMs: 1000, concurrency: 32, settleMs: 300, pin: pinning }
 const memoryConfig: MemoryConfig = quick ? { sizes: [1_000, 100_000], repeats: 1 } : { sizes: [1_000, 100_000], repeats: 3 }
 
 const started = performance.now()
@@ -100,6 +104,7 @@ if (selected.has('fast')) results.fastPath = await runFastPath(fastConfig)
 if (selected.has('recovery')) results.recovery = await runRecovery(recoveryConfig)
 if (selected.has('burst')) results.burst = await runBurst(burstConfig)
 if (selected.has('memory')) results.memory = await runMemory(memoryConfig)
+if (selected.has('proxy')) results.proxy = await runProxy(proxyConfig)
 results.meta.durationS = (performance.now() - started) / 1000
 
 if (write) {

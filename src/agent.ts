@@ -1,4 +1,4 @@
-import { Agent, Client, Dispatcher, errors } from 'undici'
+import { Agent, Client, Dispatcher, ProxyAgent, errors } from 'undici'
 import { ConnectionTracker, http2FailureFor, type ResolvedTls } from './connector.ts'
 import { invalidOption } from './errors.ts'
 import type { Diagnosis } from './fingerprint.ts'
@@ -8,7 +8,10 @@ import { validateEntry, type PolicyEntry } from './policy/entry.ts'
 import { FilePolicyCache } from './policy/file-cache.ts'
 import { MemoryPolicyCache } from './policy/memory-cache.ts'
 import { RedisPolicyCache } from './policy/redis-cache.ts'
+import { normalizeHostname } from './policy/hosts.ts'
 import { hostAndPort, originOf } from './policy/origin.ts'
+import { openTunnel } from './proxy/open.ts'
+import type { Proxy } from './proxy/options.ts'
 import { FallbackRequest, type RequestHost } from './request.ts'
 import { checkRfc5746, type Rfc5746Check } from './rfc5746.ts'
 import { stackTlsOptions, type StackName } from './stacks.ts'
@@ -45,6 +48,10 @@ export class TlsFallbackAgent extends Dispatcher {
   readonly #telemetry: Telemetry
   readonly #tracker: ConnectionTracker
   readonly #agents = new Map<string, Agent>()
+  /** undici ProxyAgents for plain http:// origins behind an HTTP(S) proxy, one per proxy. */
+  readonly #proxyAgents = new Map<Proxy, ProxyAgent>()
+  /** Where plain http:// origins go, memoized by origin string. */
+  readonly #plainRoutes = new Map<string, Dispatcher>()
   readonly #tls = new Map<HostRule, Map<StackName, ResolvedTls>>()
   /**
    * Requests in flight, in an array with swap-remove (each request knows its slot). A Set churned
@@ -94,7 +101,12 @@ export class TlsFallbackAgent extends Dispatcher {
       maxCachedSessions: config.connect.maxCachedSessions ?? config.undici.maxCachedSessions,
       keepAlive: config.connect.keepAlive,
       keepAliveInitialDelay: config.connect.keepAliveInitialDelay,
-      tcp: tcp as Record<string, never>
+      tcp: tcp as Record<string, never>,
+      proxy: (protocol, hostname, port) => {
+        const proxy = this.#proxyFor(protocol, hostname, port)
+        // Plain http:// origins behind an HTTP(S) proxy are forwarded by undici's ProxyAgent instead.
+        return proxy !== undefined && (protocol === 'https:' || proxy.protocol === 'socks5:') ? proxy : undefined
+      }
     })
     // undici checks most options only when it creates a Client: build one now (it connects to
     // nothing) and the strict stack's Agent, so that bad options fail at construction.
@@ -144,8 +156,9 @@ export class TlsFallbackAgent extends Dispatcher {
       if (opts.origin === undefined || opts.origin === null) throw new errors.InvalidArgumentError('opts.origin is required')
       const target = this.#target(opts.origin)
       if (target === undefined) {
-        // No TLS, nothing to fall back from: plain HTTP goes through the strict stack's Agent.
-        return this.#agentFor('strict', true).dispatch(opts, handler)
+        // No TLS, nothing to fall back from: plain HTTP goes through the strict stack's Agent, or
+        // undici's ProxyAgent (absolute-form requests) behind an HTTP(S) proxy.
+        return this.#plainRoute(opts.origin).dispatch(opts, handler)
       }
       const request = new FallbackRequest(this.#requestHost, target.origin, target.url, target.rule, opts, handler)
       request.slot = this.#inflight.length
@@ -177,6 +190,43 @@ export class TlsFallbackAgent extends Dispatcher {
     if (this.#targets.size >= MAX_WARM_ORIGINS) this.#targets.clear()
     this.#targets.set(key, target)
     return target
+  }
+
+  #plainRoute (origin: string | URL): Dispatcher {
+    const key = typeof origin === 'string' ? origin : origin.href
+    let route = this.#plainRoutes.get(key)
+    if (route !== undefined) return route
+    const url = typeof origin === 'string' ? new URL(origin) : origin
+    const { hostname, port } = hostAndPort(url)
+    const proxy = this.#proxyFor(url.protocol, hostname, port)
+    if (proxy !== undefined && proxy.protocol !== 'socks5:') {
+      let agent = this.#proxyAgents.get(proxy)
+      if (agent === undefined) {
+        agent = new ProxyAgent({ ...this.#config.undici, ...proxy.agentOptions } as ProxyAgent.Options)
+        this.#proxyAgents.set(proxy, agent)
+      }
+      route = agent
+    } else {
+      route = this.#agentFor('strict', true)
+    }
+    if (this.#plainRoutes.size >= MAX_WARM_ORIGINS) this.#plainRoutes.clear()
+    this.#plainRoutes.set(key, route)
+    return route
+  }
+
+  /**
+   * The proxy for a connection to this host: the host's own (`hosts[...].proxy`, `false` for
+   * direct), else the agent's (`'env'`: `NO_PROXY` first, then `HTTPS_PROXY` or `HTTP_PROXY`).
+   */
+  #proxyFor (protocol: string, hostname: string, port: number): Proxy | undefined {
+    const rule = this.#config.hosts.match(hostname, port) ?? this.#config.defaults
+    if (rule.proxy === false) return undefined
+    if (rule.proxy !== undefined) return rule.proxy
+    const choice = this.#config.proxy
+    if (choice.kind === 'none') return undefined
+    if (choice.kind === 'fixed') return choice.proxy
+    if (choice.noProxy.bypasses(normalizeHostname(hostname), port)) return undefined
+    return protocol === 'https:' ? choice.https : choice.http
   }
 
   #finished (request: FallbackRequest): void {
@@ -241,7 +291,7 @@ export class TlsFallbackAgent extends Dispatcher {
         await new Promise<void>((resolve) => { this.#drained = resolve })
         this.#drained = undefined
       }
-      await Promise.all([...this.#agents.values()].map(async (agent) => await agent.close()))
+      await Promise.all([...this.#agents.values(), ...this.#proxyAgents.values()].map(async (agent) => await agent.close()))
       this.#lifetime.abort()
       this.#unsubscribe?.()
       if (this.#ownsCache) await this.#cache.close?.()
@@ -259,7 +309,7 @@ export class TlsFallbackAgent extends Dispatcher {
     for (const gate of this.#gates.values()) clearTimeout(gate.timer)
     this.#gates.clear()
     for (const request of [...this.#inflight]) request.abort(reason)
-    await Promise.all([...this.#agents.values()].map(async (agent) => await agent.destroy(reason)))
+    await Promise.all([...this.#agents.values(), ...this.#proxyAgents.values()].map(async (agent) => await agent.destroy(reason)))
     if (this.#ownsCache) await this.#cache.close?.()
   }
 
@@ -416,12 +466,19 @@ export class TlsFallbackAgent extends Dispatcher {
     let check = this.#legacyChecks.get(origin)
     if (check === undefined) {
       const { hostname, port } = hostAndPort(url)
+      const timeout = this.#config.connect.timeout ?? this.#config.undici.connectTimeout ?? 10_000
+      // The check takes the same way as the host's requests: through its proxy, when it has one.
+      const proxy = this.#proxyFor('https:', hostname, port)
+      const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
       check = checkRfc5746({
         host: hostname,
         port,
         tls: this.#resolveTls('legacy-server-connect', hostname, port).options,
         tcp: this.#tcp as Record<string, never>,
-        timeout: this.#config.connect.timeout ?? this.#config.undici.connectTimeout ?? 10_000,
+        tunnel: proxy === undefined
+          ? undefined
+          : (done) => { openTunnel(proxy, { host, port, tcp: this.#tcp, timeout, origin }, done) },
+        timeout,
         signal: this.#lifetime.signal
       }).finally(() => { this.#legacyChecks.delete(origin) })
       this.#legacyChecks.set(origin, check)

@@ -6,6 +6,8 @@ import { buildConnector } from 'undici'
 import type { ConnectionSnapshot, Http2StreamFacts } from './fingerprint.ts'
 import { acceptsRenegotiation, type StackName } from './stacks.ts'
 import { originFromParts } from './policy/origin.ts'
+import type { Proxy } from './proxy/options.ts'
+import { openTunnel } from './proxy/open.ts'
 
 /**
  * The connector opens each TCP socket itself and hands it to undici's connector as `httpSocket`, so
@@ -34,7 +36,12 @@ export interface ConnectorOptions {
   keepAliveInitialDelay: number | undefined
   /** TCP options for `net.connect`: lookup, family, autoSelectFamily, ... */
   tcp: net.TcpNetConnectOpts | Record<string, never>
+  /** The proxy a connection to this origin goes through (tunnelled), if any. */
+  proxy?: (protocol: string, hostname: string, port: number) => Proxy | undefined
 }
+
+/** undici's default connect timeout, which also bounds the time a proxy has to open a tunnel. */
+const DEFAULT_CONNECT_TIMEOUT = 10_000
 
 interface Counters { rawRead: number, rawWritten: number, plainRead: number, plainWritten: number }
 interface Mark extends Counters {
@@ -83,12 +90,17 @@ class Connection {
   /** The request whose headers were sent last on this connection. */
   lastRequest: UndiciRequest | undefined
 
-  constructor (stack: StackName, origin: string, raw: net.Socket | undefined, socket: TLSSocket, offeredTls13: boolean) {
+  constructor (stack: StackName, origin: string, raw: net.Socket | undefined, socket: TLSSocket, offeredTls13: boolean, rawBase?: { read: number, written: number }) {
     this.stack = stack
     this.origin = origin
     this.raw = raw
     this.socket = socket
     this.offeredTls13 = offeredTls13
+    if (rawBase !== undefined) {
+      // A tunnelled connection: the proxy's bytes (CONNECT, SOCKS5) are not the origin's TLS.
+      this.mark.rawRead = rawBase.read
+      this.mark.rawWritten = rawBase.written
+    }
   }
 
   counters (): Counters {
@@ -300,10 +312,52 @@ export class ConnectionTracker {
     const port = Number(opts.port === '' || opts.port === undefined ? (opts.protocol === 'https:' ? 443 : 80) : opts.port)
     const resolved = this.#options.resolve(stack, opts.hostname, port)
     const undiciConnect = this.#undiciConnector(stack, allowH2, resolved)
+    const proxy = opts.httpSocket === undefined ? this.#options.proxy?.(opts.protocol, opts.hostname, port) : undefined
+    if (proxy !== undefined) return this.#connectThrough(proxy, stack, resolved, undiciConnect, opts, port, callback)
     if (opts.protocol !== 'https:') {
       return undiciConnect(opts, callback) as unknown as net.Socket
     }
+    return this.#secure(stack, resolved, undiciConnect, opts, port, callback)
+  }
 
+  /**
+   * Opens a tunnel through the proxy, then runs the origin's TLS natively over the tunnel socket,
+   * exactly as over a direct TCP socket: every stack, the host's client certificate and the user's
+   * TLS options apply to the origin. The byte counters start after the tunnel is up.
+   */
+  #connectThrough (proxy: Proxy, stack: StackName, resolved: ResolvedTls, undiciConnect: UndiciConnect,
+    opts: buildConnector.Options, port: number, callback: ConnectCallback): net.Socket {
+    const host = opts.hostname.startsWith('[') ? opts.hostname.slice(1, -1) : opts.hostname
+    return openTunnel(proxy, {
+      host,
+      port,
+      tcp: this.#options.tcp as Record<string, unknown>,
+      timeout: this.#options.timeout ?? DEFAULT_CONNECT_TIMEOUT,
+      localAddress: opts.localAddress,
+      origin: originFromParts(opts.protocol, opts.hostname, port)
+    }, (error, tunnel) => {
+      if (error !== null || tunnel === undefined) {
+        callback(error ?? new Error('no tunnel'), null)
+        return
+      }
+      if (opts.protocol !== 'https:') {
+        // A plain http:// origin through SOCKS5: the socket as undici's own connector would set it up.
+        if (this.#options.keepAlive !== false) tunnel.setKeepAlive(true, this.#options.keepAliveInitialDelay ?? 60_000)
+        tunnel.resume()
+        callback(null, tunnel)
+        return
+      }
+      try {
+        this.#secure(stack, resolved, undiciConnect, { ...opts, httpSocket: tunnel }, port, callback)
+      } catch (error) {
+        tunnel.on('error', () => {}).destroy()
+        callback(error as Error, null)
+      }
+    })
+  }
+
+  #secure (stack: StackName, resolved: ResolvedTls, undiciConnect: UndiciConnect, opts: buildConnector.Options,
+    port: number, callback: ConnectCallback): TLSSocket {
     let raw: net.Socket | undefined
     let httpSocket = opts.httpSocket
     if (httpSocket === undefined) {
@@ -318,6 +372,8 @@ export class ConnectionTracker {
     } else if (httpSocket instanceof net.Socket) {
       raw = httpSocket
     }
+    // A socket handed in (a tunnel) may already carry the proxy's bytes: the counts start from here.
+    const rawBase = opts.httpSocket !== undefined && raw !== undefined ? { read: raw.bytesRead, written: raw.bytesWritten } : undefined
 
     let socket: TLSSocket
     try {
@@ -328,7 +384,7 @@ export class ConnectionTracker {
       raw?.destroy()
       throw error
     }
-    const connection = new Connection(stack, originFromParts('https:', opts.hostname, port), raw, socket, offersTls13(resolved.options))
+    const connection = new Connection(stack, originFromParts('https:', opts.hostname, port), raw, socket, offersTls13(resolved.options), rawBase)
     connectionsBySocket.set(socket, connection)
 
     // Prepended so that they run before undici's listeners, which may fail requests synchronously.

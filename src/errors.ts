@@ -20,7 +20,13 @@ export const ErrorCodes = {
   /** Every stack the host allows that could address the failure was tried, and each failed. */
   EXHAUSTED: 'TLS_FALLBACK_EXHAUSTED',
   /** The server renegotiated to ask for a client certificate and the host has no `clientCert`. */
-  CLIENT_CERTIFICATE_REQUIRED: 'TLS_FALLBACK_CLIENT_CERTIFICATE_REQUIRED'
+  CLIENT_CERTIFICATE_REQUIRED: 'TLS_FALLBACK_CLIENT_CERTIFICATE_REQUIRED',
+  /**
+   * The proxy failed: it refused the connection or the tunnel (407, 403, 502, 503, a SOCKS5 refusal),
+   * reset it, or timed out before the tunnel was up. Never a fingerprint: no policy moves, no other
+   * stack is tried. `proxy` is the proxy's URL without credentials, `statusCode` its HTTP status.
+   */
+  PROXY_ERROR: 'TLS_FALLBACK_PROXY_ERROR'
 } as const
 
 export type ErrorCode = typeof ErrorCodes[keyof typeof ErrorCodes]
@@ -42,6 +48,10 @@ export interface TlsFallbackErrorDetails {
   attempts?: AttemptSummary[] | undefined
   /** For `TLS_FALLBACK_INVALID_OPTION`: the option's path, such as `hosts['a.example'].fallback[1]`. */
   option?: string | undefined
+  /** For `TLS_FALLBACK_PROXY_ERROR`: the proxy's URL, credentials removed. */
+  proxy?: string | undefined
+  /** For `TLS_FALLBACK_PROXY_ERROR`: the proxy's HTTP status (CONNECT answer), when it answered one. */
+  statusCode?: number | undefined
 }
 
 export class TlsFallbackError extends Error {
@@ -55,6 +65,10 @@ export class TlsFallbackError extends Error {
   readonly attempts: AttemptSummary[]
   /** For `TLS_FALLBACK_INVALID_OPTION`: the path of the offending option. */
   readonly option: string | undefined
+  /** For `TLS_FALLBACK_PROXY_ERROR`: the proxy's URL, credentials removed (`http://***@proxy:3128`). */
+  readonly proxy: string | undefined
+  /** For `TLS_FALLBACK_PROXY_ERROR`: the proxy's HTTP status, when it answered the CONNECT. */
+  readonly statusCode: number | undefined
 
   constructor (code: ErrorCode, message: string, details: TlsFallbackErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
@@ -63,10 +77,22 @@ export class TlsFallbackError extends Error {
     this.fingerprint = details.fingerprint
     this.attempts = details.attempts ?? []
     this.option = details.option
+    this.proxy = details.proxy
+    this.statusCode = details.statusCode
   }
 }
 
 /** Shorthand for the constructor's validation errors. */
 export function invalidOption (option: string, problem: string, cause?: unknown): TlsFallbackError {
   return new TlsFallbackError(ErrorCodes.INVALID_OPTION, `TlsFallbackAgent: ${option} ${problem}`, { option, cause })
+}
+
+/** A failure of the proxy itself (never of the origin): `TLS_FALLBACK_PROXY_ERROR`, naming the proxy without credentials. */
+export function proxyError (proxy: string, problem: string, details: { statusCode?: number, cause?: unknown, origin?: string } = {}): TlsFallbackError {
+  return new TlsFallbackError(ErrorCodes.PROXY_ERROR, `proxy ${proxy} ${problem}`, {
+    proxy,
+    statusCode: details.statusCode,
+    cause: details.cause,
+    origin: details.origin
+  })
 }

@@ -5,6 +5,7 @@ import { invalidOption } from './errors.ts'
 import { HostMatcher, parseHostPattern, type HostPattern } from './policy/hosts.ts'
 import type { PolicyCache } from './policy/cache.ts'
 import { describe, kind } from './policy/memory-cache.ts'
+import { parseHostProxy, parseProxyChoice, type Proxy, type ProxyChoice, type ProxySetting } from './proxy/options.ts'
 import { DEFAULT_MAX_REPLAY_BODY_SIZE } from './replay.ts'
 import {
   DEFAULT_FALLBACK, LADDER_STACKS, STACKS, stackTlsOptions, tlsVersionRank,
@@ -27,6 +28,8 @@ export interface HostOptions {
   http1Only?: boolean
   /** Overrides the agent's `replayNonIdempotent` for this host. */
   replayNonIdempotent?: boolean
+  /** `false`: this host goes direct even when the agent has a proxy. A proxy: this host goes through it. */
+  proxy?: false | ProxySetting
 }
 
 /** TLS options for every stack: undici's `connect` object form. */
@@ -73,6 +76,12 @@ export interface TlsFallbackAgentOptions extends UndiciAgentOptions {
    * Default: false (the caller gets `TLS_FALLBACK_NOT_REPLAYED`; the next request goes straight to the right stack).
    */
   replayNonIdempotent?: boolean
+  /**
+   * A proxy for every host: a URL (`http://`, `https://`, `socks5://`, credentials allowed) or
+   * `{ uri, token, headers, proxyTls }`, as undici's `ProxyAgent` takes; `'env'` reads `HTTPS_PROXY`,
+   * `HTTP_PROXY` and `NO_PROXY` (either case) as undici's `EnvHttpProxyAgent` does. Default: none.
+   */
+  proxy?: ProxySetting | 'env'
 }
 
 /** A host's settings after validation, with the ladder resolved. */
@@ -88,6 +97,8 @@ export interface HostRule {
   readonly http1Only: boolean
   /** Whether a non-idempotent request is sent again after a verified refusal that came after it was sent. */
   readonly replayNonIdempotent: boolean
+  /** `false`: direct; a proxy: this host's own; undefined: the agent's choice. */
+  readonly proxy: Proxy | false | undefined
 }
 
 export interface AgentConfig {
@@ -102,6 +113,7 @@ export interface AgentConfig {
   readonly coldStartTimeout: number
   readonly allowH2: boolean
   readonly undici: UndiciAgentOptions
+  readonly proxy: ProxyChoice
 }
 
 const UNDICI_KEYS = new Set<string>([
@@ -112,14 +124,15 @@ const UNDICI_KEYS = new Set<string>([
   'maxRequestsPerClient', 'initialWindowSize', 'connectionWindowSize', 'pingInterval', 'webSocket', 'eventSource'
 ])
 const OWN_KEYS = new Set<string>([
-  'connect', 'fallback', 'hosts', 'cache', 'logger', 'hooks', 'maxReplayBodySize', 'resetRetries', 'coldStartTimeout', 'replayNonIdempotent'
+  'connect', 'fallback', 'hosts', 'cache', 'logger', 'hooks', 'maxReplayBodySize', 'resetRetries', 'coldStartTimeout', 'replayNonIdempotent',
+  'proxy'
 ])
 const UNSUPPORTED: Record<string, string> = {
   factory: 'is not supported: the agent creates one undici Agent per TLS stack itself',
   socketPath: 'is not supported: TLS fallback needs TCP connections',
   interceptors: 'is not an undici 8 option: use agent.compose(...)'
 }
-const HOST_KEYS = new Set(['fallback', 'stack', 'clientCert', 'http1Only', 'replayNonIdempotent'])
+const HOST_KEYS = new Set(['fallback', 'stack', 'clientCert', 'http1Only', 'replayNonIdempotent', 'proxy'])
 const CERT_KEYS = new Set(['cert', 'key', 'pfx', 'passphrase'])
 const HOOK_KEYS = new Set(['onAttempt', 'onDiagnosis', 'onFallback'])
 const TLS_VERSION_NAMES = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
@@ -319,6 +332,7 @@ function checkHosts (value: unknown, defaults: HostRule, connect: ConnectOptions
     if (host.replayNonIdempotent !== undefined && typeof host.replayNonIdempotent !== 'boolean') {
       throw invalidOption(`${path}.replayNonIdempotent`, `must be a boolean, got ${describe(host.replayNonIdempotent)}`)
     }
+    const proxy = host.proxy === undefined ? undefined : parseHostProxy(`${path}.proxy`, host.proxy)
     rules.push({
       pattern,
       value: {
@@ -329,7 +343,8 @@ function checkHosts (value: unknown, defaults: HostRule, connect: ConnectOptions
         stack,
         clientCert,
         http1Only: host.http1Only === true,
-        replayNonIdempotent: (host.replayNonIdempotent as boolean | undefined) ?? defaults.replayNonIdempotent
+        replayNonIdempotent: (host.replayNonIdempotent as boolean | undefined) ?? defaults.replayNonIdempotent,
+        proxy
       }
     })
   }
@@ -395,7 +410,8 @@ export function resolveOptions (input: unknown): AgentConfig {
     stack: undefined,
     clientCert: undefined,
     http1Only: false,
-    replayNonIdempotent: options.replayNonIdempotent === true
+    replayNonIdempotent: options.replayNonIdempotent === true,
+    proxy: undefined
   }
   const hosts = new HostMatcher(checkHosts(options.hosts, defaults, connect))
   const maxReplayBodySize = options.maxReplayBodySize === undefined
@@ -420,6 +436,7 @@ export function resolveOptions (input: unknown): AgentConfig {
     resetRetries,
     coldStartTimeout,
     allowH2: options.allowH2 ?? true,
-    undici: undici as UndiciAgentOptions
+    undici: undici as UndiciAgentOptions,
+    proxy: parseProxyChoice(options.proxy)
   }
 }

@@ -420,6 +420,13 @@ export class FallbackRequest implements HoldOwner {
       this.#fail(this.#controller.abortedByCaller ? (this.#controller.reason ?? error) : error)
       return
     }
+    if (error.code === ErrorCodes.PROXY_ERROR) {
+      // The proxy failed, not the origin: never a fingerprint, no other stack, no retry, no policy moves.
+      this.#attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code: error.code, fingerprint: undefined })
+      this.#host.settled(this, false)
+      this.#fail(error)
+      return
+    }
     const connection = this.#host.snapshotFor(error)
     const diagnosis = this.pinned
       ? undefined

@@ -28,6 +28,11 @@ export interface Rfc5746CheckOptions {
   tls: ConnectionOptions
   /** `net.connect` options: lookup, family, ... */
   tcp?: net.TcpNetConnectOpts | Record<string, never>
+  /**
+   * Opens the connection through a tunnel instead of `net.connect` (the host's proxy: the check must
+   * take the same way as the host's requests). Calls back with the socket to speak TLS over.
+   */
+  tunnel?: ((done: (error: Error | null, socket?: net.Socket) => void) => void) | undefined
   /** Milliseconds before the check gives up (verdict `unknown`). */
   timeout: number
   signal?: AbortSignal | undefined
@@ -149,9 +154,21 @@ class HelloObserver extends Duplex {
 export async function checkRfc5746 (options: Rfc5746CheckOptions): Promise<Rfc5746Check> {
   const { host, port } = options
   const bare = host.startsWith('[') ? host.slice(1, -1) : host
+  let raw: net.Socket
+  if (options.tunnel === undefined) {
+    raw = net.connect({ ...options.tcp, host: bare, port } as net.TcpNetConnectOpts)
+  } else {
+    const opened = await new Promise<net.Socket | Error>((resolve) => {
+      (options.tunnel as NonNullable<Rfc5746CheckOptions['tunnel']>)((error, socket) => resolve(error ?? socket ?? new Error('no tunnel')))
+    })
+    if (opened instanceof Error) {
+      const code = (opened as Error & { code?: string }).code
+      return { verdict: 'unknown', tlsVersion: null, summary: `the checking handshake did not complete (the proxy: ${code ?? 'failed'})` }
+    }
+    raw = opened
+  }
   return await new Promise<Rfc5746Check>((resolve) => {
     let settled = false
-    const raw = net.connect({ ...options.tcp, host: bare, port } as net.TcpNetConnectOpts)
     const observer = new HelloObserver(raw)
     const socket = tls.connect({
       ...options.tls,

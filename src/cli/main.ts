@@ -4,6 +4,8 @@
 // undici-tls-fallback policies ...: lists or forgets stored policies (src/cli/policies.ts).
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { TlsFallbackError } from '../errors.ts'
+import { parseProxy, parseProxyChoice, type Proxy } from '../proxy/options.ts'
 import type { ClientCertificate } from '../stacks.ts'
 import { probe, type ProbeResult } from './probe.ts'
 import { redactUrl } from './redact.ts'
@@ -24,6 +26,8 @@ Options:
   --method M              HTTP method (default GET)
   --timeout MS            per attempt (default 10000)
   --allow-legacy          also try legacy-server-connect (exposes that connection to CVE-2009-3555)
+  --proxy URL             tunnel through a proxy: http://, https:// or socks5:// (credentials allowed in the URL);
+                          'env' reads HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case)
   --json                  print one JSON object instead of the table
   -h, --help              this help
 
@@ -44,6 +48,7 @@ interface Parsed {
   timeout: number
   allowLegacy: boolean
   json: boolean
+  proxy: Proxy | undefined
 }
 
 function readFile (flag: string, path: string): Buffer {
@@ -70,6 +75,7 @@ function parse (argv: string[]): Parsed | 'help' {
         method: { type: 'string', default: 'GET' },
         timeout: { type: 'string', default: '10000' },
         'allow-legacy': { type: 'boolean', default: false },
+        proxy: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       }
@@ -108,12 +114,27 @@ function parse (argv: string[]): Parsed | 'help' {
   }
   return {
     url,
+    proxy: values.proxy === undefined ? undefined : proxyOption(String(values.proxy), url),
     ca: values.ca === undefined ? undefined : readFile('--ca', String(values.ca)),
     clientCert,
     method,
     timeout,
     allowLegacy: values['allow-legacy'] === true,
     json: values.json === true
+  }
+}
+
+/** `--proxy URL` or `--proxy env` (with NO_PROXY applied to the URL's host). Messages never show credentials. */
+function proxyOption (value: string, url: URL): Proxy | undefined {
+  try {
+    if (value !== 'env') return parseProxy('--proxy', value)
+    const choice = parseProxyChoice('env')
+    if (choice.kind !== 'env') return undefined
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+    return choice.noProxy.bypasses(host, Number(url.port === '' ? 443 : url.port)) ? undefined : choice.https
+  } catch (error) {
+    if (error instanceof TlsFallbackError) throw new UsageError(error.message.replace(/^TlsFallbackAgent: /, ''))
+    throw error
   }
 }
 
@@ -163,6 +184,7 @@ export async function main (argv: string[]): Promise<number> {
       method: parsed.method,
       timeout: parsed.timeout,
       allowLegacy: parsed.allowLegacy,
+      proxy: parsed.proxy,
       signal: controller.signal,
       onProgress: progress.update
     })

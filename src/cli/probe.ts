@@ -2,7 +2,10 @@ import net from 'node:net'
 import tls, { type TLSSocket } from 'node:tls'
 import pRetry, { AbortError } from 'p-retry'
 import { Client } from 'undici'
+import { ErrorCodes } from '../errors.ts'
 import { isHttp11Required, isUnsafeLegacyError, saysPostHandshakeAuth, type FingerprintId } from '../fingerprint.ts'
+import { openTunnel } from '../proxy/open.ts'
+import type { Proxy } from '../proxy/options.ts'
 import { HOLD_LIMIT } from '../response-hold.ts'
 import { stackTlsOptions, type ClientCertificate, type StackName } from '../stacks.ts'
 import { RecordObserver, RecordType, type TlsRecord } from './records.ts'
@@ -21,6 +24,8 @@ export interface ProbeOptions {
   onProgress?: (text: string) => void
   /** Name resolution override (tests). */
   lookup?: net.LookupFunction | undefined
+  /** A proxy to tunnel through (CONNECT or SOCKS5); the records observed are the origin's only. */
+  proxy?: Proxy | undefined
 }
 
 export interface ProbeAttempt {
@@ -85,28 +90,38 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
     bodyTimeout: options.timeout,
     connectTimeout: options.timeout,
     connect: ((_opts: unknown, callback: (error: Error | null, socket: TLSSocket | null) => void) => {
-      const raw = net.connect({ host, port, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) })
-      observer = new RecordObserver(raw)
       let called = false
       const done = (error: Error | null, s: TLSSocket | null): void => {
         if (called) return
         called = true
         callback(error, s)
       }
-      const s = tls.connect({
-        ...tlsOptions,
-        socket: observer,
-        servername: net.isIP(host) === 0 ? host : undefined,
-        ALPNProtocols: http2 ? ['h2', 'http/1.1'] : ['http/1.1']
-      })
-      s.once('secureConnect', () => {
-        handshakeAt = observer?.elapsed() ?? null
-        tlsVersion = s.getProtocol()
-        alpn = typeof s.alpnProtocol === 'string' ? s.alpnProtocol : null
-        done(null, s)
-      })
-      s.on('error', (error) => done(error, null))
-      return s
+      const secure = (raw: net.Socket): TLSSocket => {
+        observer = new RecordObserver(raw)
+        const s = tls.connect({
+          ...tlsOptions,
+          socket: observer,
+          servername: net.isIP(host) === 0 ? host : undefined,
+          ALPNProtocols: http2 ? ['h2', 'http/1.1'] : ['http/1.1']
+        })
+        s.once('secureConnect', () => {
+          handshakeAt = observer?.elapsed() ?? null
+          tlsVersion = s.getProtocol()
+          alpn = typeof s.alpnProtocol === 'string' ? s.alpnProtocol : null
+          done(null, s)
+        })
+        s.on('error', (error) => done(error, null))
+        return s
+      }
+      const tcp = options.lookup === undefined ? {} : { lookup: options.lookup }
+      if (options.proxy !== undefined) {
+        // The records are observed on the tunnel, after the proxy's answer: the origin's TLS only.
+        return openTunnel(options.proxy, { host, port, tcp, timeout: options.timeout }, (error, tunnel) => {
+          if (error !== null || tunnel === undefined) done(error ?? new Error('no tunnel'), null)
+          else secure(tunnel)
+        })
+      }
+      return secure(net.connect({ host, port, ...tcp }))
     }) as unknown as Client.Options['connect']
   })
   let status: number | null = null
@@ -214,6 +229,8 @@ async function attempt (stack: StackName, http2: boolean, options: ProbeOptions)
   const outcome = await pRetry(async () => {
     const result = await once(stack, http2, options)
     if (options.signal.aborted) throw new AbortError(options.signal.reason as Error)
+    // The proxy failed, not the server: that is no verdict on any stack.
+    if (result.error?.code === ErrorCodes.PROXY_ERROR) throw new AbortError(result.error)
     const code = result.error?.code
     // A network failure before any TLS record came back is worth another try.
     if (code !== undefined && TRANSIENT.has(code) && !result.records.some((r) => r.direction === 'server')) {

@@ -1,0 +1,17 @@
+import type net from 'node:net'
+import { HttpTunnel } from './http-tunnel.ts'
+import type { Proxy } from './options.ts'
+import { Socks5Tunnel } from './socks5.ts'
+import type { TunnelCallback, TunnelTarget } from './tunnel.ts'
+
+/**
+ * Opens a tunnel to `target` through `proxy` (CONNECT for http:// and https:// proxies, SOCKS5 for
+ * socks5://). Returns the TCP socket to the proxy, through which the attempt can be cancelled; the
+ * callback gets the socket to speak to the origin over once the tunnel is up.
+ */
+export function openTunnel (proxy: Proxy, target: TunnelTarget, callback: TunnelCallback): net.Socket {
+  const setup = proxy.protocol === 'socks5:'
+    ? new Socks5Tunnel(proxy, target, callback)
+    : new HttpTunnel(proxy, target, callback)
+  return setup.raw
+}

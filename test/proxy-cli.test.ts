@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { after, before, describe, test } from 'node:test'
+import { startIisLike, type TestServer } from './servers/iis.ts'
+import { startSquid, type SquidProxy } from './servers/squid.ts'
+import { certs } from './helpers.ts'
+
+const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
+const CA = certs.path('ca.crt')
+
+async function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {
+  return await new Promise((resolve) => {
+    // The proxy variables of the test's own environment never leak into the probe's.
+    const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(https?|no)_proxy$/i.test(name)))
+    execFile(process.execPath, [MAIN, ...args], { env: { ...base, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : Number((error as { code?: number }).code), stdout, stderr })
+    })
+  })
+}
+
+const NO_ENV_PROXY = {}
+
+describe('undici-tls-fallback probe --proxy', () => {
+  let squid: SquidProxy
+  let iis: TestServer
+  before(async () => {
+    squid = await startSquid({ tls: false })
+    iis = await startIisLike({ onRefused: 'reset' })
+  })
+  after(async () => {
+    await squid.close()
+    await iis.close()
+  })
+
+  test('--proxy URL: the same verdict through the tunnel, and every attempt went through Squid', async () => {
+    const url = `https://localhost:${iis.port}/secure/probe`
+    const connections = iis.stats.connections
+    const run = await cli(['probe', url, '--ca', CA, '--json', '--proxy', `http://127.0.0.1:${squid.open}`], NO_ENV_PROXY)
+    assert.equal(run.code, 0, run.stderr)
+    const result = JSON.parse(run.stdout)
+    assert.equal(result.verdict.stack, 'renegotiation')
+    assert.equal(result.verdict.fingerprint, 'renegotiation-refused')
+    const strict = result.attempts.find((a: { stack: string }) => a.stack === 'strict')
+    assert.equal(strict.fingerprint, 'renegotiation-refused')
+    assert.equal(strict.tlsVersion, 'TLSv1.2')
+    assert.match(strict.evidence, /HelloRequest/)
+    const seen = iis.stats.connections - connections
+    assert.equal((await squid.waitForLog(new RegExp(`TCP_TUNNEL/200 .* CONNECT localhost:${iis.port} `), seen)).length, seen)
+  })
+
+  test('--proxy env: HTTPS_PROXY is used, and NO_PROXY sends the host direct', async () => {
+    const url = `https://localhost:${iis.port}/env`
+    const before = squid.accessLog().filter((l) => l.includes(`CONNECT localhost:${iis.port} `)).length
+    const proxied = await cli(['probe', url, '--ca', CA, '--json', '--proxy', 'env'], { ...NO_ENV_PROXY, HTTPS_PROXY: `http://127.0.0.1:${squid.open}` })
+    assert.equal(proxied.code, 0, proxied.stderr)
+    const lines = await squid.waitForLog(new RegExp(`CONNECT localhost:${iis.port} `), before + 1)
+    assert.ok(lines.length > before)
+    const count = lines.length
+    const direct = await cli(['probe', url, '--ca', CA, '--json', '--proxy', 'env'], { ...NO_ENV_PROXY, HTTPS_PROXY: 'http://127.0.0.1:1', NO_PROXY: 'localhost' })
+    assert.equal(direct.code, 0, direct.stderr)
+    assert.equal(squid.accessLog().filter((l) => l.includes(`CONNECT localhost:${iis.port} `)).length, count)
+  })
+
+  test('a proxy failure is no verdict: exit 1 with the proxy\'s status, and no password printed', async () => {
+    const run = await cli(['probe', `https://localhost:${iis.port}/`, '--ca', CA, '--proxy', `http://someone:probe-secret-77@127.0.0.1:${squid.auth}`], NO_ENV_PROXY)
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /proxy http:\/\/\*\*\*@127\.0\.0\.1:\d+ answered the CONNECT with 407/)
+    assert.ok(!`${run.stdout}${run.stderr}`.includes('probe-secret-77'))
+    assert.equal(run.stdout, '', 'no table, no verdict')
+  })
+
+  test('a bad --proxy is a usage error that does not echo it', async () => {
+    const run = await cli(['probe', `https://localhost:${iis.port}/`, '--proxy', 'ftp://u:probe-secret-88@p'], NO_ENV_PROXY)
+    assert.equal(run.code, 2)
+    assert.match(run.stderr, /--proxy has the scheme 'ftp:'/)
+    assert.ok(!run.stderr.includes('probe-secret-88'))
+  })
+})

@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from './ports.ts'
+
+const STARTUP_TIMEOUT_MS = 15_000
+
+export interface DanteProxy {
+  port: number
+  /** Dante's log: a `pass(1): tcp/connect` line per tunnel, with its destination (`127.0.0.1.PORT`). */
+  log: () => string[]
+  /** Waits until `count` log lines match `pattern`. */
+  waitForLog: (pattern: RegExp, count?: number) => Promise<string[]>
+  close: () => Promise<void>
+}
+
+export interface DanteOptions {
+  /**
+   * `'username'`: the server asks for RFC 1929 username/password (checked against the system's
+   * users, so a test can only see it refuse made-up credentials). Default `'none'`.
+   */
+  method?: 'none' | 'username'
+}
+
+/**
+ * Starts Dante (Debian's `dante-server`), a SOCKS5 server, in the foreground on a free loopback port
+ * with its own config in a fresh temp dir: CONNECT allowed from loopback to anywhere, one process.
+ * As root it keeps root for privileged operations and uses `nobody` otherwise.
+ */
+export async function startDante (options: DanteOptions = {}): Promise<DanteProxy> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'undici-tls-fallback-dante-'))
+  const port = await freePort()
+  const logFile = path.join(root, 'danted.log')
+  const conf = [
+    `logoutput: ${logFile}`,
+    `internal: 127.0.0.1 port = ${port}`,
+    'external: 127.0.0.1',
+    'clientmethod: none',
+    `socksmethod: ${options.method ?? 'none'}`,
+    'user.privileged: root',
+    'user.unprivileged: nobody',
+    'client pass {',
+    '  from: 127.0.0.0/8 to: 0.0.0.0/0',
+    '}',
+    'socks pass {',
+    '  from: 127.0.0.0/8 to: 0.0.0.0/0',
+    '  command: connect',
+    '  log: connect disconnect error',
+    '}',
+    ''
+  ].join('\n')
+  await writeFile(path.join(root, 'danted.conf'), conf)
+  const child = spawn('danted', ['-f', path.join(root, 'danted.conf'), '-p', path.join(root, 'danted.pid'), '-N', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LANG: 'C' }
+  })
+  let stdio = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
+  const exited = once(child, 'exit').catch(() => undefined)
+  const close = async (): Promise<void> => {
+    await stop(child, exited)
+    await rm(root, { recursive: true, force: true })
+  }
+  try {
+    await once(child, 'spawn')
+  } catch (error) {
+    await rm(root, { recursive: true, force: true })
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('danted not found: apt-get install -y dante-server', { cause: error })
+    throw error
+  }
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      const log = readOr(logFile)
+      await close()
+      throw new Error(`danted did not start on port ${port}:\n${stdio}${log}`)
+    }
+    await sleep(100)
+  }
+  const log = (): string[] => readOr(logFile).split('\n').filter((l) => l.length > 0)
+  return {
+    port,
+    log,
+    waitForLog: async (pattern, count = 1) => {
+      const until = Date.now() + 15_000
+      for (;;) {
+        const lines = log().filter((l) => pattern.test(l))
+        if (lines.length >= count || Date.now() > until) return lines
+        await sleep(50)
+      }
+    },
+    close
+  }
+}
+
+function readOr (file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+async function accepts (port: number): Promise<boolean> {
+  const socket = net.connect(port, '127.0.0.1')
+  try {
+    await once(socket, 'connect')
+    return true
+  } catch {
+    return false
+  } finally {
+    socket.destroy()
+  }
+}
+
+async function stop (child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+  await exited
+  clearTimeout(timer)
+}

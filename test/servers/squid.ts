@@ -1,0 +1,186 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import tls from 'node:tls'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { certs } from './certs.ts'
+import { freePort } from './ports.ts'
+
+const STARTUP_TIMEOUT_MS = 20_000
+
+export interface SquidProxy {
+  /** A port that tunnels and forwards for anyone on loopback. */
+  open: number
+  /** A port that needs Basic auth (`user` / `password`). */
+  auth: number
+  /** A port that refuses every CONNECT with 403 (and forwards plain HTTP). */
+  deny: number
+  /** An `https_port` (TLS to the proxy, the test CA's server certificate), open like `open`; undefined if Squid could not start it. */
+  tls: number | undefined
+  user: string
+  password: string
+  /** Lines of Squid's access log (`TCP_TUNNEL/200 ... CONNECT host:port`, `TCP_DENIED/407`, ...). */
+  accessLog: () => string[]
+  /** Waits until `count` log lines match `pattern` (Squid writes a tunnel's line when the tunnel closes). */
+  waitForLog: (pattern: RegExp, count?: number) => Promise<string[]>
+  close: () => Promise<void>
+}
+
+const USER = 'proxyuser'
+const PASSWORD = 'proxy-pass-8c1e'
+
+/**
+ * Starts Squid (Debian's `squid`) in the foreground on free loopback ports, with its own config in a
+ * fresh temp dir: an open port, a Basic-auth port (htpasswd from apache2-utils), a port that refuses
+ * CONNECT, and an `https_port`. CONNECT is allowed to any port (Debian's default allows only 443).
+ * No cache. As root, Squid drops to the `proxy` user, so the temp dir is handed to it.
+ */
+export async function startSquid (options: { tls?: boolean } = {}): Promise<SquidProxy> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'undici-tls-fallback-squid-'))
+  const [open, auth, deny] = [await freePort(), await freePort(), await freePort()]
+  const tlsPort = options.tls === false ? undefined : await freePort()
+  execFileSync('htpasswd', ['-b', '-c', '-B', path.join(root, 'htpasswd'), USER, PASSWORD], { stdio: 'ignore' })
+  await copyFile(certs.path('server.crt'), path.join(root, 'proxy.crt'))
+  await copyFile(certs.path('server.key'), path.join(root, 'proxy.key'))
+  const conf = [
+    `pid_filename ${root}/squid.pid`,
+    `http_port 127.0.0.1:${open} name=open`,
+    `http_port 127.0.0.1:${auth} name=auth`,
+    `http_port 127.0.0.1:${deny} name=deny`,
+    ...(tlsPort === undefined ? [] : [`https_port 127.0.0.1:${tlsPort} name=tls tls-cert=${root}/proxy.crt tls-key=${root}/proxy.key`]),
+    `auth_param basic program /usr/lib/squid/basic_ncsa_auth ${root}/htpasswd`,
+    'auth_param basic realm undici-tls-fallback-test',
+    'acl authport myportname auth',
+    'acl denyport myportname deny',
+    'acl authed proxy_auth REQUIRED',
+    'acl CONNECT method CONNECT',
+    'http_access deny CONNECT denyport',
+    'http_access allow authport authed',
+    'http_access deny authport',
+    'http_access allow localhost',
+    'http_access deny all',
+    'cache deny all',
+    'cache_mem 8 MB',
+    `access_log stdio:${root}/access.log`,
+    `cache_log ${root}/cache.log`,
+    `coredump_dir ${root}`,
+    'cache_store_log none',
+    'pinger_enable off',
+    'shutdown_lifetime 0 seconds',
+    'logfile_rotate 0',
+    'dns_v4_first on',
+    `hosts_file ${root}/hosts`,
+    'forwarded_for delete',
+    'via off',
+    ''
+  ].join('\n')
+  await writeFile(path.join(root, 'hosts'), '127.0.0.1 localhost\n')
+  await writeFile(path.join(root, 'squid.conf'), conf)
+  await writeFile(path.join(root, 'access.log'), '')
+  if (typeof process.getuid === 'function' && process.getuid() === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'proxy']).toString().trim())
+    const gid = Number(execFileSync('id', ['-g', 'proxy']).toString().trim())
+    for (const name of ['', 'htpasswd', 'squid.conf', 'access.log', 'hosts', 'proxy.crt', 'proxy.key']) {
+      await chown(path.join(root, name), uid, gid)
+    }
+  }
+  await chmod(root, 0o755)
+
+  const child = spawn('squid', ['-N', '-f', path.join(root, 'squid.conf')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LANG: 'C' }
+  })
+  let stdio = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
+  const exited = once(child, 'exit').catch(() => undefined)
+  const close = async (): Promise<void> => {
+    await stop(child, exited)
+    await rm(root, { recursive: true, force: true })
+  }
+  try {
+    await once(child, 'spawn')
+  } catch (error) {
+    await rm(root, { recursive: true, force: true })
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('squid not found: apt-get install -y squid', { cause: error })
+    throw error
+  }
+
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS
+  const ports = [open, auth, deny]
+  while (!(await allAccept(ports)) || (tlsPort !== undefined && !(await handshakes(tlsPort)))) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      const log = readOr(path.join(root, 'cache.log'))
+      await close()
+      throw new Error(`squid did not start:\n${stdio}${log}`)
+    }
+    await sleep(100)
+  }
+
+  const accessLog = (): string[] => readOr(path.join(root, 'access.log')).split('\n').filter((l) => l.length > 0)
+  return {
+    open,
+    auth,
+    deny,
+    tls: tlsPort,
+    user: USER,
+    password: PASSWORD,
+    accessLog,
+    waitForLog: async (pattern, count = 1) => {
+      const until = Date.now() + 15_000
+      for (;;) {
+        const lines = accessLog().filter((l) => pattern.test(l))
+        if (lines.length >= count || Date.now() > until) return lines
+        await sleep(50)
+      }
+    },
+    close
+  }
+}
+
+function readOr (file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+async function allAccept (ports: number[]): Promise<boolean> {
+  for (const port of ports) {
+    const socket = net.connect(port, '127.0.0.1')
+    try {
+      await once(socket, 'connect')
+    } catch {
+      return false
+    } finally {
+      socket.destroy()
+    }
+  }
+  return true
+}
+
+async function handshakes (port: number): Promise<boolean> {
+  const socket = tls.connect({ port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' })
+  try {
+    await once(socket, 'secureConnect')
+    return true
+  } catch {
+    return false
+  } finally {
+    socket.destroy()
+  }
+}
+
+async function stop (child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+  await exited
+  clearTimeout(timer)
+}
