@@ -1,7 +1,7 @@
 // Scenarios 1 to 3: the known-good path. One server process, one load process per contender;
 // rounds interleaved, order rotated; every ratio is paired with the plain Agent of the same round.
 import type { LatencyResult, LoadResult } from './client.ts'
-import { BULK_BYTES, interleave, log, pairedRatios, summarize, type Summary } from './harness.ts'
+import { BULK_BYTES, interleave, log, pairedRatios, summarize, summarizeRatios, type RatioSummary, type Summary } from './harness.ts'
 import { canPin, startWorker, type Worker } from './ipc.ts'
 
 export interface FastPathConfig {
@@ -31,14 +31,16 @@ export interface Row {
   /** The metric, one value per round. */
   values: number[]
   summary: Summary
-  /** Per-round ratio to the baseline of the same round. */
-  ratio: Summary
-  /** Client CPU per unit of work (µs per request, or per MiB), one value per round. */
+  /** Per-round ratio to the baseline of the same round, with the bootstrap 95% interval of its median. */
+  ratio: RatioSummary
+  /** Client CPU per unit of work (µs per request, or per MiB), every thread of the load process. */
   cpu: Summary
-  cpuRatio: Summary
+  /** The same, one value per round. */
+  cpuValues: number[]
+  cpuRatio: RatioSummary
   /** The same for the main thread alone (GC helper threads excluded). */
   mainCpu: Summary
-  mainCpuRatio: Summary
+  mainCpuRatio: RatioSummary
   /** Main-thread GC pause per unit of work (µs per request, or per MiB). */
   gc: Summary
   errors: number
@@ -98,11 +100,12 @@ function rows (contenders: string[], measured: Record<string, Measured[]>): Row[
       contender: name,
       values,
       summary: summarize(values),
-      ratio: summarize(pairedRatios(values, baseValue)),
+      ratio: summarizeRatios(pairedRatios(values, baseValue)),
       cpu: summarize(cpu),
-      cpuRatio: summarize(pairedRatios(cpu, baseCpu)),
+      cpuValues: cpu,
+      cpuRatio: summarizeRatios(pairedRatios(cpu, baseCpu)),
       mainCpu: summarize(mainCpu),
-      mainCpuRatio: summarize(pairedRatios(mainCpu, baseMainCpu)),
+      mainCpuRatio: summarizeRatios(pairedRatios(mainCpu, baseMainCpu)),
       gc: summarize(m.map((x) => x.gc)),
       errors: m.reduce((s, x) => s + x.errors, 0),
       firstError: m.find((x) => x.firstError !== undefined)?.firstError,
@@ -111,11 +114,16 @@ function rows (contenders: string[], measured: Record<string, Measured[]>): Row[
   })
 }
 
-/** The A/A control: the second plain Agent over the first, per round (undefined without the control). */
-export function controlRatio (scenario: ScenarioResult): Summary | undefined {
+/**
+ * The A/A control: the second plain Agent over the first, per round, with the bootstrap interval of
+ * its median (undefined without the control). `pick` chooses the metric: the scenario's value, or
+ * the client CPU per unit of work.
+ */
+export function controlRatio (scenario: ScenarioResult, pick: 'value' | 'cpu' = 'value'): RatioSummary | undefined {
   const a = scenario.rows.find((r) => r.contender === BASELINE)
   const b = scenario.rows.find((r) => r.contender === `${BASELINE}#2`)
-  return a === undefined || b === undefined ? undefined : summarize(pairedRatios(b.values, a.values))
+  if (a === undefined || b === undefined) return undefined
+  return pick === 'value' ? summarizeRatios(pairedRatios(b.values, a.values)) : summarizeRatios(pairedRatios(b.cpuValues, a.cpuValues))
 }
 
 export async function runFastPath (config: FastPathConfig): Promise<ScenarioResult[]> {

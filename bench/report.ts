@@ -5,7 +5,7 @@ import type { BurstResult, BurstRow } from './burst.ts'
 import { BURST_LABELS } from './burst.ts'
 import { LABELS } from './contenders.ts'
 import { controlRatio, type Row, type ScenarioResult } from './fast-path.ts'
-import type { Summary } from './harness.ts'
+import type { RatioSummary, Summary } from './harness.ts'
 import type { MemoryResult } from './memory.ts'
 import { SIDE_LABELS, type RecoveryResult } from './recovery.ts'
 
@@ -55,6 +55,10 @@ export function machineMeta (): Pick<Meta, 'machine' | 'node' | 'undici' | 'libr
 
 export const GOALS = {
   reqRatio: 0.98,
+  /** The low end of the req/s ratio's 95% interval. */
+  reqRatioLow: 0.96,
+  /** Client CPU per request (all threads), ratio to the Agent. */
+  cpuRatio: 1.02,
   bulkRatio: 0.95,
   latencyRatio: 1.03,
   recoveryRatio: 2.0,
@@ -72,6 +76,14 @@ function round (value: number | undefined, digits = 3): number | null {
   if (value === undefined || !Number.isFinite(value)) return null
   const f = 10 ** digits
   return Math.round(value * f) / f
+}
+
+/** The A/A control of the small-GET scenario: the second plain Agent over the first, with its interval. */
+function controlJson (scenario: ScenarioResult | undefined): object | null {
+  const c = scenario === undefined ? undefined : controlRatio(scenario)
+  const cpu = scenario === undefined ? undefined : controlRatio(scenario, 'cpu')
+  if (c === undefined || cpu === undefined) return null
+  return { reqRatio: round(c.median), reqRatioLow: round(c.low), reqRatioHigh: round(c.high), cpuRatio: round(cpu.median), cpuRatioLow: round(cpu.low), cpuRatioHigh: round(cpu.high) }
 }
 
 /** The one JSON object of `--json`: the shape of the issue, plus a few fields. */
@@ -97,7 +109,20 @@ export function summaryJson (results: BenchResults): object {
           p99Ratio: round(tls('p99')?.ratio.median),
           reqPerSec: round(tls('small')?.summary.median, 0),
           agentReqPerSec: round(row(fast('small'), 'agent')?.summary.median, 0),
-          clientCpuRatio: round(tls('small')?.cpuRatio.median)
+          clientCpuRatio: round(tls('small')?.cpuRatio.median),
+          // Bootstrap 95% intervals of the median paired ratios, and CPU per request (all threads).
+          reqRatioLow: round(tls('small')?.ratio.low),
+          reqRatioHigh: round(tls('small')?.ratio.high),
+          cpuRatio: round(tls('small')?.cpuRatio.median),
+          cpuRatioLow: round(tls('small')?.cpuRatio.low),
+          cpuRatioHigh: round(tls('small')?.cpuRatio.high),
+          bulkRatioLow: round(tls('bulk')?.ratio.low),
+          p50RatioHigh: round(tls('p50')?.ratio.high),
+          p99RatioHigh: round(tls('p99')?.ratio.high),
+          cpuPerReqUs: round(tls('small')?.cpu.median, 2),
+          agentCpuPerReqUs: round(row(fast('small'), 'agent')?.cpu.median, 2),
+          rounds: tls('small')?.ratio.n ?? null,
+          control: controlJson(fast('small'))
         },
     recovery: results.recovery === undefined
       ? null
@@ -124,7 +149,8 @@ export function summaryJson (results: BenchResults): object {
           bytesPer100k: memory100k === undefined ? null : Math.round(memory100k.bytes.median),
           bytesPer1k: memory1k === undefined ? null : Math.round(memory1k.bytes.median),
           bytesPerEntry: round(memory100k?.bytesPerEntry, 0),
-          worstCaseBytesPer100k: worst100k === undefined ? null : Math.round(worst100k.bytes.median)
+          worstCaseBytesPer100k: worst100k === undefined ? null : Math.round(worst100k.bytes.median),
+          worstBytesPer100k: worst100k === undefined ? null : Math.round(worst100k.bytes.median)
         },
     meta: results.meta
   }
@@ -145,6 +171,11 @@ function ratio (s: Summary): string {
   return `${n(s.median, 3)} [${n(s.p25, 3)}–${n(s.p75, 3)}]`
 }
 
+/** A median ratio and its bootstrap 95% interval. */
+function interval (s: RatioSummary): string {
+  return `${n(s.median, 3)} [${n(s.low, 3)}–${n(s.high, 3)}]`
+}
+
 function verdict (value: number | undefined, op: '>=' | '<=' | '<', goal: number): string {
   if (value === undefined || !Number.isFinite(value)) return '—'
   const met = op === '>=' ? value >= goal : op === '<' ? value < goal : value <= goal
@@ -161,18 +192,24 @@ function fastPathSection (scenarios: ScenarioResult[]): string {
   for (const s of scenarios) {
     const digits = s.unit === 'ms' ? 3 : 0
     const cpuDigits = s.cpuUnit.includes('MiB') ? 0 : 1
-    out.push(`### ${s.title}\n\n${s.settings}. Ratio: each round's value over the plain Agent's in the same round (the mean of both plain Agent processes when the A/A control ran); median [IQR] over rounds.\n`)
+    out.push(`### ${s.title}\n\n${s.settings}. Ratio: each round's value over the plain Agent's in the same round (the mean of both plain Agent processes when the A/A control ran); median over rounds [bootstrap 95% confidence interval of that median].\n`)
+    const small = s.id === 'small'
     out.push(table(
-      ['contender', `median ${s.unit}`, 'IQR (min–max)', 'ratio to Agent', 'goal', 'met?', `${s.cpuUnit} (main thread)`, 'CPU ratio (all threads)', `GC pause ${s.cpuUnit.replace('client CPU ', '')}`, 'handshakes', 'errors'],
+      ['contender', `median ${s.unit}`, 'IQR (min–max)', 'ratio to Agent [95% CI]', 'goal', 'met?', `${s.cpuUnit} (all threads)`, 'CPU ratio (all threads) [95% CI]', 'main thread only', `GC pause ${s.cpuUnit.replace('client CPU ', '')}`, 'handshakes', 'errors'],
       s.rows.map((r) => [
         LABELS[r.contender] ?? r.contender,
         n(r.summary.median, digits),
         spread(r.summary, digits),
-        ratio(r.ratio),
-        r.contender === 'tls-fallback' ? `${s.goal.op} ${s.goal.ratio}` : '',
-        r.contender === 'tls-fallback' ? verdict(r.ratio.median, s.goal.op, s.goal.ratio) : '',
+        interval(r.ratio),
+        r.contender === 'tls-fallback' ? `${s.goal.op} ${s.goal.ratio}${small ? `, CI low >= ${GOALS.reqRatioLow}` : ''}` : '',
+        r.contender === 'tls-fallback'
+          ? (small
+              ? (r.ratio.median >= s.goal.ratio && r.ratio.low >= GOALS.reqRatioLow ? '**met**' : '**missed**')
+              : verdict(r.ratio.median, s.goal.op, s.goal.ratio))
+          : '',
+        n(r.cpu.median, cpuDigits),
+        interval(r.cpuRatio),
         n(r.mainCpu.median, cpuDigits),
-        n(r.cpuRatio.median, 3),
         n(r.gc.median, cpuDigits),
         String(r.handshakes),
         String(r.errors)
@@ -183,10 +220,10 @@ function fastPathSection (scenarios: ScenarioResult[]): string {
     const tracked = row(s, 'agent-tracked')
     if (s.id === 'small' && agent !== undefined && tls !== undefined) {
       out.push(`\nWhere the gap comes from: the client is the bottleneck here, so req/s follows client CPU per request. ` +
-        `On the main thread the Agent spends ${n(agent.mainCpu.median, 1)} µs per request and TlsFallbackAgent ${n(tls.mainCpu.median, 1)} µs; ` +
-        `counting every thread (garbage collection runs partly on helper threads, on the same CPU) the ratio is ${n(tls.cpuRatio.median, 3)}. ` +
+        `Counting every thread of the load process (garbage collection runs partly on helper threads, on the same CPU), the Agent spends ${n(agent.cpu.median, 1)} µs per request and TlsFallbackAgent ${n(tls.cpu.median, 1)} µs, ` +
+        `a paired ratio of ${interval(tls.cpuRatio)}; on the main thread alone ${n(agent.mainCpu.median, 1)} µs and ${n(tls.mainCpu.median, 1)} µs. ` +
         `Main-thread GC pauses: ${n(agent.gc.median, 1)} µs per request for the Agent, ${n(tls.gc.median, 1)} µs for TlsFallbackAgent.` +
-        (tracked === undefined ? '' : ` The library's connector alone (evidence counters, no fallback logic) runs at ${n(tracked.ratio.median, 3)} of the Agent: the rest of the gap is the request path.`) +
+        (tracked === undefined ? '' : ` The library's connector alone (evidence counters, no fallback logic) runs at ${interval(tracked.ratio)} of the Agent: the rest of the gap is the request path.`) +
         ' To see it: `node bench/run.ts --only fast --contenders agent,tls-fallback --profile agent,tls-fallback` writes CPU profiles to .tmp/bench-profiles.')
     }
     out.push('')
@@ -333,16 +370,26 @@ export function markdown (results: BenchResults): string {
   const goal = (name: string, value: unknown, text: string, met: boolean | undefined, control = ''): void => {
     goalRows.push([name, typeof value === 'number' ? n(value, 3) : String(value ?? '—'), text, met === undefined ? '—' : met ? '**met**' : '**missed**', control])
   }
-  const control = (id: string): string => {
-    const scenario = results.fastPath?.find((s) => s.id === id)
-    const c = scenario === undefined ? undefined : controlRatio(scenario)
-    return c === undefined ? '' : ratio(c)
+  const scenarioOf = (id: string): ScenarioResult | undefined => results.fastPath?.find((s) => s.id === id)
+  const control = (id: string, pick: 'value' | 'cpu' = 'value'): string => {
+    const scenario = scenarioOf(id)
+    const c = scenario === undefined ? undefined : controlRatio(scenario, pick)
+    return c === undefined ? '' : interval(c)
+  }
+  const measured = (id: string, pick: 'ratio' | 'cpuRatio' = 'ratio'): RatioSummary | undefined => row(scenarioOf(id), 'tls-fallback')?.[pick]
+  const fastGoal = (name: string, id: string, op: '>=' | '<=', target: number, pick: 'ratio' | 'cpuRatio' = 'ratio', low?: number): void => {
+    const r = measured(id, pick)
+    const met = r === undefined || !Number.isFinite(r.median)
+      ? undefined
+      : (op === '>=' ? r.median >= target : r.median <= target) && (low === undefined || r.low >= low)
+    goalRows.push([name, r === undefined ? '—' : interval(r), `${op} ${target}${low === undefined ? '' : `, CI low >= ${low}`}`, met === undefined ? '—' : met ? '**met**' : '**missed**', control(id, pick === 'ratio' ? 'value' : 'cpu')])
   }
   if (fp !== null && fp !== undefined) {
-    goal('1. fast path, small GET: req/s ratio to Agent', fp.reqRatio, `>= ${GOALS.reqRatio}`, typeof fp.reqRatio === 'number' ? fp.reqRatio >= GOALS.reqRatio : undefined, control('small'))
-    goal('2. fast path, 16 MiB bodies: MiB/s ratio', fp.bulkRatio, `>= ${GOALS.bulkRatio}`, typeof fp.bulkRatio === 'number' ? fp.bulkRatio >= GOALS.bulkRatio : undefined, control('bulk'))
-    goal('3. fast path latency: p50 ratio', fp.p50Ratio, `<= ${GOALS.latencyRatio}`, typeof fp.p50Ratio === 'number' ? fp.p50Ratio <= GOALS.latencyRatio : undefined, control('p50'))
-    goal('3. fast path latency: p99 ratio', fp.p99Ratio, `<= ${GOALS.latencyRatio}`, typeof fp.p99Ratio === 'number' ? fp.p99Ratio <= GOALS.latencyRatio : undefined, control('p99'))
+    fastGoal('1. fast path, small GET: req/s ratio to Agent', 'small', '>=', GOALS.reqRatio, 'ratio', GOALS.reqRatioLow)
+    fastGoal('1. fast path, small GET: client CPU per request (all threads), ratio to Agent', 'small', '<=', GOALS.cpuRatio, 'cpuRatio')
+    fastGoal('2. fast path, 16 MiB bodies: MiB/s ratio', 'bulk', '>=', GOALS.bulkRatio)
+    fastGoal('3. fast path latency: p50 ratio', 'p50', '<=', GOALS.latencyRatio)
+    fastGoal('3. fast path latency: p99 ratio', 'p99', '<=', GOALS.latencyRatio)
   }
   if (rec !== null && rec !== undefined) {
     goal('4. recovery: first request, ratio to configured', rec.ratio, `<= ${GOALS.recoveryRatio}`, typeof rec.ratio === 'number' ? rec.ratio <= GOALS.recoveryRatio : undefined)
@@ -355,15 +402,17 @@ export function markdown (results: BenchResults): string {
   }
   if (mem !== null && mem !== undefined) {
     goal('6. memory: 100,000 entries (MB), typical evidence', typeof mem.bytesPer100k === 'number' ? mem.bytesPer100k / 1e6 : null, '< 30', typeof mem.bytesPer100k === 'number' ? mem.bytesPer100k < GOALS.bytesPer100k : undefined)
-    goal('6. memory: 100,000 entries (MB), every evidence distinct', typeof mem.worstCaseBytesPer100k === 'number' ? mem.worstCaseBytesPer100k / 1e6 : null, '< 30', typeof mem.worstCaseBytesPer100k === 'number' ? mem.worstCaseBytesPer100k < GOALS.bytesPer100k : undefined)
+    goal('6. memory: 100,000 entries (MB), every evidence distinct', typeof mem.worstBytesPer100k === 'number' ? mem.worstBytesPer100k / 1e6 : null, '< 30', typeof mem.worstBytesPer100k === 'number' ? mem.worstBytesPer100k < GOALS.bytesPer100k : undefined)
   }
-  out.push(table(['goal', 'measured', 'target', 'met?', 'A/A control: second Agent / first, median [IQR]'], goalRows))
-  out.push('\nThe A/A control is the noise floor of the same measurement: two processes running identical code. A verdict within that distance of its target is not settled by this run.')
+  out.push(table(['goal', 'measured: median [95% CI]', 'target', 'met?', 'A/A control: second Agent / first, median [95% CI]'], goalRows))
+  out.push('\nThe A/A control is the noise floor of the same measurement: two processes running identical code, paired round by round as the contenders are. ' +
+    'The intervals are percentile bootstrap 95% confidence intervals of the median paired ratio (10,000 resamples of the rounds, seeded: the same rounds give the same interval). ' +
+    'A goal is met when the median meets it (and, for the small-GET req/s ratio, the interval\'s low end is >= 0.96); a verdict whose interval straddles its target is not settled by this run.')
   out.push('\n## Method\n')
   out.push([
     '- Every contender is called through undici\'s `request()` and gets the same TLS options (`connect: { ca }`, the test CA); TlsFallbackAgent gets a logger whose methods do nothing. The naive fallback is a strict Agent (`SSL_OP_NO_RENEGOTIATION`) and, on `ECONNRESET` or `UND_ERR_SOCKET`, the same request again through a lenient Agent; it remembers nothing.',
     '- Servers are loopback HTTPS servers in their own process (`bench/server.ts`; the IIS-like one is `test/servers/iis.ts`: TLS 1.2, a HelloRequest after reading a `/secure` request, a reset when it is declined). The fast-path load runs in one process per contender (`bench/client.ts`), so that no contender runs with another\'s state (TlsFallbackAgent subscribes to `undici:client:sendHeaders` for the whole process); recovery and burst clients run in the orchestrating process, one at a time.',
-    '- Rounds are interleaved: every contender once per round, the order rotated by one each round and reversed every other round (A B C D, A D C B, C D A B, C B A D, ...), with a pause between two measurements (a process that made garbage keeps collecting it on helper threads for a moment, and all load processes share one CPU); each contender warms up first (connections open, code compiled). Values are medians over rounds; spread is the interquartile range and the min–max. Ratios are paired: each round\'s value over the baseline\'s in the same round, so that the machine\'s drift cancels; their median and IQR are shown.',
+    '- Rounds are interleaved: every contender once per round, the order rotated by one each round and reversed every other round (A B C D, A D C B, C D A B, C B A D, ...), with a pause between two measurements (a process that made garbage keeps collecting it on helper threads for a moment, and all load processes share one CPU); each contender warms up first (connections open, code compiled). Values are medians over rounds; spread is the interquartile range and the min–max. Ratios are paired: each round\'s value over the baseline\'s in the same round, so that the machine\'s drift cancels; their median is shown with a percentile bootstrap 95% confidence interval (bench/stats.ts: 10,000 resamples of the rounds, a seeded PRNG, so a report is reproducible from its rounds).',
     '- Fast path: HTTP/1.1 keep-alive (the server keeps idle connections 60 s, so no handshake happens in a measured window: see the handshakes column), small JSON answers, a fixed number of requests in flight. Client CPU is measured in the load process (`process.threadCpuUsage()` for the main thread, `process.cpuUsage()` for all threads: garbage collection runs partly on helper threads).',
     '- Recovery: a fresh server and a fresh client for each measurement, so neither side resumes a TLS session. undici opens a second connection once for back-to-back sequential requests (every client, plain Agent included), which is why the configured client also shows one connection and one renegotiation during its later requests: compare the learning client with it.',
     '- Memory: a fresh child process with `--expose-gc` for every measurement (the library shares equal evidence and interns strings in module-level tables); heapUsed after four full collections, before and after filling a `MemoryPolicyCache`.',
