@@ -340,9 +340,10 @@ function memorySection (m: MemoryResult): string {
   const distinct = m.rows.find((x) => x.entries === 100_000 && x.variety === 'distinct')
   if (typical !== undefined && distinct !== undefined) {
     out.push(`\nWhat bounds the worst case: caches share equal evidence objects (up to 4,096 distinct values; src/policy/entry.ts). ` +
-      `When every entry's evidence differs, each entry carries its own evidence object: ${n(distinct.bytesPerEntry - typical.bytesPerEntry)} bytes more per entry ` +
-      `than the typical case, on top of the ${n(typical.bytesPerEntry)} bytes that the origin key, its Map slot, the entry object and its two timestamps ` +
-      '(heap numbers) take by themselves.')
+      'Past that bound, when every entry\'s evidence differs, MemoryPolicyCache packs the evidence into its entry (src/policy/packed-entry.ts): the three byte counts in hidden slots of the entry, ' +
+      'the rest (strings, record counts, the verdict) in a shared frozen template, and `entry.evidence` a getter that rebuilds an equal object at each read. ' +
+      `That costs ${n(distinct.bytesPerEntry - typical.bytesPerEntry)} bytes more per entry than the typical case (an evidence object of its own cost 120), on top of the ${n(typical.bytesPerEntry)} bytes ` +
+      'that the origin key, its Map slot, the entry object and its two timestamps (heap numbers) take by themselves.')
   }
   out.push(`\nAn entry as stored:\n\n\`\`\`json\n${JSON.stringify(m.sample)}\n\`\`\``)
   return out.join('\n')

@@ -1,6 +1,7 @@
 import { invalidOption } from '../errors.ts'
 import type { PolicyCache } from './cache.ts'
 import { compactEntry, flat, type PolicyEntry } from './entry.ts'
+import { packEntry } from './packed-entry.ts'
 
 export interface MemoryPolicyCacheOptions {
   /** How many origins to remember; the least recently used is dropped first. Default: 10,000. */
@@ -66,7 +67,8 @@ export class MemoryPolicyCache implements PolicyCache {
   }
 
   set (origin: string, entry: PolicyEntry): void {
-    const compact = compactEntry(entry)
+    // Shared evidence where it is equal; past the sharing bound, evidence packed into the entry.
+    const compact = packEntry(compactEntry(entry))
     this.#entries.delete(origin)
     // The key is the entry's own flat origin string when they are equal (see flat()).
     this.#entries.set(compact.origin === origin ? compact.origin : flat(origin), compact)
