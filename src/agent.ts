@@ -42,6 +42,9 @@ export class TlsFallbackAgent extends Dispatcher {
   readonly #telemetry: Telemetry
   readonly #tracker: ConnectionTracker
   readonly #agents = new Map<string, Agent>()
+  /** The same Agents by stack, one map per HTTP variant: found per request without building a key string. */
+  readonly #agentsH1 = new Map<StackName, Agent>()
+  readonly #agentsH2 = new Map<StackName, Agent>()
   readonly #tls = new Map<HostRule, Map<StackName, ResolvedTls>>()
   /**
    * Requests in flight, in an array with swap-remove (each request knows its slot). A Set churned
@@ -245,6 +248,9 @@ export class TlsFallbackAgent extends Dispatcher {
   }
 
   #agentFor (stack: StackName, http1Only: boolean): Agent {
+    const byStack = http1Only ? this.#agentsH1 : this.#agentsH2
+    const known = byStack.get(stack)
+    if (known !== undefined) return known
     const key = `${stack}/${http1Only ? 'h1' : 'h2'}`
     let agent = this.#agents.get(key)
     if (agent === undefined) {
@@ -260,6 +266,7 @@ export class TlsFallbackAgent extends Dispatcher {
       }
       this.#agents.set(key, agent)
     }
+    byStack.set(stack, agent)
     return agent
   }
 
