@@ -45,6 +45,13 @@ function stackCannotWork (error: Error & { code?: string }): boolean {
 }
 
 const NO_CONTEXT = Object.freeze({})
+/**
+ * The initial values of a request's lists, shared: a request that succeeds at once allocates none.
+ * Never written to (attempts get an array of their own at the first failure; candidates are replaced
+ * by ladderFor's, and shift() on an empty array writes nothing).
+ */
+const NO_ATTEMPTS: AttemptSummary[] = []
+const NO_CANDIDATES: FallbackStack[] = []
 
 function pathOf (path: string): string {
   const q = path.indexOf('?')
@@ -70,7 +77,8 @@ export class FallbackRequest {
   readonly #controller: StableController
   readonly #body: ReplayableBody
   readonly #method: string
-  readonly #attempts: AttemptSummary[] = []
+  /** Failed attempts, for error reports: allocated at the first failure (a request that succeeds at once never needs it). */
+  #attempts: AttemptSummary[] = NO_ATTEMPTS
   #stack: StackName = 'strict'
   #http1Only = false
   #fromPolicy = false
@@ -81,7 +89,7 @@ export class FallbackRequest {
   #retriesLeft: number
   #diagnosis: Diagnosis | undefined
   #firstError: Error | undefined
-  #candidates: FallbackStack[] = []
+  #candidates: FallbackStack[] = NO_CANDIDATES
   #endLadder: (() => void) | undefined
   #lastError: Error | undefined
   /** An attempt holds a connection: a caller's abort reaches it through its controller. */
@@ -250,6 +258,7 @@ export class FallbackRequest {
       ? undefined
       : diagnose({ error, stack: this.#stack, connection, hasClientCert: this.rule.clientCert !== undefined })
     // Attempts are listed for error reports; one that got a response needs no entry.
+    if (this.#attempts === NO_ATTEMPTS) this.#attempts = []
     this.#attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code: error.code ?? error.name, fingerprint: diagnosis?.fingerprint })
     if (diagnosis !== undefined) {
       this.#host.telemetry.diagnosis({
