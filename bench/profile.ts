@@ -38,7 +38,8 @@ function category (node: ProfileNode): string {
   if (functionName === '(garbage collector)') return 'GC (main thread)'
   if (functionName === '(idle)') return 'idle (waiting for the server)'
   if (functionName === '(program)') return 'V8/native, unattributed'
-  const lib = /\/src\/([a-z/-]+)\.ts$/.exec(url)
+  // src/ of this copy, or of an --alt copy (a folder whose name ends in src, such as .tmp/before-src).
+  const lib = /src\/([a-z/-]+)\.ts$/.exec(url)
   if (lib !== null) return `library: src/${lib[1]}.ts`
   if (url.includes('/node_modules/undici/')) return 'undici'
   if (url.includes('/bench/')) return 'bench load loop'

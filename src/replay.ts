@@ -74,6 +74,16 @@ export class ReplayableBody {
     }
   }
 
+  /**
+   * The replayable body of a request's body: one shared instance for no body (undefined or null:
+   * most requests), which holds no state; a new one otherwise.
+   */
+  static of (body: unknown, maxSize: number): ReplayableBody {
+    if (body === undefined) return NO_BODY
+    if (body === null) return NULL_BODY
+    return new ReplayableBody(body, maxSize)
+  }
+
   get isStream (): boolean {
     return this.#streaming
   }
@@ -147,6 +157,9 @@ export class ReplayableBody {
     }
   }
 }
+
+const NO_BODY = new ReplayableBody(undefined, 0)
+const NULL_BODY = new ReplayableBody(null, 0)
 
 async function * toAsync (iterator: Iterator<unknown>): AsyncGenerator<unknown> {
   for (let r = iterator.next(); r.done !== true; r = iterator.next()) yield r.value

@@ -108,7 +108,7 @@ export class FallbackRequest {
     this.#handler = handler
     this.#method = String(opts.method ?? 'GET').toUpperCase()
     this.#retriesLeft = host.resetRetries
-    this.#body = new ReplayableBody(opts.body, host.maxReplayBodySize)
+    this.#body = ReplayableBody.of(opts.body, host.maxReplayBodySize)
     this.#controller = new StableController((reason) => this.#onCallerAbort(reason))
   }
 
