@@ -109,7 +109,7 @@ export class FallbackRequest {
     this.#method = String(opts.method ?? 'GET').toUpperCase()
     this.#retriesLeft = host.resetRetries
     this.#body = ReplayableBody.of(opts.body, host.maxReplayBodySize)
-    this.#controller = new StableController((reason) => this.#onCallerAbort(reason))
+    this.#controller = new StableController(this)
   }
 
   get pinned (): boolean {
@@ -437,8 +437,11 @@ export class FallbackRequest {
     this.#fail(error)
   }
 
-  /** The caller aborted. With no attempt on a connection (waiting, between attempts), the request ends now. */
-  #onCallerAbort (reason: Error): void {
+  /**
+   * The caller aborted (called by the request's StableController). With no attempt on a connection
+   * (waiting, between attempts), the request ends now.
+   */
+  callerAborted (reason: Error): void {
     if (this.#done || this.#inFlight) return
     this.#host.settled(this, false)
     this.#fail(reason)
