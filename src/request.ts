@@ -106,7 +106,8 @@ export class FallbackRequest {
     this.rule = rule
     this.#opts = opts
     this.#handler = handler
-    this.#method = String(opts.method ?? 'GET').toUpperCase()
+    // 'GET' (most requests) as it is: toUpperCase() costs tens of nanoseconds even when nothing changes.
+    this.#method = opts.method === 'GET' ? 'GET' : String(opts.method ?? 'GET').toUpperCase()
     this.#retriesLeft = host.resetRetries
     this.#body = ReplayableBody.of(opts.body, host.maxReplayBodySize)
     this.#controller = new StableController(this)
