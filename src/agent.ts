@@ -53,6 +53,9 @@ export class TlsFallbackAgent extends Dispatcher {
   readonly #inflight: FallbackRequest[] = []
   #drained: (() => void) | undefined
   readonly #targets = new Map<string, Target>()
+  /** The last origin string looked up and its target: a run of requests to one origin skips the Map. */
+  #lastKey: string | undefined
+  #lastTarget: Target | undefined
   readonly #validated = new WeakSet<PolicyEntry>()
   readonly #gates = new Map<string, Gate>()
   readonly #warm = new Set<string>()
@@ -152,8 +155,15 @@ export class TlsFallbackAgent extends Dispatcher {
   /** The parsed origin and host rule of a dispatch, memoized by the origin string. Undefined for plain HTTP. */
   #target (origin: string | URL): Target | undefined {
     const key = typeof origin === 'string' ? origin : origin.href
+    // undici hands each request a fresh origin string (URL#origin): comparing it with the last one
+    // costs less than hashing it for the Map.
+    if (key === this.#lastKey) return this.#lastTarget
     let target = this.#targets.get(key)
-    if (target !== undefined) return target
+    if (target !== undefined) {
+      this.#lastKey = key
+      this.#lastTarget = target
+      return target
+    }
     let url: URL
     try {
       url = typeof origin === 'string' ? new URL(origin) : origin
@@ -165,6 +175,8 @@ export class TlsFallbackAgent extends Dispatcher {
     target = { url, origin: url.origin, rule: this.#config.hosts.match(hostname, port) ?? this.#config.defaults }
     if (this.#targets.size >= MAX_WARM_ORIGINS) this.#targets.clear()
     this.#targets.set(key, target)
+    this.#lastKey = key
+    this.#lastTarget = target
     return target
   }
 
