@@ -2,6 +2,7 @@
 // another's state: in particular the diagnostics-channel subscription TlsFallbackAgent makes
 // (undici:client:sendHeaders) would otherwise also slow the plain Agent down and hide its cost.
 import { PerformanceObserver } from 'node:perf_hooks'
+import { GCProfiler, getHeapStatistics } from 'node:v8'
 import { certs } from '../test/servers/certs.ts'
 import { makeContender } from './contenders.ts'
 import { cpuMicros, quantileSorted, threadCpuMicros } from './harness.ts'
@@ -29,6 +30,29 @@ export interface LoadResult {
   mainCpuUs: number
   /** Time the main thread spent paused for garbage collection. */
   gcMs: number
+  /**
+   * Heap bytes allocated during the run: the heap's growth between collections, summed (v8.GCProfiler).
+   * Unlike time, it does not depend on how loaded the machine is.
+   */
+  allocatedBytes: number
+}
+
+/** Counts heap allocation: call the function it returns at the end of the run. */
+function allocationMeter (): () => number {
+  const profiler = new GCProfiler()
+  profiler.start()
+  const start = getHeapStatistics().used_heap_size
+  return () => {
+    const end = getHeapStatistics().used_heap_size
+    const stats = profiler.stop()?.statistics ?? []
+    let allocated = 0
+    let previous = start
+    for (const s of stats) {
+      allocated += Math.max(0, s.beforeGC.heapStatistics.usedHeapSize - previous)
+      previous = s.afterGC.heapStatistics.usedHeapSize
+    }
+    return allocated + Math.max(0, end - previous)
+  }
 }
 
 export interface LatencyResult extends LoadResult {
@@ -54,7 +78,8 @@ async function bulk (url: string): Promise<number> {
 
 /** `concurrency` loops, each sending one request after the other until the time is up. */
 async function load (fetchOne: (url: string) => Promise<number>, url: string, concurrency: number, durationMs: number): Promise<LoadResult> {
-  const result: LoadResult = { count: 0, errors: 0, bytes: 0, elapsedMs: 0, cpuUs: 0, mainCpuUs: 0, gcMs: 0 }
+  const result: LoadResult = { count: 0, errors: 0, bytes: 0, elapsedMs: 0, cpuUs: 0, mainCpuUs: 0, gcMs: 0, allocatedBytes: 0 }
+  const allocated = allocationMeter()
   const gcBefore = gcMs
   const cpu = process.cpuUsage()
   const mainCpu = process.threadCpuUsage()
@@ -77,6 +102,7 @@ async function load (fetchOne: (url: string) => Promise<number>, url: string, co
   result.elapsedMs = performance.now() - started
   result.cpuUs = cpuMicros(cpu)
   result.mainCpuUs = threadCpuMicros(mainCpu)
+  result.allocatedBytes = allocated()
   // PerformanceObserver delivers entries asynchronously: let the last ones arrive.
   await new Promise((resolve) => setImmediate(resolve))
   result.gcMs = gcMs - gcBefore
@@ -89,6 +115,7 @@ async function latency (url: string, count: number): Promise<LatencyResult> {
   let errors = 0
   let firstError: string | undefined
   let bytes = 0
+  const allocated = allocationMeter()
   const gcBefore = gcMs
   const cpu = process.cpuUsage()
   const mainCpu = process.threadCpuUsage()
@@ -107,6 +134,7 @@ async function latency (url: string, count: number): Promise<LatencyResult> {
   const elapsedMs = performance.now() - started
   const cpuUs = cpuMicros(cpu)
   const mainCpuUs = threadCpuMicros(mainCpu)
+  const allocatedBytes = allocated()
   await new Promise((resolve) => setImmediate(resolve))
   times.sort()
   let sum = 0
@@ -120,6 +148,7 @@ async function latency (url: string, count: number): Promise<LatencyResult> {
     cpuUs,
     mainCpuUs,
     gcMs: gcMs - gcBefore,
+    allocatedBytes,
     p50: quantileSorted(times, 0.5),
     p99: quantileSorted(times, 0.99),
     mean: sum / count

@@ -43,6 +43,8 @@ export interface Row {
   mainCpuRatio: RatioSummary
   /** Main-thread GC pause per unit of work (µs per request, or per MiB). */
   gc: Summary
+  /** Heap bytes allocated per unit of work (per request, or per MiB). */
+  alloc: Summary
   errors: number
   firstError?: string | undefined
   /** TLS handshakes the server saw during this contender's measured windows. */
@@ -60,7 +62,7 @@ export interface ScenarioResult {
   settings: string
 }
 
-interface Measured { value: number, p99?: number, cpu: number, mainCpu: number, gc: number, errors: number, firstError?: string | undefined, handshakes: number }
+interface Measured { value: number, p99?: number, cpu: number, mainCpu: number, gc: number, alloc: number, errors: number, firstError?: string | undefined, handshakes: number }
 
 const BASELINE = 'agent'
 
@@ -107,6 +109,7 @@ function rows (contenders: string[], measured: Record<string, Measured[]>): Row[
       mainCpu: summarize(mainCpu),
       mainCpuRatio: summarizeRatios(pairedRatios(mainCpu, baseMainCpu)),
       gc: summarize(m.map((x) => x.gc)),
+      alloc: summarize(m.map((x) => x.alloc)),
       errors: m.reduce((s, x) => s + x.errors, 0),
       firstError: m.find((x) => x.firstError !== undefined)?.firstError,
       handshakes: m.reduce((s, x) => s + x.handshakes, 0)
@@ -150,7 +153,7 @@ export async function runFastPath (config: FastPathConfig): Promise<ScenarioResu
       async (c) => await c.call('small', { ...smallArgs, durationMs: config.warmupMs }),
       async (c) => {
         const r = await c.call<LoadResult>('small', { ...smallArgs, durationMs: config.windowMs })
-        return { value: r.count / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, r.count), mainCpu: r.mainCpuUs / Math.max(1, r.count), gc: r.gcMs * 1000 / Math.max(1, r.count), errors: r.errors, firstError: r.firstError, handshakes: 0 }
+        return { value: r.count / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, r.count), mainCpu: r.mainCpuUs / Math.max(1, r.count), gc: r.gcMs * 1000 / Math.max(1, r.count), alloc: r.allocatedBytes / Math.max(1, r.count), errors: r.errors, firstError: r.firstError, handshakes: 0 }
       })
     results.push({
       id: 'small',
@@ -170,7 +173,7 @@ export async function runFastPath (config: FastPathConfig): Promise<ScenarioResu
         const r = await c.call<LoadResult>('bulk', { ...bulkArgs, durationMs: config.bulkWindowMs })
         const mib = r.bytes / (1024 * 1024)
         if (r.bytes !== r.count * BULK_BYTES) r.errors += 1
-        return { value: mib / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, mib), mainCpu: r.mainCpuUs / Math.max(1, mib), gc: r.gcMs * 1000 / Math.max(1, mib), errors: r.errors, firstError: r.firstError, handshakes: 0 }
+        return { value: mib / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, mib), mainCpu: r.mainCpuUs / Math.max(1, mib), gc: r.gcMs * 1000 / Math.max(1, mib), alloc: r.allocatedBytes / Math.max(1, mib), errors: r.errors, firstError: r.firstError, handshakes: 0 }
       })
     results.push({
       id: 'bulk',
@@ -188,7 +191,7 @@ export async function runFastPath (config: FastPathConfig): Promise<ScenarioResu
       async (c) => await c.call('latency', { ...latencyArgs, count: Math.ceil(config.latencyCount / 2) }),
       async (c) => {
         const r = await c.call<LatencyResult>('latency', { ...latencyArgs, count: config.latencyCount })
-        return { value: r.p50, p99: r.p99, cpu: r.cpuUs / r.count, mainCpu: r.mainCpuUs / r.count, gc: r.gcMs * 1000 / r.count, errors: r.errors, firstError: r.firstError, handshakes: 0 }
+        return { value: r.p50, p99: r.p99, cpu: r.cpuUs / r.count, mainCpu: r.mainCpuUs / r.count, gc: r.gcMs * 1000 / r.count, alloc: r.allocatedBytes / r.count, errors: r.errors, firstError: r.firstError, handshakes: 0 }
       })
     const p99 = Object.fromEntries(contenders.map((c) => [c, (latency[c] as Measured[]).map((m) => ({ ...m, value: m.p99 as number }))]))
     const latencySettings = `one request at a time, ${config.latencyCount} requests per round, ${config.rounds} rounds; per-round percentile, median over rounds`

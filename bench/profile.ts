@@ -4,11 +4,13 @@
 // categories (this library by file, undici, Node's streams/TLS/net, GC, idle) and divided by the
 // requests made in that window.
 //
-//   node bench/profile.ts [--seconds 6] [--rounds 3] [--alt <index.ts>] [--no-pin]
+//   node bench/profile.ts [--seconds 6] [--rounds 3] [--alt <index.ts>] [--label <text>] [--out <file>] [--no-pin]
 //
-// Prints a Markdown table (stderr gets the progress). The rounds alternate the contenders and the
+// Prints a Markdown table (stderr gets the progress); --out writes it to a file as well (bench/PROFILE.md
+// is included in bench/RESULTS.md by the next full run). With --alt (a copy of src/ from before a
+// change), the table has the change's before and after side by side. The rounds alternate the contenders and the
 // per-request figures are medians over rounds.
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { LoadResult } from './client.ts'
 import { log, median } from './harness.ts'
@@ -19,6 +21,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '6' },
     rounds: { type: 'string', default: '3' },
     alt: { type: 'string' },
+    label: { type: 'string' },
+    out: { type: 'string' },
     'no-pin': { type: 'boolean', default: false }
   },
   strict: true
@@ -84,6 +88,7 @@ const url = `https://localhost:${port}/small`
 const perRequest = new Map<string, Array<Map<string, number>>>()
 const functions = new Map<string, Array<Map<string, number>>>()
 const cpu = new Map<string, number[]>()
+const allocation = new Map<string, number[]>()
 try {
   for (let round = 0; round < rounds; round++) {
     for (const name of round % 2 === 0 ? contenders : [...contenders].reverse()) {
@@ -104,6 +109,7 @@ try {
       perRequest.set(name, [...(perRequest.get(name) ?? []), scale(byCategory)])
       functions.set(name, [...(functions.get(name) ?? []), scale(byFunction)])
       cpu.set(name, [...(cpu.get(name) ?? []), r.cpuUs / r.count])
+      allocation.set(name, [...(allocation.get(name) ?? []), r.allocatedBytes / r.count])
       log(`profile: ${name} round ${round + 1}: ${r.count} requests, ${(r.cpuUs / r.count).toFixed(1)} µs CPU/req (all threads)`)
     }
   }
@@ -116,18 +122,24 @@ const categories = [...new Set([...perRequest.values()].flatMap((l) => l.flatMap
 const totals = (name: string): number => median((perRequest.get(name) ?? []).map((m) => [...m.entries()].filter(([k]) => !k.startsWith('idle')).reduce((s, [, v]) => s + v, 0)))
 categories.sort((a, b) => medianOf(perRequest.get('tls-fallback') ?? [], b) - medianOf(perRequest.get('tls-fallback') ?? [], a))
 const lines: string[] = []
+const header = (name: string): string => name === 'tls-fallback-alt' ? `TlsFallbackAgent, ${values.label ?? '--alt copy'}` : name === 'tls-fallback' ? 'TlsFallbackAgent' : 'undici Agent'
+lines.push(`Written by \`node bench/profile.ts ${process.argv.slice(2).join(' ')}\` on ${new Date().toISOString()}. `)
 lines.push(`Main-thread profile (--cpu-prof, 100 µs sampling) of ${seconds} s of small keep-alive GETs, 32 in flight, per contender; ${rounds} rounds, medians; µs per request by self time.\n`)
-lines.push(`| where | ${contenders.join(' | ')} |`)
+lines.push(`| where | ${contenders.map(header).join(' | ')} |`)
 lines.push(`| --- | ${contenders.map(() => '---').join(' | ')} |`)
 for (const c of categories) lines.push(`| ${c} | ${contenders.map((n) => medianOf(perRequest.get(n) ?? [], c).toFixed(2)).join(' | ')} |`)
+const library = (name: string): number => median((perRequest.get(name) ?? []).map((m) => [...m.entries()].filter(([k]) => k.startsWith('library')).reduce((s, [, v]) => s + v, 0)))
+lines.push(`| **the library, all files** | ${contenders.map((n) => library(n).toFixed(2)).join(' | ')} |`)
 lines.push(`| **main thread busy (all but idle)** | ${contenders.map((n) => totals(n).toFixed(2)).join(' | ')} |`)
+lines.push(`| heap allocated per request, bytes (v8.GCProfiler; does not depend on the load) | ${contenders.map((n) => median(allocation.get(n) ?? []).toFixed(0)).join(' | ')} |`)
 lines.push(`| CPU per request, all threads (process.cpuUsage) | ${contenders.map((n) => median(cpu.get(n) ?? []).toFixed(2)).join(' | ')} |`)
 for (const name of contenders.filter((n) => n !== 'agent')) {
   const list = functions.get(name) ?? []
   const keys = [...new Set(list.flatMap((m) => [...m.keys()]))].sort((a, b) => medianOf(list, b) - medianOf(list, a)).slice(0, 15)
-  lines.push(`\nLibrary functions, ${name} (self µs per request, median):\n`)
+  lines.push(`\nLibrary functions, ${header(name)} (self µs per request, median):\n`)
   lines.push('| function | µs/req |')
   lines.push('| --- | --- |')
   for (const k of keys) lines.push(`| ${k} | ${medianOf(list, k).toFixed(3)} |`)
 }
 process.stdout.write(lines.join('\n') + '\n')
+if (values.out !== undefined) writeFileSync(values.out, lines.join('\n') + '\n')

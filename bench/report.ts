@@ -121,6 +121,8 @@ export function summaryJson (results: BenchResults): object {
           p99RatioHigh: round(tls('p99')?.ratio.high),
           cpuPerReqUs: round(tls('small')?.cpu.median, 2),
           agentCpuPerReqUs: round(row(fast('small'), 'agent')?.cpu.median, 2),
+          allocBytesPerReq: round(tls('small')?.alloc.median, 0),
+          agentAllocBytesPerReq: round(row(fast('small'), 'agent')?.alloc.median, 0),
           rounds: tls('small')?.ratio.n ?? null,
           control: controlJson(fast('small'))
         },
@@ -195,7 +197,7 @@ function fastPathSection (scenarios: ScenarioResult[]): string {
     out.push(`### ${s.title}\n\n${s.settings}. Ratio: each round's value over the plain Agent's in the same round (the mean of both plain Agent processes when the A/A control ran); median over rounds [bootstrap 95% confidence interval of that median].\n`)
     const small = s.id === 'small'
     out.push(table(
-      ['contender', `median ${s.unit}`, 'IQR (min–max)', 'ratio to Agent [95% CI]', 'goal', 'met?', `${s.cpuUnit} (all threads)`, 'CPU ratio (all threads) [95% CI]', 'main thread only', `GC pause ${s.cpuUnit.replace('client CPU ', '')}`, 'handshakes', 'errors'],
+      ['contender', `median ${s.unit}`, 'IQR (min–max)', 'ratio to Agent [95% CI]', 'goal', 'met?', `${s.cpuUnit} (all threads)`, 'CPU ratio (all threads) [95% CI]', 'main thread only', `GC pause ${s.cpuUnit.replace('client CPU ', '')}`, `heap allocated, bytes/${s.cpuUnit.endsWith('MiB') ? 'MiB' : 'req'}`, 'handshakes', 'errors'],
       s.rows.map((r) => [
         LABELS[r.contender] ?? r.contender,
         n(r.summary.median, digits),
@@ -211,6 +213,7 @@ function fastPathSection (scenarios: ScenarioResult[]): string {
         interval(r.cpuRatio),
         n(r.mainCpu.median, cpuDigits),
         n(r.gc.median, cpuDigits),
+        n(r.alloc.median),
         String(r.handshakes),
         String(r.errors)
       ])
@@ -414,7 +417,7 @@ export function markdown (results: BenchResults): string {
     '- Every contender is called through undici\'s `request()` and gets the same TLS options (`connect: { ca }`, the test CA); TlsFallbackAgent gets a pino logger at its default level (`info`) writing to /dev/null: a settled request logs nothing, and pino\'s `isLevelEnabled(\'debug\')` lets the agent skip building per-attempt debug lines, as in production. The naive fallback is a strict Agent (`SSL_OP_NO_RENEGOTIATION`) and, on `ECONNRESET` or `UND_ERR_SOCKET`, the same request again through a lenient Agent; it remembers nothing.',
     '- Servers are loopback HTTPS servers in their own process (`bench/server.ts`; the IIS-like one is `test/servers/iis.ts`: TLS 1.2, a HelloRequest after reading a `/secure` request, a reset when it is declined). The fast-path load runs in one process per contender (`bench/client.ts`), so that no contender runs with another\'s state (TlsFallbackAgent subscribes to `undici:client:sendHeaders` for the whole process); recovery and burst clients run in the orchestrating process, one at a time.',
     '- Rounds are interleaved: every contender once per round, the order rotated by one each round and reversed every other round (A B C D, A D C B, C D A B, C B A D, ...), with a pause between two measurements (a process that made garbage keeps collecting it on helper threads for a moment, and all load processes share one CPU); each contender warms up first (connections open, code compiled). Values are medians over rounds; spread is the interquartile range and the min–max. Ratios are paired: each round\'s value over the baseline\'s in the same round, so that the machine\'s drift cancels; their median is shown with a percentile bootstrap 95% confidence interval (bench/stats.ts: 10,000 resamples of the rounds, a seeded PRNG, so a report is reproducible from its rounds).',
-    '- Fast path: HTTP/1.1 keep-alive (the server keeps idle connections 60 s, so no handshake happens in a measured window: see the handshakes column), small JSON answers, a fixed number of requests in flight. Client CPU is measured in the load process (`process.threadCpuUsage()` for the main thread, `process.cpuUsage()` for all threads: garbage collection runs partly on helper threads).',
+    '- Fast path: HTTP/1.1 keep-alive (the server keeps idle connections 60 s, so no handshake happens in a measured window: see the handshakes column), small JSON answers, a fixed number of requests in flight. Client CPU is measured in the load process (`process.threadCpuUsage()` for the main thread, `process.cpuUsage()` for all threads: garbage collection runs partly on helper threads); so are the heap bytes allocated (the heap\'s growth between collections, from `v8.GCProfiler`), a figure that does not depend on how loaded the machine is.',
     '- Recovery: a fresh server and a fresh client for each measurement, so neither side resumes a TLS session. undici opens a second connection once for back-to-back sequential requests (every client, plain Agent included), which is why the configured client also shows one connection and one renegotiation during its later requests: compare the learning client with it.',
     '- Memory: a fresh child process with `--expose-gc` for every measurement (the library shares equal evidence and interns strings in module-level tables); heapUsed after four full collections, before and after filling a `MemoryPolicyCache`.',
     '- The machine is a shared 2-core VM: throughput drifts by up to 2x over minutes, and two processes running the same code can differ by 10–30% for a whole run (see the A/A column). Only paired ratios are meaningful, and the full run carries two controls: a second plain Agent process (A/A: the noise floor; the baseline is the mean of both) and a plain Agent on the library\'s own connector (what the evidence counters cost apart from the request path). The client CPU and GC columns are steadier than throughput and show where a gap comes from.'
