@@ -2,7 +2,7 @@
 // another's state: in particular the diagnostics-channel subscription TlsFallbackAgent makes
 // (undici:client:sendHeaders) would otherwise also slow the plain Agent down and hide its cost.
 import { PerformanceObserver } from 'node:perf_hooks'
-import { GCProfiler, getHeapStatistics } from 'node:v8'
+import { GCProfiler, getHeapSpaceStatistics } from 'node:v8'
 import { certs } from '../test/servers/certs.ts'
 import { makeContender } from './contenders.ts'
 import { cpuMicros, quantileSorted, threadCpuMicros } from './harness.ts'
@@ -31,27 +31,43 @@ export interface LoadResult {
   /** Time the main thread spent paused for garbage collection. */
   gcMs: number
   /**
-   * Heap bytes allocated during the run: the heap's growth between collections, summed (v8.GCProfiler).
-   * Unlike time, it does not depend on how loaded the machine is.
+   * Heap bytes allocated during the run: each heap space's growth between collections, summed
+   * (v8.GCProfiler). Unlike time, it does not depend on how loaded the machine is.
    */
   allocatedBytes: number
 }
 
-/** Counts heap allocation: call the function it returns at the end of the run. */
+type SpaceSizes = Map<string, number>
+
+function spaces (list: Array<{ spaceName?: string, space_name?: string, spaceUsedSize?: number, space_used_size?: number }>): SpaceSizes {
+  return new Map(list.map((s) => [s.spaceName ?? s.space_name ?? '', s.spaceUsedSize ?? s.space_used_size ?? 0]))
+}
+
+/** What each space grew by from one point to the next (shrinking, from concurrent sweeping, counts as 0). */
+function growth (from: SpaceSizes, to: SpaceSizes): number {
+  let sum = 0
+  for (const [name, size] of to) sum += Math.max(0, size - (from.get(name) ?? 0))
+  return sum
+}
+
+/**
+ * Counts heap allocation: call the function it returns at the end of the run. Young objects are
+ * allocated by bumping a pointer, so the new space's growth between two scavenges is exact.
+ */
 function allocationMeter (): () => number {
   const profiler = new GCProfiler()
   profiler.start()
-  const start = getHeapStatistics().used_heap_size
+  const start = spaces(getHeapSpaceStatistics())
   return () => {
-    const end = getHeapStatistics().used_heap_size
+    const end = spaces(getHeapSpaceStatistics())
     const stats = profiler.stop()?.statistics ?? []
     let allocated = 0
     let previous = start
     for (const s of stats) {
-      allocated += Math.max(0, s.beforeGC.heapStatistics.usedHeapSize - previous)
-      previous = s.afterGC.heapStatistics.usedHeapSize
+      allocated += growth(previous, spaces(s.beforeGC.heapSpaceStatistics))
+      previous = spaces(s.afterGC.heapSpaceStatistics)
     }
-    return allocated + Math.max(0, end - previous)
+    return allocated + growth(previous, end)
   }
 }
 
