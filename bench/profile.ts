@@ -110,7 +110,7 @@ try {
       functions.set(name, [...(functions.get(name) ?? []), scale(byFunction)])
       cpu.set(name, [...(cpu.get(name) ?? []), r.cpuUs / r.count])
       allocation.set(name, [...(allocation.get(name) ?? []), r.allocatedBytes / r.count])
-      log(`profile: ${name} round ${round + 1}: ${r.count} requests, ${(r.cpuUs / r.count).toFixed(1)} µs CPU/req (all threads)`)
+      log(`profile: ${name} round ${round + 1}: ${r.count} requests, ${(r.cpuUs / r.count).toFixed(1)} µs CPU/req (all threads), ${(r.allocatedBytes / r.count).toFixed(0)} bytes allocated/req`)
     }
   }
 } finally {
