@@ -1,5 +1,5 @@
 // The bench's outputs: bench/RESULTS.md (tables, machine, versions, method) and the JSON summary.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { cpus, release, totalmem, type as osType } from 'node:os'
 import type { BurstResult, BurstRow } from './burst.ts'
 import { BURST_LABELS } from './burst.ts'
@@ -352,6 +352,56 @@ function memorySection (m: MemoryResult): string {
   return out.join('\n')
 }
 
+type Figures = Record<string, Record<string, unknown> | null | undefined>
+
+/**
+ * Before and after, figure by figure: the figures of bench/BASELINE.json (a run before a change, by
+ * hand) beside this run's. Nothing when the file is missing.
+ */
+function beforeAfterSection (results: BenchResults): string {
+  const path = new URL('./BASELINE.json', import.meta.url)
+  if (!existsSync(path)) return ''
+  const before = JSON.parse(readFileSync(path, 'utf8')) as Figures & { source?: string }
+  const after = summaryJson(results) as Figures
+  const control = (after.fastPath as { control?: { reqRatio?: number } } | null | undefined)?.control
+  if (after.fastPath !== null && after.fastPath !== undefined) after.fastPath = { ...after.fastPath, controlReqRatio: control?.reqRatio }
+  const figures: Array<[string, string, string, number]> = [
+    ['fast path, small GET: req/s ratio to Agent', 'fastPath', 'reqRatio', 3],
+    ['fast path, small GET: client CPU per request (all threads), ratio to Agent', 'fastPath', 'cpuRatio', 3],
+    ['fast path, small GET: A/A control (second Agent / first)', 'fastPath', 'controlReqRatio', 3],
+    ['fast path, 16 MiB bodies: MiB/s ratio', 'fastPath', 'bulkRatio', 3],
+    ['fast path latency: p50 ratio', 'fastPath', 'p50Ratio', 3],
+    ['fast path latency: p99 ratio', 'fastPath', 'p99Ratio', 3],
+    ['recovery: first request, ratio to configured', 'recovery', 'ratio', 3],
+    ['recovery: later requests, ratio', 'recovery', 'laterRatio', 3],
+    ['recovery: later requests under load, req/s ratio', 'recovery', 'laterLoadRatio', 3],
+    ['recovery: extra connections for later requests', 'recovery', 'laterExtraConnections', 0],
+    ['cold burst: policy transitions', 'burst', 'transitions', 0],
+    ['cold burst: failed attempts per stack (max)', 'burst', 'failedAttempts', 0],
+    ['cold burst: total ms (gate on)', 'burst', 'totalMs', 0],
+    ['memory: 100,000 entries, typical evidence (MB)', 'memory', 'bytesPer100k', -6],
+    ['memory: 100,000 entries, every evidence distinct (MB)', 'memory', 'worstBytesPer100k', -6]
+  ]
+  const value = (figures: Figures, group: string, key: string, digits: number): string => {
+    const v = figures[group]?.[key]
+    if (typeof v !== 'number') return '—'
+    return digits < 0 ? n(v / 10 ** -digits, 2) : n(v, digits)
+  }
+  const rows = figures
+    .filter(([, group]) => after[group] !== null && after[group] !== undefined)
+    .map(([label, group, key, digits]) => [label, value(before, group, key, digits), value(after, group, key, digits)])
+  if (rows.length === 0) return ''
+  return `\n## Before and after\n\nBefore: ${before.source ?? 'bench/BASELINE.json'}. After: this run. Ratios from runs on different days and machines loads compare only roughly: within a run, the paired ratios and their intervals are what count.\n\n` +
+    table(['figure', 'before', 'after'], rows)
+}
+
+/** bench/PROFILE.md, written by `node bench/profile.ts --out bench/PROFILE.md`: where each microsecond goes. */
+function profileSection (): string {
+  const path = new URL('./PROFILE.md', import.meta.url)
+  if (!existsSync(path)) return ''
+  return `\n## Where each microsecond goes (profile)\n\n${readFileSync(path, 'utf8').trim()}\n`
+}
+
 export function markdown (results: BenchResults): string {
   const { meta } = results
   const out: string[] = []
@@ -426,5 +476,7 @@ export function markdown (results: BenchResults): string {
   if (results.recovery !== undefined) out.push(`\n## Recovery\n\n${recoverySection(results.recovery)}`)
   if (results.burst !== undefined) out.push(`\n## Cold burst\n\n${burstSection(results.burst)}`)
   if (results.memory !== undefined) out.push(`\n## Memory\n\n${memorySection(results.memory)}`)
+  if (results.fastPath !== undefined) out.push(profileSection())
+  out.push(beforeAfterSection(results))
   return out.join('\n') + '\n'
 }
