@@ -2,6 +2,7 @@
 // another's state: in particular the diagnostics-channel subscription TlsFallbackAgent makes
 // (undici:client:sendHeaders) would otherwise also slow the plain Agent down and hide its cost.
 import { PerformanceObserver } from 'node:perf_hooks'
+import { GCProfiler, getHeapSpaceStatistics } from 'node:v8'
 import { certs } from '../test/servers/certs.ts'
 import { makeContender } from './contenders.ts'
 import { cpuMicros, quantileSorted, threadCpuMicros } from './harness.ts'
@@ -29,6 +30,45 @@ export interface LoadResult {
   mainCpuUs: number
   /** Time the main thread spent paused for garbage collection. */
   gcMs: number
+  /**
+   * Heap bytes allocated during the run: each heap space's growth between collections, summed
+   * (v8.GCProfiler). Unlike time, it does not depend on how loaded the machine is.
+   */
+  allocatedBytes: number
+}
+
+type SpaceSizes = Map<string, number>
+
+function spaces (list: Array<{ spaceName?: string, space_name?: string, spaceUsedSize?: number, space_used_size?: number }>): SpaceSizes {
+  return new Map(list.map((s) => [s.spaceName ?? s.space_name ?? '', s.spaceUsedSize ?? s.space_used_size ?? 0]))
+}
+
+/** What each space grew by from one point to the next (shrinking, from concurrent sweeping, counts as 0). */
+function growth (from: SpaceSizes, to: SpaceSizes): number {
+  let sum = 0
+  for (const [name, size] of to) sum += Math.max(0, size - (from.get(name) ?? 0))
+  return sum
+}
+
+/**
+ * Counts heap allocation: call the function it returns at the end of the run. Young objects are
+ * allocated by bumping a pointer, so the new space's growth between two scavenges is exact.
+ */
+function allocationMeter (): () => number {
+  const profiler = new GCProfiler()
+  profiler.start()
+  const start = spaces(getHeapSpaceStatistics())
+  return () => {
+    const end = spaces(getHeapSpaceStatistics())
+    const stats = profiler.stop()?.statistics ?? []
+    let allocated = 0
+    let previous = start
+    for (const s of stats) {
+      allocated += growth(previous, spaces(s.beforeGC.heapSpaceStatistics))
+      previous = spaces(s.afterGC.heapSpaceStatistics)
+    }
+    return allocated + growth(previous, end)
+  }
 }
 
 export interface LatencyResult extends LoadResult {
@@ -54,7 +94,8 @@ async function bulk (url: string): Promise<number> {
 
 /** `concurrency` loops, each sending one request after the other until the time is up. */
 async function load (fetchOne: (url: string) => Promise<number>, url: string, concurrency: number, durationMs: number): Promise<LoadResult> {
-  const result: LoadResult = { count: 0, errors: 0, bytes: 0, elapsedMs: 0, cpuUs: 0, mainCpuUs: 0, gcMs: 0 }
+  const result: LoadResult = { count: 0, errors: 0, bytes: 0, elapsedMs: 0, cpuUs: 0, mainCpuUs: 0, gcMs: 0, allocatedBytes: 0 }
+  const allocated = allocationMeter()
   const gcBefore = gcMs
   const cpu = process.cpuUsage()
   const mainCpu = process.threadCpuUsage()
@@ -77,6 +118,7 @@ async function load (fetchOne: (url: string) => Promise<number>, url: string, co
   result.elapsedMs = performance.now() - started
   result.cpuUs = cpuMicros(cpu)
   result.mainCpuUs = threadCpuMicros(mainCpu)
+  result.allocatedBytes = allocated()
   // PerformanceObserver delivers entries asynchronously: let the last ones arrive.
   await new Promise((resolve) => setImmediate(resolve))
   result.gcMs = gcMs - gcBefore
@@ -89,6 +131,7 @@ async function latency (url: string, count: number): Promise<LatencyResult> {
   let errors = 0
   let firstError: string | undefined
   let bytes = 0
+  const allocated = allocationMeter()
   const gcBefore = gcMs
   const cpu = process.cpuUsage()
   const mainCpu = process.threadCpuUsage()
@@ -107,6 +150,7 @@ async function latency (url: string, count: number): Promise<LatencyResult> {
   const elapsedMs = performance.now() - started
   const cpuUs = cpuMicros(cpu)
   const mainCpuUs = threadCpuMicros(mainCpu)
+  const allocatedBytes = allocated()
   await new Promise((resolve) => setImmediate(resolve))
   times.sort()
   let sum = 0
@@ -120,6 +164,7 @@ async function latency (url: string, count: number): Promise<LatencyResult> {
     cpuUs,
     mainCpuUs,
     gcMs: gcMs - gcBefore,
+    allocatedBytes,
     p50: quantileSorted(times, 0.5),
     p99: quantileSorted(times, 0.99),
     mean: sum / count
@@ -132,5 +177,7 @@ serve({
   bulk: async ({ url, concurrency, durationMs }: { url: string, concurrency: number, durationMs: number }) =>
     await load(bulk, url, concurrency, durationMs),
   latency: async ({ url, count }: { url: string, count: number }) => await latency(url, count),
+  // The clock of --cpu-prof profiles (monotonic, µs): bench/profile.ts takes the samples between two calls.
+  now: () => Number(process.hrtime.bigint() / 1000n),
   stop: async () => { await contender.close() }
 })

@@ -1,7 +1,7 @@
 // Scenarios 1 to 3: the known-good path. One server process, one load process per contender;
 // rounds interleaved, order rotated; every ratio is paired with the plain Agent of the same round.
 import type { LatencyResult, LoadResult } from './client.ts'
-import { BULK_BYTES, interleave, log, pairedRatios, summarize, type Summary } from './harness.ts'
+import { BULK_BYTES, interleave, log, pairedRatios, summarize, summarizeRatios, type RatioSummary, type Summary } from './harness.ts'
 import { canPin, startWorker, type Worker } from './ipc.ts'
 
 export interface FastPathConfig {
@@ -31,16 +31,20 @@ export interface Row {
   /** The metric, one value per round. */
   values: number[]
   summary: Summary
-  /** Per-round ratio to the baseline of the same round. */
-  ratio: Summary
-  /** Client CPU per unit of work (µs per request, or per MiB), one value per round. */
+  /** Per-round ratio to the baseline of the same round, with the bootstrap 95% interval of its median. */
+  ratio: RatioSummary
+  /** Client CPU per unit of work (µs per request, or per MiB), every thread of the load process. */
   cpu: Summary
-  cpuRatio: Summary
+  /** The same, one value per round. */
+  cpuValues: number[]
+  cpuRatio: RatioSummary
   /** The same for the main thread alone (GC helper threads excluded). */
   mainCpu: Summary
-  mainCpuRatio: Summary
+  mainCpuRatio: RatioSummary
   /** Main-thread GC pause per unit of work (µs per request, or per MiB). */
   gc: Summary
+  /** Heap bytes allocated per unit of work (per request, or per MiB). */
+  alloc: Summary
   errors: number
   firstError?: string | undefined
   /** TLS handshakes the server saw during this contender's measured windows. */
@@ -58,7 +62,7 @@ export interface ScenarioResult {
   settings: string
 }
 
-export interface Measured { value: number, p99?: number, cpu: number, mainCpu: number, gc: number, errors: number, firstError?: string | undefined, handshakes: number }
+export interface Measured { value: number, p99?: number, cpu: number, mainCpu: number, gc: number, alloc: number, errors: number, firstError?: string | undefined, handshakes: number }
 
 const BASELINE = 'agent'
 
@@ -99,12 +103,14 @@ export function rows (contenders: string[], measured: Record<string, Measured[]>
       contender: name,
       values,
       summary: summarize(values),
-      ratio: summarize(pairedRatios(values, baseValue)),
+      ratio: summarizeRatios(pairedRatios(values, baseValue)),
       cpu: summarize(cpu),
-      cpuRatio: summarize(pairedRatios(cpu, baseCpu)),
+      cpuValues: cpu,
+      cpuRatio: summarizeRatios(pairedRatios(cpu, baseCpu)),
       mainCpu: summarize(mainCpu),
-      mainCpuRatio: summarize(pairedRatios(mainCpu, baseMainCpu)),
+      mainCpuRatio: summarizeRatios(pairedRatios(mainCpu, baseMainCpu)),
       gc: summarize(m.map((x) => x.gc)),
+      alloc: summarize(m.map((x) => x.alloc)),
       errors: m.reduce((s, x) => s + x.errors, 0),
       firstError: m.find((x) => x.firstError !== undefined)?.firstError,
       handshakes: m.reduce((s, x) => s + x.handshakes, 0)
@@ -112,11 +118,16 @@ export function rows (contenders: string[], measured: Record<string, Measured[]>
   })
 }
 
-/** The A/A control: the second plain Agent over the first, per round (undefined without the control). */
-export function controlRatio (scenario: ScenarioResult): Summary | undefined {
+/**
+ * The A/A control: the second plain Agent over the first, per round, with the bootstrap interval of
+ * its median (undefined without the control). `pick` chooses the metric: the scenario's value, or
+ * the client CPU per unit of work.
+ */
+export function controlRatio (scenario: ScenarioResult, pick: 'value' | 'cpu' = 'value'): RatioSummary | undefined {
   const a = scenario.rows.find((r) => r.contender === BASELINE)
   const b = scenario.rows.find((r) => r.contender === `${BASELINE}#2`)
-  return a === undefined || b === undefined ? undefined : summarize(pairedRatios(b.values, a.values))
+  if (a === undefined || b === undefined) return undefined
+  return pick === 'value' ? summarizeRatios(pairedRatios(b.values, a.values)) : summarizeRatios(pairedRatios(b.cpuValues, a.cpuValues))
 }
 
 export async function runFastPath (config: FastPathConfig): Promise<ScenarioResult[]> {
@@ -143,7 +154,7 @@ export async function runFastPath (config: FastPathConfig): Promise<ScenarioResu
       async (c) => await c.call('small', { ...smallArgs, durationMs: config.warmupMs }),
       async (c) => {
         const r = await c.call<LoadResult>('small', { ...smallArgs, durationMs: config.windowMs })
-        return { value: r.count / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, r.count), mainCpu: r.mainCpuUs / Math.max(1, r.count), gc: r.gcMs * 1000 / Math.max(1, r.count), errors: r.errors, firstError: r.firstError, handshakes: 0 }
+        return { value: r.count / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, r.count), mainCpu: r.mainCpuUs / Math.max(1, r.count), gc: r.gcMs * 1000 / Math.max(1, r.count), alloc: r.allocatedBytes / Math.max(1, r.count), errors: r.errors, firstError: r.firstError, handshakes: 0 }
       })
     results.push({
       id: 'small',
@@ -163,7 +174,7 @@ export async function runFastPath (config: FastPathConfig): Promise<ScenarioResu
         const r = await c.call<LoadResult>('bulk', { ...bulkArgs, durationMs: config.bulkWindowMs })
         const mib = r.bytes / (1024 * 1024)
         if (r.bytes !== r.count * BULK_BYTES) r.errors += 1
-        return { value: mib / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, mib), mainCpu: r.mainCpuUs / Math.max(1, mib), gc: r.gcMs * 1000 / Math.max(1, mib), errors: r.errors, firstError: r.firstError, handshakes: 0 }
+        return { value: mib / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, mib), mainCpu: r.mainCpuUs / Math.max(1, mib), gc: r.gcMs * 1000 / Math.max(1, mib), alloc: r.allocatedBytes / Math.max(1, mib), errors: r.errors, firstError: r.firstError, handshakes: 0 }
       })
     results.push({
       id: 'bulk',
@@ -181,7 +192,7 @@ export async function runFastPath (config: FastPathConfig): Promise<ScenarioResu
       async (c) => await c.call('latency', { ...latencyArgs, count: Math.ceil(config.latencyCount / 2) }),
       async (c) => {
         const r = await c.call<LatencyResult>('latency', { ...latencyArgs, count: config.latencyCount })
-        return { value: r.p50, p99: r.p99, cpu: r.cpuUs / r.count, mainCpu: r.mainCpuUs / r.count, gc: r.gcMs * 1000 / r.count, errors: r.errors, firstError: r.firstError, handshakes: 0 }
+        return { value: r.p50, p99: r.p99, cpu: r.cpuUs / r.count, mainCpu: r.mainCpuUs / r.count, gc: r.gcMs * 1000 / r.count, alloc: r.allocatedBytes / r.count, errors: r.errors, firstError: r.firstError, handshakes: 0 }
       })
     const p99 = Object.fromEntries(contenders.map((c) => [c, (latency[c] as Measured[]).map((m) => ({ ...m, value: m.p99 as number }))]))
     const latencySettings = `one request at a time, ${config.latencyCount} requests per round, ${config.rounds} rounds; per-round percentile, median over rounds`

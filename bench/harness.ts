@@ -6,53 +6,7 @@
 /** The body size of the bulk scenario (the server's `/bulk`). */
 export const BULK_BYTES = 16 * 1024 * 1024
 
-export interface Summary {
-  n: number
-  median: number
-  /** Interquartile range: 25th and 75th percentiles. */
-  p25: number
-  p75: number
-  min: number
-  max: number
-}
-
-/** Linear-interpolated quantile of values (q in [0, 1]). */
-export function quantile (values: ArrayLike<number>, q: number): number {
-  const sorted = Float64Array.from(values).sort()
-  return quantileSorted(sorted, q)
-}
-
-export function quantileSorted (sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length
-  if (n === 0) return Number.NaN
-  const pos = (n - 1) * q
-  const lo = Math.floor(pos)
-  const hi = Math.ceil(pos)
-  const a = sorted[lo] as number
-  const b = sorted[hi] as number
-  return a + (b - a) * (pos - lo)
-}
-
-export function median (values: ArrayLike<number>): number {
-  return quantile(values, 0.5)
-}
-
-export function summarize (values: ArrayLike<number>): Summary {
-  const sorted = Float64Array.from(values).sort()
-  return {
-    n: sorted.length,
-    median: quantileSorted(sorted, 0.5),
-    p25: quantileSorted(sorted, 0.25),
-    p75: quantileSorted(sorted, 0.75),
-    min: sorted[0] ?? Number.NaN,
-    max: sorted[sorted.length - 1] ?? Number.NaN
-  }
-}
-
-/** Per-round ratios of a contender to the baseline of the same round. */
-export function pairedRatios (values: number[], baseline: number[]): number[] {
-  return values.map((v, i) => v / (baseline[i] as number))
-}
+export { median, pairedRatios, quantile, quantileSorted, summarize, summarizeRatios, type RatioSummary, type Summary } from './stats.ts'
 
 /** The order of the contenders in a round: rotated by one each round, and reversed every other round. */
 export function roundOrder<C> (contenders: readonly C[], round: number): C[] {

@@ -38,7 +38,7 @@ export async function runProxy (config: ProxyConfig): Promise<ScenarioResult> {
       async (c) => await c.call('small', { ...args, durationMs: config.warmupMs }),
       async (c) => {
         const r = await c.call<LoadResult>('small', { ...args, durationMs: config.windowMs })
-        return { value: r.count / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, r.count), mainCpu: r.mainCpuUs / Math.max(1, r.count), gc: r.gcMs * 1000 / Math.max(1, r.count), errors: r.errors, firstError: r.firstError, handshakes: 0 }
+        return { value: r.count / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, r.count), mainCpu: r.mainCpuUs / Math.max(1, r.count), gc: r.gcMs * 1000 / Math.max(1, r.count), alloc: r.allocatedBytes / Math.max(1, r.count), errors: r.errors, firstError: r.firstError, handshakes: 0 }
       })
     return {
       id: 'proxy-small',

@@ -1,11 +1,11 @@
 // The bench's outputs: bench/RESULTS.md (tables, machine, versions, method) and the JSON summary.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { cpus, release, totalmem, type as osType } from 'node:os'
 import type { BurstResult, BurstRow } from './burst.ts'
 import { BURST_LABELS } from './burst.ts'
 import { LABELS } from './contenders.ts'
 import { controlRatio, type Row, type ScenarioResult } from './fast-path.ts'
-import { pairedRatios, summarize, type Summary } from './harness.ts'
+import { pairedRatios, summarize, type RatioSummary, type Summary } from './harness.ts'
 import type { MemoryResult } from './memory.ts'
 import { SIDE_LABELS, type RecoveryResult } from './recovery.ts'
 
@@ -56,6 +56,10 @@ export function machineMeta (): Pick<Meta, 'machine' | 'node' | 'undici' | 'libr
 
 export const GOALS = {
   reqRatio: 0.98,
+  /** The low end of the req/s ratio's 95% interval. */
+  reqRatioLow: 0.96,
+  /** Client CPU per request (all threads), ratio to the Agent. */
+  cpuRatio: 1.02,
   bulkRatio: 0.95,
   latencyRatio: 1.03,
   recoveryRatio: 2.0,
@@ -74,6 +78,14 @@ function round (value: number | undefined, digits = 3): number | null {
   if (value === undefined || !Number.isFinite(value)) return null
   const f = 10 ** digits
   return Math.round(value * f) / f
+}
+
+/** The A/A control of the small-GET scenario: the second plain Agent over the first, with its interval. */
+function controlJson (scenario: ScenarioResult | undefined): object | null {
+  const c = scenario === undefined ? undefined : controlRatio(scenario)
+  const cpu = scenario === undefined ? undefined : controlRatio(scenario, 'cpu')
+  if (c === undefined || cpu === undefined) return null
+  return { reqRatio: round(c.median), reqRatioLow: round(c.low), reqRatioHigh: round(c.high), cpuRatio: round(cpu.median), cpuRatioLow: round(cpu.low), cpuRatioHigh: round(cpu.high) }
 }
 
 /** The one JSON object of `--json`: the shape of the issue, plus a few fields. */
@@ -99,7 +111,22 @@ export function summaryJson (results: BenchResults): object {
           p99Ratio: round(tls('p99')?.ratio.median),
           reqPerSec: round(tls('small')?.summary.median, 0),
           agentReqPerSec: round(row(fast('small'), 'agent')?.summary.median, 0),
-          clientCpuRatio: round(tls('small')?.cpuRatio.median)
+          clientCpuRatio: round(tls('small')?.cpuRatio.median),
+          // Bootstrap 95% intervals of the median paired ratios, and CPU per request (all threads).
+          reqRatioLow: round(tls('small')?.ratio.low),
+          reqRatioHigh: round(tls('small')?.ratio.high),
+          cpuRatio: round(tls('small')?.cpuRatio.median),
+          cpuRatioLow: round(tls('small')?.cpuRatio.low),
+          cpuRatioHigh: round(tls('small')?.cpuRatio.high),
+          bulkRatioLow: round(tls('bulk')?.ratio.low),
+          p50RatioHigh: round(tls('p50')?.ratio.high),
+          p99RatioHigh: round(tls('p99')?.ratio.high),
+          cpuPerReqUs: round(tls('small')?.cpu.median, 2),
+          agentCpuPerReqUs: round(row(fast('small'), 'agent')?.cpu.median, 2),
+          allocBytesPerReq: round(tls('small')?.alloc.median, 0),
+          agentAllocBytesPerReq: round(row(fast('small'), 'agent')?.alloc.median, 0),
+          rounds: tls('small')?.ratio.n ?? null,
+          control: controlJson(fast('small'))
         },
     recovery: results.recovery === undefined
       ? null
@@ -126,7 +153,8 @@ export function summaryJson (results: BenchResults): object {
           bytesPer100k: memory100k === undefined ? null : Math.round(memory100k.bytes.median),
           bytesPer1k: memory1k === undefined ? null : Math.round(memory1k.bytes.median),
           bytesPerEntry: round(memory100k?.bytesPerEntry, 0),
-          worstCaseBytesPer100k: worst100k === undefined ? null : Math.round(worst100k.bytes.median)
+          worstCaseBytesPer100k: worst100k === undefined ? null : Math.round(worst100k.bytes.median),
+          worstBytesPer100k: worst100k === undefined ? null : Math.round(worst100k.bytes.median)
         },
     proxy: results.proxy === undefined
       ? null
@@ -156,6 +184,11 @@ function ratio (s: Summary): string {
   return `${n(s.median, 3)} [${n(s.p25, 3)}–${n(s.p75, 3)}]`
 }
 
+/** A median ratio and its bootstrap 95% interval. */
+function interval (s: RatioSummary): string {
+  return `${n(s.median, 3)} [${n(s.low, 3)}–${n(s.high, 3)}]`
+}
+
 function verdict (value: number | undefined, op: '>=' | '<=' | '<', goal: number): string {
   if (value === undefined || !Number.isFinite(value)) return '—'
   const met = op === '>=' ? value >= goal : op === '<' ? value < goal : value <= goal
@@ -172,19 +205,26 @@ function fastPathSection (scenarios: ScenarioResult[]): string {
   for (const s of scenarios) {
     const digits = s.unit === 'ms' ? 3 : 0
     const cpuDigits = s.cpuUnit.includes('MiB') ? 0 : 1
-    out.push(`### ${s.title}\n\n${s.settings}. Ratio: each round's value over the plain Agent's in the same round (the mean of both plain Agent processes when the A/A control ran); median [IQR] over rounds.\n`)
+    out.push(`### ${s.title}\n\n${s.settings}. Ratio: each round's value over the plain Agent's in the same round (the mean of both plain Agent processes when the A/A control ran); median over rounds [bootstrap 95% confidence interval of that median].\n`)
+    const small = s.id === 'small'
     out.push(table(
-      ['contender', `median ${s.unit}`, 'IQR (min–max)', 'ratio to Agent', 'goal', 'met?', `${s.cpuUnit} (main thread)`, 'CPU ratio (all threads)', `GC pause ${s.cpuUnit.replace('client CPU ', '')}`, 'handshakes', 'errors'],
+      ['contender', `median ${s.unit}`, 'IQR (min–max)', 'ratio to Agent [95% CI]', 'goal', 'met?', `${s.cpuUnit} (all threads)`, 'CPU ratio (all threads) [95% CI]', 'main thread only', `GC pause ${s.cpuUnit.replace('client CPU ', '')}`, `heap allocated, bytes/${s.cpuUnit.endsWith('MiB') ? 'MiB' : 'req'}`, 'handshakes', 'errors'],
       s.rows.map((r) => [
         LABELS[r.contender] ?? r.contender,
         n(r.summary.median, digits),
         spread(r.summary, digits),
-        ratio(r.ratio),
-        r.contender === 'tls-fallback' ? `${s.goal.op} ${s.goal.ratio}` : '',
-        r.contender === 'tls-fallback' ? verdict(r.ratio.median, s.goal.op, s.goal.ratio) : '',
+        interval(r.ratio),
+        r.contender === 'tls-fallback' ? `${s.goal.op} ${s.goal.ratio}${small ? `, CI low >= ${GOALS.reqRatioLow}` : ''}` : '',
+        r.contender === 'tls-fallback'
+          ? (small
+              ? (r.ratio.median >= s.goal.ratio && r.ratio.low >= GOALS.reqRatioLow ? '**met**' : '**missed**')
+              : verdict(r.ratio.median, s.goal.op, s.goal.ratio))
+          : '',
+        n(r.cpu.median, cpuDigits),
+        interval(r.cpuRatio),
         n(r.mainCpu.median, cpuDigits),
-        n(r.cpuRatio.median, 3),
         n(r.gc.median, cpuDigits),
+        n(r.alloc.median),
         String(r.handshakes),
         String(r.errors)
       ])
@@ -194,10 +234,10 @@ function fastPathSection (scenarios: ScenarioResult[]): string {
     const tracked = row(s, 'agent-tracked')
     if (s.id === 'small' && agent !== undefined && tls !== undefined) {
       out.push(`\nWhere the gap comes from: the client is the bottleneck here, so req/s follows client CPU per request. ` +
-        `On the main thread the Agent spends ${n(agent.mainCpu.median, 1)} µs per request and TlsFallbackAgent ${n(tls.mainCpu.median, 1)} µs; ` +
-        `counting every thread (garbage collection runs partly on helper threads, on the same CPU) the ratio is ${n(tls.cpuRatio.median, 3)}. ` +
+        `Counting every thread of the load process (garbage collection runs partly on helper threads, on the same CPU), the Agent spends ${n(agent.cpu.median, 1)} µs per request and TlsFallbackAgent ${n(tls.cpu.median, 1)} µs, ` +
+        `a paired ratio of ${interval(tls.cpuRatio)}; on the main thread alone ${n(agent.mainCpu.median, 1)} µs and ${n(tls.mainCpu.median, 1)} µs. ` +
         `Main-thread GC pauses: ${n(agent.gc.median, 1)} µs per request for the Agent, ${n(tls.gc.median, 1)} µs for TlsFallbackAgent.` +
-        (tracked === undefined ? '' : ` The library's connector alone (evidence counters, no fallback logic) runs at ${n(tracked.ratio.median, 3)} of the Agent: the rest of the gap is the request path.`) +
+        (tracked === undefined ? '' : ` The library's connector alone (evidence counters, no fallback logic) runs at ${interval(tracked.ratio)} of the Agent: the rest of the gap is the request path.`) +
         ' To see it: `node bench/run.ts --only fast --contenders agent,tls-fallback --profile agent,tls-fallback` writes CPU profiles to .tmp/bench-profiles.')
     }
     out.push('')
@@ -344,12 +384,63 @@ function memorySection (m: MemoryResult): string {
   const distinct = m.rows.find((x) => x.entries === 100_000 && x.variety === 'distinct')
   if (typical !== undefined && distinct !== undefined) {
     out.push(`\nWhat bounds the worst case: caches share equal evidence objects (up to 4,096 distinct values; src/policy/entry.ts). ` +
-      `When every entry's evidence differs, each entry carries its own evidence object: ${n(distinct.bytesPerEntry - typical.bytesPerEntry)} bytes more per entry ` +
-      `than the typical case, on top of the ${n(typical.bytesPerEntry)} bytes that the origin key, its Map slot, the entry object and its two timestamps ` +
-      '(heap numbers) take by themselves.')
+      'Past that bound, when every entry\'s evidence differs, MemoryPolicyCache packs the evidence into its entry (src/policy/packed-entry.ts): the three byte counts in hidden slots of the entry, ' +
+      'the rest (strings, record counts, the verdict) in a shared frozen template, and `entry.evidence` a getter that rebuilds an equal object at each read. ' +
+      `That costs ${n(distinct.bytesPerEntry - typical.bytesPerEntry)} bytes more per entry than the typical case (an evidence object of its own cost 120), on top of the ${n(typical.bytesPerEntry)} bytes ` +
+      'that the origin key, its Map slot, the entry object and its two timestamps (heap numbers) take by themselves.')
   }
   out.push(`\nAn entry as stored:\n\n\`\`\`json\n${JSON.stringify(m.sample)}\n\`\`\``)
   return out.join('\n')
+}
+
+type Figures = Record<string, Record<string, unknown> | null | undefined>
+
+/**
+ * Before and after, figure by figure: the figures of bench/BASELINE.json (a run before a change, by
+ * hand) beside this run's. Nothing when the file is missing.
+ */
+function beforeAfterSection (results: BenchResults): string {
+  const path = new URL('./BASELINE.json', import.meta.url)
+  if (!existsSync(path)) return ''
+  const before = JSON.parse(readFileSync(path, 'utf8')) as Figures & { source?: string }
+  const after = summaryJson(results) as Figures
+  const control = (after.fastPath as { control?: { reqRatio?: number } } | null | undefined)?.control
+  if (after.fastPath !== null && after.fastPath !== undefined) after.fastPath = { ...after.fastPath, controlReqRatio: control?.reqRatio }
+  const figures: Array<[string, string, string, number]> = [
+    ['fast path, small GET: req/s ratio to Agent', 'fastPath', 'reqRatio', 3],
+    ['fast path, small GET: client CPU per request (all threads), ratio to Agent', 'fastPath', 'cpuRatio', 3],
+    ['fast path, small GET: A/A control (second Agent / first)', 'fastPath', 'controlReqRatio', 3],
+    ['fast path, 16 MiB bodies: MiB/s ratio', 'fastPath', 'bulkRatio', 3],
+    ['fast path latency: p50 ratio', 'fastPath', 'p50Ratio', 3],
+    ['fast path latency: p99 ratio', 'fastPath', 'p99Ratio', 3],
+    ['recovery: first request, ratio to configured', 'recovery', 'ratio', 3],
+    ['recovery: later requests, ratio', 'recovery', 'laterRatio', 3],
+    ['recovery: later requests under load, req/s ratio', 'recovery', 'laterLoadRatio', 3],
+    ['recovery: extra connections for later requests', 'recovery', 'laterExtraConnections', 0],
+    ['cold burst: policy transitions', 'burst', 'transitions', 0],
+    ['cold burst: failed attempts per stack (max)', 'burst', 'failedAttempts', 0],
+    ['cold burst: total ms (gate on)', 'burst', 'totalMs', 0],
+    ['memory: 100,000 entries, typical evidence (MB)', 'memory', 'bytesPer100k', -6],
+    ['memory: 100,000 entries, every evidence distinct (MB)', 'memory', 'worstBytesPer100k', -6]
+  ]
+  const value = (figures: Figures, group: string, key: string, digits: number): string => {
+    const v = figures[group]?.[key]
+    if (typeof v !== 'number') return '—'
+    return digits < 0 ? n(v / 10 ** -digits, 2) : n(v, digits)
+  }
+  const rows = figures
+    .filter(([, group]) => after[group] !== null && after[group] !== undefined)
+    .map(([label, group, key, digits]) => [label, value(before, group, key, digits), value(after, group, key, digits)])
+  if (rows.length === 0) return ''
+  return `\n## Before and after\n\nBefore: ${before.source ?? 'bench/BASELINE.json'}. After: this run. Ratios from runs on different days and machines loads compare only roughly: within a run, the paired ratios and their intervals are what count.\n\n` +
+    table(['figure', 'before', 'after'], rows)
+}
+
+/** bench/PROFILE.md, written by `node bench/profile.ts --out bench/PROFILE.md`: where each microsecond goes. */
+function profileSection (): string {
+  const path = new URL('./PROFILE.md', import.meta.url)
+  if (!existsSync(path)) return ''
+  return `\n## Where each microsecond goes (profile)\n\n${readFileSync(path, 'utf8').trim()}\n`
 }
 
 export function markdown (results: BenchResults): string {
@@ -375,16 +466,26 @@ export function markdown (results: BenchResults): string {
   const goal = (name: string, value: unknown, text: string, met: boolean | undefined, control = ''): void => {
     goalRows.push([name, typeof value === 'number' ? n(value, 3) : String(value ?? '—'), text, met === undefined ? '—' : met ? '**met**' : '**missed**', control])
   }
-  const control = (id: string): string => {
-    const scenario = results.fastPath?.find((s) => s.id === id)
-    const c = scenario === undefined ? undefined : controlRatio(scenario)
-    return c === undefined ? '' : ratio(c)
+  const scenarioOf = (id: string): ScenarioResult | undefined => results.fastPath?.find((s) => s.id === id)
+  const control = (id: string, pick: 'value' | 'cpu' = 'value'): string => {
+    const scenario = scenarioOf(id)
+    const c = scenario === undefined ? undefined : controlRatio(scenario, pick)
+    return c === undefined ? '' : interval(c)
+  }
+  const measured = (id: string, pick: 'ratio' | 'cpuRatio' = 'ratio'): RatioSummary | undefined => row(scenarioOf(id), 'tls-fallback')?.[pick]
+  const fastGoal = (name: string, id: string, op: '>=' | '<=', target: number, pick: 'ratio' | 'cpuRatio' = 'ratio', low?: number): void => {
+    const r = measured(id, pick)
+    const met = r === undefined || !Number.isFinite(r.median)
+      ? undefined
+      : (op === '>=' ? r.median >= target : r.median <= target) && (low === undefined || r.low >= low)
+    goalRows.push([name, r === undefined ? '—' : interval(r), `${op} ${target}${low === undefined ? '' : `, CI low >= ${low}`}`, met === undefined ? '—' : met ? '**met**' : '**missed**', control(id, pick === 'ratio' ? 'value' : 'cpu')])
   }
   if (fp !== null && fp !== undefined) {
-    goal('1. fast path, small GET: req/s ratio to Agent', fp.reqRatio, `>= ${GOALS.reqRatio}`, typeof fp.reqRatio === 'number' ? fp.reqRatio >= GOALS.reqRatio : undefined, control('small'))
-    goal('2. fast path, 16 MiB bodies: MiB/s ratio', fp.bulkRatio, `>= ${GOALS.bulkRatio}`, typeof fp.bulkRatio === 'number' ? fp.bulkRatio >= GOALS.bulkRatio : undefined, control('bulk'))
-    goal('3. fast path latency: p50 ratio', fp.p50Ratio, `<= ${GOALS.latencyRatio}`, typeof fp.p50Ratio === 'number' ? fp.p50Ratio <= GOALS.latencyRatio : undefined, control('p50'))
-    goal('3. fast path latency: p99 ratio', fp.p99Ratio, `<= ${GOALS.latencyRatio}`, typeof fp.p99Ratio === 'number' ? fp.p99Ratio <= GOALS.latencyRatio : undefined, control('p99'))
+    fastGoal('1. fast path, small GET: req/s ratio to Agent', 'small', '>=', GOALS.reqRatio, 'ratio', GOALS.reqRatioLow)
+    fastGoal('1. fast path, small GET: client CPU per request (all threads), ratio to Agent', 'small', '<=', GOALS.cpuRatio, 'cpuRatio')
+    fastGoal('2. fast path, 16 MiB bodies: MiB/s ratio', 'bulk', '>=', GOALS.bulkRatio)
+    fastGoal('3. fast path latency: p50 ratio', 'p50', '<=', GOALS.latencyRatio)
+    fastGoal('3. fast path latency: p99 ratio', 'p99', '<=', GOALS.latencyRatio)
   }
   if (rec !== null && rec !== undefined) {
     goal('4. recovery: first request, ratio to configured', rec.ratio, `<= ${GOALS.recoveryRatio}`, typeof rec.ratio === 'number' ? rec.ratio <= GOALS.recoveryRatio : undefined)
@@ -397,20 +498,22 @@ export function markdown (results: BenchResults): string {
   }
   if (mem !== null && mem !== undefined) {
     goal('6. memory: 100,000 entries (MB), typical evidence', typeof mem.bytesPer100k === 'number' ? mem.bytesPer100k / 1e6 : null, '< 30', typeof mem.bytesPer100k === 'number' ? mem.bytesPer100k < GOALS.bytesPer100k : undefined)
-    goal('6. memory: 100,000 entries (MB), every evidence distinct', typeof mem.worstCaseBytesPer100k === 'number' ? mem.worstCaseBytesPer100k / 1e6 : null, '< 30', typeof mem.worstCaseBytesPer100k === 'number' ? mem.worstCaseBytesPer100k < GOALS.bytesPer100k : undefined)
+    goal('6. memory: 100,000 entries (MB), every evidence distinct', typeof mem.worstBytesPer100k === 'number' ? mem.worstBytesPer100k / 1e6 : null, '< 30', typeof mem.worstBytesPer100k === 'number' ? mem.worstBytesPer100k < GOALS.bytesPer100k : undefined)
   }
   if (px !== null && px !== undefined) {
     const c = results.proxy === undefined ? undefined : proxyControl(results.proxy)
     goal('7. behind a proxy, small GET: req/s ratio to ProxyAgent', px.reqRatio, `>= ${GOALS.proxyReqRatio}`, typeof px.reqRatio === 'number' ? px.reqRatio >= GOALS.proxyReqRatio : undefined, c === undefined ? '' : ratio(c))
   }
-  out.push(table(['goal', 'measured', 'target', 'met?', 'A/A control: second Agent / first, median [IQR]'], goalRows))
-  out.push('\nThe A/A control is the noise floor of the same measurement: two processes running identical code. A verdict within that distance of its target is not settled by this run.')
+  out.push(table(['goal', 'measured: median [95% CI]', 'target', 'met?', 'A/A control: second Agent / first, median [95% CI]'], goalRows))
+  out.push('\nThe A/A control is the noise floor of the same measurement: two processes running identical code, paired round by round as the contenders are. ' +
+    'The intervals are percentile bootstrap 95% confidence intervals of the median paired ratio (10,000 resamples of the rounds, seeded: the same rounds give the same interval). ' +
+    'A goal is met when the median meets it (and, for the small-GET req/s ratio, the interval\'s low end is >= 0.96); a verdict whose interval straddles its target is not settled by this run.')
   out.push('\n## Method\n')
   out.push([
-    '- Every contender is called through undici\'s `request()` and gets the same TLS options (`connect: { ca }`, the test CA); TlsFallbackAgent gets a logger whose methods do nothing. The naive fallback is a strict Agent (`SSL_OP_NO_RENEGOTIATION`) and, on `ECONNRESET` or `UND_ERR_SOCKET`, the same request again through a lenient Agent; it remembers nothing.',
+    '- Every contender is called through undici\'s `request()` and gets the same TLS options (`connect: { ca }`, the test CA); TlsFallbackAgent gets a pino logger at its default level (`info`) writing to /dev/null: a settled request logs nothing, and pino\'s `isLevelEnabled(\'debug\')` lets the agent skip building per-attempt debug lines, as in production. The naive fallback is a strict Agent (`SSL_OP_NO_RENEGOTIATION`) and, on `ECONNRESET` or `UND_ERR_SOCKET`, the same request again through a lenient Agent; it remembers nothing.',
     '- Servers are loopback HTTPS servers in their own process (`bench/server.ts`; the IIS-like one is `test/servers/iis.ts`: TLS 1.2, a HelloRequest after reading a `/secure` request, a reset when it is declined). The fast-path load runs in one process per contender (`bench/client.ts`), so that no contender runs with another\'s state (TlsFallbackAgent subscribes to `undici:client:sendHeaders` for the whole process); recovery and burst clients run in the orchestrating process, one at a time.',
-    '- Rounds are interleaved: every contender once per round, the order rotated by one each round and reversed every other round (A B C D, A D C B, C D A B, C B A D, ...), with a pause between two measurements (a process that made garbage keeps collecting it on helper threads for a moment, and all load processes share one CPU); each contender warms up first (connections open, code compiled). Values are medians over rounds; spread is the interquartile range and the min–max. Ratios are paired: each round\'s value over the baseline\'s in the same round, so that the machine\'s drift cancels; their median and IQR are shown.',
-    '- Fast path: HTTP/1.1 keep-alive (the server keeps idle connections 60 s, so no handshake happens in a measured window: see the handshakes column), small JSON answers, a fixed number of requests in flight. Client CPU is measured in the load process (`process.threadCpuUsage()` for the main thread, `process.cpuUsage()` for all threads: garbage collection runs partly on helper threads).',
+    '- Rounds are interleaved: every contender once per round, the order rotated by one each round and reversed every other round (A B C D, A D C B, C D A B, C B A D, ...), with a pause between two measurements (a process that made garbage keeps collecting it on helper threads for a moment, and all load processes share one CPU); each contender warms up first (connections open, code compiled). Values are medians over rounds; spread is the interquartile range and the min–max. Ratios are paired: each round\'s value over the baseline\'s in the same round, so that the machine\'s drift cancels; their median is shown with a percentile bootstrap 95% confidence interval (bench/stats.ts: 10,000 resamples of the rounds, a seeded PRNG, so a report is reproducible from its rounds).',
+    '- Fast path: HTTP/1.1 keep-alive (the server keeps idle connections 60 s, so no handshake happens in a measured window: see the handshakes column), small JSON answers, a fixed number of requests in flight. Client CPU is measured in the load process (`process.threadCpuUsage()` for the main thread, `process.cpuUsage()` for all threads: garbage collection runs partly on helper threads); so are the heap bytes allocated (the heap\'s growth between collections, from `v8.GCProfiler`), a figure that does not depend on how loaded the machine is.',
     '- Recovery: a fresh server and a fresh client for each measurement, so neither side resumes a TLS session. undici opens a second connection once for back-to-back sequential requests (every client, plain Agent included), which is why the configured client also shows one connection and one renegotiation during its later requests: compare the learning client with it.',
     '- Memory: a fresh child process with `--expose-gc` for every measurement (the library shares equal evidence and interns strings in module-level tables); heapUsed after four full collections, before and after filling a `MemoryPolicyCache`.',
     '- The machine is a shared 2-core VM: throughput drifts by up to 2x over minutes, and two processes running the same code can differ by 10–30% for a whole run (see the A/A column). Only paired ratios are meaningful, and the full run carries two controls: a second plain Agent process (A/A: the noise floor; the baseline is the mean of both) and a plain Agent on the library\'s own connector (what the evidence counters cost apart from the request path). The client CPU and GC columns are steadier than throughput and show where a gap comes from.'
@@ -420,5 +523,7 @@ export function markdown (results: BenchResults): string {
   if (results.burst !== undefined) out.push(`\n## Cold burst\n\n${burstSection(results.burst)}`)
   if (results.memory !== undefined) out.push(`\n## Memory\n\n${memorySection(results.memory)}`)
   if (results.proxy !== undefined) out.push(`\n## Behind a proxy\n\n${proxySection(results.proxy)}`)
+  if (results.fastPath !== undefined) out.push(profileSection())
+  out.push(beforeAfterSection(results))
   return out.join('\n') + '\n'
 }

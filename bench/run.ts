@@ -70,7 +70,9 @@ if (values.alt !== undefined && !contenders.includes('tls-fallback-alt')) conten
 
 const fastConfig: FastPathConfig = quick
   ? { contenders, rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 32, latencyCount: 300, bulkWindowMs: 300, bulkConcurrency: 2, settleMs: 100, pin: pinning }
-  : { contenders, rounds: 10, warmupMs: 2000, windowMs: 1000, concurrency: 32, latencyCount: 2000, bulkWindowMs: 1500, bulkConcurrency: 2, settleMs: 300, pin: pinning }
+  // 30 rounds or more: enough for a bootstrap interval of the median ratio that can tell 2% apart;
+  // windows short enough that a full run of everything stays under about 10 minutes on 2 cores.
+  : { contenders, rounds: 30, warmupMs: 2000, windowMs: 500, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, pin: pinning }
 if (values.profile !== undefined) {
   const dir = new URL('../.tmp/bench-profiles/', import.meta.url).pathname
   mkdirSync(dir, { recursive: true })

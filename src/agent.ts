@@ -52,6 +52,9 @@ export class TlsFallbackAgent extends Dispatcher {
   readonly #proxyAgents = new Map<Proxy, ProxyAgent>()
   /** Where plain http:// origins go, memoized by origin string. */
   readonly #plainRoutes = new Map<string, Dispatcher>()
+  /** The same Agents by stack, one map per HTTP variant: found per request without building a key string. */
+  readonly #agentsH1 = new Map<StackName, Agent>()
+  readonly #agentsH2 = new Map<StackName, Agent>()
   readonly #tls = new Map<HostRule, Map<StackName, ResolvedTls>>()
   /**
    * Requests in flight, in an array with swap-remove (each request knows its slot). A Set churned
@@ -66,6 +69,9 @@ export class TlsFallbackAgent extends Dispatcher {
   readonly #trustedCache: boolean
   /** The store's TTL, read once (a store's getter cannot change it later). */
   readonly #ttl: number
+  /** The last origin string looked up and its target: a run of requests to one origin skips the Map. */
+  #lastKey: string | undefined
+  #lastTarget: Target | undefined
   readonly #gates = new Map<string, Gate>()
   readonly #warm = new Set<string>()
   readonly #ladders = new Map<string, Promise<void>>()
@@ -176,8 +182,15 @@ export class TlsFallbackAgent extends Dispatcher {
   /** The parsed origin and host rule of a dispatch, memoized by the origin string. Undefined for plain HTTP. */
   #target (origin: string | URL): Target | undefined {
     const key = typeof origin === 'string' ? origin : origin.href
+    // undici hands each request a fresh origin string (URL#origin): comparing it with the last one
+    // costs less than hashing it for the Map.
+    if (key === this.#lastKey) return this.#lastTarget
     let target = this.#targets.get(key)
-    if (target !== undefined) return target
+    if (target !== undefined) {
+      this.#lastKey = key
+      this.#lastTarget = target
+      return target
+    }
     let url: URL
     try {
       url = typeof origin === 'string' ? new URL(origin) : origin
@@ -189,6 +202,8 @@ export class TlsFallbackAgent extends Dispatcher {
     target = { url, origin: url.origin, rule: this.#config.hosts.match(hostname, port) ?? this.#config.defaults }
     if (this.#targets.size >= MAX_WARM_ORIGINS) this.#targets.clear()
     this.#targets.set(key, target)
+    this.#lastKey = key
+    this.#lastTarget = target
     return target
   }
 
@@ -314,6 +329,9 @@ export class TlsFallbackAgent extends Dispatcher {
   }
 
   #agentFor (stack: StackName, http1Only: boolean): Agent {
+    const byStack = http1Only ? this.#agentsH1 : this.#agentsH2
+    const known = byStack.get(stack)
+    if (known !== undefined) return known
     const key = `${stack}/${http1Only ? 'h1' : 'h2'}`
     let agent = this.#agents.get(key)
     if (agent === undefined) {
@@ -329,6 +347,7 @@ export class TlsFallbackAgent extends Dispatcher {
       }
       this.#agents.set(key, agent)
     }
+    byStack.set(stack, agent)
     return agent
   }
 

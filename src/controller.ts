@@ -2,6 +2,11 @@ import type { Dispatcher } from 'undici'
 
 type Controller = Dispatcher.DispatchController
 
+/** Who hears of the caller's abort (the request: an object, not a closure made per request). */
+export interface AbortListener {
+  callerAborted: (reason: Error) => void
+}
+
 /**
  * The one controller the caller's handler sees for the whole request. Each attempt has its own
  * undici controller; this one forwards to the current attempt's, carries pause state across
@@ -12,10 +17,10 @@ export class StableController implements Controller {
   #paused = false
   #aborted = false
   #reason: Error | null = null
-  readonly #onAbort: (reason: Error) => void
+  readonly #listener: AbortListener
 
-  constructor (onAbort: (reason: Error) => void) {
-    this.#onAbort = onAbort
+  constructor (listener: AbortListener) {
+    this.#listener = listener
   }
 
   /** Points the controller at a new attempt. */
@@ -58,7 +63,7 @@ export class StableController implements Controller {
     this.#aborted = true
     this.#reason = reason
     this.#target?.abort(reason)
-    this.#onAbort(reason)
+    this.#listener.callerAborted(reason)
   }
 
   pause (): void {

@@ -12,6 +12,9 @@ export const DEFAULT_MAX_REPLAY_BODY_SIZE = 1024 * 1024
 
 type Chunk = Buffer
 
+/** The chunk list of a body that records nothing (a string, bytes, no body): shared, never written to. */
+const NO_CHUNKS: readonly Chunk[] = Object.freeze([])
+
 function toBuffer (chunk: unknown): Chunk {
   if (Buffer.isBuffer(chunk)) return chunk
   if (typeof chunk === 'string') return Buffer.from(chunk)
@@ -43,7 +46,8 @@ export class ReplayableBody {
   readonly #maxSize: number
   #source: AsyncIterator<unknown> | undefined
   #sourceStream: { destroy?: (error?: Error) => void } | undefined
-  #chunks: Chunk[] = []
+  /** The chunks recorded so far (streams only: a string or bytes body never allocates it). */
+  #chunks: Chunk[] = NO_CHUNKS as Chunk[]
   #size = 0
   #overflow = false
   #ended = false
@@ -58,6 +62,7 @@ export class ReplayableBody {
       this.#static = undefined
       this.#streaming = true
       this.#sourceStream = body as { destroy?: (error?: Error) => void }
+      this.#chunks = []
       let iterable = body as AsyncIterable<unknown> | Iterable<unknown>
       if (typeof (body as { getReader?: unknown }).getReader === 'function' &&
         typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') {
@@ -67,6 +72,16 @@ export class ReplayableBody {
         ? (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]()
         : toAsync((iterable as Iterable<unknown>)[Symbol.iterator]())
     }
+  }
+
+  /**
+   * The replayable body of a request's body: one shared instance for no body (undefined or null:
+   * most requests), which holds no state; a new one otherwise.
+   */
+  static of (body: unknown, maxSize: number): ReplayableBody {
+    if (body === undefined) return NO_BODY
+    if (body === null) return NULL_BODY
+    return new ReplayableBody(body, maxSize)
   }
 
   get isStream (): boolean {
@@ -96,7 +111,8 @@ export class ReplayableBody {
 
   /** Releases the source stream when the request ends without sending the rest of it. */
   dispose (error?: Error): void {
-    if (this.#streaming && !this.#ended) this.#sourceStream?.destroy?.(error)
+    if (!this.#streaming) return
+    if (!this.#ended) this.#sourceStream?.destroy?.(error)
     this.#chunks = []
   }
 
@@ -141,6 +157,9 @@ export class ReplayableBody {
     }
   }
 }
+
+const NO_BODY = new ReplayableBody(undefined, 0)
+const NULL_BODY = new ReplayableBody(null, 0)
 
 async function * toAsync (iterator: Iterator<unknown>): AsyncGenerator<unknown> {
   for (let r = iterator.next(); r.done !== true; r = iterator.next()) yield r.value

@@ -61,6 +61,13 @@ function stackCannotWork (error: Error & { code?: string }): boolean {
 }
 
 const NO_CONTEXT = Object.freeze({})
+/**
+ * The initial values of a request's lists, shared: a request that succeeds at once allocates none.
+ * Never written to (attempts get an array of their own at the first failure; candidates are replaced
+ * by ladderFor's, and shift() on an empty array writes nothing).
+ */
+const NO_ATTEMPTS: AttemptSummary[] = []
+const NO_CANDIDATES: FallbackStack[] = []
 
 function pathOf (path: string): string {
   const q = path.indexOf('?')
@@ -86,7 +93,8 @@ export class FallbackRequest implements HoldOwner {
   readonly #controller: StableController
   readonly #body: ReplayableBody
   readonly #method: string
-  readonly #attempts: AttemptSummary[] = []
+  /** Failed attempts, for error reports: allocated at the first failure (a request that succeeds at once never needs it). */
+  #attempts: AttemptSummary[] = NO_ATTEMPTS
   #stack: StackName = 'strict'
   #http1Only = false
   #fromPolicy = false
@@ -99,7 +107,7 @@ export class FallbackRequest implements HoldOwner {
   #retriesLeft: number
   #diagnosis: Diagnosis | undefined
   #firstError: Error | undefined
-  #candidates: FallbackStack[] = []
+  #candidates: FallbackStack[] = NO_CANDIDATES
   #endLadder: (() => void) | undefined
   #lastError: Error | undefined
   #idempotent: boolean | undefined
@@ -121,10 +129,11 @@ export class FallbackRequest implements HoldOwner {
     this.rule = rule
     this.#opts = opts
     this.#handler = handler
-    this.#method = String(opts.method ?? 'GET').toUpperCase()
+    // 'GET' (most requests) as it is: toUpperCase() costs tens of nanoseconds even when nothing changes.
+    this.#method = opts.method === 'GET' ? 'GET' : String(opts.method ?? 'GET').toUpperCase()
     this.#retriesLeft = host.resetRetries
-    this.#body = new ReplayableBody(opts.body, host.maxReplayBodySize)
-    this.#controller = new StableController((reason) => this.#onCallerAbort(reason))
+    this.#body = ReplayableBody.of(opts.body, host.maxReplayBodySize)
+    this.#controller = new StableController(this)
     const telemetry = host.telemetry
     if (telemetry.wantsRequests) {
       this.#info = { origin, method: this.#method, path: pathOf(opts.path) }
@@ -432,6 +441,7 @@ export class FallbackRequest implements HoldOwner {
       ? undefined
       : diagnose({ error, stack: this.#stack, connection, hasClientCert: this.rule.clientCert !== undefined, http2: this.#host.http2FailureFor(error) })
     // Attempts are listed for error reports; one that got a response needs no entry.
+    if (this.#attempts === NO_ATTEMPTS) this.#attempts = []
     this.#attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code: error.code ?? error.name, fingerprint: diagnosis?.fingerprint })
     if (diagnosis !== undefined) {
       this.#host.telemetry.diagnosis({
@@ -644,8 +654,11 @@ export class FallbackRequest implements HoldOwner {
     this.#fail(error)
   }
 
-  /** The caller aborted. With no attempt on a connection (waiting, between attempts), the request ends now. */
-  #onCallerAbort (reason: Error): void {
+  /**
+   * The caller aborted (called by the request's StableController). With no attempt on a connection
+   * (waiting, between attempts), the request ends now.
+   */
+  callerAborted (reason: Error): void {
     if (this.#done || this.#inFlight) return
     this.#host.settled(this, false)
     this.#fail(reason)

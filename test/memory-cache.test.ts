@@ -276,3 +276,54 @@ describe('compact storage', () => {
     assert.deepEqual(cache.get(c.origin)?.evidence, { ...c.evidence, bytesSent: c.evidence.bytesSent + 1 })
   })
 })
+
+describe('packed evidence, past the sharing bound', () => {
+  // Caches share up to 4,096 distinct evidence values; these 5,000 entries all differ (bytesSent),
+  // so the later ones keep their evidence packed into the entry.
+  const layouts: Array<[string, (e: PolicyEntry['evidence'], i: number) => PolicyEntry['evidence']]> = [
+    ['records', (e, i) => ({ ...e, bytesSent: 1_000_000 + i })],
+    ['renegotiations', (e, i) => {
+      const { records: _r, verified, summary, ...rest } = e
+      return { ...rest, bytesSent: 2_000_000 + i, renegotiations: 1, verified, summary }
+    }],
+    ['neither records nor renegotiations', (e, i) => {
+      const { records: _r, ...rest } = e
+      return { ...rest, bytesSent: 3_000_000 + i }
+    }]
+  ]
+  for (const [name, vary] of layouts) {
+    test(`evidence with ${name}: a read returns one stable entry, equal to what was stored, and the same JSON`, async () => {
+      const { isPacked } = await import('../src/policy/packed-entry.ts')
+      const { inspect } = await import('node:util')
+      const cache = new MemoryPolicyCache({ max: 10_000 })
+      const stored: PolicyEntry[] = []
+      for (let i = 0; i < 5_000; i++) {
+        const origin = `https://h${i}.example`
+        const e = entry(origin, { http1Only: i % 2 === 0 ? true : undefined })
+        if (e.http1Only === undefined) delete e.http1Only
+        e.evidence = vary(e.evidence, i)
+        stored.push(e)
+        cache.set(origin, e)
+      }
+      const last = stored[4_999] as PolicyEntry
+      const got = cache.get(last.origin) as PolicyEntry
+      assert.ok(isPacked(got), 'the last of 5,000 distinct evidence values is packed')
+      assert.equal(cache.get(last.origin), got, 'the same entry object at every read')
+      assert.deepStrictEqual(got, last)
+      assert.equal(JSON.stringify(got), JSON.stringify(last), 'the same keys in the same order')
+      assert.deepStrictEqual(structuredClone(got), last)
+      assert.deepStrictEqual({ ...got }, last)
+      assert.equal(validateEntry(got, last.origin), got)
+      assert.ok(!inspect(got).includes('[Getter]'), inspect(got))
+      assert.ok(inspect(got).includes(String(last.evidence.bytesSent)), inspect(got))
+      let packed = 0
+      for (const e of stored) {
+        const read = cache.get(e.origin) as PolicyEntry
+        assert.deepStrictEqual(read, e)
+        if (isPacked(read)) packed += 1
+      }
+      assert.ok(packed >= 5_000 - 4_096, `${packed} of 5,000 entries packed`)
+      assert.deepStrictEqual(cache.entries().find((e) => e.origin === last.origin), last)
+    })
+  }
+})

@@ -95,6 +95,27 @@ describe('ReplayableBody with a body that is not a stream', () => {
     replay.dispose()
     assert.equal(replay.nextBody(), 'hello')
   })
+
+  test('ReplayableBody.of shares one instance for no body (undefined, and null), which dispose leaves working', () => {
+    for (const body of [undefined, null]) {
+      const a = ReplayableBody.of(body, 10)
+      const b = ReplayableBody.of(body, 1_000)
+      assert.equal(a, b, `one shared instance for ${String(body)}`)
+      a.dispose()
+      assert.equal(b.nextBody(), body, 'what is given back is exactly the body: undefined stays undefined, null stays null')
+      assert.equal(b.replayable, true)
+      assert.equal(b.isStream, false)
+    }
+    assert.notEqual(ReplayableBody.of(undefined, 10), ReplayableBody.of(null, 10))
+  })
+
+  test('ReplayableBody.of makes a body of its own for anything else', () => {
+    const a = ReplayableBody.of('hello', 10)
+    assert.notEqual(a, ReplayableBody.of('hello', 10))
+    assert.equal(a.nextBody(), 'hello')
+    const stream = ReplayableBody.of(Readable.from([Buffer.from('x')]), 10)
+    assert.equal(stream.isStream, true)
+  })
 })
 
 describe('ReplayableBody with a Readable stream', () => {

@@ -1,6 +1,7 @@
 import { invalidOption } from '../errors.ts'
 import type { PolicyCache } from './cache.ts'
 import { compactEntry, validateEntry, type PolicyEntry } from './entry.ts'
+import { packEntry } from './packed-entry.ts'
 
 export interface MemoryPolicyCacheOptions {
   /** How many origins to remember; the least recently used is dropped first. Default: 10,000. */
@@ -79,7 +80,8 @@ export class MemoryPolicyCache implements PolicyCache {
   set (origin: string, entry: PolicyEntry): PolicyEntry {
     const checked = validateEntry(entry, origin, { ttl: this.ttl })
     if (typeof checked === 'string') throw new TypeError(`MemoryPolicyCache.set(${JSON.stringify(origin)}): ${checked}`)
-    const compact = compactEntry(checked)
+    // Shared evidence where it is equal; past the sharing bound, evidence packed into the entry.
+    const compact = packEntry(compactEntry(checked))
     this.#entries.delete(origin)
     // The key is the entry's own flat origin string (see flat()).
     this.#entries.set(compact.origin, compact)
