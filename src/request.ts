@@ -66,7 +66,8 @@ const NO_CONTEXT = Object.freeze({})
  * Never written to (attempts get an array of their own at the first failure; candidates are replaced
  * by ladderFor's, and shift() on an empty array writes nothing).
  */
-const NO_ATTEMPTS: AttemptSummary[] = []
+/** Shared by every request that has not failed yet; frozen, so that nothing can push into it by mistake. */
+const NO_ATTEMPTS: AttemptSummary[] = Object.freeze([]) as unknown as AttemptSummary[]
 const NO_CANDIDATES: FallbackStack[] = []
 
 function pathOf (path: string): string {
@@ -350,7 +351,7 @@ export class FallbackRequest implements HoldOwner {
     this.#inFlight = false
     const diagnosis = postHandshakeAuthDiagnosis(held.connection, held.size)
     const error = new Error(`${this.origin}: HTTP 403 on the ${this.#stack} stack: ${diagnosis.evidence.summary}`)
-    this.#attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code: 'HTTP_403', fingerprint: diagnosis.fingerprint })
+    this.#recordAttempt('HTTP_403', diagnosis.fingerprint)
     this.#host.telemetry.diagnosis({
       origin: this.origin,
       method: this.#method,
@@ -414,6 +415,12 @@ export class FallbackRequest implements HoldOwner {
 
   // ---- end of the held-back 403 ----
 
+  /** Lists a failed attempt for error reports (the list is allocated at the first failure). */
+  #recordAttempt (code: string | undefined, fingerprint: string | undefined): void {
+    if (this.#attempts === NO_ATTEMPTS) this.#attempts = []
+    this.#attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code, fingerprint })
+  }
+
   #onSuccess (): void {
     const diagnosis = this.#diagnosis
     if (diagnosis !== undefined && (this.#stack !== 'strict' || this.#http1Only)) {
@@ -431,7 +438,7 @@ export class FallbackRequest implements HoldOwner {
     }
     if (error.code === ErrorCodes.PROXY_ERROR) {
       // The proxy failed, not the origin: never a fingerprint, no other stack, no retry, no policy moves.
-      this.#attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code: error.code, fingerprint: undefined })
+      this.#recordAttempt(error.code, undefined)
       this.#host.settled(this, false)
       this.#fail(error)
       return
@@ -441,8 +448,7 @@ export class FallbackRequest implements HoldOwner {
       ? undefined
       : diagnose({ error, stack: this.#stack, connection, hasClientCert: this.rule.clientCert !== undefined, http2: this.#host.http2FailureFor(error) })
     // Attempts are listed for error reports; one that got a response needs no entry.
-    if (this.#attempts === NO_ATTEMPTS) this.#attempts = []
-    this.#attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code: error.code ?? error.name, fingerprint: diagnosis?.fingerprint })
+    this.#recordAttempt(error.code ?? error.name, diagnosis?.fingerprint)
     if (diagnosis !== undefined) {
       this.#host.telemetry.diagnosis({
         origin: this.origin,
