@@ -263,6 +263,17 @@ export function decidePostHandshakeAuth (input: PostHandshakeAuthInput): PostHan
   return { kind: 'diagnose' }
 }
 
+/**
+ * Whether a 403 may be held back to read whether it says "cannot perform post-handshake
+ * authentication": only the first response of a host that is not pinned, on a TLS 1.3 connection
+ * or on the stack tried after that fingerprint (whose answer decides whether the policy moves).
+ * The body's size is checked apart (`HeldResponse.fits`).
+ */
+export function mayHoldBack (responded: boolean, pinned: boolean, protocol: string | null | undefined, fingerprint: FingerprintId | undefined): boolean {
+  if (responded || pinned) return false
+  return protocol === 'TLSv1.3' || fingerprint === 'post-handshake-auth-required'
+}
+
 /** Whether a response after a diagnosis is the stack's proof: it worked on another stack, or over HTTP/1.1. */
 export function learnsOnSuccess (stack: StackName, http1Only: boolean): boolean {
   return stack !== 'strict' || http1Only

@@ -6,7 +6,7 @@ import { ErrorCodes, TlsFallbackError, type AttemptSummary } from './errors.ts'
 import { expectConnection, type ConnectionFacts, type ConnectionSink } from './connector.ts'
 import {
   decideCandidateFailed, decideDiagnosed, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
-  giveUp, learnsOnSuccess, routeFailure, stackCannotWork, type FailStep
+  giveUp, learnsOnSuccess, mayHoldBack, routeFailure, stackCannotWork, type FailStep
 } from './decide.ts'
 import {
   diagnose, isConnectionClosedError, postHandshakeAuthDiagnosis, saysPostHandshakeAuth,
@@ -277,9 +277,8 @@ export class FallbackRequest implements HoldOwner {
    * response, and a 403 with a longer body, streams through untouched.
    */
   #holdsBack (headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): boolean {
-    if (this.#responded || this.pinned) return false
     const connection = attempt.connection
-    if (connection?.protocol !== 'TLSv1.3' && this.#diagnosis?.fingerprint !== 'post-handshake-auth-required') return false
+    if (!mayHoldBack(this.#responded, this.pinned, connection?.protocol, this.#diagnosis?.fingerprint)) return false
     if (!HeldResponse.fits(headers)) return false
     attempt.hold = new HeldResponse(this, 403, headers, statusMessage, connection)
     this.#live = 0
