@@ -1,5 +1,6 @@
 import { Agent, Client, Dispatcher, ProxyAgent, errors } from 'undici'
 import { ConnectionTracker, http2FailureFor, type ResolvedTls } from './connector.ts'
+import { mayLearn } from './decide.ts'
 import { invalidOption } from './errors.ts'
 import type { Diagnosis } from './fingerprint.ts'
 import { resolveOptions, type AgentConfig, type HostRule, type TlsFallbackAgentOptions } from './options.ts'
@@ -533,9 +534,8 @@ export class TlsFallbackAgent extends Dispatcher {
    * a completed handshake verified (see #confirmLegacy), never because it worked once.
    */
   #learn (origin: string, rule: HostRule, to: StackName, http1Only: boolean, diagnosis: Diagnosis, worked: boolean): boolean {
-    const proven = diagnosis.evidence.verified ||
-      (worked && (to === 'tls13' || to === 'strict' || (to === 'renegotiation' && this.#tracker.renegotiated(origin))))
-    if (!proven) {
+    const renegotiated = to === 'renegotiation' && this.#tracker.renegotiated(origin)
+    if (!mayLearn({ to, verified: diagnosis.evidence.verified, worked, renegotiated })) {
       this.#telemetry.info({ origin, stack: to, fingerprint: diagnosis.fingerprint },
         `${origin}: the ${to} stack answered, but nothing proved the ${diagnosis.fingerprint} diagnosis; the policy stays as it was`)
       return false

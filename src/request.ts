@@ -5,15 +5,19 @@ import { StableController } from './controller.ts'
 import { ErrorCodes, TlsFallbackError, type AttemptSummary } from './errors.ts'
 import { expectConnection, type ConnectionFacts, type ConnectionSink } from './connector.ts'
 import {
+  decideCandidateFailed, decideDiagnosed, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
+  giveUp, learnsOnSuccess, mayHoldBack, routeFailure, stackCannotWork, type FailStep
+} from './decide.ts'
+import {
   diagnose, isConnectionClosedError, postHandshakeAuthDiagnosis, saysPostHandshakeAuth,
   type ConnectionSnapshot, type Diagnosis, type Http2StreamFacts
 } from './fingerprint.ts'
 import type { HostRule } from './options.ts'
 import type { PolicyEntry } from './policy/entry.ts'
 import { ReplayableBody } from './replay.ts'
-import { replayVerdict, requestIsIdempotent, type ReplayVerdict } from './replay-policy.ts'
+import { requestIsIdempotent } from './replay-policy.ts'
 import { HeldResponse, type HoldOwner } from './response-hold.ts'
-import { ladderFor, stackFor, type FallbackStack, type StackName } from './stacks.ts'
+import type { FallbackStack, StackName } from './stacks.ts'
 import type { AttemptReason, RequestInfo, Telemetry } from './telemetry.ts'
 
 type Handler = Dispatcher.DispatchHandler
@@ -49,15 +53,6 @@ export interface RequestHost {
   settled: (request: FallbackRequest, ok: boolean) => void
   /** The caller's handler got its last callback. */
   finished: (request: FallbackRequest) => void
-}
-
-const CERTIFICATE_CODE = /CERT|_ISSUER|SELF_SIGNED|ALTNAME|HOSTNAME|VERIFY/
-
-/** A failure of a fallback stack that means "this stack does not work here", as opposed to a network or certificate problem. */
-function stackCannotWork (error: Error & { code?: string }): boolean {
-  const code = error.code ?? ''
-  if (CERTIFICATE_CODE.test(code)) return false
-  return isConnectionClosedError(error) || code.startsWith('ERR_SSL_') || code === 'UND_ERR_CONNECT_TIMEOUT'
 }
 
 const NO_CONTEXT = Object.freeze({})
@@ -292,9 +287,8 @@ export class FallbackRequest implements HoldOwner {
    * response, and a 403 with a longer body, streams through untouched.
    */
   #holdsBack (headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): boolean {
-    if (this.#responded || this.pinned) return false
     const connection = attempt.connection
-    if (connection?.protocol !== 'TLSv1.3' && this.#diagnosis?.fingerprint !== 'post-handshake-auth-required') return false
+    if (!mayHoldBack(this.#responded, this.pinned, connection?.protocol, this.#diagnosis?.fingerprint)) return false
     if (!HeldResponse.fits(headers)) return false
     attempt.hold = new HeldResponse(this, 403, headers, statusMessage, connection)
     this.#live = 0
@@ -361,42 +355,46 @@ export class FallbackRequest implements HoldOwner {
       error: { code: undefined, message: error.message }
     })
 
-    if (this.#diagnosis !== undefined) {
-      // A stack of the ladder got the same answer: the next one, else the 403 as it came.
-      this.#lastError = error
-      if (this.#candidates.length > 0) {
-        this.#next()
-        return
-      }
-      this.#deliverUnremedied(held, trailers, 'same-answer',
-        `${this.origin}: the ${this.#stack} stack got the same 403 (the server cannot perform post-handshake authentication); ` +
-        'no other stack is left, the policy stays as it was, and the 403 was passed on as it came.', 'TLS_FALLBACK_EXHAUSTED')
+    const inLadder = this.#diagnosis !== undefined
+    // A stack of the ladder got the same answer: the next one, else the 403 as it came.
+    if (inLadder) this.#lastError = error
+    const step = decidePostHandshakeAuth({
+      inLadder,
+      candidatesLeft: this.#candidates.length,
+      hasClientCert: this.rule.clientCert !== undefined,
+      fallback: this.rule.fallback,
+      bodyReplayable: this.#body.replayable
+    })
+    if (step.kind === 'next') {
+      this.#next()
+      return
+    }
+    if (step.kind === 'diagnose') {
+      this.#onDiagnosed(diagnosis, error, undefined)
       return
     }
     const tail = 'The 403 was passed on as it came.'
-    if (this.rule.clientCert === undefined) {
-      this.#deliverUnremedied(held, trailers, 'client-cert',
-        `${this.origin}: 403 Forbidden, "Cannot perform Post-Handshake Authentication": the server asks for a client certificate ` +
-        `after the TLS 1.3 handshake, which Node's TLS client cannot answer. No client certificate is configured for ${hostOfRule(this.rule, this.url)}: ` +
-        `set ${this.#clientCertPath()} (cert and key, or pfx) and the request goes again over TLS 1.2, where the server renegotiates for it. ${tail}`,
-        ErrorCodes.CLIENT_CERTIFICATE_REQUIRED)
-      return
+    let message: string
+    switch (step.notice) {
+      case 'same-answer':
+        message = `${this.origin}: the ${this.#stack} stack got the same 403 (the server cannot perform post-handshake authentication); ` +
+          'no other stack is left, the policy stays as it was, and the 403 was passed on as it came.'
+        break
+      case 'client-cert':
+        message = `${this.origin}: 403 Forbidden, "Cannot perform Post-Handshake Authentication": the server asks for a client certificate ` +
+          `after the TLS 1.3 handshake, which Node's TLS client cannot answer. No client certificate is configured for ${hostOfRule(this.rule, this.url)}: ` +
+          `set ${this.#clientCertPath()} (cert and key, or pfx) and the request goes again over TLS 1.2, where the server renegotiates for it. ${tail}`
+        break
+      case 'not-allowed':
+        message = `${this.origin}: post-handshake-auth-required (${diagnosis.evidence.summary}). The renegotiation stack (TLS 1.2) would address it, ` +
+          `but ${this.rule.fallbackPath} does not allow it for ${this.rule.pattern?.key ?? this.url.hostname}. ${tail}`
+        break
+      case 'body':
+        message = `${this.origin}: post-handshake-auth-required, and the request body cannot be sent again (a stream longer than ` +
+          `maxReplayBodySize, ${this.#host.maxReplayBodySize} bytes). ${tail}`
+        break
     }
-    const candidates = ladderFor(diagnosis.fingerprint, this.rule.fallback, undefined)
-    if (candidates.length === 0) {
-      const host = this.rule.pattern?.key ?? this.url.hostname
-      this.#deliverUnremedied(held, trailers, 'not-allowed',
-        `${this.origin}: post-handshake-auth-required (${diagnosis.evidence.summary}). The renegotiation stack (TLS 1.2) would address it, ` +
-        `but ${this.rule.fallbackPath} does not allow it for ${host}. ${tail}`, ErrorCodes.NOT_ALLOWED)
-      return
-    }
-    if (!this.#body.replayable) {
-      this.#deliverUnremedied(held, trailers, 'body',
-        `${this.origin}: post-handshake-auth-required, and the request body cannot be sent again (a stream longer than ` +
-        `maxReplayBodySize, ${this.#host.maxReplayBodySize} bytes). ${tail}`, ErrorCodes.BODY_NOT_REPLAYABLE)
-      return
-    }
-    this.#onDiagnosed(diagnosis, error, undefined)
+    this.#deliverUnremedied(held, trailers, step.notice, message, ErrorCodes[step.code])
   }
 
   #deliverUnremedied (held: HeldResponse, trailers: Headers, kind: string, message: string, code: string): void {
@@ -423,7 +421,7 @@ export class FallbackRequest implements HoldOwner {
 
   #onSuccess (): void {
     const diagnosis = this.#diagnosis
-    if (diagnosis !== undefined && (this.#stack !== 'strict' || this.#http1Only)) {
+    if (diagnosis !== undefined && learnsOnSuccess(this.#stack, this.#http1Only)) {
       this.#host.learn(this.origin, this.rule, this.#stack, this.#http1Only, diagnosis, true)
     }
     this.#endLadder?.()
@@ -461,16 +459,20 @@ export class FallbackRequest implements HoldOwner {
       })
     }
 
-    if (diagnosis?.fingerprint === 'http11-required' && !this.#http1Only) {
-      this.#onHttp11Required(diagnosis, error)
-    } else if (this.pinned) {
-      // No detection on a pinned host; a bare reset of an idempotent request still gets its retry.
-      this.#onUndiagnosed(error, connection)
-    } else if (this.#diagnosis === undefined) {
-      if (diagnosis === undefined) this.#onUndiagnosed(error, connection)
-      else this.#onDiagnosed(diagnosis, error, connection)
-    } else {
-      this.#onCandidateFailed(diagnosis, error)
+    // No detection on a pinned host; a bare reset of an idempotent request still gets its retry.
+    switch (routeFailure(diagnosis?.fingerprint, this.#http1Only, this.pinned, this.#diagnosis !== undefined)) {
+      case 'http11-required':
+        this.#onHttp11Required(diagnosis as Diagnosis, error)
+        break
+      case 'undiagnosed':
+        this.#onUndiagnosed(error, connection)
+        break
+      case 'diagnosed':
+        this.#onDiagnosed(diagnosis as Diagnosis, error, connection)
+        break
+      case 'candidate':
+        this.#onCandidateFailed(diagnosis, error)
+        break
     }
   }
 
@@ -482,73 +484,93 @@ export class FallbackRequest implements HoldOwner {
    * there with the same request.
    */
   #onHttp11Required (diagnosis: Diagnosis, error: Error & { code?: string }): void {
-    const learns = this.#diagnosis === undefined && !this.pinned
-    if (learns) this.#host.learn(this.origin, this.rule, this.#stack, true, diagnosis, false)
-    const next = learns ? 'The next request goes over HTTP/1.1.' : 'No policy was learned.'
-    if (this.#replayVerdict(diagnosis) !== 'replay') {
+    const step = decideHttp11Required({
+      diagnosis,
+      stack: this.#stack,
+      pinned: this.pinned,
+      inLadder: this.#diagnosis !== undefined,
+      idempotent: this.#isIdempotent(),
+      replayNonIdempotent: this.rule.replayNonIdempotent,
+      bodyReplayable: this.#body.replayable
+    })
+    if (step.learn !== undefined) this.#host.learn(this.origin, this.rule, step.learn.stack, step.learn.http1Only, diagnosis, false)
+    const next = step.learn !== undefined ? 'The next request goes over HTTP/1.1.' : 'No policy was learned.'
+    if (step.kind === 'fail') {
       this.#host.settled(this, false)
-      this.#failNotReplayed(diagnosis, error, next)
+      if (step.error === 'NOT_REPLAYED') this.#failNotReplayed(diagnosis, error, next)
+      else this.#failNotReplayable(diagnosis, error, 'the server requires HTTP/1.1', next)
       return
     }
-    if (!this.#body.replayable) {
-      this.#host.settled(this, false)
-      this.#failNotReplayable(diagnosis, error, 'the server requires HTTP/1.1', next)
-      return
-    }
-    this.#http1Only = true
-    this.#send('fallback')
+    this.#http1Only = step.http1Only
+    this.#send(step.reason)
   }
 
   /** No fingerprint: the error reaches the caller unchanged, after at most a same-stack retry. */
   #onUndiagnosed (error: Error & { code?: string }, connection: ConnectionSnapshot | undefined): void {
-    if (this.#fromPolicy && this.#stack !== 'strict' && connection?.handshakeComplete !== true && stackCannotWork(error) &&
-      !isConnectionClosedError(error)) {
+    const step = decideUndiagnosed({
+      fromPolicy: this.#fromPolicy,
+      stack: this.#stack,
+      http1Only: this.#http1Only,
+      ruleHttp1Only: this.rule.http1Only,
+      handshakeComplete: connection?.handshakeComplete,
+      plainRead: connection?.plainRead,
+      cannotWork: stackCannotWork(error),
+      connectionClosed: isConnectionClosedError(error),
+      retriesLeft: this.#retriesLeft,
+      idempotent: this.#isIdempotent(),
+      bodyReplayable: this.#body.replayable
+    })
+    if (step.kind === 'fail') {
+      this.#host.settled(this, false)
+      this.#fail(error)
+      return
+    }
+    if (step.reason === 'revalidate') {
       // The learned stack no longer completes a handshake: the server changed. Start again from strict.
       this.#host.unlearn(this.origin, `the ${this.#stack} stack failed its handshake (${error.code ?? error.message})`)
       this.#fromPolicy = false
-      this.#stack = 'strict'
-      this.#http1Only = this.rule.http1Only
-      this.#send('revalidate')
-      return
-    }
-    const retry = this.#retriesLeft > 0 && isConnectionClosedError(error) &&
-      (connection === undefined || connection.plainRead === 0) &&
-      this.#isIdempotent() && this.#body.replayable
-    if (retry) {
+    } else {
       this.#retriesLeft -= 1
       this.#host.telemetry.debug({ origin: this.origin, stack: this.#stack, ...this.#host.telemetry.errorField(error) },
         'connection closed before any response byte, no fingerprint: sending the idempotent request once more on the same stack')
-      this.#send('retry')
-      return
     }
-    this.#host.settled(this, false)
-    this.#fail(error)
+    this.#stack = step.stack
+    this.#http1Only = step.http1Only
+    this.#send(step.reason)
   }
 
   #onDiagnosed (diagnosis: Diagnosis, error: Error & { code?: string }, connection: ConnectionSnapshot | undefined): void {
-    if (diagnosis.fingerprint === 'client-certificate-required') {
-      this.#failClientCertificate(diagnosis, error)
+    const running = this.#host.ladderInProgress(this.origin)
+    const step = decideDiagnosed({
+      diagnosis,
+      fallback: this.rule.fallback,
+      connection,
+      ladderRunning: running !== undefined,
+      http1Only: this.#http1Only,
+      idempotent: this.#isIdempotent(),
+      replayNonIdempotent: this.rule.replayNonIdempotent,
+      bodyReplayable: this.#body.replayable
+    })
+    if (step.kind === 'follow-ladder') {
+      // Another request is already finding the right stack for this origin: follow its result.
+      const follow = (): void => { this.#followLadder(diagnosis, error, connection) }
+      running?.then(follow, follow)
       return
     }
-    const running = this.#host.ladderInProgress(this.origin)
-    if (running !== undefined) {
-      // Another request is already finding the right stack for this origin: follow its result.
-      running.then(() => this.#followLadder(diagnosis, error, connection), () => this.#followLadder(diagnosis, error, connection))
+    if (step.kind === 'fail' && !('candidates' in step)) {
+      this.#failClientCertificate(diagnosis, error)
       return
     }
     this.#diagnosis = diagnosis
     this.#firstError = error
-    this.#candidates = ladderFor(diagnosis.fingerprint, this.rule.fallback, connection)
-    if (this.#candidates.length === 0) {
-      this.#giveUp(error)
-      return
-    }
-    if (!this.#mayReplay(diagnosis)) {
-      this.#notReplayable(diagnosis, error)
+    this.#candidates = step.candidates
+    if (step.kind === 'fail') {
+      if (step.error === 'NOT_ALLOWED' || step.error === 'EXHAUSTED') this.#giveUp(error)
+      else this.#notReplayable(diagnosis, error, step)
       return
     }
     this.#endLadder = this.#host.ladderStarted(this.origin)
-    if (diagnosis.fingerprint === 'unsafe-legacy-renegotiation') {
+    if (step.confirmLegacy) {
       // One refused hello is forgeable (a box on the path strips renegotiation_info): the policy is
       // learned only if an authenticated handshake confirms it. The request goes on either way.
       this.#host.confirmLegacy(this.origin, this.url, diagnosis).then((confirmed) => {
@@ -562,22 +584,32 @@ export class FallbackRequest implements HoldOwner {
 
   #followLadder (diagnosis: Diagnosis, error: Error & { code?: string }, connection: ConnectionSnapshot | undefined): void {
     if (this.#done) return
-    const entry = this.#host.policyFor(this.origin, this.rule)
-    if (entry !== undefined && entry.stack !== this.#stack) {
-      if (!this.#mayReplay(diagnosis)) {
-        this.#notReplayable(diagnosis, error)
-        return
-      }
-      this.#diagnosis = diagnosis
-      this.#firstError = error
-      this.#candidates = []
-      this.#fromPolicy = true
-      this.#stack = entry.stack
-      this.#http1Only = this.rule.http1Only || entry.http1Only === true
-      this.#send('fallback')
+    const step = decideFollow({
+      diagnosis,
+      policy: this.#host.policyFor(this.origin, this.rule),
+      stack: this.#stack,
+      ruleHttp1Only: this.rule.http1Only,
+      candidates: this.#candidates,
+      http1Only: this.#http1Only,
+      idempotent: this.#isIdempotent(),
+      replayNonIdempotent: this.rule.replayNonIdempotent,
+      bodyReplayable: this.#body.replayable
+    })
+    if (step.kind === 'diagnose') {
+      this.#onDiagnosed(diagnosis, error, connection)
       return
     }
-    this.#onDiagnosed(diagnosis, error, connection)
+    if (step.kind === 'fail') {
+      this.#notReplayable(diagnosis, error, step)
+      return
+    }
+    this.#diagnosis = diagnosis
+    this.#firstError = error
+    this.#candidates = []
+    this.#fromPolicy = true
+    this.#stack = step.stack
+    this.#http1Only = step.http1Only
+    this.#send(step.reason)
   }
 
   /** Whether the request says it may be sent twice (method, undici's `idempotent`, `Idempotency-Key`); read once. */
@@ -586,30 +618,20 @@ export class FallbackRequest implements HoldOwner {
     return this.#idempotent
   }
 
-  /** The one decision on sending the request again after a diagnosis (src/replay-policy.ts). */
-  #replayVerdict (diagnosis: Diagnosis): ReplayVerdict {
-    return replayVerdict(diagnosis, this.#isIdempotent(), this.rule.replayNonIdempotent)
-  }
-
-  /** Whether the request may be sent again after this diagnosis: the verdict allows it and the body can be sent again. */
-  #mayReplay (diagnosis: Diagnosis): boolean {
-    return this.#body.replayable && this.#replayVerdict(diagnosis) === 'replay'
-  }
-
-  #notReplayable (diagnosis: Diagnosis, error: Error & { code?: string }): void {
-    const target = this.#candidates.includes('renegotiation') ? 'renegotiation' : this.#candidates[0]
-    if (target !== undefined && diagnosis.evidence.verified) {
+  /** A request that may not go again after a diagnosis (see `notReplayable` in src/decide.ts). */
+  #notReplayable (diagnosis: Diagnosis, error: Error & { code?: string }, step: FailStep): void {
+    const target = step.learn
+    if (target !== undefined) {
       // The evidence is authenticated, so the next request can go straight to the stack that works.
-      this.#host.learn(this.origin, this.rule, target, this.#http1Only, diagnosis, false)
+      this.#host.learn(this.origin, this.rule, target.stack, target.http1Only, diagnosis, false)
     }
     this.#host.settled(this, false)
-    const learned = diagnosis.evidence.verified && target !== undefined
-      ? `The ${target} stack was learned for this origin: the next request goes straight to it.`
+    const learned = target !== undefined
+      ? `The ${target.stack} stack was learned for this origin: the next request goes straight to it.`
       : 'No policy was learned.'
-    const verdict = this.#replayVerdict(diagnosis)
-    if (verdict === 'not-idempotent') {
+    if (step.error === 'NOT_REPLAYED') {
       this.#failNotReplayed(diagnosis, error, learned)
-    } else if (verdict === 'unverified') {
+    } else if (step.error === 'original') {
       // A non-idempotent request on evidence an attacker could have forged: not sent twice.
       this.#fail(error)
     } else {
@@ -647,12 +669,13 @@ export class FallbackRequest implements HoldOwner {
 
   #onCandidateFailed (diagnosis: Diagnosis | undefined, error: Error & { code?: string }): void {
     this.#lastError = error
-    if (diagnosis?.fingerprint === 'client-certificate-required') {
-      this.#failClientCertificate(diagnosis, error)
+    const step = decideCandidateFailed(diagnosis?.fingerprint, stackCannotWork(error))
+    if (step.kind === 'next') {
+      this.#next()
       return
     }
-    if (stackCannotWork(error)) {
-      this.#next()
+    if (step.error === 'CLIENT_CERTIFICATE_REQUIRED') {
+      this.#failClientCertificate(diagnosis as Diagnosis, error)
       return
     }
     // Not about the stack (refused connection, certificate, timeout, abort): the caller gets it as it is.
@@ -684,9 +707,10 @@ export class FallbackRequest implements HoldOwner {
   #giveUp (error: Error): void {
     this.#host.settled(this, false)
     const diagnosis = this.#diagnosis as Diagnosis
-    const needed = stackFor(diagnosis.fingerprint)
+    const verdict = giveUp(diagnosis.fingerprint, this.rule.fallback)
     const tried = this.#attempts.map((a) => `${a.stack}: ${a.code ?? 'ok'}${a.fingerprint === undefined ? '' : ` (${a.fingerprint})`}`).join('; ')
-    if (needed !== undefined && !this.rule.fallback.includes(needed)) {
+    if (verdict.error === 'NOT_ALLOWED') {
+      const needed = verdict.needed
       const host = this.rule.pattern?.key ?? this.url.hostname
       const allowed = needed === 'legacy-server-connect'
         ? [...this.rule.fallback, needed]

@@ -1,0 +1,303 @@
+import { isConnectionClosedError, type Diagnosis, type FingerprintId } from './fingerprint.ts'
+import { replayVerdict, type ReplayVerdict } from './replay-policy.ts'
+import { ladderFor, stackFor, type FallbackStack, type StackName } from './stacks.ts'
+
+/**
+ * The decisions of a request after a failure, as pure functions: what they are given is data
+ * (the diagnosis, the host's rule, the stack tried, whether the body can go again, the method's
+ * idempotency), what they return is the next step. `FallbackRequest` (src/request.ts) does the I/O
+ * and the bookkeeping around them: sending, learning, telemetry and the error messages.
+ */
+
+/** What the caller gets when the request ends with an error: a `TLS_FALLBACK_*` code, or the attempt's own error. */
+export type FailError = 'NOT_ALLOWED' | 'EXHAUSTED' | 'NOT_REPLAYED' | 'BODY_NOT_REPLAYABLE' | 'CLIENT_CERTIFICATE_REQUIRED' | 'original'
+
+/** A policy to record for the origin now (the agent still checks the evidence, see `mayLearn`). */
+export interface Learn {
+  stack: StackName
+  http1Only: boolean
+}
+
+/** Send the request again: `fallback` on another stack or over HTTP/1.1, `retry` on the same stack, `revalidate` from strict after dropping the policy. */
+export interface ReplayStep {
+  kind: 'replay'
+  stack: StackName
+  http1Only: boolean
+  reason: 'fallback' | 'retry' | 'revalidate'
+  learn?: Learn
+}
+
+/** End the request with this error. */
+export interface FailStep {
+  kind: 'fail'
+  error: FailError
+  learn?: Learn
+}
+
+/** Which handler a failed attempt goes to. */
+export type FailureRoute = 'http11-required' | 'undiagnosed' | 'diagnosed' | 'candidate'
+
+/**
+ * Where a failed attempt (before any response) is handled: an HTTP/2 refusal first (unless the
+ * request already goes over HTTP/1.1), no detection at all on a pinned host, a first diagnosis,
+ * or the failure of a stack of a running ladder.
+ */
+export function routeFailure (fingerprint: FingerprintId | undefined, http1Only: boolean, pinned: boolean, inLadder: boolean): FailureRoute {
+  if (fingerprint === 'http11-required' && !http1Only) return 'http11-required'
+  if (pinned) return 'undiagnosed'
+  if (!inLadder) return fingerprint === undefined ? 'undiagnosed' : 'diagnosed'
+  return 'candidate'
+}
+
+const CERTIFICATE_CODE = /CERT|_ISSUER|SELF_SIGNED|ALTNAME|HOSTNAME|VERIFY/
+
+/** A failure of a fallback stack that means "this stack does not work here", as opposed to a network or certificate problem. */
+export function stackCannotWork (error: Error & { code?: string }): boolean {
+  const code = error.code ?? ''
+  if (CERTIFICATE_CODE.test(code)) return false
+  return isConnectionClosedError(error) || code.startsWith('ERR_SSL_') || code === 'UND_ERR_CONNECT_TIMEOUT'
+}
+
+/** What decides the step after a failure that matched no fingerprint (or any failure on a pinned host). */
+export interface UndiagnosedInput {
+  /** The attempt followed a learned policy. */
+  fromPolicy: boolean
+  stack: StackName
+  http1Only: boolean
+  /** The host's own `http1Only` (where a revalidation starts again). */
+  ruleHttp1Only: boolean
+  /** The failed connection completed its handshake (undefined: no connection was seen). */
+  handshakeComplete: boolean | undefined
+  /** Plaintext bytes read on the failed connection (undefined: no connection was seen). */
+  plainRead: number | undefined
+  /** See `stackCannotWork`. */
+  cannotWork: boolean
+  /** The connection was closed or reset (see `isConnectionClosedError`). */
+  connectionClosed: boolean
+  retriesLeft: number
+  idempotent: boolean
+  bodyReplayable: boolean
+}
+
+/**
+ * No fingerprint: the error reaches the caller unchanged, after at most one same-stack retry of an
+ * idempotent request whose connection closed before any response byte. A learned stack that no
+ * longer completes a handshake (the server changed) is dropped and the request starts again from strict.
+ */
+export function decideUndiagnosed (input: UndiagnosedInput): ReplayStep | FailStep {
+  if (input.fromPolicy && input.stack !== 'strict' && input.handshakeComplete !== true && input.cannotWork && !input.connectionClosed) {
+    return { kind: 'replay', stack: 'strict', http1Only: input.ruleHttp1Only, reason: 'revalidate' }
+  }
+  if (input.retriesLeft > 0 && input.connectionClosed && (input.plainRead === undefined || input.plainRead === 0) &&
+    input.idempotent && input.bodyReplayable) {
+    return { kind: 'replay', stack: input.stack, http1Only: input.http1Only, reason: 'retry' }
+  }
+  return { kind: 'fail', error: 'original' }
+}
+
+/** What decides the step after the server refused HTTP/2 for the request (`http11-required`). */
+export interface Http11Input {
+  diagnosis: Diagnosis
+  stack: StackName
+  pinned: boolean
+  /** A ladder already runs for this request (its first diagnosis was another fingerprint). */
+  inLadder: boolean
+  idempotent: boolean
+  replayNonIdempotent: boolean
+  bodyReplayable: boolean
+}
+
+/**
+ * The request goes again over HTTP/1.1 on the same stack when that is safe. Outside a ladder (and
+ * on a host that is not pinned) the origin learns `http1Only` at once, whatever happens to this
+ * request: the evidence is an authenticated HTTP/2 frame.
+ */
+export function decideHttp11Required (input: Http11Input): ReplayStep | FailStep {
+  const learn = !input.inLadder && !input.pinned ? { stack: input.stack, http1Only: true } : undefined
+  if (replayVerdict(input.diagnosis, input.idempotent, input.replayNonIdempotent) !== 'replay') {
+    return { kind: 'fail', error: 'NOT_REPLAYED', learn }
+  }
+  if (!input.bodyReplayable) return { kind: 'fail', error: 'BODY_NOT_REPLAYABLE', learn }
+  return { kind: 'replay', stack: input.stack, http1Only: true, reason: 'fallback', learn }
+}
+
+/** Whether the request may go again after this diagnosis: the verdict allows it and the body can be sent again. */
+export function mayReplay (verdict: ReplayVerdict, bodyReplayable: boolean): boolean {
+  return bodyReplayable && verdict === 'replay'
+}
+
+/**
+ * A request that may not go again after a diagnosis. With authenticated evidence the origin still
+ * learns the stack that addresses it (`renegotiation` when the ladder lists it, else its first
+ * stack), so the next request goes straight there. The error says why: not idempotent
+ * (`NOT_REPLAYED`), forgeable evidence and not idempotent (the original error, nothing learned),
+ * or a body that cannot be sent again (`BODY_NOT_REPLAYABLE`).
+ */
+export function notReplayable (diagnosis: Diagnosis, verdict: ReplayVerdict, candidates: readonly FallbackStack[], http1Only: boolean): FailStep {
+  const target = candidates.includes('renegotiation') ? 'renegotiation' : candidates[0]
+  const learn = target !== undefined && diagnosis.evidence.verified ? { stack: target, http1Only } : undefined
+  const error = verdict === 'not-idempotent' ? 'NOT_REPLAYED' : verdict === 'unverified' ? 'original' : 'BODY_NOT_REPLAYABLE'
+  return { kind: 'fail', error, learn }
+}
+
+/** Why no stack is left: the one that would address the fingerprint is not allowed for the host, or every allowed one failed. */
+export type GiveUp = { error: 'NOT_ALLOWED', needed: FallbackStack } | { error: 'EXHAUSTED', needed: FallbackStack | undefined }
+
+export function giveUp (fingerprint: FingerprintId, fallback: readonly FallbackStack[]): GiveUp {
+  const needed = stackFor(fingerprint)
+  if (needed !== undefined && !fallback.includes(needed)) return { error: 'NOT_ALLOWED', needed }
+  return { error: 'EXHAUSTED', needed }
+}
+
+/** What decides the step after a first diagnosis (outside a ladder, on a host that is not pinned). */
+export interface DiagnosedInput {
+  diagnosis: Diagnosis
+  /** The host's `fallback`. */
+  fallback: readonly FallbackStack[]
+  /** The failed connection's hello and protocol (see `ladderFor`); undefined when none was seen. */
+  connection: { offeredTls13: boolean, protocol: string | null } | undefined
+  /** Another request already runs a ladder for this origin. */
+  ladderRunning: boolean
+  http1Only: boolean
+  idempotent: boolean
+  replayNonIdempotent: boolean
+  bodyReplayable: boolean
+}
+
+/** Start a ladder: the stacks to try in order, and whether a completed handshake must first confirm a missing RFC 5746. */
+export interface LadderStep {
+  kind: 'ladder'
+  candidates: FallbackStack[]
+  confirmLegacy: boolean
+}
+
+/** The step after a first diagnosis; a step with `candidates` starts this request's ladder (even one that fails at once). */
+export type DiagnosedStep = { kind: 'follow-ladder' } | { kind: 'fail', error: 'CLIENT_CERTIFICATE_REQUIRED' } |
+  (FailStep & { candidates: FallbackStack[] }) | LadderStep
+
+/**
+ * After a first diagnosis: a renegotiation for a client certificate the host lacks is the caller's
+ * to fix; a ladder another request runs for the origin is followed; otherwise the stacks the host
+ * allows for the fingerprint are tried in order, when the request may go again.
+ */
+export function decideDiagnosed (input: DiagnosedInput): DiagnosedStep {
+  const { diagnosis } = input
+  if (diagnosis.fingerprint === 'client-certificate-required') return { kind: 'fail', error: 'CLIENT_CERTIFICATE_REQUIRED' }
+  if (input.ladderRunning) return { kind: 'follow-ladder' }
+  const candidates = ladderFor(diagnosis.fingerprint, input.fallback, input.connection)
+  if (candidates.length === 0) return { kind: 'fail', error: giveUp(diagnosis.fingerprint, input.fallback).error, candidates }
+  const verdict = replayVerdict(diagnosis, input.idempotent, input.replayNonIdempotent)
+  if (!mayReplay(verdict, input.bodyReplayable)) return { ...notReplayable(diagnosis, verdict, candidates, input.http1Only), candidates }
+  return { kind: 'ladder', candidates, confirmLegacy: diagnosis.fingerprint === 'unsafe-legacy-renegotiation' }
+}
+
+/** What decides the step once the ladder another request ran for the origin has ended. */
+export interface FollowInput {
+  diagnosis: Diagnosis
+  /** The stack and HTTP/1.1 flag of the origin's policy now, if any. */
+  policy: { stack: StackName, http1Only?: boolean } | undefined
+  stack: StackName
+  ruleHttp1Only: boolean
+  /** This request's ladder so far (empty unless it started one). */
+  candidates: readonly FallbackStack[]
+  http1Only: boolean
+  idempotent: boolean
+  replayNonIdempotent: boolean
+  bodyReplayable: boolean
+}
+
+/**
+ * The other ladder taught the origin another stack: the request goes there (when it may go again).
+ * Otherwise the request decides on its own diagnosis (`diagnose`: see `decideDiagnosed`).
+ */
+export function decideFollow (input: FollowInput): ReplayStep | FailStep | { kind: 'diagnose' } {
+  const { policy } = input
+  if (policy === undefined || policy.stack === input.stack) return { kind: 'diagnose' }
+  const verdict = replayVerdict(input.diagnosis, input.idempotent, input.replayNonIdempotent)
+  if (!mayReplay(verdict, input.bodyReplayable)) return notReplayable(input.diagnosis, verdict, input.candidates, input.http1Only)
+  return { kind: 'replay', stack: policy.stack, http1Only: input.ruleHttp1Only || policy.http1Only === true, reason: 'fallback' }
+}
+
+/**
+ * A stack of the ladder failed: a renegotiation for a missing client certificate is the caller's to
+ * fix; a failure that means "this stack does not work here" moves to the next stack (`next`);
+ * anything else (refused connection, certificate, abort) reaches the caller as it is.
+ */
+export function decideCandidateFailed (fingerprint: FingerprintId | undefined, cannotWork: boolean): FailStep | { kind: 'next' } {
+  if (fingerprint === 'client-certificate-required') return { kind: 'fail', error: 'CLIENT_CERTIFICATE_REQUIRED' }
+  if (cannotWork) return { kind: 'next' }
+  return { kind: 'fail', error: 'original' }
+}
+
+/** What decides the step after a 403 that says the server cannot perform post-handshake authentication. */
+export interface PostHandshakeAuthInput {
+  /** A ladder already runs for this request (the 403 came on a stack it tried). */
+  inLadder: boolean
+  /** Stacks the ladder has not tried yet. */
+  candidatesLeft: number
+  hasClientCert: boolean
+  fallback: readonly FallbackStack[]
+  bodyReplayable: boolean
+}
+
+/** Why the 403 is passed on as it came, and the code of the notice that says so. */
+export type PostHandshakeAuthUnremedied =
+  | { kind: 'deliver', notice: 'same-answer', code: 'EXHAUSTED' }
+  | { kind: 'deliver', notice: 'client-cert', code: 'CLIENT_CERTIFICATE_REQUIRED' }
+  | { kind: 'deliver', notice: 'not-allowed', code: 'NOT_ALLOWED' }
+  | { kind: 'deliver', notice: 'body', code: 'BODY_NOT_REPLAYABLE' }
+
+/**
+ * The remedy is TLS 1.2, where the server renegotiates for the client certificate: the
+ * `renegotiation` stack with the host's certificate (`diagnose`: the request goes through
+ * `decideDiagnosed`, any method may go again). A stack of a ladder that got the same answer moves
+ * to the next one; without a remedy the caller gets the 403 as it came, and no policy moves.
+ */
+export function decidePostHandshakeAuth (input: PostHandshakeAuthInput): PostHandshakeAuthUnremedied | { kind: 'next' } | { kind: 'diagnose' } {
+  if (input.inLadder) return input.candidatesLeft > 0 ? { kind: 'next' } : { kind: 'deliver', notice: 'same-answer', code: 'EXHAUSTED' }
+  if (!input.hasClientCert) return { kind: 'deliver', notice: 'client-cert', code: 'CLIENT_CERTIFICATE_REQUIRED' }
+  if (ladderFor('post-handshake-auth-required', input.fallback, undefined).length === 0) {
+    return { kind: 'deliver', notice: 'not-allowed', code: 'NOT_ALLOWED' }
+  }
+  if (!input.bodyReplayable) return { kind: 'deliver', notice: 'body', code: 'BODY_NOT_REPLAYABLE' }
+  return { kind: 'diagnose' }
+}
+
+/**
+ * Whether a 403 may be held back to read whether it says "cannot perform post-handshake
+ * authentication": only the first response of a host that is not pinned, on a TLS 1.3 connection
+ * or on the stack tried after that fingerprint (whose answer decides whether the policy moves).
+ * The body's size is checked apart (`HeldResponse.fits`).
+ */
+export function mayHoldBack (responded: boolean, pinned: boolean, protocol: string | null | undefined, fingerprint: FingerprintId | undefined): boolean {
+  if (responded || pinned) return false
+  return protocol === 'TLSv1.3' || fingerprint === 'post-handshake-auth-required'
+}
+
+/** Whether a response after a diagnosis is the stack's proof: it worked on another stack, or over HTTP/1.1. */
+export function learnsOnSuccess (stack: StackName, http1Only: boolean): boolean {
+  return stack !== 'strict' || http1Only
+}
+
+/** What the agent knows when it is asked to record a transition. */
+export interface LearnInput {
+  to: StackName
+  /** The diagnosis's evidence is authenticated (an on-path attacker could not produce it). */
+  verified: boolean
+  /** The new stack answered the request. */
+  worked: boolean
+  /** A connection of the origin took part in a renegotiation the server started. */
+  renegotiated: boolean
+}
+
+/**
+ * Whether the policy may move: on verified evidence; or once the new stack worked, when that stack
+ * is `tls13` or `strict` (no weaker than strict), or `renegotiation` and a renegotiation the server
+ * started was seen. `legacy-server-connect` moves only on verified evidence (a completed handshake
+ * confirmed the missing RFC 5746), never because it worked once.
+ */
+export function mayLearn (input: LearnInput): boolean {
+  if (input.verified) return true
+  if (!input.worked) return false
+  return input.to === 'tls13' || input.to === 'strict' || (input.to === 'renegotiation' && input.renegotiated)
+}
