@@ -1,3 +1,4 @@
+import { ErrorCodes } from './errors.ts'
 import { isConnectionClosedError, type Diagnosis, type FingerprintId } from './fingerprint.ts'
 import { replayVerdict, type ReplayVerdict } from './replay-policy.ts'
 import { ladderFor, stackFor, type FallbackStack, type StackName } from './stacks.ts'
@@ -47,6 +48,17 @@ export function routeFailure (fingerprint: FingerprintId | undefined, http1Only:
   if (pinned) return 'undiagnosed'
   if (!inLadder) return fingerprint === undefined ? 'undiagnosed' : 'diagnosed'
   return 'candidate'
+}
+
+const PROXY_FAILURE: FailStep = Object.freeze({ kind: 'fail', error: 'original' }) as FailStep
+
+/**
+ * A failure of the proxy itself (`TLS_FALLBACK_PROXY_ERROR`: 407, a refused CONNECT, 502/503, a
+ * refused or reset connection to the proxy): never a fingerprint, no retry, no other stack, nothing
+ * learned; the caller gets the error as it is. Undefined for any other failure.
+ */
+export function decideProxyFailure (code: string | undefined): FailStep | undefined {
+  return code === ErrorCodes.PROXY_ERROR ? PROXY_FAILURE : undefined
 }
 
 const CERTIFICATE_CODE = /CERT|_ISSUER|SELF_SIGNED|ALTNAME|HOSTNAME|VERIFY/

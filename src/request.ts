@@ -6,7 +6,7 @@ import { ErrorCodes, TlsFallbackError, type AttemptSummary } from './errors.ts'
 import { expectConnection, type ConnectionFacts, type ConnectionSink } from './connector.ts'
 import {
   decideCandidateFailed, decideDiagnosed, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
-  giveUp, learnsOnSuccess, mayHoldBack, routeFailure, stackCannotWork, type FailStep
+  decideProxyFailure, giveUp, learnsOnSuccess, mayHoldBack, routeFailure, stackCannotWork, type FailStep
 } from './decide.ts'
 import {
   diagnose, isConnectionClosedError, postHandshakeAuthDiagnosis, saysPostHandshakeAuth,
@@ -434,7 +434,7 @@ export class FallbackRequest implements HoldOwner {
       this.#fail(this.#controller.abortedByCaller ? (this.#controller.reason ?? error) : error)
       return
     }
-    if (error.code === ErrorCodes.PROXY_ERROR) {
+    if (decideProxyFailure(error.code) !== undefined) {
       // The proxy failed, not the origin: never a fingerprint, no other stack, no retry, no policy moves.
       this.#recordAttempt(error.code, undefined)
       this.#host.settled(this, false)

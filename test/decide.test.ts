@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import {
-  decideCandidateFailed, decideDiagnosed, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
+  decideCandidateFailed, decideDiagnosed, decideProxyFailure, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
   giveUp, learnsOnSuccess, mayHoldBack, mayLearn, notReplayable, routeFailure, stackCannotWork,
   type DiagnosedInput, type DiagnosedStep, type FollowInput, type Http11Input, type LearnInput, type PostHandshakeAuthInput,
   type UndiagnosedInput
@@ -26,7 +26,8 @@ const ROW = {
   duplicated: 'Nothing lost, nothing duplicated.',
   hello: 'One forged hello teaches nothing.',
   pha: 'A 403 moves nothing unless it is the server\'s own post-handshake-auth answer over TLS 1.3.',
-  others: 'Detection leaves other responses alone.'
+  others: 'Detection leaves other responses alone.',
+  proxy: 'A proxy\'s failure is never a fingerprint.'
 } as const
 
 /** Rows that guard I/O, not a decision: where they are tested instead. */
@@ -41,7 +42,9 @@ const NOT_A_DECISION: Record<string, string> = {
   'Bad input fails at construction': 'test/options.test.ts',
   'Clean lifecycle.': 'test/lifecycle.test.ts',
   'Closing releases connections, not knowledge.': 'test/lifecycle.test.ts, test/stores.test.ts',
-  'A new replica uses the fleet\'s policy from its first request.': 'test/stores.test.ts'
+  'A new replica uses the fleet\'s policy from its first request.': 'test/stores.test.ts',
+  'Evidence through a tunnel is the origin\'s only.': 'test/proxy.test.ts',
+  'Proxy credentials are never shown.': 'test/proxy-options.test.ts, test/proxy.test.ts, test/proxy-cli.test.ts'
 }
 
 const covered = new Map<string, number>()
@@ -500,6 +503,19 @@ describe('from a snapshot to a step, without a socket', () => {
     assert.deepEqual(stepFor(snapshot()), { kind: 'ladder', candidates: ['renegotiation'], confirmLegacy: false })
     assert.deepEqual(stepFor(snapshot(), false),
       { kind: 'fail', error: 'NOT_REPLAYED', learn: { stack: 'renegotiation', http1Only: false }, candidates: ['renegotiation'] })
+  })
+})
+
+describe('a failure of the proxy itself', () => {
+  test(row(ROW.proxy, 'TLS_FALLBACK_PROXY_ERROR: the caller gets it as it is, nothing learned, no retry, no other stack'), () => {
+    assert.deepEqual(decideProxyFailure('TLS_FALLBACK_PROXY_ERROR'), { kind: 'fail', error: 'original' })
+    assert.equal((decideProxyFailure('TLS_FALLBACK_PROXY_ERROR') as { learn?: unknown }).learn, undefined)
+  })
+
+  test(row(ROW.proxy, 'any other failure is not the proxy\'s: it goes on to the fingerprints'), () => {
+    for (const code of ['ECONNRESET', 'UND_ERR_SOCKET', 'ECONNREFUSED', 'ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED', undefined]) {
+      assert.equal(decideProxyFailure(code), undefined, String(code))
+    }
   })
 })
 
