@@ -12,7 +12,7 @@ import { requestIsIdempotent } from '../src/replay-policy.ts'
 import { DEFAULT_FALLBACK, type FallbackStack } from '../src/stacks.ts'
 
 // The decisions of src/decide.ts, table by table, without a socket. Each row names the row of the
-// README's security table it stands for; the last test checks that every row of that table is
+// security table (docs/security.md) it stands for; the last test checks that every row of that table is
 // either covered here or named as one that is not a decision (I/O), with the test that covers it.
 
 const ROW = {
@@ -519,10 +519,9 @@ describe('a failure of the proxy itself', () => {
   })
 })
 
-describe('the README\'s security table', () => {
+describe('the security table (docs/security.md)', () => {
   test('every row is covered by a decision above, or named as I/O with the test that covers it', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-    const section = readme.slice(readme.indexOf('## Security model'), readme.indexOf('\n## ', readme.indexOf('## Security model') + 1))
+    const section = readFileSync(new URL('../docs/security.md', import.meta.url), 'utf8')
     const titles = [...section.matchAll(/^\| \*\*(.+?)\*\*/gm)].map((m) => m[1] as string)
     assert.ok(titles.length >= 20, `the security table has its rows (found ${titles.length})`)
     for (const title of titles) {

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+
+// The documentation: every relative link and anchor resolves, and every option the constructor
+// accepts is documented with its type and default.
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const PAGES = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+
+/** GitHub's heading anchors: lower case, punctuation dropped (but - and _), spaces to dashes, -1, -2 for repeats. */
+function anchorsOf (markdown: string): Set<string> {
+  const anchors = new Set<string>()
+  const seen = new Map<string, number>()
+  let fenced = false
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced
+    const m = fenced ? null : /^#{1,6} (.*)$/.exec(line)
+    if (m === null) continue
+    const slug = (m[1] as string).trim().toLowerCase().replace(/[^\p{L}\p{N}\- _]/gu, '').replaceAll(' ', '-')
+    const n = seen.get(slug) ?? 0
+    seen.set(slug, n + 1)
+    anchors.add(n === 0 ? slug : `${slug}-${n}`)
+  }
+  return anchors
+}
+
+function linksOf (markdown: string): string[] {
+  const text = markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '')
+  return [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1] as string)
+}
+
+function read (page: string): string {
+  return readFileSync(path.join(ROOT, page), 'utf8')
+}
+
+describe('documentation links', () => {
+  test('the pages exist: README, CONTRIBUTING, CHANGELOG and docs/ (api, stores, probe, security, faq)', () => {
+    for (const page of ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', 'LICENSE', 'docs/api.md', 'docs/stores.md', 'docs/probe.md', 'docs/security.md', 'docs/faq.md']) {
+      assert.ok(existsSync(path.join(ROOT, page)), page)
+    }
+  })
+
+  for (const page of PAGES) {
+    test(`${page}: every relative link names a file that exists and an anchor that it has`, () => {
+      let checked = 0
+      for (const link of linksOf(read(page))) {
+        if (/^[a-z]+:/i.test(link)) continue
+        const [file, anchor] = link.split('#') as [string, string | undefined]
+        const target = file === '' ? page : path.normalize(path.join(path.dirname(page), file))
+        assert.ok(existsSync(path.join(ROOT, target)), `${page}: ${link} -> ${target} does not exist`)
+        if (anchor !== undefined && target.endsWith('.md')) {
+          assert.ok(anchorsOf(read(target)).has(anchor), `${page}: ${link}: ${target} has no heading #${anchor}`)
+        }
+        checked += 1
+      }
+      if (page !== 'CHANGELOG.md') assert.ok(checked > 0, `${page} links somewhere`)
+    })
+  }
+
+  test('a broken anchor is caught (the checker itself can fail)', () => {
+    assert.ok(anchorsOf('# API reference\n### connect\n## new TlsFallbackAgent(options?)\n').has('new-tlsfallbackagentoptions'))
+    assert.ok(!anchorsOf('# API reference\n').has('connect'))
+    assert.deepEqual(linksOf('see [a](b.md#c) and `[x](y)` and [d](#e)'), ['b.md#c', '#e'])
+  })
+})
+
+describe('every option is documented', () => {
+  const options = readFileSync(path.join(ROOT, 'src/options.ts'), 'utf8')
+  const api = read('docs/api.md')
+  const keysOf = (name: string): string[] => {
+    const m = new RegExp(`const ${name} = new Set(?:<string>)?\\(\\[([^\\]]*)\\]`).exec(options)
+    assert.ok(m !== null, name)
+    return [...(m[1] as string).matchAll(/'([^']+)'/g)].map((k) => k[1] as string)
+  }
+
+  test('each agent option has a section in docs/api.md with Type: and Default:', () => {
+    const keys = keysOf('OWN_KEYS')
+    assert.ok(keys.includes('proxy') && keys.includes('replayNonIdempotent'), keys.join(','))
+    for (const key of keys) {
+      const at = api.indexOf(`\n### ${key}\n`)
+      assert.ok(at >= 0, `docs/api.md has no "### ${key}"`)
+      const section = api.slice(at + 1, api.indexOf('\n### ', at + 1))
+      assert.match(section, /^Type: /m, `${key}: Type`)
+      assert.match(section, /^Default: /m, `${key}: Default`)
+    }
+  })
+
+  test('each hosts[...] option is listed under hosts with its type and default', () => {
+    const at = api.indexOf('\n### hosts\n')
+    const section = api.slice(at, api.indexOf('\n### ', at + 1))
+    for (const key of keysOf('HOST_KEYS')) {
+      assert.match(section, new RegExp(`^- \`${key}\` — Type: .*Default:`, 'ms'), `hosts[...].${key}`)
+    }
+  })
+
+  test('each undici Agent option that passes through is named', () => {
+    const at = api.indexOf('\n### undici Agent options\n')
+    const section = api.slice(at, api.indexOf('\n## ', at + 1))
+    for (const key of keysOf('UNDICI_KEYS')) assert.ok(section.includes(`\`${key}\``), key)
+  })
+})
