@@ -53,8 +53,11 @@ export type UndiciAgentOptions = Pick<Agent.Options,
 export interface TlsFallbackAgentOptions extends UndiciAgentOptions {
   /** TLS options for every stack (undici's `connect` object form): `ca`, `servername`, `minVersion`, ... */
   connect?: ConnectOptions
-  /** The ladder for hosts without their own `fallback`. Default: `['tls13', 'renegotiation']`. */
-  fallback?: FallbackStack[]
+  /**
+   * The ladder for hosts without their own `fallback`. Default: `['tls13', 'renegotiation']`.
+   * `'legacy-server-connect'` needs consent per host, so only `hosts[...].fallback` may list it.
+   */
+  fallback?: Array<Exclude<FallbackStack, 'legacy-server-connect'>>
   /** Per-host settings. Keys: `'host'`, `'host:port'`, `'*.example.com'`; the most specific wins. */
   hosts?: Record<string, HostOptions>
   /** Where learned policies live. Default: a new `MemoryPolicyCache()`. */

@@ -1,0 +1,107 @@
+// Type tests of the public API (tstyche): what the README documents is accepted, what it forbids is
+// rejected. Run with `npm run typetest`; they import the package's source, as a consumer would import it.
+import { describe, expect, test } from 'tstyche'
+import { Dispatcher } from 'undici'
+import {
+  CHANNELS, ErrorCodes, FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, TlsFallbackAgent, TlsFallbackError,
+  type AttemptEvent, type DiagnosisEvent, type ErrorCode, type FallbackEvent, type FingerprintId, type Hooks,
+  type Logger, type PolicyCache, type PolicyEntry, type StackName, type TlsFallbackAgentOptions
+} from '../src/index.ts'
+
+describe('new TlsFallbackAgent(options?)', () => {
+  test('is an undici Dispatcher and takes no options or the documented ones', () => {
+    expect(new TlsFallbackAgent()).type.toBeAssignableTo<Dispatcher>()
+    expect(TlsFallbackAgent).type.toBeConstructableWith()
+    expect(TlsFallbackAgent).type.toBeConstructableWith({
+      connect: { ca: 'pem', servername: 'a.example', minVersion: 'TLSv1.2', timeout: 10_000 },
+      fallback: ['tls13', 'renegotiation'],
+      hosts: {
+        'legacy.example': { fallback: ['renegotiation', 'legacy-server-connect'] },
+        '*.corp.example:8443': { clientCert: { cert: 'pem', key: 'pem', passphrase: 's' }, http1Only: true },
+        'pinned.example': { stack: 'renegotiation' },
+        'pfx.example': { clientCert: { pfx: Buffer.alloc(1) } }
+      },
+      cache: new MemoryPolicyCache({ max: 10, ttl: 60_000 }),
+      maxReplayBodySize: 1024,
+      resetRetries: 1,
+      coldStartTimeout: 0,
+      connections: 4,
+      pipelining: 1,
+      allowH2: false
+    })
+  })
+
+  test('the top-level fallback cannot consent to legacy-server-connect (only hosts[...].fallback can)', () => {
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ fallback: ['legacy-server-connect'] })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ fallback: ['strict'] })
+  })
+
+  test('unknown stacks, options and host keys are rejected', () => {
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { stack: 'tls12' } } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { fallbak: [] } } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ connect: () => undefined })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ resetRetries: '1' })
+  })
+
+  test('policy(), policies() and forget() speak PolicyEntry', () => {
+    const agent = new TlsFallbackAgent()
+    expect(agent.policy('https://a.example')).type.toBe<PolicyEntry | undefined>()
+    expect(agent.policy(new URL('https://a.example/x'))).type.toBe<PolicyEntry | undefined>()
+    expect(agent.policies()).type.toBe<PolicyEntry[]>()
+    expect(agent.forget('https://a.example')).type.toBe<void>()
+    expect(agent.close()).type.toBe<Promise<void>>()
+    expect(agent.destroy()).type.toBe<Promise<void>>()
+  })
+})
+
+describe('errors', () => {
+  test('TlsFallbackError carries a stable code from ErrorCodes', () => {
+    const error = new TlsFallbackError(ErrorCodes.NOT_ALLOWED, 'x')
+    expect(error.code).type.toBe<ErrorCode>()
+    expect(error).type.toBeAssignableTo<Error>()
+    expect(ErrorCodes.INVALID_OPTION).type.toBe<'TLS_FALLBACK_INVALID_OPTION'>()
+    expect<'TLS_FALLBACK_NOT_ALLOWED'>().type.toBeAssignableTo<ErrorCode>()
+    expect<'SOMETHING_ELSE'>().type.not.toBeAssignableTo<ErrorCode>()
+  })
+})
+
+describe('events and hooks', () => {
+  test('channel names are literal strings', () => {
+    expect(CHANNELS.fallback).type.toBe<'undici-tls-fallback:fallback'>()
+  })
+
+  test('event payloads name stacks and fingerprints by their literal types', () => {
+    expect<FallbackEvent['to']>().type.toBe<StackName>()
+    expect<DiagnosisEvent['fingerprint']>().type.toBe<FingerprintId>()
+    expect<AttemptEvent['reason']>().type.toBeAssignableTo<string>()
+    expect<Hooks>().type.toBeAssignableFrom({ onFallback: (event: FallbackEvent) => { void event.to } })
+  })
+
+  test('a pino-shaped object is a Logger; an object without warn is not', () => {
+    const log = (_obj: object, _msg?: string): void => {}
+    expect<Logger>().type.toBeAssignableFrom({ debug: log, info: log, warn: log, error: log })
+    expect<Logger>().type.not.toBeAssignableFrom({ debug: log, info: log, error: log })
+  })
+})
+
+describe('PolicyCache', () => {
+  test('the three stores implement it', () => {
+    expect(new MemoryPolicyCache()).type.toBeAssignableTo<PolicyCache>()
+    expect(FilePolicyCache).type.toBeConstructableWith({ path: '/tmp/p.json' })
+    expect(RedisPolicyCache).type.toBeConstructableWith({ url: 'redis://127.0.0.1:6379', keyPrefix: 'p:' })
+  })
+
+  test('a custom store needs ttl, get, set, delete and entries; load, subscribe and close are optional', () => {
+    const store = {
+      ttl: 1000,
+      get: (_origin: string): PolicyEntry | undefined => undefined,
+      set: (_origin: string, _entry: PolicyEntry): void => {},
+      delete: (_origin: string): void => {},
+      entries: (): PolicyEntry[] => []
+    }
+    expect<PolicyCache>().type.toBeAssignableFrom(store)
+    const { entries: _e, ...withoutEntries } = store
+    expect<PolicyCache>().type.not.toBeAssignableFrom(withoutEntries)
+    expect<TlsFallbackAgentOptions['cache']>().type.toBe<PolicyCache | undefined>()
+  })
+})
