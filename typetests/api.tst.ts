@@ -5,8 +5,10 @@ import { Dispatcher } from 'undici'
 import {
   CHANNELS, ErrorCodes, FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, TlsFallbackAgent, TlsFallbackError,
   type AttemptEvent, type DiagnosisEvent, type ErrorCode, type FallbackEvent, type FingerprintId, type Hooks,
-  type Logger, type PolicyCache, type PolicyEntry, type StackName, type TlsFallbackAgentOptions
+  type Logger, type PolicyCache, type PolicyEntry, type RequestEndEvent, type StackName, type TlsFallbackAgentOptions
 } from '../src/index.ts'
+import { TlsFallbackInstrumentation } from '../src/opentelemetry/index.ts'
+import type { Instrumentation } from '@opentelemetry/instrumentation'
 
 describe('new TlsFallbackAgent(options?)', () => {
   test('is an undici Dispatcher and takes no options or the documented ones', () => {
@@ -19,12 +21,16 @@ describe('new TlsFallbackAgent(options?)', () => {
         'legacy.example': { fallback: ['renegotiation', 'legacy-server-connect'] },
         '*.corp.example:8443': { clientCert: { cert: 'pem', key: 'pem', passphrase: 's' }, http1Only: true },
         'pinned.example': { stack: 'renegotiation' },
-        'pfx.example': { clientCert: { pfx: Buffer.alloc(1) } }
+        'pfx.example': { clientCert: { pfx: Buffer.alloc(1) } },
+        'direct.example': { proxy: false, replayNonIdempotent: true },
+        'socks.example': { proxy: { uri: 'socks5://127.0.0.1:1080' } }
       },
       cache: new MemoryPolicyCache({ max: 10, ttl: 60_000 }),
       maxReplayBodySize: 1024,
       resetRetries: 1,
       coldStartTimeout: 0,
+      replayNonIdempotent: false,
+      proxy: 'http://user:pass@proxy.corp.example:3128',
       connections: 4,
       pipelining: 1,
       allowH2: false
@@ -54,6 +60,21 @@ describe('new TlsFallbackAgent(options?)', () => {
   })
 })
 
+describe('proxy', () => {
+  test('takes a URL, ProxyAgent\'s object form or \'env\'; hosts may go direct', () => {
+    expect(TlsFallbackAgent).type.toBeConstructableWith({ proxy: 'env' })
+    expect(TlsFallbackAgent).type.toBeConstructableWith({ proxy: new URL('http://proxy:3128') })
+    expect(TlsFallbackAgent).type.toBeConstructableWith({ proxy: { uri: 'https://proxy:8443', token: 'Basic abc', headers: { 'x-a': 'b' }, proxyTls: { ca: 'pem' } } })
+    expect(TlsFallbackAgent).type.toBeConstructableWith({ hosts: { a: { proxy: false } } })
+  })
+
+  test('proxy: true means nothing, on the agent or a host; replayNonIdempotent is a boolean', () => {
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ proxy: true })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { proxy: true } } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ replayNonIdempotent: 'yes' })
+  })
+})
+
 describe('errors', () => {
   test('TlsFallbackError carries a stable code from ErrorCodes', () => {
     const error = new TlsFallbackError(ErrorCodes.NOT_ALLOWED, 'x')
@@ -62,6 +83,8 @@ describe('errors', () => {
     expect(ErrorCodes.INVALID_OPTION).type.toBe<'TLS_FALLBACK_INVALID_OPTION'>()
     expect<'TLS_FALLBACK_NOT_ALLOWED'>().type.toBeAssignableTo<ErrorCode>()
     expect<'SOMETHING_ELSE'>().type.not.toBeAssignableTo<ErrorCode>()
+    expect(ErrorCodes.NOT_REPLAYED).type.toBe<'TLS_FALLBACK_NOT_REPLAYED'>()
+    expect(ErrorCodes.PROXY_ERROR).type.toBe<'TLS_FALLBACK_PROXY_ERROR'>()
   })
 })
 
@@ -73,8 +96,10 @@ describe('events and hooks', () => {
   test('event payloads name stacks and fingerprints by their literal types', () => {
     expect<FallbackEvent['to']>().type.toBe<StackName>()
     expect<DiagnosisEvent['fingerprint']>().type.toBe<FingerprintId>()
+    expect<'post-handshake-auth-required'>().type.toBeAssignableTo<FingerprintId>()
+    expect<RequestEndEvent>().type.toHaveProperty('request')
     expect<AttemptEvent['reason']>().type.toBeAssignableTo<string>()
-    expect<Hooks>().type.toBeAssignableFrom({ onFallback: (event: FallbackEvent) => { void event.to } })
+    expect<Hooks>().type.toBeAssignableFrom({ onFallback: (event: FallbackEvent): StackName => event.to })
   })
 
   test('a pino-shaped object is a Logger; an object without warn is not', () => {
@@ -103,5 +128,13 @@ describe('PolicyCache', () => {
     const { entries: _e, ...withoutEntries } = store
     expect<PolicyCache>().type.not.toBeAssignableFrom(withoutEntries)
     expect<TlsFallbackAgentOptions['cache']>().type.toBe<PolicyCache | undefined>()
+  })
+})
+
+describe('undici-tls-fallback/opentelemetry', () => {
+  test('TlsFallbackInstrumentation is an OpenTelemetry Instrumentation and takes agents or stores', () => {
+    expect(new TlsFallbackInstrumentation()).type.toBeAssignableTo<Instrumentation>()
+    expect(TlsFallbackInstrumentation).type.toBeConstructableWith({ agents: [new TlsFallbackAgent(), new MemoryPolicyCache()], maxServers: 10, enabled: false })
+    expect(TlsFallbackInstrumentation).type.not.toBeConstructableWith({ maxServers: '10' })
   })
 })
