@@ -233,7 +233,7 @@ function fastPathSection (scenarios: ScenarioResult[]): string {
     const tls = row(s, 'tls-fallback')
     const tracked = row(s, 'agent-tracked')
     if (s.id === 'small' && agent !== undefined && tls !== undefined) {
-      out.push(`\nWhere the gap comes from: the client is the bottleneck here, so req/s follows client CPU per request. ` +
+      out.push('\nWhere the gap comes from: the client is the bottleneck here, so req/s follows client CPU per request. ' +
         `Counting every thread of the load process (garbage collection runs partly on helper threads, on the same CPU), the Agent spends ${n(agent.cpu.median, 1)} µs per request and TlsFallbackAgent ${n(tls.cpu.median, 1)} µs, ` +
         `a paired ratio of ${interval(tls.cpuRatio)}; on the main thread alone ${n(agent.mainCpu.median, 1)} µs and ${n(tls.mainCpu.median, 1)} µs. ` +
         `Main-thread GC pauses: ${n(agent.gc.median, 1)} µs per request for the Agent, ${n(tls.gc.median, 1)} µs for TlsFallbackAgent.` +
@@ -273,7 +273,6 @@ function proxySection (s: ScenarioResult): string {
   ))
   return out.join('\n') + '\n'
 }
-
 
 function recoverySection (r: RecoveryResult): string {
   const learning = r.rows.find((x) => x.side === 'learning')
@@ -383,7 +382,7 @@ function memorySection (m: MemoryResult): string {
   const typical = m.rows.find((x) => x.entries === 100_000 && x.variety === 'typical')
   const distinct = m.rows.find((x) => x.entries === 100_000 && x.variety === 'distinct')
   if (typical !== undefined && distinct !== undefined) {
-    out.push(`\nWhat bounds the worst case: caches share equal evidence objects (up to 4,096 distinct values; src/policy/entry.ts). ` +
+    out.push('\nWhat bounds the worst case: caches share equal evidence objects (up to 4,096 distinct values; src/policy/entry.ts). ' +
       'Past that bound, when every entry\'s evidence differs, MemoryPolicyCache packs the evidence into its entry (src/policy/packed-entry.ts): the three byte counts in hidden slots of the entry, ' +
       'the rest (strings, record counts, the verdict) in a shared frozen template, and `entry.evidence` a getter that rebuilds an equal object at each read. ' +
       `That costs ${n(distinct.bytesPerEntry - typical.bytesPerEntry)} bytes more per entry than the typical case (an evidence object of its own cost 120), on top of the ${n(typical.bytesPerEntry)} bytes ` +

@@ -119,7 +119,7 @@ export class TlsFallbackAgent extends Dispatcher {
     // nothing) and the strict stack's Agent, so that bad options fail at construction.
     try {
       const { connections: _c, clientTtl: _t, maxOrigins: _m, ...clientOptions } = config.undici as Record<string, unknown>
-      void new Client('https://options.invalid', { ...clientOptions, connect: () => undefined } as unknown as Client.Options).destroy()
+      new Client('https://options.invalid', { ...clientOptions, connect: () => undefined }).destroy().catch(() => {})
       this.#agentFor('strict', !config.allowH2)
     } catch (error) {
       const message = (error as Error).message
@@ -218,7 +218,7 @@ export class TlsFallbackAgent extends Dispatcher {
     if (proxy !== undefined && proxy.protocol !== 'socks5:') {
       let agent = this.#proxyAgents.get(proxy)
       if (agent === undefined) {
-        agent = new ProxyAgent({ ...this.#config.undici, ...proxy.agentOptions } as ProxyAgent.Options)
+        agent = new ProxyAgent({ ...this.#config.undici, ...proxy.agentOptions })
         this.#proxyAgents.set(proxy, agent)
       }
       route = agent
@@ -410,7 +410,7 @@ export class TlsFallbackAgent extends Dispatcher {
     try {
       loading = load.call(this.#cache, request.origin, this.#lifetime.signal)
     } catch (error) {
-      loading = Promise.reject(error)
+      loading = Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
     loading.then(() => request.start(this.#policyFor(request.origin, request.rule)), (error: unknown) => {
       this.#telemetry.warn({ origin: request.origin, ...this.#telemetry.errorField(error) }, 'the policy store failed to look the origin up; going on as unknown')
@@ -617,7 +617,7 @@ export class TlsFallbackAgent extends Dispatcher {
  * StoreSupport#accept). A subclass or an instance with its own `get` is a custom store.
  */
 function isOwnStore (cache: PolicyCache): boolean {
-  const proto = Object.getPrototypeOf(cache)
+  const proto: unknown = Object.getPrototypeOf(cache)
   return (proto === MemoryPolicyCache.prototype || proto === FilePolicyCache.prototype || proto === RedisPolicyCache.prototype) &&
     !Object.hasOwn(cache, 'get')
 }

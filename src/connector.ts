@@ -302,7 +302,7 @@ export class ConnectionTracker {
         ...(o.maxCachedSessions === undefined ? {} : { maxCachedSessions: o.maxCachedSessions }),
         ...(o.keepAlive === undefined ? {} : { keepAlive: o.keepAlive }),
         ...(o.keepAliveInitialDelay === undefined ? {} : { keepAliveInitialDelay: o.keepAliveInitialDelay })
-      } as buildConnector.BuildOptions)
+      })
       byVariant.set(variant, connector)
     }
     return connector

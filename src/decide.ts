@@ -50,7 +50,7 @@ export function routeFailure (fingerprint: FingerprintId | undefined, http1Only:
   return 'candidate'
 }
 
-const PROXY_FAILURE: FailStep = Object.freeze({ kind: 'fail', error: 'original' }) as FailStep
+const PROXY_FAILURE: FailStep = Object.freeze({ kind: 'fail', error: 'original' })
 
 /**
  * A failure of the proxy itself (`TLS_FALLBACK_PROXY_ERROR`: 407, a refused CONNECT, 502/503, a

@@ -61,7 +61,7 @@ export class ReplayableBody {
     } else {
       this.#static = undefined
       this.#streaming = true
-      this.#sourceStream = body as { destroy?: (error?: Error) => void }
+      this.#sourceStream = body
       this.#chunks = []
       let iterable = body as AsyncIterable<unknown> | Iterable<unknown>
       if (typeof (body as { getReader?: unknown }).getReader === 'function' &&
@@ -69,8 +69,8 @@ export class ReplayableBody {
         iterable = Readable.fromWeb(body as import('node:stream/web').ReadableStream)
       }
       this.#source = Symbol.asyncIterator in iterable
-        ? (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]()
-        : toAsync((iterable as Iterable<unknown>)[Symbol.iterator]())
+        ? (iterable)[Symbol.asyncIterator]()
+        : toAsync((iterable)[Symbol.iterator]())
     }
   }
 
@@ -161,6 +161,8 @@ export class ReplayableBody {
 const NO_BODY = new ReplayableBody(undefined, 0)
 const NULL_BODY = new ReplayableBody(null, 0)
 
+// An async view of a sync iterator: nothing to await, by design.
+// eslint-disable-next-line @typescript-eslint/require-await
 async function * toAsync (iterator: Iterator<unknown>): AsyncGenerator<unknown> {
   for (let r = iterator.next(); r.done !== true; r = iterator.next()) yield r.value
 }

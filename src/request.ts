@@ -739,7 +739,7 @@ export class FallbackRequest implements HoldOwner {
     try {
       this.#handler.onResponseError?.(this.#controller, error)
     } finally {
-      if (this.#info !== undefined) this.#publishEnd(error as Error & { code?: string })
+      if (this.#info !== undefined) this.#publishEnd(error)
       this.#host.finished(this)
     }
   }

@@ -52,6 +52,7 @@ describe('undici-tls-fallback probe', () => {
       assert.match(human.stdout, /verdict: use the renegotiation stack over HTTP\/1\.1 \(renegotiation-refused\)/)
       assert.match(human.stdout, /config: {2}hosts: \{ 'localhost': \{ fallback: \['tls13', 'renegotiation'\], http1Only: true \} \}/)
       assert.match(human.stdout, /clientcertnegotiation=enable/)
+      // eslint-disable-next-line no-control-regex -- the escape character is what is looked for
       assert.doesNotMatch(human.stdout, /\x1b\[/, 'no colour when stdout is not a TTY')
     } finally {
       await iis.close()

@@ -187,7 +187,7 @@ describe('other 403s pass through untouched', () => {
           r.writeHead(403, { 'content-type': 'text/plain', 'x-own': 'yes', ...(chunked ? {} : { 'content-length': head.length + tail.length }) })
           r.write(head)
           // The rest only once the client has the headers: a held-back response would never get them.
-          void finished.then(() => r.end(tail))
+          finished.then(() => r.end(tail), () => {})
         }
       })
       const origin = `https://localhost:${server.port}`

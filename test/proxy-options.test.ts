@@ -44,7 +44,7 @@ describe('proxy options are validated at construction, and no error shows a cred
     test(`${c.name}: TLS_FALLBACK_INVALID_OPTION names ${c.option}`, () => {
       let caught: unknown
       try {
-        void new TlsFallbackAgent(c.options as never)
+        new TlsFallbackAgent(c.options as never).destroy().catch(() => {})
       } catch (error) {
         caught = error
       }

@@ -154,4 +154,3 @@ function shared (agent: ReturnType<typeof makeAgent>): import('../src/index.ts')
     entries: () => [...entries.values()]
   }
 }
-

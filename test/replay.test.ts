@@ -7,6 +7,8 @@ import { DEFAULT_MAX_REPLAY_BODY_SIZE, isIdempotent, ReplayableBody } from '../s
 import { hasIdempotencyKey, refusedBeforeProcessing, replayVerdict, requestIsIdempotent } from '../src/replay-policy.ts'
 import { FINGERPRINTS, type Diagnosis, type FingerprintId } from '../src/fingerprint.ts'
 
+/* eslint-disable no-unreachable-loop -- `for await (...) { ...; break }` reads one chunk and then closes the iterator, as undici does when an attempt fails */
+
 function iterable (body: unknown): AsyncIterable<Buffer> {
   assert.ok(body !== null && typeof body === 'object' && Symbol.asyncIterator in body, 'a stream body is replayed as an async iterable')
   return body as AsyncIterable<Buffer>

@@ -79,7 +79,7 @@ function parse (argv: string[]): Parsed | 'help' {
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       }
-    }) as { values: Record<string, string | boolean | undefined>, positionals: string[] })
+    }))
   } catch (error) {
     throw new UsageError((error as Error).message)
   }

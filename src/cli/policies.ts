@@ -65,7 +65,7 @@ function parse (argv: string[]): Parsed | 'help' {
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       }
-    }) as { values: Record<string, string | boolean | undefined>, positionals: string[] })
+    }))
   } catch (error) {
     // parseArgs echoes the offending argument: a URL with a password must not come back.
     throw new UsageError(redact((error as Error).message, argv))

@@ -110,7 +110,7 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
           alpn = typeof s.alpnProtocol === 'string' ? s.alpnProtocol : null
           done(null, s)
         })
-        s.on('error', (error) => done(error, null))
+        s.on('error', (error: Error) => done(error, null))
         return s
       }
       const tcp = options.lookup === undefined ? {} : { lookup: options.lookup }
@@ -130,7 +130,7 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
   try {
     const response = await client.request({
       path: `${url.pathname}${url.search}`,
-      method: options.method as 'GET',
+      method: options.method,
       signal: options.signal
     })
     status = response.statusCode

@@ -209,7 +209,7 @@ export class TlsFallbackInstrumentation {
     }
     if (maxServers !== this.#maxServers) this.#servers.clear()
     this.#maxServers = maxServers
-    return { ...config, ...(config.agents === undefined ? {} : { agents: [...config.agents] }), enabled }
+    return { ...config, ...(config.agents === undefined ? {} : { agents: [...(config.agents as readonly PolicySource[])] }), enabled }
   }
 
   #useMeter (provider: MeterProvider): void {

@@ -21,6 +21,8 @@ export interface RedisClient {
   disconnect: () => void
   /** Connects a client created with `lazyConnect`. */
   connect?: () => Promise<unknown>
+  // ioredis's own listener type: a listener with typed parameters ('message' gets two strings) must fit.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on: (event: string, listener: (...args: any[]) => void) => unknown
 }
 
@@ -148,9 +150,9 @@ export class RedisPolicyCache implements PolicyCache {
     this.ready = new Promise((resolve) => { resolveReady = resolve })
     this.#client.on('ready', () => {
       this.#wake()
-      this.#onReady().finally(resolveReady)
+      this.#onReady().then(resolveReady, resolveReady)
     })
-    if (this.#client.status === 'ready') this.#onReady().finally(resolveReady)
+    if (this.#client.status === 'ready') this.#onReady().then(resolveReady, resolveReady)
     // A client created with lazyConnect connects only when asked: the store needs it now.
     else if (this.#client.status === 'wait') this.#client.connect?.().catch(() => {})
   }

@@ -52,7 +52,7 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 
 function isPlainObject (value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
-  const proto = Object.getPrototypeOf(value)
+  const proto: unknown = Object.getPrototypeOf(value)
   return proto === Object.prototype || proto === null
 }
 
@@ -154,22 +154,22 @@ export function parseProxy (path: string, value: unknown): Proxy {
     if (!isPlainObject(proxyTls)) throw invalidOption(`${base}.proxyTls`, `must be an object of TLS options, got ${kind(proxyTls)}`)
     if (protocol !== 'https:') throw invalidOption(`${base}.proxyTls`, `applies only to an https:// proxy, and this one is ${protocol}// (${redacted})`)
     try {
-      tls.createSecureContext(proxyTls as ConnectionOptions)
+      tls.createSecureContext(proxyTls)
     } catch (error) {
       const code = (error as { code?: string }).code
       throw invalidOption(`${base}.proxyTls`, `has TLS options that Node refuses${code === undefined ? '' : ` (${code})`}`, error)
     }
   }
   if (token !== undefined) {
-    own['proxy-authorization'] = token as string
+    own['proxy-authorization'] = token
   } else if (username !== undefined && protocol !== 'socks5:') {
     own['proxy-authorization'] = `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`
   }
   const agentOptions: Proxy['agentOptions'] = {
     uri: url.href,
-    ...(token === undefined ? {} : { token: token as string }),
+    ...(token === undefined ? {} : { token }),
     ...(headers === undefined ? {} : { headers: { ...(headers as Record<string, string>) } }),
-    ...(proxyTls === undefined ? {} : { proxyTls: proxyTls as ConnectionOptions })
+    ...(proxyTls === undefined ? {} : { proxyTls })
   }
   return Object.freeze({
     protocol,
@@ -177,7 +177,7 @@ export function parseProxy (path: string, value: unknown): Proxy {
     port,
     redacted,
     headers: Object.freeze(own),
-    proxyTls: (proxyTls ?? {}) as ConnectionOptions,
+    proxyTls: (proxyTls ?? {}),
     username: protocol === 'socks5:' ? username : undefined,
     password: protocol === 'socks5:' ? password : undefined,
     agentOptions

@@ -41,7 +41,7 @@ export interface ApacheOptions {
  *                          the body, up to 1 MiB, is buffered by mod_ssl across the renegotiation).
  * Every response carries `X-Client-Verify` and `X-Client-Subject`.
  */
-export async function startApache(options: ApacheOptions = {}): Promise<ApacheServer> {
+export async function startApache (options: ApacheOptions = {}): Promise<ApacheServer> {
   const port = await freePort()
   const root = await mkdtemp(path.join(os.tmpdir(), 'undici-tls-fallback-apache-'))
   await writeSite(root, port, options.protocols ?? '-all +TLSv1.2', options.http2 === true)
@@ -54,8 +54,8 @@ export async function startApache(options: ApacheOptions = {}): Promise<ApacheSe
     env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LANG: 'C' },
   })
   let stdio = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk; })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk; })
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
   const exited = once(child, 'exit').catch(() => undefined)
   const close = () => stop(child, exited, root)
 
@@ -83,7 +83,7 @@ export async function startApache(options: ApacheOptions = {}): Promise<ApacheSe
     try {
       return readFileSync(path.join(root, 'logs', name), 'utf8')
     } catch {
-      return ''; // closed: the temp dir is gone
+      return '' // closed: the temp dir is gone
     }
   }
   return {
@@ -95,7 +95,7 @@ export async function startApache(options: ApacheOptions = {}): Promise<ApacheSe
   }
 }
 
-async function writeSite(root: string, port: number, protocols: string, http2: boolean): Promise<void> {
+async function writeSite (root: string, port: number, protocols: string, http2: boolean): Promise<void> {
   // Children run as www-data: everything they serve or execute must be world-readable.
   await chmod(root, 0o755)
   for (const dir of ['htdocs', 'cgi-bin', 'logs', 'run']) await mkdir(path.join(root, dir), { mode: 0o755 })
@@ -112,7 +112,7 @@ async function writeSite(root: string, port: number, protocols: string, http2: b
   const modules = [
     http2 ? 'mpm_event' : 'mpm_prefork', 'authz_core', 'mime', 'dir', 'alias', 'headers', 'rewrite', 'socache_shmcb', 'ssl',
     http2 ? 'cgid' : 'cgi', ...(http2 ? ['http2'] : []),
-  ]; // unixd and log_config are compiled into Debian's apache2
+  ] // unixd and log_config are compiled into Debian's apache2
   const mpm = http2
     ? `StartServers 1\nServerLimit 2\nThreadsPerChild 8\nMinSpareThreads 4\nMaxSpareThreads 16\nMaxRequestWorkers 16\nScriptSock "${root}/run/cgid.sock"\nProtocols h2 http/1.1`
     : 'StartServers 2\nMinSpareServers 2\nMaxSpareServers 4\nMaxRequestWorkers 16'
@@ -179,7 +179,7 @@ Header always set X-Client-Subject "%{SSL_CLIENT_S_DN}s"
   await writeFile(path.join(root, 'httpd.conf'), conf)
 }
 
-async function handshakes(port: number): Promise<boolean> {
+async function handshakes (port: number): Promise<boolean> {
   const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false })
   try {
     await once(socket, 'secureConnect')
@@ -191,10 +191,10 @@ async function handshakes(port: number): Promise<boolean> {
   }
 }
 
-async function stop(child: ChildProcess, exited: Promise<unknown>, root: string): Promise<void> {
+async function stop (child: ChildProcess, exited: Promise<unknown>, root: string): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     child.kill('SIGTERM')
-    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 10_000); // the whole (detached) group
+    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 10_000) // the whole (detached) group
     await exited
     clearTimeout(timer)
   }

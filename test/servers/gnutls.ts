@@ -22,7 +22,7 @@ export interface GnutlsOptions {
 }
 
 /** Starts `gnutls-serv --http` on a free loopback port (TLS 1.2 at most). */
-export async function startGnutls(options: GnutlsOptions = {}): Promise<GnutlsServer> {
+export async function startGnutls (options: GnutlsOptions = {}): Promise<GnutlsServer> {
   const priority = options.safeRenegotiation
     ? 'NORMAL:-VERS-TLS1.3'
     : 'NORMAL:%DISABLE_SAFE_RENEGOTIATION:-VERS-TLS1.3'
@@ -36,8 +36,8 @@ export async function startGnutls(options: GnutlsOptions = {}): Promise<GnutlsSe
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
 
   let output = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; })
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
   const exited = once(child, 'exit').catch(() => undefined)
 
   try {
@@ -66,7 +66,7 @@ export async function startGnutls(options: GnutlsOptions = {}): Promise<GnutlsSe
   }
 }
 
-async function accepts(port: number): Promise<boolean> {
+async function accepts (port: number): Promise<boolean> {
   const socket = net.connect(port, '127.0.0.1')
   try {
     await once(socket, 'connect')
@@ -78,7 +78,7 @@ async function accepts(port: number): Promise<boolean> {
   }
 }
 
-async function stop(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+async function stop (child: ChildProcess, exited: Promise<unknown>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   child.kill('SIGTERM')
   const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)

@@ -80,6 +80,8 @@ function readBody (req: import('node:http').IncomingMessage): Promise<Buffer> {
 
 export async function startIisLike (options: IisLikeOptions = {}): Promise<TestServer> {
   const stats: ServerStats = { connections: 0, requests: [], renegotiations: 0, refused: 0, bodies: [], answered: [], effects: [] }
+  // Assigned below, once the server listens; the handlers above read it.
+  // eslint-disable-next-line prefer-const
   let relay: Relay | undefined
   const renegotiatedSockets = new WeakSet<TLSSocket>()
 

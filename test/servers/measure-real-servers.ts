@@ -21,7 +21,7 @@ interface HttpRequest { method: 'GET' | 'POST'; path: string; body?: Buffer }
 interface HttpResponse { head: string; body: Buffer; complete: boolean }
 interface Counters { rawRead: number; rawWritten: number; tlsRead: number; tlsWritten: number }
 
-async function measure(label: string, port: number, options: tls.ConnectionOptions, requests: HttpRequest[]) {
+async function measure (label: string, port: number, options: tls.ConnectionOptions, requests: HttpRequest[]) {
   console.log(`\n== ${label}`)
   const events: string[] = []
   const raw = net.connect(port, '127.0.0.1')
@@ -34,7 +34,7 @@ async function measure(label: string, port: number, options: tls.ConnectionOptio
     rawRead: raw.bytesRead, rawWritten: raw.bytesWritten, tlsRead: socket.bytesRead, tlsWritten: socket.bytesWritten,
   })
   let atSecureConnect: Counters | undefined
-  socket.prependOnceListener('secureConnect', () => { atSecureConnect = counters(); })
+  socket.prependOnceListener('secureConnect', () => { atSecureConnect = counters() })
 
   let secureCount = 0
   let secureConnectCount = 0
@@ -43,16 +43,16 @@ async function measure(label: string, port: number, options: tls.ConnectionOptio
     secureCount++
     sessions.push(`${socket.getProtocol()} ${socket.getCipher()?.standardName} peerCert=${socket.getPeerCertificate().subject?.CN}`)
   })
-  socket.on('secureConnect', () => { secureConnectCount++; events.push('tls:secureConnect'); wake(); })
+  socket.on('secureConnect', () => { secureConnectCount++; events.push('tls:secureConnect'); wake() })
   socket.on('end', () => events.push('tls:end'))
   socket.on('session', () => events.push('tls:session'))
   let failure: NodeJS.ErrnoException | undefined
-  socket.on('error', (error: NodeJS.ErrnoException) => { failure ??= error; events.push(`tls:error(${error.code})`); })
+  socket.on('error', (error: NodeJS.ErrnoException) => { failure ??= error; events.push(`tls:error(${error.code})`) })
 
   let received = Buffer.alloc(0)
   let closed = false
   let wake = () => {}
-  socket.on('data', (chunk: Buffer) => { received = Buffer.concat([received, chunk]); wake(); })
+  socket.on('data', (chunk: Buffer) => { received = Buffer.concat([received, chunk]); wake() })
   const closing = new Promise<void>((resolve) => socket.once('close', () => {
     closed = true
     events.push('tls:close')
@@ -60,18 +60,18 @@ async function measure(label: string, port: number, options: tls.ConnectionOptio
     resolve()
   }))
   const until = async (done: () => boolean) => {
-    while (!done()) await new Promise<void>((resolve) => { wake = resolve; })
+    while (!done()) await new Promise<void>((resolve) => { wake = resolve })
   }
-  const timer = setTimeout(() => { events.push('TIMEOUT'); socket.destroy(); }, CASE_TIMEOUT_MS)
+  const timer = setTimeout(() => { events.push('TIMEOUT'); socket.destroy() }, CASE_TIMEOUT_MS)
 
   await until(() => closed || atSecureConnect !== undefined)
   for (const [i, request] of requests.entries()) {
     if (closed) break
     const last = i === requests.length - 1
     const body = request.body ?? Buffer.alloc(0)
-    const head = `${request.method} ${request.path} HTTP/1.1\r\nHost: localhost\r\n`
-      + (request.body ? `Content-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n` : '')
-      + `Connection: ${last ? 'close' : 'keep-alive'}\r\n\r\n`
+    const head = `${request.method} ${request.path} HTTP/1.1\r\nHost: localhost\r\n` +
+      (request.body ? `Content-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n` : '') +
+      `Connection: ${last ? 'close' : 'keep-alive'}\r\n\r\n`
     events.push(`write(${request.method} ${request.path})`)
     socket.write(Buffer.concat([Buffer.from(head), body]))
     await until(() => closed || parseResponses(received).filter((r) => r.complete).length > i)
@@ -102,7 +102,7 @@ async function measure(label: string, port: number, options: tls.ConnectionOptio
 }
 
 /** Minimal HTTP/1.1 response splitter: Content-Length, chunked, or read-until-close. */
-function parseResponses(data: Buffer, closed = false): HttpResponse[] {
+function parseResponses (data: Buffer, closed = false): HttpResponse[] {
   const responses: HttpResponse[] = []
   let offset = 0
   while (offset < data.length) {
@@ -126,7 +126,7 @@ function parseResponses(data: Buffer, closed = false): HttpResponse[] {
         const lineEnd = data.indexOf('\r\n', at)
         if (lineEnd < 0) break
         const size = parseInt(data.subarray(at, lineEnd).toString('latin1'), 16)
-        if (size === 0) { complete = data.length >= lineEnd + 4; at = lineEnd + 4; break; }
+        if (size === 0) { complete = data.length >= lineEnd + 4; at = lineEnd + 4; break }
         chunks.push(data.subarray(lineEnd + 2, lineEnd + 2 + size))
         at = lineEnd + 2 + size + 2
       }
@@ -140,10 +140,10 @@ function parseResponses(data: Buffer, closed = false): HttpResponse[] {
   return responses
 }
 
-async function apacheCase(server: ApacheServer, label: string, options: tls.ConnectionOptions, requests: HttpRequest[]) {
+async function apacheCase (server: ApacheServer, label: string, options: tls.ConnectionOptions, requests: HttpRequest[]) {
   const [errorBefore, accessBefore] = [server.errorLog().length, server.accessLog().length]
   await measure(label, server.port, options, requests)
-  await sleep(200); // let Apache flush its logs
+  await sleep(200) // let Apache flush its logs
   const errorLines = server.errorLog().slice(errorBefore).split('\n').filter((line) => line.includes('[client '))
   for (const line of errorLines) console.log(`  apache error.log: ${line.replace(/^\[[^\]]*\] /, '').replace(/\[pid [^\]]*\] /, '')}`)
   for (const line of server.accessLog().slice(accessBefore).split('\n').filter(Boolean)) console.log(`  apache access.log: ${line}`)

@@ -1,7 +1,7 @@
 import net from 'node:net'
 
 /** Asks the OS for a free TCP port on 127.0.0.1 (listen on port 0, read it, close). */
-export async function freePort(): Promise<number> {
+export async function freePort (): Promise<number> {
   const server = net.createServer()
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -113,7 +113,8 @@ export async function startSquid (options: { tls?: boolean } = {}): Promise<Squi
 
   const deadline = Date.now() + STARTUP_TIMEOUT_MS
   const ports = [open, auth, deny]
-  while (!(await allAccept(ports)) || (tlsPort !== undefined && !(await handshakes(tlsPort)))) {
+  const ready = async (): Promise<boolean> => (await allAccept(ports)) && (tlsPort === undefined || await handshakes(tlsPort))
+  while (!(await ready())) {
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       const log = readOr(path.join(root, 'cache.log'))
       await close()
