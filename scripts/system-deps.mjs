@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Makes sure the Debian packages that the real-server tests and the demo use are installed:
 // gnutls-serv (a TLS server without RFC 5746), apache2 (renegotiates per location), redis-server,
-// squid (an HTTP(S) proxy), danted (a SOCKS5 proxy) and htpasswd (Squid's Basic-auth file).
+// squid (an HTTP(S) proxy), danted and microsocks (SOCKS5 proxies; microsocks checks its own
+// username and password) and htpasswd (Squid's Basic-auth file).
 // As root on Debian it installs what is missing with apt-get; elsewhere it says what to install.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 
-const PACKAGES = { 'gnutls-serv': 'gnutls-bin', apache2: 'apache2', 'redis-server': 'redis-server', squid: 'squid', danted: 'dante-server', htpasswd: 'apache2-utils' }
+const PACKAGES = { 'gnutls-serv': 'gnutls-bin', apache2: 'apache2', 'redis-server': 'redis-server', squid: 'squid', danted: 'dante-server', htpasswd: 'apache2-utils', microsocks: 'microsocks' }
 const only = process.argv.slice(2)
 const wanted = Object.entries(PACKAGES).filter(([bin]) => only.length === 0 || only.includes(bin))
 const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin']

@@ -4,6 +4,7 @@ import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { startApache, type ApacheServer } from './servers/apache.ts'
 import { startDante, type DanteProxy } from './servers/dante.ts'
+import { startMicrosocks } from './servers/microsocks.ts'
 import { startGnutls, type GnutlsServer } from './servers/gnutls.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
@@ -535,6 +536,32 @@ describe('through Dante (SOCKS5)', () => {
       await none.close()
       await wrong.close()
       await strict.close()
+    }
+  })
+
+  test('a SOCKS5 server that checks username/password (microsocks): the right ones open the tunnel and the IIS-like host falls back through it; wrong ones are a proxy error that shows no password', async () => {
+    const socks = await startMicrosocks({ user: 'utf-user', password: 'socks pass/42' })
+    const origin = `https://localhost:${iis.port}`
+    const proxy = `socks5://utf-user:${encodeURIComponent('socks pass/42')}@127.0.0.1:${socks.port}`
+    const { logger, lines } = memoryLogger()
+    const agent = makeAgent({ proxy, logger })
+    const wrong = makeAgent({ proxy: `socks5://utf-user:not-it-77@127.0.0.1:${socks.port}` })
+    try {
+      const reply = await send(agent, `${origin}/secure`)
+      assert.equal(reply.status, 200)
+      assert.equal(agent.policy(origin)?.stack, 'renegotiation')
+      assert.equal(agent.policy(origin)?.evidence.verified, true)
+      assert.ok(!JSON.stringify(lines).includes('socks pass'), 'no password in the logs')
+      const refused = await failure(() => send(wrong, `${origin}/`))
+      assert.equal(refused.code, 'TLS_FALLBACK_PROXY_ERROR')
+      assert.equal(refused.proxy, `socks5://***@127.0.0.1:${socks.port}`)
+      assert.ok(!refused.message.includes('not-it-77'))
+      // The same route with the wrong password fails: the answer above came through the authenticated tunnel.
+      assert.equal(wrong.policy(origin), undefined)
+    } finally {
+      await agent.close()
+      await wrong.close()
+      await socks.close()
     }
   })
 })
