@@ -34,7 +34,7 @@ describe('a real Apache (mod_ssl) that renegotiates for a client certificate und
       assert.equal(post.status, 200)
       assert.equal(post.text, 'received 4096 bytes\n')
       assert.deepEqual(events.attempts.slice(-1).map((a) => a.stack), ['renegotiation'])
-      assert.match(apache.accessLog(), /"GET \/secure HTTP\/1.1" 200 .* verify=SUCCESS subject="CN=test client"/)
+      assert.match(await apache.waitForAccessLog(/"GET \/secure HTTP\/1.1" 200 .* verify=SUCCESS subject="CN=test client"/), /"GET \/secure HTTP\/1.1" 200 .* verify=SUCCESS subject="CN=test client"/)
     } finally {
       events.stop()
       await agent.close()

@@ -19,6 +19,11 @@ export interface ApacheServer {
   close(): Promise<void>
   errorLog(): string
   accessLog(): string
+  /**
+   * The access log once it has `count` lines that match `pattern` (at most 10 s): Apache writes a
+   * request's line after the response went out, so a client can have its answer before the line.
+   */
+  waitForAccessLog(pattern: RegExp, count?: number): Promise<string>
 }
 
 export interface ApacheOptions {
@@ -92,6 +97,15 @@ export async function startApache (options: ApacheOptions = {}): Promise<ApacheS
     close,
     errorLog: () => stdio + read('error.log'),
     accessLog: () => read('access.log'),
+    waitForAccessLog: async (pattern, count = 1) => {
+      const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`)
+      const until = Date.now() + 10_000
+      for (;;) {
+        const log = read('access.log')
+        if ((log.match(global)?.length ?? 0) >= count || Date.now() > until) return log
+        await sleep(50)
+      }
+    },
   }
 }
 
