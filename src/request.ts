@@ -346,14 +346,7 @@ export class FallbackRequest implements HoldOwner {
     const diagnosis = postHandshakeAuthDiagnosis(held.connection, held.size)
     const error = new Error(`${this.origin}: HTTP 403 on the ${this.#stack} stack: ${diagnosis.evidence.summary}`)
     this.#recordAttempt('HTTP_403', diagnosis.fingerprint)
-    this.#host.telemetry.diagnosis({
-      origin: this.origin,
-      method: this.#method,
-      stack: this.#stack,
-      fingerprint: diagnosis.fingerprint,
-      evidence: diagnosis.evidence,
-      error: { code: undefined, message: error.message }
-    })
+    this.#publishDiagnosis(diagnosis, error)
 
     const inLadder = this.#diagnosis !== undefined
     // A stack of the ladder got the same answer: the next one, else the 403 as it came.
@@ -413,6 +406,19 @@ export class FallbackRequest implements HoldOwner {
 
   // ---- end of the held-back 403 ----
 
+  /** The diagnosis event of this attempt, with the request it belongs to (OpenTelemetry links them by it). */
+  #publishDiagnosis (diagnosis: Diagnosis, error: Error & { code?: string }): void {
+    this.#host.telemetry.diagnosis({
+      origin: this.origin,
+      method: this.#method,
+      stack: this.#stack,
+      fingerprint: diagnosis.fingerprint,
+      evidence: diagnosis.evidence,
+      error: { code: error.code, message: error.message },
+      request: this.#info
+    })
+  }
+
   /** Lists a failed attempt for error reports (the list is allocated at the first failure). */
   #recordAttempt (code: string | undefined, fingerprint: string | undefined): void {
     if (this.#attempts === NO_ATTEMPTS) this.#attempts = []
@@ -447,17 +453,7 @@ export class FallbackRequest implements HoldOwner {
       : diagnose({ error, stack: this.#stack, connection, hasClientCert: this.rule.clientCert !== undefined, http2: this.#host.http2FailureFor(error) })
     // Attempts are listed for error reports; one that got a response needs no entry.
     this.#recordAttempt(error.code ?? error.name, diagnosis?.fingerprint)
-    if (diagnosis !== undefined) {
-      this.#host.telemetry.diagnosis({
-        origin: this.origin,
-        method: this.#method,
-        stack: this.#stack,
-        fingerprint: diagnosis.fingerprint,
-        evidence: diagnosis.evidence,
-        error: { code: error.code, message: error.message },
-        request: this.#info
-      })
-    }
+    if (diagnosis !== undefined) this.#publishDiagnosis(diagnosis, error)
 
     // No detection on a pinned host; a bare reset of an idempotent request still gets its retry.
     switch (routeFailure(diagnosis?.fingerprint, this.#http1Only, this.pinned, this.#diagnosis !== undefined)) {

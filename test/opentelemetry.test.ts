@@ -13,6 +13,7 @@ import { request } from 'undici'
 import { TlsFallbackInstrumentation } from '../src/opentelemetry/index.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
+import { startPhaLike } from './servers/pha.ts'
 import { failure, makeAgent, record, send } from './helpers.ts'
 
 /** A pull reader: `collect()` returns what the SDK aggregated so far (cumulative). */
@@ -158,6 +159,36 @@ describe('OpenTelemetry instrumentation', () => {
     } finally {
       unregister()
       await agent.close()
+      await meterProvider.shutdown()
+      await tracerProvider.shutdown()
+    }
+  })
+
+  test('a post-handshake-auth 403 (TLS 1.3) without a certificate: its diagnosis is a span event on the caller\'s span, and no transition', async () => {
+    const { meterProvider, exporter, tracerProvider } = setup()
+    const instrumentation = new TlsFallbackInstrumentation({ enabled: false })
+    const unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider, meterProvider })
+    const server = await startPhaLike()
+    const agent = makeAgent({ logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} } })
+    try {
+      const tracer = tracerProvider.getTracer('test')
+      const status = await tracer.startActiveSpan('caller', async (span) => {
+        try {
+          return (await send(agent, `https://localhost:${server.port}/secure/`)).status
+        } finally {
+          span.end()
+        }
+      })
+      assert.equal(status, 403)
+      const caller = exporter.getFinishedSpans().find((s) => s.name === 'caller') as ReadableSpan
+      const events: Array<Record<string, unknown>> = caller.events.map((e) => ({ name: e.name, ...e.attributes }))
+      assert.deepEqual(events.map((e) => e.name), ['tls_fallback.diagnosis'])
+      assert.equal(events[0]?.['tls_fallback.fingerprint'], 'post-handshake-auth-required')
+      assert.equal(events[0]?.['tls_fallback.verified'], true)
+    } finally {
+      unregister()
+      await agent.close()
+      await server.close()
       await meterProvider.shutdown()
       await tracerProvider.shutdown()
     }
