@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from './ports.ts'
+import { accepts, readOr, stopChild } from './process.ts'
 
 const STARTUP_TIMEOUT_MS = 15_000
 
@@ -65,7 +64,7 @@ export async function startDante (options: DanteOptions = {}): Promise<DanteProx
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
   const exited = once(child, 'exit').catch(() => undefined)
   const close = async (): Promise<void> => {
-    await stop(child, exited)
+    await stopChild(child, exited)
     await rm(root, { recursive: true, force: true })
   }
   try {
@@ -98,32 +97,4 @@ export async function startDante (options: DanteOptions = {}): Promise<DanteProx
     },
     close
   }
-}
-
-function readOr (file: string): string {
-  try {
-    return readFileSync(file, 'utf8')
-  } catch {
-    return ''
-  }
-}
-
-async function accepts (port: number): Promise<boolean> {
-  const socket = net.connect(port, '127.0.0.1')
-  try {
-    await once(socket, 'connect')
-    return true
-  } catch {
-    return false
-  } finally {
-    socket.destroy()
-  }
-}
-
-async function stop (child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-  await exited
-  clearTimeout(timer)
 }

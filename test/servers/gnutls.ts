@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import net from 'node:net'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { freePort } from './ports.ts'
+import { accepts, stopChild } from './process.ts'
 
 const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url))
 const STARTUP_TIMEOUT_MS = 10_000
@@ -52,7 +52,7 @@ export async function startGnutls (options: GnutlsOptions = {}): Promise<GnutlsS
   const deadline = Date.now() + STARTUP_TIMEOUT_MS
   while (!(await accepts(port))) {
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      await stop(child, exited)
+      await stopChild(child, exited)
       throw new Error(`gnutls-serv did not start on port ${port}:\n${output}`)
     }
     await sleep(50)
@@ -61,27 +61,7 @@ export async function startGnutls (options: GnutlsOptions = {}): Promise<GnutlsS
   return {
     port,
     host: '127.0.0.1',
-    close: () => stop(child, exited),
+    close: async () => { await stopChild(child, exited) },
     output: () => output,
   }
-}
-
-async function accepts (port: number): Promise<boolean> {
-  const socket = net.connect(port, '127.0.0.1')
-  try {
-    await once(socket, 'connect')
-    return true
-  } catch {
-    return false
-  } finally {
-    socket.destroy()
-  }
-}
-
-async function stop (child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-  await exited
-  clearTimeout(timer)
 }

@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from './ports.ts'
+import { accepts, stopChild } from './process.ts'
 
 const STARTUP_TIMEOUT_MS = 15_000
 
@@ -37,30 +37,10 @@ export async function startMicrosocks (options: { user: string, password: string
   const deadline = Date.now() + STARTUP_TIMEOUT_MS
   while (!(await accepts(port))) {
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      await stop(child, exited)
+      await stopChild(child, exited)
       throw new Error(`microsocks did not start on port ${port}:\n${output}`)
     }
     await sleep(50)
   }
-  return { port, output: () => output, close: async () => { await stop(child, exited) } }
-}
-
-async function accepts (port: number): Promise<boolean> {
-  const socket = net.connect(port, '127.0.0.1')
-  try {
-    await once(socket, 'connect')
-    return true
-  } catch {
-    return false
-  } finally {
-    socket.destroy()
-  }
-}
-
-async function stop (child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-  await exited
-  clearTimeout(timer)
+  return { port, output: () => output, close: async () => { await stopChild(child, exited) } }
 }

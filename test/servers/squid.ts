@@ -1,14 +1,13 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
 import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import tls from 'node:tls'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { certs } from './certs.ts'
 import { freePort } from './ports.ts'
+import { accepts, readOr, stopChild } from './process.ts'
 
 const STARTUP_TIMEOUT_MS = 20_000
 
@@ -100,7 +99,7 @@ export async function startSquid (options: { tls?: boolean } = {}): Promise<Squi
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
   const exited = once(child, 'exit').catch(() => undefined)
   const close = async (): Promise<void> => {
-    await stop(child, exited)
+    await stopChild(child, exited)
     await rm(root, { recursive: true, force: true })
   }
   try {
@@ -144,25 +143,8 @@ export async function startSquid (options: { tls?: boolean } = {}): Promise<Squi
   }
 }
 
-function readOr (file: string): string {
-  try {
-    return readFileSync(file, 'utf8')
-  } catch {
-    return ''
-  }
-}
-
 async function allAccept (ports: number[]): Promise<boolean> {
-  for (const port of ports) {
-    const socket = net.connect(port, '127.0.0.1')
-    try {
-      await once(socket, 'connect')
-    } catch {
-      return false
-    } finally {
-      socket.destroy()
-    }
-  }
+  for (const port of ports) if (!(await accepts(port))) return false
   return true
 }
 
@@ -176,12 +158,4 @@ async function handshakes (port: number): Promise<boolean> {
   } finally {
     socket.destroy()
   }
-}
-
-async function stop (child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-  await exited
-  clearTimeout(timer)
 }
