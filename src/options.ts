@@ -2,6 +2,7 @@ import { constants } from 'node:crypto'
 import tls, { type ConnectionOptions } from 'node:tls'
 import type { Agent } from 'undici'
 import { invalidOption } from './errors.ts'
+import { isPlainObject } from './plain-object.ts'
 import { HostMatcher, parseHostPattern, type HostPattern } from './policy/hosts.ts'
 import type { PolicyCache } from './policy/cache.ts'
 import { describe, kind } from './policy/memory-cache.ts'
@@ -141,12 +142,6 @@ const HOST_KEYS = new Set(['fallback', 'stack', 'clientCert', 'http1Only', 'repl
 const CERT_KEYS = new Set(['cert', 'key', 'pfx', 'passphrase'])
 const HOOK_KEYS = new Set(['onAttempt', 'onDiagnosis', 'onFallback'])
 const TLS_VERSION_NAMES = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
-
-function isPlainObject (value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
-  const proto: unknown = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
-}
 
 function checkNonNegativeInteger (path: string, value: unknown, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {

@@ -1,6 +1,7 @@
 import net from 'node:net'
 import tls, { type ConnectionOptions } from 'node:tls'
 import { invalidOption } from '../errors.ts'
+import { isPlainObject } from '../plain-object.ts'
 import { NoProxyList } from './no-proxy.ts'
 
 /**
@@ -49,12 +50,6 @@ const PROXY_KEYS = new Set(['uri', 'token', 'headers', 'proxyTls'])
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'socks5:': 1080 }
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
-
-function isPlainObject (value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
-  const proto: unknown = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
-}
 
 /** What a value is, never what it says (a proxy string may hold a password). */
 function kind (value: unknown): string {
