@@ -78,12 +78,20 @@ export interface BootstrapOptions {
   level?: number
   /** The PRNG's seed. Default 1. */
   seed?: number
+  /**
+   * The group each value came from (one entry per value), such as the load process that measured
+   * it. Values of one group share that group's bias, so the resampling is two-stage: draw groups
+   * with replacement, then values within each drawn group. Without it, values are drawn alone.
+   */
+  groups?: readonly number[] | undefined
 }
 
 /**
  * Percentile bootstrap interval for the median: `resamples` times, draw n values with replacement
  * and take their median; the interval is the (1 - level) / 2 and (1 + level) / 2 quantiles of those
- * medians. NaN ends for no values.
+ * medians. With `groups`, each resample draws whole groups first (as many as there are, with
+ * replacement) and then that many values from each drawn group: a bias that a group's values share
+ * widens the interval, as it should, instead of passing for signal. NaN ends for no values.
  */
 export function bootstrapMedianCi (values: readonly number[], options: BootstrapOptions = {}): { low: number, high: number } {
   const n = values.length
@@ -92,16 +100,33 @@ export function bootstrapMedianCi (values: readonly number[], options: Bootstrap
   const level = options.level ?? 0.95
   if (!(level > 0 && level < 1)) throw new RangeError(`level must be between 0 and 1, got ${level}`)
   if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`resamples must be a whole number >= 1, got ${resamples}`)
+  const members = groupMembers(values, options.groups)
   const random = prng(options.seed ?? 1)
   const medians = new Float64Array(resamples)
-  const sample = new Float64Array(n)
   for (let r = 0; r < resamples; r++) {
-    for (let i = 0; i < n; i++) sample[i] = values[Math.floor(random() * n)] as number
-    sample.sort()
-    medians[r] = quantileSorted(sample, 0.5)
+    const sample: number[] = []
+    for (let g = 0; g < members.length; g++) {
+      const group = members[Math.floor(random() * members.length)] as number[]
+      for (let i = 0; i < group.length; i++) sample.push(group[Math.floor(random() * group.length)] as number)
+    }
+    medians[r] = quantileSorted(Float64Array.from(sample).sort(), 0.5)
   }
   medians.sort()
   return { low: quantileSorted(medians, (1 - level) / 2), high: quantileSorted(medians, (1 + level) / 2) }
+}
+
+/** The values of each group, in order of first appearance; without `groups`, one group of every value (the plain bootstrap). */
+function groupMembers (values: readonly number[], groups: readonly number[] | undefined): number[][] {
+  if (groups === undefined) return [values.slice()]
+  if (groups.length !== values.length) throw new RangeError(`groups needs one entry per value (${groups.length} for ${values.length} values)`)
+  const byGroup = new Map<number, number[]>()
+  values.forEach((value, i) => {
+    const key = groups[i] as number
+    let list = byGroup.get(key)
+    if (list === undefined) byGroup.set(key, list = [])
+    list.push(value)
+  })
+  return [...byGroup.values()]
 }
 
 /** Summary of paired ratios with the bootstrap interval of their median. */

@@ -114,6 +114,56 @@ describe('bench statistics: bootstrap interval of the median', () => {
     assert.throws(() => bootstrapMedianCi(rounds, { resamples: 0 }), RangeError)
   })
 
+  test('grouped: a bias shared by the rounds of one process widens the interval', () => {
+    // 5 processes of 6 rounds each; each process is off by its own few percent, as the bench's
+    // load processes are. Drawn alone, the rounds look like 30 independent ones.
+    const r = prng(7)
+    const offsets = [0.96, 1.03, 0.99, 1.05, 0.97]
+    const values: number[] = []
+    const groups: number[] = []
+    offsets.forEach((offset, g) => {
+      for (let i = 0; i < 6; i++) {
+        values.push(offset + (r() - 0.5) * 0.01)
+        groups.push(g)
+      }
+    })
+    const alone = bootstrapMedianCi(values)
+    const grouped = bootstrapMedianCi(values, { groups })
+    assert.ok(grouped.high - grouped.low > 1.5 * (alone.high - alone.low), `grouped ${JSON.stringify(grouped)}, alone ${JSON.stringify(alone)}`)
+    assert.deepEqual(grouped, bootstrapMedianCi(values, { groups }), 'reproducible')
+  })
+
+  test('grouped: covers the true median about as often as asked when processes carry a bias', () => {
+    const r = prng(11)
+    let coveredGrouped = 0
+    let coveredAlone = 0
+    const trials = 150
+    for (let t = 0; t < trials; t++) {
+      const values: number[] = []
+      const groups: number[] = []
+      for (let g = 0; g < 5; g++) {
+        const offset = (r() - 0.5) * 0.06
+        for (let i = 0; i < 6; i++) {
+          values.push(1 + offset + (r() - 0.5) * 0.02)
+          groups.push(g)
+        }
+      }
+      const grouped = bootstrapMedianCi(values, { groups, resamples: 1_000, seed: t + 1 })
+      const alone = bootstrapMedianCi(values, { resamples: 1_000, seed: t + 1 })
+      if (grouped.low <= 1 && grouped.high >= 1) coveredGrouped += 1
+      if (alone.low <= 1 && alone.high >= 1) coveredAlone += 1
+    }
+    assert.ok(coveredGrouped >= 0.8 * trials, `grouped covered the true median in ${coveredGrouped} of ${trials} trials`)
+    assert.ok(coveredAlone < coveredGrouped, `drawn alone: ${coveredAlone} of ${trials}, grouped: ${coveredGrouped}`)
+  })
+
+  test('grouped: one group per value matches drawing values alone in width; a groups list of the wrong length is refused', () => {
+    const alone = bootstrapMedianCi(rounds)
+    const single = bootstrapMedianCi(rounds, { groups: rounds.map((_, i) => i) })
+    assert.ok(Math.abs((single.high - single.low) - (alone.high - alone.low)) < 0.01, `${JSON.stringify(single)} vs ${JSON.stringify(alone)}`)
+    assert.throws(() => bootstrapMedianCi(rounds, { groups: [1, 2] }), RangeError)
+  })
+
   test('summarizeRatios adds the interval to the summary', () => {
     const s = summarizeRatios(rounds)
     assert.equal(s.n, 31)
