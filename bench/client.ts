@@ -1,6 +1,7 @@
 // A load process for one contender. Each contender has its own process, so that none runs with
 // another's state: in particular the diagnostics-channel subscription TlsFallbackAgent makes
 // (undici:client:sendHeaders) would otherwise also slow the plain Agent down and hide its cost.
+import { subscribe } from 'node:diagnostics_channel'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { GCProfiler, getHeapSpaceStatistics } from 'node:v8'
 import { certs } from '../test/servers/certs.ts'
@@ -16,6 +17,11 @@ let gcMs = 0
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) gcMs += entry.duration
 }).observe({ entryTypes: ['gc'] })
+
+// Connections undici opened (each one a full TLS handshake): a window that opened none measured
+// the keep-alive path alone. Published once per connection, never per request.
+let connections = 0
+subscribe('undici:client:connected', () => { connections += 1 })
 
 export interface LoadResult {
   /** Requests completed (responses read to the end with status 200). */
@@ -35,6 +41,8 @@ export interface LoadResult {
    * (v8.GCProfiler). Unlike time, it does not depend on how loaded the machine is.
    */
   allocatedBytes: number
+  /** Connections undici opened during the run (each one a TLS handshake). */
+  connections: number
 }
 
 type SpaceSizes = Map<string, number>
@@ -94,7 +102,8 @@ async function bulk (url: string): Promise<number> {
 
 /** `concurrency` loops, each sending one request after the other until the time is up. */
 async function load (fetchOne: (url: string) => Promise<number>, url: string, concurrency: number, durationMs: number): Promise<LoadResult> {
-  const result: LoadResult = { count: 0, errors: 0, bytes: 0, elapsedMs: 0, cpuUs: 0, mainCpuUs: 0, gcMs: 0, allocatedBytes: 0 }
+  const result: LoadResult = { count: 0, errors: 0, bytes: 0, elapsedMs: 0, cpuUs: 0, mainCpuUs: 0, gcMs: 0, allocatedBytes: 0, connections: 0 }
+  const connectionsBefore = connections
   const allocated = allocationMeter()
   const gcBefore = gcMs
   const cpu = process.cpuUsage()
@@ -119,6 +128,7 @@ async function load (fetchOne: (url: string) => Promise<number>, url: string, co
   result.cpuUs = cpuMicros(cpu)
   result.mainCpuUs = threadCpuMicros(mainCpu)
   result.allocatedBytes = allocated()
+  result.connections = connections - connectionsBefore
   // PerformanceObserver delivers entries asynchronously: let the last ones arrive.
   await new Promise((resolve) => setImmediate(resolve))
   result.gcMs = gcMs - gcBefore
@@ -131,6 +141,7 @@ async function latency (url: string, count: number): Promise<LatencyResult> {
   let errors = 0
   let firstError: string | undefined
   let bytes = 0
+  const connectionsBefore = connections
   const allocated = allocationMeter()
   const gcBefore = gcMs
   const cpu = process.cpuUsage()
@@ -165,6 +176,7 @@ async function latency (url: string, count: number): Promise<LatencyResult> {
     mainCpuUs,
     gcMs: gcMs - gcBefore,
     allocatedBytes,
+    connections: connections - connectionsBefore,
     p50: quantileSorted(times, 0.5),
     p99: quantileSorted(times, 0.99),
     mean: sum / count

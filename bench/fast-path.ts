@@ -1,8 +1,13 @@
 // Scenarios 1 to 3: the known-good path. One server process, one load process per contender;
-// rounds interleaved, order rotated; every ratio is paired with the plain Agent of the same round.
+// every ratio is paired with the plain Agent of the same round. The small-GET rounds run every
+// contender in the same window (sharing the client CPU); bulk and latency rounds one contender at a
+// time, interleaved, the order rotated.
 import type { LatencyResult, LoadResult } from './client.ts'
-import { BULK_BYTES, interleave, log, pairedRatios, summarize, summarizeRatios, type RatioSummary, type Summary } from './harness.ts'
+import { BULK_BYTES, interleave, log, pairedRatios, sleep, summarize, summarizeRatios, type RatioSummary, type Summary } from './harness.ts'
 import { canPin, startWorker, type Worker } from './ipc.ts'
+
+export const FAST_PATH_PARTS = ['small', 'bulk', 'latency'] as const
+export type FastPathPart = typeof FAST_PATH_PARTS[number]
 
 export interface FastPathConfig {
   contenders: string[]
@@ -22,6 +27,16 @@ export interface FastPathConfig {
   settleMs: number
   /** Server process on CPU 0, load processes on CPU 1 (when the machine allows it). */
   pin: boolean
+  /** Blocks of rounds, each measured by fresh load processes (see Plan.blocks). */
+  blocks: number
+  /**
+   * The small-GET rounds: every contender's load in the same window (see Plan.together), in
+   * `smallBlocks` blocks of fresh processes. False: one contender at a time, like bulk and latency.
+   */
+  together: boolean
+  smallBlocks: number
+  /** The fast path's parts to run (all three by default). */
+  parts?: FastPathPart[] | undefined
   /** Contenders whose load processes run with --cpu-prof, and where the profiles go. */
   profile?: { contenders: string[], dir: string } | undefined
 }
@@ -47,7 +62,7 @@ export interface Row {
   alloc: Summary
   errors: number
   firstError?: string | undefined
-  /** TLS handshakes the server saw during this contender's measured windows. */
+  /** TLS handshakes during this contender's measured windows (the server's count; the client's own connections when contenders share a window). */
   handshakes: number
 }
 
@@ -59,6 +74,8 @@ export interface ScenarioResult {
   /** The goal on the median ratio to the baseline. */
   goal: { op: '>=' | '<=', ratio: number }
   rows: Row[]
+  /** The block (load processes) of each round; absent when one set of processes measured every round. */
+  groups?: number[] | undefined
   settings: string
 }
 
@@ -66,18 +83,102 @@ export interface Measured { value: number, p99?: number, cpu: number, mainCpu: n
 
 const BASELINE = 'agent'
 
-export async function measureScenario (
-  server: Worker, serverId: number, clients: Map<string, Worker>, contenders: string[], rounds: number, settleMs: number,
-  warm: (client: Worker) => Promise<unknown>, run: (client: Worker) => Promise<Measured>
-): Promise<Record<string, Measured[]>> {
-  for (const name of contenders) await warm(clients.get(name) as Worker)
-  return await interleave(contenders, rounds, async (name) => {
-    const before = await server.call<{ handshakes: number }>('stats', { id: serverId })
-    const measured = await run(clients.get(name) as Worker)
-    const after = await server.call<{ handshakes: number }>('stats', { id: serverId })
-    measured.handshakes = after.handshakes - before.handshakes
-    return measured
-  }, settleMs)
+/** A scenario measured in blocks of rounds, each block by fresh load processes. */
+export interface Plan {
+  server: Worker
+  serverId: number
+  contenders: string[]
+  rounds: number
+  /**
+   * Groups of rounds; each block starts fresh load processes (and warms them up) and stops them at
+   * its end. A process keeps its own bias for its whole life (how V8 sized its heap, how it
+   * compiled the hot code): two processes running identical code differed by 10-30% for a whole
+   * run. Several processes per contender average that out, and the interval draws them as groups.
+   */
+  blocks: number
+  /**
+   * Every contender's load runs in the same window, all load processes sharing the client CPU.
+   * The VM's neighbours change how much CPU it gets from one second to the next (throughput moved
+   * by 2x between windows a second apart); contenders measured one after the other each meet
+   * another moment, contenders measured together meet the same one, and the kernel shares the CPU
+   * between them fairly: the ratio of their req/s is the ratio of what a request costs each.
+   */
+  together?: boolean | undefined
+  settleMs: number
+  start: () => Promise<Map<string, Worker>>
+  warm: (client: Worker) => Promise<unknown>
+  run: (client: Worker) => Promise<Measured>
+}
+
+/** Each contender's per-round values, and the block each round belongs to. */
+export interface Measurements {
+  measured: Record<string, Measured[]>
+  /** The block (load processes) of each round, for the grouped bootstrap. */
+  groups: number[]
+}
+
+export async function measureScenario (plan: Plan): Promise<Measurements> {
+  const { contenders, server, serverId } = plan
+  const blocks = Math.max(1, Math.min(plan.blocks, plan.rounds))
+  const measured: Record<string, Measured[]> = Object.fromEntries(contenders.map((c) => [c, []]))
+  const groups: number[] = []
+  let done = 0
+  for (let block = 0; block < blocks; block++) {
+    const size = Math.round(plan.rounds * (block + 1) / blocks) - done
+    const clients = await plan.start()
+    const client = (name: string): Worker => clients.get(name) as Worker
+    try {
+      if (plan.together === true) {
+        await Promise.all(contenders.map(async (name) => await plan.warm(client(name))))
+        for (let round = 0; round < size; round++) {
+          await sleep(plan.settleMs)
+          // The run reports each process's own new connections as its handshakes.
+          const results = await Promise.all(contenders.map(async (name) => await plan.run(client(name))))
+          contenders.forEach((name, i) => (measured[name] as Measured[]).push(results[i] as Measured))
+        }
+      } else {
+        for (const name of contenders) await plan.warm(client(name))
+        const part = await interleave(contenders, size, async (name) => {
+          const before = await server.call<{ handshakes: number }>('stats', { id: serverId })
+          const m = await plan.run(client(name))
+          const after = await server.call<{ handshakes: number }>('stats', { id: serverId })
+          m.handshakes = after.handshakes - before.handshakes
+          return m
+        }, plan.settleMs, done)
+        for (const name of contenders) (measured[name] as Measured[]).push(...(part[name] as Measured[]))
+      }
+    } finally {
+      await stopClients(clients)
+    }
+    for (let i = 0; i < size; i++) groups.push(block)
+    done += size
+  }
+  return { measured, groups }
+}
+
+/**
+ * A load process per contender, pinned to the client's CPU. Fresh processes for each block of each
+ * part: the 16 MiB bodies of the bulk rounds, for one, left a heap (large-object space, old
+ * generation limits) under which one process ran its latency rounds with repeated major
+ * collections and another without, and the A/A control's p99 ratio moved by 20% with it.
+ */
+export async function startClients (contenders: string[], pinning: boolean, profile?: FastPathConfig['profile'], label = '', session = false): Promise<Map<string, Worker>> {
+  const clients = new Map<string, Worker>()
+  for (const name of contenders) {
+    const profiled = profile?.contenders.includes(name) === true
+    clients.set(name, await startWorker(new URL('./client.ts', import.meta.url), {
+      args: [name],
+      cpus: pinning ? '1' : undefined,
+      session,
+      execArgv: profiled ? ['--cpu-prof', '--cpu-prof-dir', (profile as { dir: string }).dir, '--cpu-prof-name', `${name.replace(/[^a-z0-9-]/gi, '_')}${label}.${Date.now()}.cpuprofile`] : []
+    }))
+  }
+  return clients
+}
+
+export async function stopClients (clients: Map<string, Worker>): Promise<void> {
+  await Promise.all([...clients.values()].map(async (c) => await c.stop()))
+  clients.clear()
 }
 
 /**
@@ -90,7 +191,8 @@ function baseline (contenders: string[], measured: Record<string, Measured[]>, p
 }
 
 /** Each contender's row, its ratios paired with the baseline (`base`, the plain Agent by default) of the same round. */
-export function rows (contenders: string[], measured: Record<string, Measured[]>, base = BASELINE): Row[] {
+export function rows (contenders: string[], { measured, groups }: Measurements, base = BASELINE): Row[] {
+  const options = { groups }
   const baseValue = baseline(contenders, measured, (m) => m.value, base)
   const baseCpu = baseline(contenders, measured, (m) => m.cpu, base)
   const baseMainCpu = baseline(contenders, measured, (m) => m.mainCpu, base)
@@ -103,12 +205,12 @@ export function rows (contenders: string[], measured: Record<string, Measured[]>
       contender: name,
       values,
       summary: summarize(values),
-      ratio: summarizeRatios(pairedRatios(values, baseValue)),
+      ratio: summarizeRatios(pairedRatios(values, baseValue), options),
       cpu: summarize(cpu),
       cpuValues: cpu,
-      cpuRatio: summarizeRatios(pairedRatios(cpu, baseCpu)),
+      cpuRatio: summarizeRatios(pairedRatios(cpu, baseCpu), options),
       mainCpu: summarize(mainCpu),
-      mainCpuRatio: summarizeRatios(pairedRatios(mainCpu, baseMainCpu)),
+      mainCpuRatio: summarizeRatios(pairedRatios(mainCpu, baseMainCpu), options),
       gc: summarize(m.map((x) => x.gc)),
       alloc: summarize(m.map((x) => x.alloc)),
       errors: m.reduce((s, x) => s + x.errors, 0),
@@ -127,96 +229,138 @@ export function controlRatio (scenario: ScenarioResult, pick: 'value' | 'cpu' = 
   const a = scenario.rows.find((r) => r.contender === BASELINE)
   const b = scenario.rows.find((r) => r.contender === `${BASELINE}#2`)
   if (a === undefined || b === undefined) return undefined
-  return pick === 'value' ? summarizeRatios(pairedRatios(b.values, a.values)) : summarizeRatios(pairedRatios(b.cpuValues, a.cpuValues))
+  const options = { groups: scenario.groups }
+  return pick === 'value' ? summarizeRatios(pairedRatios(b.values, a.values), options) : summarizeRatios(pairedRatios(b.cpuValues, a.cpuValues), options)
+}
+
+/** What one part of the fast path needs: the server, its origin, the contenders and the configuration. */
+interface PartContext {
+  server: Worker
+  serverId: number
+  origin: string
+  contenders: string[]
+  config: FastPathConfig
+  pinning: boolean
+}
+
+/** The plan of one part: its rounds in blocks, each block with fresh load processes. */
+function planFor (ctx: PartContext, part: FastPathPart, warm: Plan['warm'], run: Plan['run']): Plan {
+  const together = part === 'small' && ctx.config.together
+  return {
+    server: ctx.server,
+    serverId: ctx.serverId,
+    contenders: ctx.contenders,
+    rounds: ctx.config.rounds,
+    blocks: together ? ctx.config.smallBlocks : ctx.config.blocks,
+    together,
+    settleMs: ctx.config.settleMs,
+    // Sharing a CPU in one window: each process in a session of its own gets an equal share (see WorkerOptions.session).
+    start: async () => await startClients(ctx.contenders, ctx.pinning, ctx.config.profile, `.${part}`, together),
+    warm,
+    run
+  }
+}
+
+async function runSmall (ctx: PartContext): Promise<ScenarioResult> {
+  const { config, contenders } = ctx
+  const together = config.together
+  log(`fast path: small GET, ${config.concurrency} in flight, ${config.rounds} rounds of ${config.windowMs} ms ${together ? `with every contender in the same window, ${config.smallBlocks} blocks` : 'per contender'}`)
+  const args = { url: `${ctx.origin}/small`, concurrency: config.concurrency }
+  const small = await measureScenario(planFor(ctx, 'small',
+    async (c) => await c.call('small', { ...args, durationMs: config.warmupMs }),
+    async (c) => {
+      const r = await c.call<LoadResult>('small', { ...args, durationMs: config.windowMs })
+      return { value: r.count / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, r.count), mainCpu: r.mainCpuUs / Math.max(1, r.count), gc: r.gcMs * 1000 / Math.max(1, r.count), alloc: r.allocatedBytes / Math.max(1, r.count), errors: r.errors, firstError: r.firstError, handshakes: r.connections }
+    }))
+  return {
+    id: 'small',
+    title: '1. Fast path, small GET, keep-alive (req/s)',
+    unit: 'req/s',
+    cpuUnit: 'client CPU µs/req',
+    goal: { op: '>=', ratio: 0.98 },
+    rows: rows(contenders, small),
+    groups: small.groups,
+    settings: together
+      ? `${config.concurrency} requests in flight per contender, HTTP/1.1 keep-alive, ${config.rounds} rounds × ${config.windowMs} ms; in each round every contender's load process runs in the same window, all of them sharing the client CPU ` +
+        `(so a contender's req/s is its share of that CPU, about 1/${contenders.length} of what it does alone); ${config.smallBlocks} blocks of rounds, each with fresh load processes warmed up together for ${config.warmupMs} ms`
+      : `${config.concurrency} requests in flight, HTTP/1.1 keep-alive, ${config.rounds} rounds × ${config.windowMs} ms per contender after ${config.warmupMs} ms of warm-up`
+  }
+}
+
+async function runBulk (ctx: PartContext): Promise<ScenarioResult> {
+  const { config, contenders } = ctx
+  log(`fast path: bulk, 16 MiB bodies, ${config.bulkConcurrency} in flight`)
+  const args = { url: `${ctx.origin}/bulk`, concurrency: config.bulkConcurrency }
+  const bulk = await measureScenario(planFor(ctx, 'bulk',
+    async (c) => await c.call('bulk', { ...args, durationMs: config.warmupMs }),
+    async (c) => {
+      const r = await c.call<LoadResult>('bulk', { ...args, durationMs: config.bulkWindowMs })
+      const mib = r.bytes / (1024 * 1024)
+      if (r.bytes !== r.count * BULK_BYTES) r.errors += 1
+      return { value: mib / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, mib), mainCpu: r.mainCpuUs / Math.max(1, mib), gc: r.gcMs * 1000 / Math.max(1, mib), alloc: r.allocatedBytes / Math.max(1, mib), errors: r.errors, firstError: r.firstError, handshakes: 0 }
+    }))
+  return {
+    id: 'bulk',
+    title: '2. Fast path, bulk download of 16 MiB bodies (MiB/s)',
+    unit: 'MiB/s',
+    cpuUnit: 'client CPU µs/MiB',
+    goal: { op: '>=', ratio: 0.95 },
+    rows: rows(contenders, bulk),
+    groups: bulk.groups,
+    settings: `${config.bulkConcurrency} downloads in flight, ${config.rounds} rounds × ${config.bulkWindowMs} ms per contender`
+  }
+}
+
+async function runLatency (ctx: PartContext): Promise<ScenarioResult[]> {
+  const { config, contenders } = ctx
+  log(`fast path: latency, one request at a time, ${config.latencyCount} per round`)
+  const args = { url: `${ctx.origin}/small` }
+  const latency = await measureScenario(planFor(ctx, 'latency',
+    async (c) => await c.call('latency', { ...args, count: Math.ceil(config.latencyCount / 2) }),
+    async (c) => {
+      const r = await c.call<LatencyResult>('latency', { ...args, count: config.latencyCount })
+      return { value: r.p50, p99: r.p99, cpu: r.cpuUs / r.count, mainCpu: r.mainCpuUs / r.count, gc: r.gcMs * 1000 / r.count, alloc: r.allocatedBytes / r.count, errors: r.errors, firstError: r.firstError, handshakes: 0 }
+    }))
+  const p99: Measurements = {
+    measured: Object.fromEntries(contenders.map((c) => [c, (latency.measured[c] as Measured[]).map((m) => ({ ...m, value: m.p99 as number }))])),
+    groups: latency.groups
+  }
+  const settings = `one request at a time, ${config.latencyCount} requests per round, ${config.rounds} rounds; per-round percentile, median over rounds`
+  return [{
+    id: 'p50',
+    title: '3a. Fast path, latency p50 (ms)',
+    unit: 'ms',
+    cpuUnit: 'client CPU µs/req',
+    goal: { op: '<=', ratio: 1.03 },
+    rows: rows(contenders, latency),
+    groups: latency.groups,
+    settings
+  }, {
+    id: 'p99',
+    title: '3b. Fast path, latency p99 (ms)',
+    unit: 'ms',
+    cpuUnit: 'client CPU µs/req',
+    goal: { op: '<=', ratio: 1.03 },
+    rows: rows(contenders, p99),
+    groups: p99.groups,
+    settings
+  }]
 }
 
 export async function runFastPath (config: FastPathConfig): Promise<ScenarioResult[]> {
   const contenders = [BASELINE, ...config.contenders.filter((c) => c !== BASELINE)]
   const pinning = config.pin && canPin
+  const parts = new Set(config.parts ?? FAST_PATH_PARTS)
   const server = await startWorker(new URL('./server.ts', import.meta.url), { cpus: pinning ? '0' : undefined })
-  const clients = new Map<string, Worker>()
   try {
     const { id, port } = await server.call<{ id: number, port: number }>('start', { kind: 'fast' })
-    const origin = `https://localhost:${port}`
-    for (const name of contenders) {
-      const profiled = config.profile?.contenders.includes(name) === true
-      clients.set(name, await startWorker(new URL('./client.ts', import.meta.url), {
-        args: [name],
-        cpus: pinning ? '1' : undefined,
-        execArgv: profiled ? ['--cpu-prof', '--cpu-prof-dir', (config.profile as { dir: string }).dir, '--cpu-prof-name', `${name.replace(/[^a-z0-9-]/gi, '_')}.${Date.now()}.cpuprofile`] : []
-      }))
-    }
+    const ctx: PartContext = { server, serverId: id, origin: `https://localhost:${port}`, contenders, config, pinning }
     const results: ScenarioResult[] = []
-
-    log(`fast path: small GET, ${config.concurrency} in flight, ${config.rounds} rounds of ${config.windowMs} ms per contender`)
-    const smallArgs = { url: `${origin}/small`, concurrency: config.concurrency }
-    const small = await measureScenario(server, id, clients, contenders, config.rounds, config.settleMs,
-      async (c) => await c.call('small', { ...smallArgs, durationMs: config.warmupMs }),
-      async (c) => {
-        const r = await c.call<LoadResult>('small', { ...smallArgs, durationMs: config.windowMs })
-        return { value: r.count / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, r.count), mainCpu: r.mainCpuUs / Math.max(1, r.count), gc: r.gcMs * 1000 / Math.max(1, r.count), alloc: r.allocatedBytes / Math.max(1, r.count), errors: r.errors, firstError: r.firstError, handshakes: 0 }
-      })
-    results.push({
-      id: 'small',
-      title: '1. Fast path, small GET, keep-alive (req/s)',
-      unit: 'req/s',
-      cpuUnit: 'client CPU µs/req',
-      goal: { op: '>=', ratio: 0.98 },
-      rows: rows(contenders, small),
-      settings: `${config.concurrency} requests in flight, HTTP/1.1 keep-alive, ${config.rounds} rounds × ${config.windowMs} ms per contender after ${config.warmupMs} ms of warm-up`
-    })
-
-    log(`fast path: bulk, 16 MiB bodies, ${config.bulkConcurrency} in flight`)
-    const bulkArgs = { url: `${origin}/bulk`, concurrency: config.bulkConcurrency }
-    const bulk = await measureScenario(server, id, clients, contenders, config.rounds, config.settleMs,
-      async (c) => await c.call('bulk', { ...bulkArgs, durationMs: config.warmupMs }),
-      async (c) => {
-        const r = await c.call<LoadResult>('bulk', { ...bulkArgs, durationMs: config.bulkWindowMs })
-        const mib = r.bytes / (1024 * 1024)
-        if (r.bytes !== r.count * BULK_BYTES) r.errors += 1
-        return { value: mib / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, mib), mainCpu: r.mainCpuUs / Math.max(1, mib), gc: r.gcMs * 1000 / Math.max(1, mib), alloc: r.allocatedBytes / Math.max(1, mib), errors: r.errors, firstError: r.firstError, handshakes: 0 }
-      })
-    results.push({
-      id: 'bulk',
-      title: '2. Fast path, bulk download of 16 MiB bodies (MiB/s)',
-      unit: 'MiB/s',
-      cpuUnit: 'client CPU µs/MiB',
-      goal: { op: '>=', ratio: 0.95 },
-      rows: rows(contenders, bulk),
-      settings: `${config.bulkConcurrency} downloads in flight, ${config.rounds} rounds × ${config.bulkWindowMs} ms per contender`
-    })
-
-    log(`fast path: latency, one request at a time, ${config.latencyCount} per round`)
-    const latencyArgs = { url: `${origin}/small` }
-    const latency = await measureScenario(server, id, clients, contenders, config.rounds, config.settleMs,
-      async (c) => await c.call('latency', { ...latencyArgs, count: Math.ceil(config.latencyCount / 2) }),
-      async (c) => {
-        const r = await c.call<LatencyResult>('latency', { ...latencyArgs, count: config.latencyCount })
-        return { value: r.p50, p99: r.p99, cpu: r.cpuUs / r.count, mainCpu: r.mainCpuUs / r.count, gc: r.gcMs * 1000 / r.count, alloc: r.allocatedBytes / r.count, errors: r.errors, firstError: r.firstError, handshakes: 0 }
-      })
-    const p99 = Object.fromEntries(contenders.map((c) => [c, (latency[c] as Measured[]).map((m) => ({ ...m, value: m.p99 as number }))]))
-    const latencySettings = `one request at a time, ${config.latencyCount} requests per round, ${config.rounds} rounds; per-round percentile, median over rounds`
-    results.push({
-      id: 'p50',
-      title: '3a. Fast path, latency p50 (ms)',
-      unit: 'ms',
-      cpuUnit: 'client CPU µs/req',
-      goal: { op: '<=', ratio: 1.03 },
-      rows: rows(contenders, latency),
-      settings: latencySettings
-    })
-    results.push({
-      id: 'p99',
-      title: '3b. Fast path, latency p99 (ms)',
-      unit: 'ms',
-      cpuUnit: 'client CPU µs/req',
-      goal: { op: '<=', ratio: 1.03 },
-      rows: rows(contenders, p99),
-      settings: latencySettings
-    })
+    if (parts.has('small')) results.push(await runSmall(ctx))
+    if (parts.has('bulk')) results.push(await runBulk(ctx))
+    if (parts.has('latency')) results.push(...await runLatency(ctx))
     return results
   } finally {
-    await Promise.all([...clients.values()].map(async (c) => await c.stop()))
     await server.stop()
   }
 }

@@ -19,16 +19,18 @@ export function roundOrder<C> (contenders: readonly C[], round: number): C[] {
  * (A B C D, then A D C B reversed from B C D A, ...), so that drift and position effects fall on
  * every contender alike and no contender always follows the same one. `settleMs` passes between
  * two measurements: what one contender leaves behind (garbage collection finishing on helper
- * threads, say) must not be charged to the next one. Returns each contender's per-round values.
+ * threads, say) must not be charged to the next one. `firstRound` continues the rotation of an
+ * earlier call (the fast path's blocks). Returns each contender's per-round values.
  */
 export async function interleave<C extends string, T> (
   contenders: readonly C[],
   rounds: number,
   measure: (contender: C, round: number) => Promise<T>,
-  settleMs = 0
+  settleMs = 0,
+  firstRound = 0
 ): Promise<Record<C, T[]>> {
   const out = Object.fromEntries(contenders.map((c) => [c, [] as T[]])) as Record<C, T[]>
-  for (let round = 0; round < rounds; round++) {
+  for (let round = firstRound; round < firstRound + rounds; round++) {
     for (const contender of roundOrder(contenders, round)) {
       if (settleMs > 0) await sleep(settleMs)
       out[contender].push(await measure(contender, round))

@@ -16,10 +16,24 @@ export interface Worker {
   stop: () => Promise<void>
 }
 
-export async function startWorker (module: URL, options: { args?: string[], execArgv?: string[], cpus?: string | undefined } = {}): Promise<Worker> {
+export interface WorkerOptions {
+  args?: string[]
+  execArgv?: string[]
+  /** CPUs to pin the child to (`taskset` list, such as '1'). */
+  cpus?: string | undefined
+  /**
+   * A session of its own (setsid). Linux's scheduler shares a CPU fairly between sessions
+   * (autogroups), and between threads within one: load processes that share a CPU in the same
+   * window each get an equal share only in sessions of their own, however many threads each runs.
+   */
+  session?: boolean | undefined
+}
+
+export async function startWorker (module: URL, options: WorkerOptions = {}): Promise<Worker> {
   const child: ChildProcess = fork(module, options.args ?? [], {
     execPath: process.execPath,
     execArgv: options.execArgv ?? [],
+    detached: options.session === true,
     // The child's stdout goes to our stderr: stdout carries only the JSON object of --json.
     stdio: ['ignore', 2, 'inherit', 'ipc']
   })

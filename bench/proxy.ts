@@ -3,12 +3,14 @@
 // interleaved; every ratio is paired with ProxyAgent of the same round.
 import { startSquid } from '../test/servers/squid.ts'
 import type { LoadResult } from './client.ts'
-import { measureScenario, rows, type ScenarioResult } from './fast-path.ts'
+import { measureScenario, rows, startClients, type ScenarioResult } from './fast-path.ts'
 import { log } from './harness.ts'
-import { canPin, startWorker, type Worker } from './ipc.ts'
+import { canPin, startWorker } from './ipc.ts'
 
 export interface ProxyConfig {
   rounds: number
+  /** Blocks of rounds, each measured by fresh load processes. */
+  blocks: number
   warmupMs: number
   windowMs: number
   concurrency: number
@@ -24,22 +26,26 @@ export async function runProxy (config: ProxyConfig): Promise<ScenarioResult> {
   const pinning = config.pin && canPin
   const squid = await startSquid({ tls: false })
   const server = await startWorker(new URL('./server.ts', import.meta.url), { cpus: pinning ? '0' : undefined })
-  const clients = new Map<string, Worker>()
   const previous = process.env.BENCH_PROXY
   try {
     process.env.BENCH_PROXY = `http://127.0.0.1:${squid.open}`
     const { id, port } = await server.call<{ id: number, port: number }>('start', { kind: 'fast' })
-    for (const name of PROXY_CONTENDERS) {
-      clients.set(name, await startWorker(new URL('./client.ts', import.meta.url), { args: [name], cpus: pinning ? '1' : undefined }))
-    }
     log(`proxy: small GET through Squid, ${config.concurrency} in flight, ${config.rounds} rounds of ${config.windowMs} ms per contender`)
     const args = { url: `https://localhost:${port}/small`, concurrency: config.concurrency }
-    const measured = await measureScenario(server, id, clients, [...PROXY_CONTENDERS], config.rounds, config.settleMs,
-      async (c) => await c.call('small', { ...args, durationMs: config.warmupMs }),
-      async (c) => {
+    const measured = await measureScenario({
+      server,
+      serverId: id,
+      contenders: [...PROXY_CONTENDERS],
+      rounds: config.rounds,
+      blocks: config.blocks,
+      settleMs: config.settleMs,
+      start: async () => await startClients([...PROXY_CONTENDERS], pinning),
+      warm: async (c) => await c.call('small', { ...args, durationMs: config.warmupMs }),
+      run: async (c) => {
         const r = await c.call<LoadResult>('small', { ...args, durationMs: config.windowMs })
         return { value: r.count / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, r.count), mainCpu: r.mainCpuUs / Math.max(1, r.count), gc: r.gcMs * 1000 / Math.max(1, r.count), alloc: r.allocatedBytes / Math.max(1, r.count), errors: r.errors, firstError: r.firstError, handshakes: 0 }
-      })
+      }
+    })
     return {
       id: 'proxy-small',
       title: '7. Behind a proxy: small GET through Squid, keep-alive (req/s)',
@@ -47,13 +53,13 @@ export async function runProxy (config: ProxyConfig): Promise<ScenarioResult> {
       cpuUnit: 'client CPU µs/req',
       goal: { op: '>=', ratio: 0.97 },
       rows: rows([...PROXY_CONTENDERS], measured, PROXY_BASELINE),
+      groups: measured.groups,
       settings: `Squid (Debian squid, one process, no cache) on loopback, CONNECT tunnels, ${config.concurrency} requests in flight, HTTP/1.1 keep-alive through the tunnels, ` +
         `${config.rounds} rounds × ${config.windowMs} ms per contender after ${config.warmupMs} ms of warm-up`
     }
   } finally {
     if (previous === undefined) delete process.env.BENCH_PROXY
     else process.env.BENCH_PROXY = previous
-    await Promise.all([...clients.values()].map(async (c) => await c.stop()))
     await server.stop()
     await squid.close()
   }

@@ -5,8 +5,11 @@
 //   node bench/run.ts --json           the same, and the summary as one JSON object on stdout
 //   node bench/run.ts --quick          CI smoke run (well under a minute), writes nothing unless --write
 //   node bench/run.ts --only fast,memory   some scenarios (fast, recovery, burst, memory, proxy); writes nothing unless --write
+//                                          (small, bulk and latency name the fast path's parts: --only latency)
 //   --out <file>      write the Markdown there instead of bench/RESULTS.md (implies --write)
 //   --no-pin          do not pin the server and client processes to CPUs
+//   --raw <file>      also write every measurement (each round of each contender) there, as JSON
+//   --sequential      small-GET rounds one contender at a time (by default every contender runs in the same window)
 //   --control         add the controls to the fast path (a second plain Agent: the noise floor; a plain
 //                     Agent on the library's connector: what the evidence costs); a full run has them
 //   --contenders a,b  the fast path's contenders (agent is always there), such as agent,tls-fallback,tls-fallback-alt
@@ -16,7 +19,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { runBurst, type BurstConfig } from './burst.ts'
 import { CONTENDERS } from './contenders.ts'
-import { runFastPath, type FastPathConfig } from './fast-path.ts'
+import { FAST_PATH_PARTS, runFastPath, type FastPathConfig, type FastPathPart } from './fast-path.ts'
 import { log } from './harness.ts'
 import { canPin, pin } from './ipc.ts'
 import { runMemory, type MemoryConfig } from './memory.ts'
@@ -40,23 +43,31 @@ const { values } = parseArgs({
     alt: { type: 'string' },
     contenders: { type: 'string' },
     profile: { type: 'string' },
+    sequential: { type: 'boolean', default: false },
+    raw: { type: 'string' },
     help: { type: 'boolean', default: false }
   },
   strict: true
 })
 
 if (values.help === true) {
-  process.stderr.write('usage: node bench/run.ts [--json] [--quick] [--only fast,recovery,burst,memory,proxy] [--write|--no-write] [--out <file>] [--no-pin] [--control] [--contenders a,b] [--alt <index.ts>] [--profile <names>]\n')
+  process.stderr.write('usage: node bench/run.ts [--json] [--quick] [--only fast,small,bulk,latency,recovery,burst,memory,proxy] [--write|--no-write] [--out <file>] [--no-pin] [--sequential] [--raw <file>] [--control] [--contenders a,b] [--alt <index.ts>] [--profile <names>]\n')
   process.exit(0)
 }
 
 const only = values.only === undefined ? [...SCENARIOS] : values.only.split(',').map((s) => s.trim())
+const isPart = (name: string): name is FastPathPart => (FAST_PATH_PARTS as readonly string[]).includes(name)
 for (const name of only) {
-  if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIOS.join(', ')})`)
+  if (!(SCENARIOS as readonly string[]).includes(name) && !isPart(name)) {
+    throw new Error(`--only: unknown scenario ${name} (known: ${[...SCENARIOS, ...FAST_PATH_PARTS].join(', ')})`)
+  }
 }
-const selected = new Set(only as Scenario[])
+// Parts of the fast path (small, bulk, latency) select the fast path with only those parts.
+const parts = only.filter(isPart)
+const selected = new Set(only.filter((name): name is Scenario => !isPart(name)))
+if (parts.length > 0 && !selected.has('fast')) selected.add('fast')
 const quick = values.quick === true
-const complete = selected.size === SCENARIOS.length && values.alt === undefined && values.profile === undefined && values.contenders === undefined
+const complete = selected.size === SCENARIOS.length && (parts.length === 0 || only.includes('fast')) && values.alt === undefined && values.profile === undefined && values.contenders === undefined
 // A full run of everything writes RESULTS.md; a quick or partial run only when asked.
 const write = values['no-write'] !== true && (values.out !== undefined || (values.write ?? (!quick && complete)))
 const pinning = values['no-pin'] !== true && canPin
@@ -68,11 +79,18 @@ const contenders: string[] = values.contenders === undefined ? [...CONTENDERS] :
 if (values.control === true || (!quick && values.alt === undefined && values.contenders === undefined)) contenders.splice(1, 0, 'agent#2', 'agent-tracked')
 if (values.alt !== undefined && !contenders.includes('tls-fallback-alt')) contenders.push('tls-fallback-alt')
 
+const together = values.sequential !== true
 const fastConfig: FastPathConfig = quick
-  ? { contenders, rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 32, latencyCount: 300, bulkWindowMs: 300, bulkConcurrency: 2, settleMs: 100, pin: pinning }
-  // 30 rounds or more: enough for a bootstrap interval of the median ratio that can tell 2% apart;
-  // windows short enough that a full run of everything stays under about 10 minutes on 2 cores.
-  : { contenders, rounds: 30, warmupMs: 2000, windowMs: 500, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, pin: pinning }
+  ? { contenders, rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 32, latencyCount: 300, bulkWindowMs: 300, bulkConcurrency: 2, settleMs: 100, blocks: 1, together, smallBlocks: 1, pin: pinning }
+  // 30 rounds or more: enough for a bootstrap interval of the median ratio that can tell 2% apart.
+  // Small GET: every contender in the same 1 s window, in 15 blocks of 2 rounds, each block with
+  // fresh load processes (a process keeps its own bias, up to 10% either way, for its whole life:
+  // fifteen of them per contender average it out). Bulk and latency: one contender at a time, 5 blocks of 6.
+  // A full run of everything stays under about 15 minutes on 2 cores.
+  : together
+    ? { contenders, rounds: 30, warmupMs: 3000, windowMs: 1000, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, blocks: 5, together, smallBlocks: 15, pin: pinning }
+    : { contenders, rounds: 30, warmupMs: 2000, windowMs: 500, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, blocks: 5, together, smallBlocks: 5, pin: pinning }
+if (parts.length > 0 && !only.includes('fast')) fastConfig.parts = parts
 if (values.profile !== undefined) {
   const dir = new URL('../.tmp/bench-profiles/', import.meta.url).pathname
   mkdirSync(dir, { recursive: true })
@@ -84,8 +102,8 @@ const recoveryConfig: RecoveryConfig = quick
   : { rounds: 10, later: 30, load: { concurrency: 16, durationMs: 750, rounds: 8 }, cpus }
 const burstConfig: BurstConfig = quick ? { size: 200, rounds: 1, cpus } : { size: 200, rounds: 6, cpus }
 const proxyConfig: ProxyConfig = quick
-  ? { rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 32, settleMs: 100, pin: pinning }
-  : { rounds: 10, warmupMs: 2000, windowMs: 1000, concurrency: 32, settleMs: 300, pin: pinning }
+  ? { rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 32, settleMs: 100, blocks: 1, pin: pinning }
+  : { rounds: 10, warmupMs: 2000, windowMs: 1000, concurrency: 32, settleMs: 300, blocks: 2, pin: pinning }
 const memoryConfig: MemoryConfig = quick ? { sizes: [1_000, 100_000], repeats: 1 } : { sizes: [1_000, 100_000], repeats: 3 }
 
 const started = performance.now()
@@ -113,6 +131,10 @@ if (write) {
   const path = values.out ?? new URL('./RESULTS.md', import.meta.url).pathname
   writeFileSync(path, markdown(results))
   log(`bench: wrote ${path}`)
+}
+if (values.raw !== undefined) {
+  writeFileSync(values.raw, `${JSON.stringify(results, null, 1)}\n`)
+  log(`bench: wrote every measurement to ${values.raw}`)
 }
 const summary = summaryJson(results)
 if (values.json === true) {
