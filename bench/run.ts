@@ -9,7 +9,7 @@
 //   --out <file>      write the Markdown there instead of bench/RESULTS.md (implies --write)
 //   --no-pin          do not pin the server and client processes to CPUs
 //   --raw <file>      also write every measurement (each round of each contender) there, as JSON
-//   --sequential      small-GET rounds one contender at a time (by default every contender runs in the same window)
+//   --together        small-GET rounds with every contender in the same window, sharing the client CPU (by default one at a time)
 //   --control         add the controls to the fast path (a second plain Agent: the noise floor; a plain
 //                     Agent on the library's connector: what the evidence costs); a full run has them
 //   --contenders a,b  the fast path's contenders (agent is always there), such as agent,tls-fallback,tls-fallback-alt
@@ -43,7 +43,7 @@ const { values } = parseArgs({
     alt: { type: 'string' },
     contenders: { type: 'string' },
     profile: { type: 'string' },
-    sequential: { type: 'boolean', default: false },
+    together: { type: 'boolean', default: false },
     raw: { type: 'string' },
     help: { type: 'boolean', default: false }
   },
@@ -51,7 +51,7 @@ const { values } = parseArgs({
 })
 
 if (values.help === true) {
-  process.stderr.write('usage: node bench/run.ts [--json] [--quick] [--only fast,small,bulk,latency,recovery,burst,memory,proxy] [--write|--no-write] [--out <file>] [--no-pin] [--sequential] [--raw <file>] [--control] [--contenders a,b] [--alt <index.ts>] [--profile <names>]\n')
+  process.stderr.write('usage: node bench/run.ts [--json] [--quick] [--only fast,small,bulk,latency,recovery,burst,memory,proxy] [--write|--no-write] [--out <file>] [--no-pin] [--together] [--raw <file>] [--control] [--contenders a,b] [--alt <index.ts>] [--profile <names>]\n')
   process.exit(0)
 }
 
@@ -79,17 +79,17 @@ const contenders: string[] = values.contenders === undefined ? [...CONTENDERS] :
 if (values.control === true || (!quick && values.alt === undefined && values.contenders === undefined)) contenders.splice(1, 0, 'agent#2', 'agent-tracked')
 if (values.alt !== undefined && !contenders.includes('tls-fallback-alt')) contenders.push('tls-fallback-alt')
 
-const together = values.sequential !== true
+const together = values.together === true
 const fastConfig: FastPathConfig = quick
   ? { contenders, rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 32, latencyCount: 300, bulkWindowMs: 300, bulkConcurrency: 2, settleMs: 100, blocks: 1, together, smallBlocks: 1, pin: pinning }
-  // 30 rounds or more: enough for a bootstrap interval of the median ratio that can tell 2% apart.
-  // Small GET: every contender in the same 1 s window, in 15 blocks of 2 rounds, each block with
-  // fresh load processes (a process keeps its own bias, up to 10% either way, for its whole life:
-  // fifteen of them per contender average it out). Bulk and latency: one contender at a time, 5 blocks of 6.
-  // A full run of everything stays under about 15 minutes on 2 cores.
+  // 30 rounds or more: enough for a bootstrap interval of the median ratio that can tell 2% apart
+  // when the machine allows it, in blocks, each with fresh load processes (a process keeps its own
+  // bias, up to 10% either way, for its whole life): 10 blocks of 3 rounds for the small GET, 5 of 6
+  // for bulk and latency. With --together, the small GET runs every contender in the same 1 s
+  // window, 15 blocks of 2. A full run of everything stays under about 15 minutes on 2 cores.
   : together
     ? { contenders, rounds: 30, warmupMs: 3000, windowMs: 1000, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, blocks: 5, together, smallBlocks: 15, pin: pinning }
-    : { contenders, rounds: 30, warmupMs: 2000, windowMs: 500, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, blocks: 5, together, smallBlocks: 5, pin: pinning }
+    : { contenders, rounds: 30, warmupMs: 1500, windowMs: 500, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, blocks: 5, together, smallBlocks: 10, pin: pinning }
 if (parts.length > 0 && !only.includes('fast')) fastConfig.parts = parts
 if (values.profile !== undefined) {
   const dir = new URL('../.tmp/bench-profiles/', import.meta.url).pathname

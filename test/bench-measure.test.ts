@@ -51,6 +51,7 @@ function fakePlan (contenders: string[], rounds: number, blocks: number, togethe
     blocks,
     together,
     settleMs: 0,
+    startupSettleMs: 0,
     start: async () => {
       const block = fake.started.length
       fake.started.push([...contenders])
@@ -100,6 +101,26 @@ describe('bench: rounds in blocks of fresh load processes', () => {
     }
     // The fake server's count grows by 2 per stats call, two calls per run: 2 handshakes per run.
     assert.ok(values.tls?.every((m) => m.handshakes === 2))
+  })
+
+  test('one at a time: the warm-up order rotates with the block, so no contender always warms first', async () => {
+    const contenders = ['agent', 'agent#2', 'tls']
+    const fake = fakePlan(contenders, 4, 4, false, () => 1)
+    const start = fake.plan.start
+    const names = new Map<Worker, string>()
+    fake.plan.start = async () => {
+      const clients = await start()
+      for (const [name, worker] of clients) names.set(worker, name)
+      return clients
+    }
+    const warmed: Array<{ block: number, name: string }> = []
+    fake.plan.warm = async (client) => { warmed.push({ block: client.pid, name: names.get(client) as string }) }
+    await measureScenario(fake.plan)
+    const firsts = [0, 1, 2, 3].map((block) => warmed.find((w) => w.block === block)?.name)
+    assert.deepEqual(firsts, ['agent', 'agent#2', 'tls', 'agent'], 'each block warms the next contender first')
+    for (let block = 0; block < 4; block++) {
+      assert.deepEqual(warmed.filter((w) => w.block === block).map((w) => w.name).sort(), [...contenders].sort(), `block ${block} warms every contender once`)
+    }
   })
 
   test('together: every contender of a round runs in the same window; handshakes are the client\'s own', async () => {
