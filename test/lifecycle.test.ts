@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { describe, test } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { errors } from 'undici'
 import { startIisLike } from './servers/iis.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
@@ -202,6 +204,48 @@ describe('the cold-start gate is never held by a request that already ended', ()
     } finally {
       events.stop()
       await agent.close()
+      await server.close()
+    }
+  })
+})
+
+describe('nothing of a finished request outlives it on an idle keep-alive connection', () => {
+  test('the caller\'s handler can be collected while its connection stays open', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const server = await startModern()
+    const agent = makeAgent()
+    const origin = `https://localhost:${server.port}`
+    try {
+      const finalized = { handler: false }
+      const registry = new FinalizationRegistry(() => { finalized.handler = true })
+      await (async () => {
+        // A plain dispatch handler (nothing else refers to it), read to its end.
+        const handler = {
+          done: undefined as unknown as Promise<number>,
+          chunks: 0,
+          onRequestStart () {},
+          onResponseStart () {},
+          onResponseData () { this.chunks += 1 },
+          onResponseEnd () { this.resolve(this.chunks) },
+          onResponseError (_c: unknown, error: Error) { this.reject(error) },
+          resolve: (_n: number) => {},
+          reject: (_e: Error) => {}
+        }
+        handler.done = new Promise<number>((resolve, reject) => { handler.resolve = resolve; handler.reject = reject })
+        agent.dispatch({ origin, path: '/', method: 'GET' }, handler)
+        assert.ok(await handler.done >= 1)
+        registry.register(handler, 'handler')
+      })()
+      for (let i = 0; i < 10 && !finalized.handler; i++) {
+        await new Promise((resolve) => setImmediate(resolve))
+        gc()
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      assert.equal(server.open, 1, 'the keep-alive connection is still open')
+      assert.equal(finalized.handler, true, 'the finished request\'s handler was collected')
+    } finally {
+      await agent.destroy()
       await server.close()
     }
   })
