@@ -79,6 +79,12 @@ export interface ScenarioResult {
 
 export interface Measured { value: number, p99?: number, cpu: number, mainCpu: number, gc: number, alloc: number, errors: number, firstError?: string | undefined, handshakes: number }
 
+/** A load result as one round's Measured: `value`, and CPU, GC and allocation per unit of work (requests, or MiB). */
+export function measuredPer (r: LoadResult, units: number, value: number, handshakes = 0): Measured {
+  const n = Math.max(1, units)
+  return { value, cpu: r.cpuUs / n, mainCpu: r.mainCpuUs / n, gc: r.gcMs * 1000 / n, alloc: r.allocatedBytes / n, errors: r.errors, firstError: r.firstError, handshakes }
+}
+
 const BASELINE = 'agent'
 /** The pause between starting a block's load processes and warming them up (see measureScenario). */
 export const STARTUP_SETTLE_MS = 1500
@@ -133,8 +139,10 @@ export async function measureScenario (plan: Plan): Promise<Measurements> {
     const clients = await plan.start()
     const client = (name: string): Worker => clients.get(name) as Worker
     try {
+      // A new process works on in the background for a while (compiling, collecting what start-up
+      // left): let that pass before any warm-up.
+      await sleep(plan.startupSettleMs ?? STARTUP_SETTLE_MS)
       if (plan.together === true) {
-        await sleep(plan.startupSettleMs ?? STARTUP_SETTLE_MS)
         await Promise.all(contenders.map(async (name) => await plan.warm(client(name))))
         for (let round = 0; round < size; round++) {
           await sleep(plan.settleMs)
@@ -143,11 +151,9 @@ export async function measureScenario (plan: Plan): Promise<Measurements> {
           contenders.forEach((name, i) => (measured[name] as Measured[]).push(results[i] as Measured))
         }
       } else {
-        // A new process works on in the background for a while (compiling, collecting what start-up
-        // left): let that pass before any warm-up. The warm-up order rotates with the block: the
-        // process warmed first did so beside the others' start-up, and kept a smaller young
-        // generation (more collections, GC 1.4 µs/req against 0.4) for the rest of its life.
-        await sleep(plan.startupSettleMs ?? STARTUP_SETTLE_MS)
+        // The warm-up order rotates with the block: the process warmed first did so beside the
+        // others' start-up, and kept a smaller young generation (more collections, GC 1.4 µs/req
+        // against 0.4) for the rest of its life.
         const first = block % contenders.length
         for (const name of [...contenders.slice(first), ...contenders.slice(0, first)]) await plan.warm(client(name))
         const part = await interleave(contenders, size, async (name) => {
@@ -282,7 +288,7 @@ async function runSmall (ctx: PartContext): Promise<ScenarioResult> {
     async (c) => await c.call('small', { ...args, durationMs: config.warmupMs }),
     async (c) => {
       const r = await c.call<LoadResult>('small', { ...args, durationMs: config.windowMs })
-      return { value: r.count / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, r.count), mainCpu: r.mainCpuUs / Math.max(1, r.count), gc: r.gcMs * 1000 / Math.max(1, r.count), alloc: r.allocatedBytes / Math.max(1, r.count), errors: r.errors, firstError: r.firstError, handshakes: r.connections }
+      return measuredPer(r, r.count, r.count / (r.elapsedMs / 1000), r.connections)
     }))
   return {
     id: 'small',
@@ -309,7 +315,7 @@ async function runBulk (ctx: PartContext): Promise<ScenarioResult> {
       const r = await c.call<LoadResult>('bulk', { ...args, durationMs: config.bulkWindowMs })
       const mib = r.bytes / (1024 * 1024)
       if (r.bytes !== r.count * BULK_BYTES) r.errors += 1
-      return { value: mib / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, mib), mainCpu: r.mainCpuUs / Math.max(1, mib), gc: r.gcMs * 1000 / Math.max(1, mib), alloc: r.allocatedBytes / Math.max(1, mib), errors: r.errors, firstError: r.firstError, handshakes: 0 }
+      return measuredPer(r, mib, mib / (r.elapsedMs / 1000))
     }))
   return {
     id: 'bulk',
@@ -331,7 +337,7 @@ async function runLatency (ctx: PartContext): Promise<ScenarioResult[]> {
     async (c) => await c.call('latency', { ...args, count: Math.ceil(config.latencyCount / 2) }),
     async (c) => {
       const r = await c.call<LatencyResult>('latency', { ...args, count: config.latencyCount })
-      return { value: r.p50, p99: r.p99, cpu: r.cpuUs / r.count, mainCpu: r.mainCpuUs / r.count, gc: r.gcMs * 1000 / r.count, alloc: r.allocatedBytes / r.count, errors: r.errors, firstError: r.firstError, handshakes: 0 }
+      return { ...measuredPer(r, r.count, r.p50), p99: r.p99 }
     }))
   const p99: Measurements = {
     measured: Object.fromEntries(contenders.map((c) => [c, (latency.measured[c] as Measured[]).map((m) => ({ ...m, value: m.p99 as number }))])),

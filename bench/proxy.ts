@@ -3,7 +3,7 @@
 // interleaved; every ratio is paired with ProxyAgent of the same round.
 import { startSquid } from '../test/servers/squid.ts'
 import type { LoadResult } from './client.ts'
-import { measureScenario, rows, startClients, type ScenarioResult } from './fast-path.ts'
+import { measuredPer, measureScenario, rows, startClients, type ScenarioResult } from './fast-path.ts'
 import { log } from './harness.ts'
 import { canPin, startWorker } from './ipc.ts'
 
@@ -43,7 +43,7 @@ export async function runProxy (config: ProxyConfig): Promise<ScenarioResult> {
       warm: async (c) => await c.call('small', { ...args, durationMs: config.warmupMs }),
       run: async (c) => {
         const r = await c.call<LoadResult>('small', { ...args, durationMs: config.windowMs })
-        return { value: r.count / (r.elapsedMs / 1000), cpu: r.cpuUs / Math.max(1, r.count), mainCpu: r.mainCpuUs / Math.max(1, r.count), gc: r.gcMs * 1000 / Math.max(1, r.count), alloc: r.allocatedBytes / Math.max(1, r.count), errors: r.errors, firstError: r.firstError, handshakes: 0 }
+        return measuredPer(r, r.count, r.count / (r.elapsedMs / 1000))
       }
     })
     return {
