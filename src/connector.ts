@@ -67,6 +67,16 @@ function plaintextDispatched (socket: TLSSocket): number | undefined {
   return typeof dispatched === 'number' && Number.isFinite(dispatched) ? dispatched : undefined
 }
 
+/**
+ * Bytes the raw (TCP) socket has handed to the kernel. Under TLS, TLS writes its ciphertext to the
+ * socket's handle directly, so nothing waits in the socket's own write buffer and this equals
+ * `bytesWritten`, which walks (and copies) that buffer on every read.
+ */
+function rawDispatched (raw: net.Socket): number {
+  const dispatched = (raw as unknown as { _bytesDispatched?: unknown })._bytesDispatched
+  return typeof dispatched === 'number' && Number.isFinite(dispatched) ? dispatched : raw.bytesWritten
+}
+
 class Connection {
   readonly stack: StackName
   readonly origin: string
@@ -88,12 +98,14 @@ class Connection {
   readonly tlsErrors: string[] = []
   mark: Mark = { rawRead: 0, rawWritten: 0, plainRead: 0, plainWritten: 0, handshakes: 0, beforeFinalFlight: false, shared: false }
   /**
-   * The request whose headers were sent last on this connection, held weakly. A request in flight
-   * is held by undici's queue, so a target that is gone had finished; a strong reference kept the
-   * finished request, its handlers and its response alive for as long as the connection idled
-   * (5.3 KB per idle keep-alive connection, measured).
+   * The request whose headers were sent last on this connection, and the sink (the attempt) that
+   * expected it. The attempt hands the connection back when its response ends (`release`), which
+   * drops the request: an idle keep-alive connection must not keep a finished request, its handlers
+   * and its response alive (5.3 KB per idle connection, measured). A request sent without a sink
+   * is held until the next one.
    */
-  lastRequest: WeakRef<UndiciRequest> | undefined
+  lastRequest: UndiciRequest | undefined
+  lastSink: ConnectionSink | undefined
 
   constructor (stack: StackName, origin: string, raw: net.Socket | undefined, socket: TLSSocket, offeredTls13: boolean, rawBase?: { read: number, written: number }) {
     this.stack = stack
@@ -112,7 +124,7 @@ class Connection {
     const raw = this.raw
     return {
       rawRead: raw?.bytesRead ?? 0,
-      rawWritten: raw?.bytesWritten ?? 0,
+      rawWritten: raw === undefined ? 0 : rawDispatched(raw),
       plainRead: this.socket.bytesRead,
       plainWritten: plaintextDispatched(this.socket) ?? 0
     }
@@ -123,20 +135,29 @@ class Connection {
    * completed: byte counts restart here. The window belongs to the request alone only if no earlier
    * request on the connection still waits for its response (HTTP/1.1 pipelining).
    */
-  markRequest (request?: UndiciRequest): void {
+  markRequest (request?: UndiciRequest, sink?: ConnectionSink): void {
     // In place: this runs for every request, and a new object each time would be garbage each time.
     const mark = this.mark
-    mark.rawRead = this.raw?.bytesRead ?? 0
-    mark.rawWritten = this.raw?.bytesWritten ?? 0
+    const raw = this.raw
+    mark.rawRead = raw?.bytesRead ?? 0
+    mark.rawWritten = raw === undefined ? 0 : rawDispatched(raw)
     mark.plainRead = this.socket.bytesRead
     mark.plainWritten = plaintextDispatched(this.socket) ?? 0
     mark.handshakes = this.handshakes
     mark.beforeFinalFlight = this.finalFlightPending
     if (request !== undefined) {
-      const previous = this.lastRequest?.deref()
+      const previous = this.lastRequest
       mark.shared = previous !== undefined && previous !== request && previous.completed !== true && previous.aborted !== true
-      this.lastRequest = new WeakRef(request)
+      this.lastRequest = request
+      this.lastSink = sink
     }
+  }
+
+  /** The attempt that expected the last request is done with it (its response ended, or it failed). */
+  release (sink: ConnectionSink): void {
+    if (this.lastSink !== sink) return
+    this.lastRequest = undefined
+    this.lastSink = undefined
   }
 
   snapshot (): ConnectionSnapshot {
@@ -178,6 +199,8 @@ export interface ConnectionFacts {
   /** Negotiated protocol, such as `'TLSv1.3'`. */
   readonly protocol: string | null
   readonly cipher: string | null
+  /** The sink's request is over: the connection stops holding it (see Connection.lastRequest). */
+  release: (sink: ConnectionSink) => void
 }
 
 /** Receives the connection of the request whose headers undici writes next. */
@@ -209,7 +232,7 @@ function subscribeOnce (): void {
     if (socket === undefined) return
     const connection = connectionsBySocket.get(socket)
     if (connection === undefined) return
-    connection.markRequest(request ?? {})
+    connection.markRequest(request ?? {}, sink)
     if (sink !== undefined) sink.connection = connection
   })
   // Node's HTTP/2 client channels (Node >= 22.14). A GOAWAY's last-stream-id says which streams the
@@ -378,7 +401,7 @@ export class ConnectionTracker {
       raw = httpSocket
     }
     // A socket handed in (a tunnel) may already carry the proxy's bytes: the counts start from here.
-    const rawBase = opts.httpSocket !== undefined && raw !== undefined ? { read: raw.bytesRead, written: raw.bytesWritten } : undefined
+    const rawBase = opts.httpSocket !== undefined && raw !== undefined ? { read: raw.bytesRead, written: rawDispatched(raw) } : undefined
 
     let socket: TLSSocket
     try {

@@ -788,6 +788,7 @@ class AttemptHandler implements Handler, ConnectionSink {
   }
 
   onRequestUpgrade (_controller: Controller, statusCode: number, headers: Headers, socket: Duplex): void {
+    this.connection?.release(this)
     if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptUpgrade(statusCode, headers, socket)
   }
 
@@ -805,11 +806,13 @@ class AttemptHandler implements Handler, ConnectionSink {
   }
 
   onResponseEnd (_controller: Controller, trailers: Headers): void {
+    this.connection?.release(this)
     if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptEnd(trailers)
     else if (this.hold !== undefined && !this.#request.ended) this.hold.end(trailers)
   }
 
   onResponseError (_controller: Controller | null, error: Error): void {
+    this.connection?.release(this)
     if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptFailed(error)
     else if (this.hold !== undefined && !this.#request.ended) this.hold.error(error)
   }
