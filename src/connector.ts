@@ -56,25 +56,25 @@ interface Mark extends Counters {
 interface UndiciRequest { completed?: boolean, aborted?: boolean }
 
 /**
- * Plaintext bytes the TLS socket has handed to TLS, which encrypts them at once: the same layer as
- * the raw socket's ciphertext count. `TLSSocket.bytesWritten` also counts plaintext still waiting in
- * the socket's write buffer (behind an earlier write), whose ciphertext is not on the wire yet; a
- * window measured with it can hold ciphertext without its plaintext (issue 16, attack 1). Undefined
- * when Node does not expose the count: then no window is decoded.
+ * Bytes a socket has handed on: from a TLS socket, plaintext handed to TLS, which encrypts it at
+ * once (the same layer as the raw socket's ciphertext count); from the raw socket, ciphertext handed
+ * to the kernel. `bytesWritten` also counts bytes still waiting in the socket's write buffer: on the
+ * TLS socket, plaintext behind an earlier write whose ciphertext is not on the wire yet, so a window
+ * measured with it can hold ciphertext without its plaintext (issue 16, attack 1). Undefined when
+ * Node does not expose the count.
  */
-function plaintextDispatched (socket: TLSSocket): number | undefined {
+function bytesDispatched (socket: net.Socket): number | undefined {
   const dispatched = (socket as unknown as { _bytesDispatched?: unknown })._bytesDispatched
   return typeof dispatched === 'number' && Number.isFinite(dispatched) ? dispatched : undefined
 }
 
 /**
- * Bytes the raw (TCP) socket has handed to the kernel. Under TLS, TLS writes its ciphertext to the
- * socket's handle directly, so nothing waits in the socket's own write buffer and this equals
- * `bytesWritten`, which walks (and copies) that buffer on every read.
+ * The raw (TCP) socket's ciphertext count. TLS writes to the socket's handle directly, so nothing
+ * waits in the raw socket's own write buffer: this equals `bytesWritten`, which walks (and copies)
+ * that buffer on every read, and is its fallback.
  */
 function rawDispatched (raw: net.Socket): number {
-  const dispatched = (raw as unknown as { _bytesDispatched?: unknown })._bytesDispatched
-  return typeof dispatched === 'number' && Number.isFinite(dispatched) ? dispatched : raw.bytesWritten
+  return bytesDispatched(raw) ?? raw.bytesWritten
 }
 
 class Connection {
@@ -126,7 +126,7 @@ class Connection {
       rawRead: raw?.bytesRead ?? 0,
       rawWritten: raw === undefined ? 0 : rawDispatched(raw),
       plainRead: this.socket.bytesRead,
-      plainWritten: plaintextDispatched(this.socket) ?? 0
+      plainWritten: bytesDispatched(this.socket) ?? 0
     }
   }
 
@@ -142,7 +142,7 @@ class Connection {
     mark.rawRead = raw?.bytesRead ?? 0
     mark.rawWritten = raw === undefined ? 0 : rawDispatched(raw)
     mark.plainRead = this.socket.bytesRead
-    mark.plainWritten = plaintextDispatched(this.socket) ?? 0
+    mark.plainWritten = bytesDispatched(this.socket) ?? 0
     mark.handshakes = this.handshakes
     mark.beforeFinalFlight = this.finalFlightPending
     if (request !== undefined) {
@@ -175,7 +175,7 @@ class Connection {
       plainWritten: now.plainWritten - this.mark.plainWritten,
       renegotiations: this.handshakes - this.mark.handshakes,
       finalFlightInWindow: this.mark.beforeFinalFlight,
-      windowDecodable: !this.mark.shared && this.raw !== undefined && plaintextDispatched(this.socket) !== undefined,
+      windowDecodable: !this.mark.shared && this.raw !== undefined && bytesDispatched(this.socket) !== undefined,
       tlsErrors: [...this.tlsErrors]
     }
   }
