@@ -85,6 +85,22 @@ export function measuredPer (r: LoadResult, units: number, value: number, handsh
   return { value, cpu: r.cpuUs / n, mainCpu: r.mainCpuUs / n, gc: r.gcMs * 1000 / n, alloc: r.allocatedBytes / n, errors: r.errors, firstError: r.firstError, handshakes }
 }
 
+/**
+ * The warm-up and the measured round of a small-GET scenario (the fast path's and the proxy's):
+ * keep-alive GETs for a while, as req/s, with the process's own new connections as its handshakes
+ * (measureScenario replaces them with the server's count when contenders run one at a time).
+ */
+export function smallGetRounds (url: string, concurrency: number, warmupMs: number, windowMs: number): Pick<Plan, 'warm' | 'run'> {
+  const args = { url, concurrency }
+  return {
+    warm: async (c) => await c.call('small', { ...args, durationMs: warmupMs }),
+    run: async (c) => {
+      const r = await c.call<LoadResult>('small', { ...args, durationMs: windowMs })
+      return measuredPer(r, r.count, r.count / (r.elapsedMs / 1000), r.connections)
+    }
+  }
+}
+
 const BASELINE = 'agent'
 /** The pause between starting a block's load processes and warming them up (see measureScenario). */
 export const STARTUP_SETTLE_MS = 1500
@@ -283,13 +299,8 @@ async function runSmall (ctx: PartContext): Promise<ScenarioResult> {
   const { config, contenders } = ctx
   const together = config.together
   log(`fast path: small GET, ${config.concurrency} in flight, ${config.rounds} rounds of ${config.windowMs} ms ${together ? `with every contender in the same window, ${config.smallBlocks} blocks` : 'per contender'}`)
-  const args = { url: `${ctx.origin}/small`, concurrency: config.concurrency }
-  const small = await measureScenario(planFor(ctx, 'small',
-    async (c) => await c.call('small', { ...args, durationMs: config.warmupMs }),
-    async (c) => {
-      const r = await c.call<LoadResult>('small', { ...args, durationMs: config.windowMs })
-      return measuredPer(r, r.count, r.count / (r.elapsedMs / 1000), r.connections)
-    }))
+  const { warm, run } = smallGetRounds(`${ctx.origin}/small`, config.concurrency, config.warmupMs, config.windowMs)
+  const small = await measureScenario(planFor(ctx, 'small', warm, run))
   return {
     id: 'small',
     title: '1. Fast path, small GET, keep-alive (req/s)',

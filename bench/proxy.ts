@@ -2,8 +2,7 @@
 // ProxyAgent, both through the same Squid (started here, as the tests start it), same run, rounds
 // interleaved; every ratio is paired with ProxyAgent of the same round.
 import { startSquid } from '../test/servers/squid.ts'
-import type { LoadResult } from './client.ts'
-import { measuredPer, measureScenario, rows, startClients, type ScenarioResult } from './fast-path.ts'
+import { measureScenario, rows, smallGetRounds, startClients, type ScenarioResult } from './fast-path.ts'
 import { log } from './harness.ts'
 import { canPin, startWorker } from './ipc.ts'
 
@@ -31,7 +30,6 @@ export async function runProxy (config: ProxyConfig): Promise<ScenarioResult> {
     process.env.BENCH_PROXY = `http://127.0.0.1:${squid.open}`
     const { id, port } = await server.call<{ id: number, port: number }>('start', { kind: 'fast' })
     log(`proxy: small GET through Squid, ${config.concurrency} in flight, ${config.rounds} rounds of ${config.windowMs} ms per contender`)
-    const args = { url: `https://localhost:${port}/small`, concurrency: config.concurrency }
     const measured = await measureScenario({
       server,
       serverId: id,
@@ -40,11 +38,7 @@ export async function runProxy (config: ProxyConfig): Promise<ScenarioResult> {
       blocks: config.blocks,
       settleMs: config.settleMs,
       start: async () => await startClients([...PROXY_CONTENDERS], pinning),
-      warm: async (c) => await c.call('small', { ...args, durationMs: config.warmupMs }),
-      run: async (c) => {
-        const r = await c.call<LoadResult>('small', { ...args, durationMs: config.windowMs })
-        return measuredPer(r, r.count, r.count / (r.elapsedMs / 1000))
-      }
+      ...smallGetRounds(`https://localhost:${port}/small`, config.concurrency, config.warmupMs, config.windowMs)
     })
     return {
       id: 'proxy-small',
