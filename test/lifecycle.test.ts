@@ -145,6 +145,44 @@ describe('lifecycle', () => {
   })
 })
 
+describe('undici\'s connection events reach the agent\'s listeners', () => {
+  test('connect and disconnect are re-emitted with undici\'s arguments while someone listens, and not emitted otherwise', async () => {
+    const server = await startModern()
+    const origin = `https://localhost:${server.port}`
+    const agent = makeAgent()
+    // Counts every emit() on the agent itself: without a listener there must be none (issue 14:
+    // emitting on the agent slowed every stream's emit() in the process).
+    const emitted: string[] = []
+    const emitter = agent as unknown as NodeJS.EventEmitter
+    const emit = emitter.emit.bind(emitter)
+    emitter.emit = (event: string | symbol, ...args: unknown[]) => { emitted.push(String(event)); return emit(event, ...args) }
+    try {
+      // A connection opened and closed (connection: close) while nobody listens.
+      await send(agent, `${origin}/`, { headers: { connection: 'close' } })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      assert.equal(emitted.length, 0, `nothing is emitted on the agent while nobody listens, got: ${emitted.join(', ')}`)
+
+      const connects: unknown[][] = []
+      const disconnects: unknown[][] = []
+      emitter.on('connect', (...args: unknown[]) => connects.push(args))
+      emitter.on('disconnect', (...args: unknown[]) => disconnects.push(args))
+      await send(agent, `${origin}/`, { headers: { connection: 'close' } })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      assert.ok(connects.length >= 1, 'a new connection is reported')
+      assert.ok(disconnects.length >= 1, 'a closed connection is reported')
+      for (const args of [...connects, ...disconnects]) {
+        // undici's own arguments: the origin, then the dispatchers the event passed through.
+        assert.ok(args[0] instanceof URL || typeof args[0] === 'string')
+        assert.ok(Array.isArray(args[1]))
+      }
+      assert.ok(emitted.includes('connect') && emitted.includes('disconnect'))
+    } finally {
+      await agent.close()
+      await server.close()
+    }
+  })
+})
+
 describe('aborts take effect while a request waits', () => {
   test('a request waiting at the cold-start gate fails at once when its signal aborts', async () => {
     const { startModern: start } = await import('./servers/modern.ts')
