@@ -120,14 +120,13 @@ class Connection {
     }
   }
 
-  counters (): Counters {
+  /** Reads the four byte counts into `into`, in place (markRequest runs for every request). */
+  #readCounters (into: Counters): void {
     const raw = this.raw
-    return {
-      rawRead: raw?.bytesRead ?? 0,
-      rawWritten: raw === undefined ? 0 : rawDispatched(raw),
-      plainRead: this.socket.bytesRead,
-      plainWritten: bytesDispatched(this.socket) ?? 0
-    }
+    into.rawRead = raw?.bytesRead ?? 0
+    into.rawWritten = raw === undefined ? 0 : rawDispatched(raw)
+    into.plainRead = this.socket.bytesRead
+    into.plainWritten = bytesDispatched(this.socket) ?? 0
   }
 
   /**
@@ -138,11 +137,7 @@ class Connection {
   markRequest (request?: UndiciRequest, sink?: ConnectionSink): void {
     // In place: this runs for every request, and a new object each time would be garbage each time.
     const mark = this.mark
-    const raw = this.raw
-    mark.rawRead = raw?.bytesRead ?? 0
-    mark.rawWritten = raw === undefined ? 0 : rawDispatched(raw)
-    mark.plainRead = this.socket.bytesRead
-    mark.plainWritten = bytesDispatched(this.socket) ?? 0
+    this.#readCounters(mark)
     mark.handshakes = this.handshakes
     mark.beforeFinalFlight = this.finalFlightPending
     if (request !== undefined) {
@@ -161,7 +156,8 @@ class Connection {
   }
 
   snapshot (): ConnectionSnapshot {
-    const now = this.counters()
+    const now: Counters = { rawRead: 0, rawWritten: 0, plainRead: 0, plainWritten: 0 }
+    this.#readCounters(now)
     return {
       stack: this.stack,
       handshakeComplete: this.handshakeComplete,
