@@ -4,8 +4,10 @@ import { cpus, release, totalmem, type as osType } from 'node:os'
 import type { BurstResult, BurstRow } from './burst.ts'
 import { BURST_LABELS } from './burst.ts'
 import { LABELS } from './contenders.ts'
+import { CATEGORIES, CATEGORY_LABELS } from './callgrind.ts'
 import { controlRatio, type Row, type ScenarioResult } from './fast-path.ts'
 import { pairedRatios, summarize, type RatioSummary, type Summary } from './harness.ts'
+import type { InstructionsResult } from './instructions.ts'
 import type { MemoryResult } from './memory.ts'
 import { SIDE_LABELS, type RecoveryResult } from './recovery.ts'
 
@@ -24,6 +26,7 @@ export interface Meta {
 export interface BenchResults {
   meta: Meta
   fastPath?: ScenarioResult[] | undefined
+  instructions?: InstructionsResult | undefined
   recovery?: RecoveryResult | undefined
   burst?: BurstResult | undefined
   memory?: MemoryResult | undefined
@@ -88,6 +91,24 @@ function controlJson (scenario: ScenarioResult | undefined): object | null {
   return { reqRatio: round(c.median), reqRatioLow: round(c.low), reqRatioHigh: round(c.high), cpuRatio: round(cpu.median), cpuRatioLow: round(cpu.low), cpuRatioHigh: round(cpu.high) }
 }
 
+/** Instructions per small GET (callgrind): TlsFallbackAgent's ratio to the Agent with its interval, and the A/A control. */
+function instructionsJson (result: InstructionsResult | undefined): object | null {
+  if (result === undefined) return null
+  if (result.skipped !== undefined) return { skipped: result.skipped }
+  const tls = result.rows.find((r) => r.contender === 'tls-fallback')
+  const agent = result.rows.find((r) => r.contender === 'agent')
+  return {
+    ratio: round(tls?.ratio.median),
+    ratioLow: round(tls?.ratio.low),
+    ratioHigh: round(tls?.ratio.high),
+    perRequest: round(tls?.summary.median, 0),
+    agentPerRequest: round(agent?.summary.median, 0),
+    libraryPerRequest: round(tls?.categories.library, 0),
+    rounds: tls?.ratio.n ?? null,
+    control: result.control === undefined ? null : { ratio: round(result.control.median), ratioLow: round(result.control.low), ratioHigh: round(result.control.high) }
+  }
+}
+
 /** The one JSON object of `--json`: the shape of the issue, plus a few fields. */
 export function summaryJson (results: BenchResults): object {
   const fast = (id: string): ScenarioResult | undefined => results.fastPath?.find((s) => s.id === id)
@@ -128,6 +149,7 @@ export function summaryJson (results: BenchResults): object {
           rounds: tls('small')?.ratio.n ?? null,
           control: controlJson(fast('small'))
         },
+    instructions: instructionsJson(results.instructions),
     recovery: results.recovery === undefined
       ? null
       : {
@@ -409,6 +431,8 @@ function beforeAfterSection (results: BenchResults): string {
     ['fast path, small GET: req/s ratio to Agent', 'fastPath', 'reqRatio', 3],
     ['fast path, small GET: client CPU per request (all threads), ratio to Agent', 'fastPath', 'cpuRatio', 3],
     ['fast path, small GET: A/A control (second Agent / first)', 'fastPath', 'controlReqRatio', 3],
+    ['fast path, small GET: instructions per request (callgrind), ratio to Agent', 'instructions', 'ratio', 3],
+    ['fast path, small GET: instructions per request in the library\'s own JavaScript', 'instructions', 'libraryPerRequest', 0],
     ['fast path, 16 MiB bodies: MiB/s ratio', 'fastPath', 'bulkRatio', 3],
     ['fast path latency: p50 ratio', 'fastPath', 'p50Ratio', 3],
     ['fast path latency: p99 ratio', 'fastPath', 'p99Ratio', 3],
@@ -433,6 +457,31 @@ function beforeAfterSection (results: BenchResults): string {
   if (rows.length === 0) return ''
   return `\n## Before and after\n\nBefore: ${before.source ?? 'bench/BASELINE.json'}. After: this run. Ratios from runs on different days and machines loads compare only roughly: within a run, the paired ratios and their intervals are what count.\n\n` +
     table(['figure', 'before', 'after'], rows)
+}
+
+function instructionsSection (result: InstructionsResult): string {
+  if (result.skipped !== undefined) return `Not measured: ${result.skipped}. ${result.settings}.`
+  const out: string[] = []
+  out.push(`${result.settings}. Ratio: each round's count over the plain Agent's of the same round (the mean of both plain Agent processes when the A/A control ran); median over rounds [bootstrap 95% confidence interval of that median]. Columns after the ratio: the median over rounds of the instructions per request executed in each kind of code (self cost: a function's callees count where they run).\n`)
+  const header = ['contender', 'instructions per request', 'IQR (min–max)', 'ratio to Agent [95% CI]', ...CATEGORIES.map((c) => CATEGORY_LABELS[c]), 'connections opened', 'errors']
+  out.push(table(header, result.rows.map((r) => [
+    LABELS[r.contender] ?? r.contender,
+    n(r.summary.median),
+    spread(r.summary),
+    interval(r.ratio),
+    ...CATEGORIES.map((c) => n(r.categories[c])),
+    String(r.connections),
+    r.errors === 0 ? '0' : `${r.errors} (${r.firstError ?? ''})`
+  ])))
+  const tls = result.rows.find((r) => r.contender === 'tls-fallback')
+  if (tls !== undefined && tls.library.length > 0) {
+    out.push('\nTlsFallbackAgent\'s own functions, by the instructions each executed per request (self cost, median over rounds; V8\'s names, with the line of the function):\n')
+    out.push(table(['function', 'instructions per request', 'share of all instructions'], tls.library.map((f) => [
+      `\`${f.name}\``, n(f.instructions), `${n(f.instructions / tls.summary.median * 100, 2)}%`
+    ])))
+  }
+  out.push('\nHow to read it: valgrind\'s callgrind counts the instructions a process executes (user space, every thread), so a count does not depend on what else the machine is doing. Node runs with V8\'s `--predictable` (no background compilation or GC threads, a fixed GC schedule), `--random-seed=<round + 1>` and `--no-allocation-site-pretenuring`: the same contender with the same seed gives the same count to within 0.01%. Without the last flag, the seed decided whether V8 pretenured every response\'s stream objects, and garbage collection then took 35–45% of a process\'s instructions instead of about 4%: a lottery that the timed scenarios above (their GC column) include and this count leaves out, so that it shows the work of the code. What a different seed changes is the state V8 reaches in that process (which property loads stay monomorphic, when the heap grows), which is also what makes two real processes differ for their whole life; so each round is a fresh process with its own seed, and the A/A control (the second plain Agent, seeds 2001 and up) shows how far that alone moves the count. Instructions are not time (a cache miss costs more than an add), and under valgrind a process runs about 50 times slower, so timers fire more often per request than they would; the counts compare the contenders\' work, not their speed.')
+  return out.join('\n')
 }
 
 /** bench/PROFILE.md, written by `node bench/profile.ts --out bench/PROFILE.md`: where each microsecond goes. */
@@ -482,6 +531,13 @@ export function markdown (results: BenchResults): string {
   if (fp !== null && fp !== undefined) {
     fastGoal('1. fast path, small GET: req/s ratio to Agent', 'small', '>=', GOALS.reqRatio, 'ratio', GOALS.reqRatioLow)
     fastGoal('1. fast path, small GET: client CPU per request (all threads), ratio to Agent', 'small', '<=', GOALS.cpuRatio, 'cpuRatio')
+  }
+  const counted = results.instructions?.rows.find((r) => r.contender === 'tls-fallback')
+  if (counted !== undefined) {
+    const c = results.instructions?.control
+    goalRows.push(['1. fast path, small GET: instructions per request (callgrind, counted), ratio to Agent', interval(counted.ratio), `<= ${GOALS.cpuRatio}`, verdict(counted.ratio.median, '<=', GOALS.cpuRatio), c === undefined ? '' : interval(c)])
+  }
+  if (fp !== null && fp !== undefined) {
     fastGoal('2. fast path, 16 MiB bodies: MiB/s ratio', 'bulk', '>=', GOALS.bulkRatio)
     fastGoal('3. fast path latency: p50 ratio', 'p50', '<=', GOALS.latencyRatio)
     fastGoal('3. fast path latency: p99 ratio', 'p99', '<=', GOALS.latencyRatio)
@@ -519,6 +575,7 @@ export function markdown (results: BenchResults): string {
     '- The machine is a shared 2-core VM: throughput drifts by up to 2x over minutes, and two processes running the same code can differ by 10% or more for their whole life (see the A/A column). Only paired ratios are meaningful, and the full run carries two controls: a second plain Agent process (A/A: the noise floor; the baseline is the mean of both) and a plain Agent on the library\'s own connector (what the evidence counters cost apart from the request path). The client CPU and GC columns are steadier than throughput and show where a gap comes from.'
   ].join('\n'))
   if (results.fastPath !== undefined) out.push(`\n## Fast path\n\n${fastPathSection(results.fastPath)}`)
+  if (results.instructions !== undefined) out.push(`\n## Instructions per request (counted, not timed)\n\n${instructionsSection(results.instructions)}`)
   if (results.recovery !== undefined) out.push(`\n## Recovery\n\n${recoverySection(results.recovery)}`)
   if (results.burst !== undefined) out.push(`\n## Cold burst\n\n${burstSection(results.burst)}`)
   if (results.memory !== undefined) out.push(`\n## Memory\n\n${memorySection(results.memory)}`)

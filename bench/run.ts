@@ -4,7 +4,7 @@
 //   node bench/run.ts                  full run, writes bench/RESULTS.md
 //   node bench/run.ts --json           the same, and the summary as one JSON object on stdout
 //   node bench/run.ts --quick          CI smoke run (well under a minute), writes nothing unless --write
-//   node bench/run.ts --only fast,memory   some scenarios (fast, recovery, burst, memory, proxy); writes nothing unless --write
+//   node bench/run.ts --only fast,memory   some scenarios (fast, instructions, recovery, burst, memory, proxy); writes nothing unless --write
 //                                          (small, bulk and latency name the fast path's parts: --only latency)
 //   --out <file>      write the Markdown there instead of bench/RESULTS.md (implies --write)
 //   --no-pin          do not pin the server and client processes to CPUs
@@ -21,13 +21,14 @@ import { runBurst, type BurstConfig } from './burst.ts'
 import { CONTENDERS } from './contenders.ts'
 import { FAST_PATH_PARTS, runFastPath, type FastPathConfig, type FastPathPart } from './fast-path.ts'
 import { log } from './harness.ts'
+import { runInstructions, type InstructionsConfig } from './instructions.ts'
 import { canPin, pin } from './ipc.ts'
 import { runMemory, type MemoryConfig } from './memory.ts'
 import { runProxy, type ProxyConfig } from './proxy.ts'
 import { runRecovery, type RecoveryConfig } from './recovery.ts'
 import { machineMeta, markdown, summaryJson, type BenchResults } from './report.ts'
 
-const SCENARIOS = ['fast', 'recovery', 'burst', 'memory', 'proxy'] as const
+const SCENARIOS = ['fast', 'instructions', 'recovery', 'burst', 'memory', 'proxy'] as const
 type Scenario = typeof SCENARIOS[number]
 
 const { values } = parseArgs({
@@ -51,7 +52,7 @@ const { values } = parseArgs({
 })
 
 if (values.help === true) {
-  process.stderr.write('usage: node bench/run.ts [--json] [--quick] [--only fast,small,bulk,latency,recovery,burst,memory,proxy] [--write|--no-write] [--out <file>] [--no-pin] [--together] [--raw <file>] [--control] [--contenders a,b] [--alt <index.ts>] [--profile <names>]\n')
+  process.stderr.write('usage: node bench/run.ts [--json] [--quick] [--only fast,small,bulk,latency,instructions,recovery,burst,memory,proxy] [--write|--no-write] [--out <file>] [--no-pin] [--together] [--raw <file>] [--control] [--contenders a,b] [--alt <index.ts>] [--profile <names>]\n')
   process.exit(0)
 }
 
@@ -86,7 +87,7 @@ const fastConfig: FastPathConfig = quick
   // when the machine allows it, in blocks, each with fresh load processes (a process keeps its own
   // bias, up to 10% either way, for its whole life): 10 blocks of 3 rounds for the small GET, 5 of 6
   // for bulk and latency. With --together, the small GET runs every contender in the same 1 s
-  // window, 15 blocks of 2. A full run of everything stays under about 15 minutes on 2 cores.
+  // window, 15 blocks of 2. The fast path takes about 12 minutes on 2 cores; a full run of everything, with the instruction count, about 25.
   : together
     ? { contenders, rounds: 30, warmupMs: 3000, windowMs: 1000, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, blocks: 5, together, smallBlocks: 15, pin: pinning }
     : { contenders, rounds: 30, warmupMs: 1500, windowMs: 500, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, blocks: 5, together, smallBlocks: 10, pin: pinning }
@@ -96,6 +97,15 @@ if (values.profile !== undefined) {
   mkdirSync(dir, { recursive: true })
   fastConfig.profile = { contenders: values.profile.split(','), dir }
 }
+// Instructions per request under callgrind: the plain Agent (and its A/A second instance) and
+// TlsFallbackAgent (and its --alt copy). Counts, not times: 5 rounds (5 seeds) carry the spread.
+// Under valgrind, V8 was still compiling 10,000 requests in (117,000 instructions per request of
+// compilation, against 4,500 after 20,000): 20,000 requests of warm-up. Each process runs about
+// 90 s, two at a time. The quick run checks that it works.
+const counted = contenders.filter((c) => c === 'agent' || c === 'agent#2' || c.startsWith('tls-fallback'))
+const instructionsConfig: InstructionsConfig = quick
+  ? { contenders: counted, rounds: 1, warmup: 1_000, requests: 300, concurrency: 32, parallel: 2 }
+  : { contenders: counted, rounds: 5, warmup: 20_000, requests: 4_000, concurrency: 32, parallel: 2 }
 const cpus = pinning ? { server: '0', client: '1' } : undefined
 const recoveryConfig: RecoveryConfig = quick
   ? { rounds: 2, later: 5, load: { concurrency: 8, durationMs: 200, rounds: 2 }, cpus }
@@ -121,6 +131,7 @@ const results: BenchResults = {
 }
 log(`bench: ${quick ? 'quick' : 'full'} run of ${[...selected].join(', ')}; Node ${process.version}, undici ${results.meta.undici}${pinning ? ', pinned' : ''}`)
 if (selected.has('fast')) results.fastPath = await runFastPath(fastConfig)
+if (selected.has('instructions')) results.instructions = await runInstructions(instructionsConfig)
 if (selected.has('recovery')) results.recovery = await runRecovery(recoveryConfig)
 if (selected.has('burst')) results.burst = await runBurst(burstConfig)
 if (selected.has('memory')) results.memory = await runMemory(memoryConfig)

@@ -1,0 +1,234 @@
+// Scenario 1, counted instead of timed: instructions per small GET, each contender's load process
+// run under valgrind's callgrind with V8 in predictable mode. A count does not depend on how busy the
+// machine is, and the same seed gives the same count; what still moves it is the state V8's JIT and
+// heap reach in a process, which a different seed changes. So every round is a fresh process with a
+// seed of its own, and the ratios carry the spread between seeds.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { categories, CATEGORIES, libraryFunctions, parsePart, parsePerfMap, type Category } from './callgrind.ts'
+import { log, median, pairedRatios, summarize, summarizeRatios, type RatioSummary, type Summary } from './harness.ts'
+import { canPin, pin, startWorker } from './ipc.ts'
+
+export interface InstructionsConfig {
+  contenders: string[]
+  /** Rounds: one fresh process per contender each, with the round's seed. */
+  rounds: number
+  /** Requests before the measured part (connections opened, code compiled). */
+  warmup: number
+  /** Requests in the measured part. */
+  requests: number
+  /** Requests in flight. */
+  concurrency: number
+  /** Processes under valgrind at once (each runs on one core: valgrind serializes a process's threads). */
+  parallel: number
+}
+
+/** What a contender's measured requests did, besides instructions: connections opened (none expected) and errors. */
+interface Outcome {
+  contender: string
+  /** Instructions per request in each kind of code (self cost; see bench/callgrind.ts). */
+  categories: Record<Category, number>
+  /** The library's own functions and their instructions per request, highest first. */
+  library: Array<{ name: string, instructions: number }>
+  connections: number
+  errors: number
+  firstError?: string | undefined
+}
+
+/** One process's measured part. */
+export interface InstructionsSample extends Outcome {
+  round: number
+  seed: number
+  perRequest: number
+}
+
+/** A contender over every round; its categories and functions are medians over rounds. */
+export interface InstructionsRow extends Outcome {
+  /** Instructions per request, one value per round. */
+  values: number[]
+  summary: Summary
+  /** Per-round ratio to the plain Agent of the same round (the mean of both when the A/A control ran). */
+  ratio: RatioSummary
+}
+
+export interface InstructionsResult {
+  rows: InstructionsRow[]
+  /** The second plain Agent over the first, round by round (the A/A control), when it ran. */
+  control?: RatioSummary | undefined
+  settings: string
+  /** Why nothing was measured (valgrind missing), when nothing was. */
+  skipped?: string | undefined
+  samples: InstructionsSample[]
+}
+
+const BASELINE = 'agent'
+
+/** The seed of a contender's process in a round: the same for every contender, except the A/A control's second Agent (`agent#2`: `1000 * 2` more), which would otherwise repeat the first one's count exactly. */
+export function seedFor (contender: string, round: number): number {
+  const instance = Number(contender.split('#')[1] ?? 0)
+  return round + 1 + 1000 * instance
+}
+
+export function hasValgrind (): boolean {
+  return spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status === 0
+}
+
+export async function measureOnce (contender: string, round: number, origin: string, config: InstructionsConfig): Promise<InstructionsSample> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-callgrind-'))
+  const seed = seedFor(contender, round)
+  try {
+    const child = spawn('valgrind', [
+      '--tool=callgrind',
+      `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
+      // Each os.userInfo() in the child ends a part: part 2 is the measured requests alone.
+      '--dump-before=uv_os_get_passwd',
+      '--dump-instr=no',
+      '--dump-line=no',
+      '--compress-strings=no',
+      '--compress-pos=no',
+      process.execPath,
+      // Predictable: no background compilation or GC threads, a fixed GC schedule; the seed sets the rest.
+      '--predictable',
+      // Without it, the seed decides whether V8 pretenures the objects of every response's stream
+      // (CONTRIBUTING.md, "The bench"): in 4 of the first 6 processes of a run, garbage collection
+      // took 35-45% of all instructions instead of about 4%, and a count read up to 2.3 times
+      // another's (309,942 against 136,738 per request). The timed bench runs with V8's defaults
+      // and shows that state in its GC column.
+      '--no-allocation-site-pretenuring',
+      `--random-seed=${seed}`,
+      // The names of JavaScript functions, for the library's share (written into dir, removed below).
+      '--perf-basic-prof-only-functions',
+      `--perf-basic-prof-path=${dir}`,
+      new URL('./instructions-child.ts', import.meta.url).pathname,
+      contender, origin, String(config.warmup), String(config.requests), String(config.concurrency)
+    ], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // The bench pins itself to the client's CPU, and a child inherits that: these processes may use
+    // every CPU (the count does not depend on where they run, and two run at once). os.cpus(), not
+    // availableParallelism(): the latter counts the CPUs this process is pinned to.
+    if (canPin && child.pid !== undefined) pin(child.pid, `0-${cpus().length - 1}`)
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-4000) })
+    // A process that hangs (a server gone, say) must not hang the bench: 15 minutes is ten times a full run's process.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000)
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject)
+      child.once('exit', (exitCode) => resolve(exitCode))
+    }).finally(() => clearTimeout(timer))
+    if (code !== 0) throw new Error(`instructions: ${contender} (seed ${seed}) exited with ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`)
+    const files = readdirSync(dir)
+    // Exactly two marks: a third part would mean something else called os.userInfo() and cut the measured part.
+    if (!files.includes('callgrind.out.2') || files.includes('callgrind.out.3')) {
+      throw new Error(`instructions: ${contender} (seed ${seed}) left ${files.join(', ')}, not two marked parts`)
+    }
+    const part = parsePart(readFileSync(join(dir, 'callgrind.out.2'), 'utf8'))
+    const mapFile = files.find((f) => /^perf-\d+\.map$/.test(f))
+    const perfMap = mapFile === undefined ? undefined : parsePerfMap(readFileSync(join(dir, mapFile), 'utf8'))
+    const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { requests: number, connections: number, errors: number, firstError?: string }
+    const per = (n: number): number => n / report.requests
+    const byCategory = categories(part, perfMap)
+    return {
+      contender,
+      round,
+      seed,
+      perRequest: per(part.total),
+      categories: Object.fromEntries(CATEGORIES.map((c) => [c, per(byCategory[c])])) as Record<Category, number>,
+      library: libraryFunctions(part, perfMap).slice(0, 12).map((f) => ({ name: f.name, instructions: per(f.instructions) })),
+      connections: report.connections,
+      errors: report.errors,
+      firstError: report.firstError
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Runs `jobs` with at most `parallel` at a time, results in the jobs' order. */
+async function pool<T> (jobs: Array<() => Promise<T>>, parallel: number): Promise<T[]> {
+  const results = new Array<T>(jobs.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const i = next++
+      results[i] = await (jobs[i] as () => Promise<T>)()
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker))
+  return results
+}
+
+function medianOf (samples: InstructionsSample[], pick: (s: InstructionsSample) => number): number {
+  return median(samples.map(pick))
+}
+
+/** Each contender's row, its ratios paired with the plain Agent (or the mean of both) of the same round. */
+export function instructionRows (contenders: string[], samples: InstructionsSample[], rounds: number): InstructionsRow[] {
+  const of = (name: string): InstructionsSample[] => {
+    const list = samples.filter((s) => s.contender === name).sort((a, b) => a.round - b.round)
+    if (list.length !== rounds) throw new Error(`instructions: ${name} has ${list.length} rounds, not ${rounds}`)
+    return list
+  }
+  const bases = contenders.filter((c) => c === BASELINE || c.startsWith(`${BASELINE}#`)).map(of)
+  const baseline = Array.from({ length: rounds }, (_, r) => bases.reduce((sum, list) => sum + (list[r] as InstructionsSample).perRequest, 0) / bases.length)
+  return contenders.map((name) => {
+    const list = of(name)
+    const values = list.map((s) => s.perRequest)
+    const names = new Set(list.flatMap((s) => s.library.map((f) => f.name)))
+    const library = [...names]
+      .map((fn) => ({ name: fn, instructions: median(list.map((s) => s.library.find((f) => f.name === fn)?.instructions ?? 0)) }))
+      .filter((f) => f.instructions > 0)
+      .sort((a, b) => b.instructions - a.instructions)
+      .slice(0, 10)
+    const firstError = list.find((s) => s.firstError !== undefined)?.firstError
+    return {
+      contender: name,
+      values,
+      summary: summarize(values),
+      ratio: summarizeRatios(pairedRatios(values, baseline)),
+      categories: Object.fromEntries(CATEGORIES.map((c) => [c, medianOf(list, (s) => s.categories[c])])) as Record<Category, number>,
+      library,
+      connections: list.reduce((sum, s) => sum + s.connections, 0),
+      errors: list.reduce((sum, s) => sum + s.errors, 0),
+      ...(firstError === undefined ? {} : { firstError })
+    }
+  })
+}
+
+export async function runInstructions (config: InstructionsConfig): Promise<InstructionsResult> {
+  const contenders = [BASELINE, ...config.contenders.filter((c) => c !== BASELINE)]
+  const settings = `${config.requests.toLocaleString('en-US')} small GETs measured after ${config.warmup.toLocaleString('en-US')} of warm-up, ` +
+    `${config.concurrency} in flight, ${config.rounds} rounds (one fresh process per contender and round, its own seed), ` +
+    'valgrind --tool=callgrind, node --predictable --no-allocation-site-pretenuring --random-seed=<round + 1>'
+  if (!hasValgrind()) {
+    log('instructions: skipped, valgrind is not installed (apt-get install valgrind)')
+    return { rows: [], settings, skipped: 'valgrind is not installed', samples: [] }
+  }
+  log(`instructions: ${contenders.join(', ')}; ${settings}`)
+  const server = await startWorker(new URL('./server.ts', import.meta.url))
+  try {
+    const { port } = await server.call<{ port: number }>('start', { kind: 'fast' })
+    const origin = `https://localhost:${port}`
+    const jobs = []
+    for (let round = 0; round < config.rounds; round++) {
+      for (const contender of contenders) {
+        jobs.push(async () => {
+          const sample = await measureOnce(contender, round, origin, config)
+          const share = (c: Category): string => `${Math.round(sample.categories[c] / sample.perRequest * 100)}%`
+          log(`instructions: round ${round + 1}/${config.rounds} ${contender} (seed ${sample.seed}): ${Math.round(sample.perRequest).toLocaleString('en-US')} per request (GC ${share('gc')}, compilation ${share('compiler')}, the library ${share('library')})`)
+          return sample
+        })
+      }
+    }
+    const samples = await pool(jobs, config.parallel)
+    const rows = instructionRows(contenders, samples, config.rounds)
+    const a = rows.find((r) => r.contender === BASELINE)
+    const b = rows.find((r) => r.contender === `${BASELINE}#2`)
+    const control = a === undefined || b === undefined ? undefined : summarizeRatios(pairedRatios(b.values, a.values))
+    return { rows, control, settings, samples }
+  } finally {
+    await server.stop()
+  }
+}
