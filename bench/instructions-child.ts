@@ -4,9 +4,17 @@
 // --dump-before=uv_os_get_passwd, so each mark ends a part of the dump, and the part between the two
 // marks holds the measured requests alone. Prints one JSON line: what happened in that part.
 //
+// A full collection runs after the warm-up, then 3,000 more requests, then the first mark (node
+// --expose-gc). Without it, whether one of the process's rare full collections fell inside the
+// 4,000 measured requests decided the count (the plain Agent: 247,795 instructions per request in a
+// process with one there, 152,655 in one without). With it, the measured part starts from the same heap in every process and pays for its
+// own scavenges (the plain Agent read 162,122 to 162,962 with seeds 2 to 4, no full collection in
+// the measured part); the line printed says how many still ran in it.
+//
 //   node bench/instructions-child.ts <contender> <origin> <warmup requests> <requests> <in flight>
 import { subscribe } from 'node:diagnostics_channel'
 import { userInfo } from 'node:os'
+import { PerformanceObserver, constants } from 'node:perf_hooks'
 import { certs } from '../test/servers/certs.ts'
 import { makeContender } from './contenders.ts'
 
@@ -19,6 +27,15 @@ let connections = 0
 subscribe('undici:client:connected', () => { connections += 1 })
 let errors = 0
 let firstError: string | undefined
+// Full (mark-compact) collections, counted as they end.
+let majorGcs = 0
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if ((entry as { detail?: { kind?: number } | null }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs += 1
+  }
+}).observe({ entryTypes: ['gc'] })
+const gc = (globalThis as { gc?: () => void }).gc
+if (gc === undefined) throw new Error('instructions-child needs --expose-gc')
 
 /** `count` requests, `concurrency` at a time, each body read to the end. */
 async function run (count: number, concurrency: number): Promise<void> {
@@ -41,13 +58,18 @@ async function run (count: number, concurrency: number): Promise<void> {
 
 const concurrency = Number(inFlight)
 await run(Number(warmup), concurrency)
-const before = { connections, errors }
-userInfo() // mark: the dump's part 1 ends here (start-up and warm-up)
+gc()
+// A full collection also drops compiled code and feedback V8 deems old: compile it again before the mark.
+await run(Math.min(Number(warmup), 3_000), concurrency)
+const before = { connections, errors, majorGcs }
+userInfo() // mark: the dump's part 1 ends here (start-up, warm-up, the full collection)
 await run(Number(requests), concurrency)
 userInfo() // mark: part 2 (the measured requests) ends here
+await new Promise((resolve) => setImmediate(resolve))
 process.stdout.write(`${JSON.stringify({
   requests: Number(requests),
   connections: connections - before.connections,
+  majorGcs: majorGcs - before.majorGcs,
   errors: errors - before.errors,
   ...(firstError === undefined ? {} : { firstError })
 })}\n`)

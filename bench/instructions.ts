@@ -33,6 +33,8 @@ interface Outcome {
   /** The library's own functions and their instructions per request, highest first. */
   library: Array<{ name: string, instructions: number }>
   connections: number
+  /** Full (mark-compact) collections during the measured requests. */
+  majorGcs: number
   errors: number
   firstError?: string | undefined
 }
@@ -91,13 +93,8 @@ export async function measureOnce (contender: string, round: number, origin: str
       process.execPath,
       // Predictable: no background compilation or GC threads, a fixed GC schedule; the seed sets the rest.
       '--predictable',
-      // Without it, the seed decides whether V8 pretenures the objects of every response's stream
-      // (CONTRIBUTING.md, "The bench"): in 4 of the first 6 processes of a run, garbage collection
-      // took 35-45% of all instructions instead of about 4%, and a count read up to 2.3 times
-      // another's (309,942 against 136,738 per request). The timed bench runs with V8's defaults
-      // and shows that state in its GC column.
-      '--no-allocation-site-pretenuring',
-      `--random-seed=${seed}`,
+      // A full collection before the measured requests (the child calls gc()): see instructions-child.ts.
+      '--expose-gc',
       // The names of JavaScript functions, for the library's share (written into dir, removed below).
       '--perf-basic-prof-only-functions',
       `--perf-basic-prof-path=${dir}`,
@@ -127,7 +124,7 @@ export async function measureOnce (contender: string, round: number, origin: str
     const part = parsePart(readFileSync(join(dir, 'callgrind.out.2'), 'utf8'))
     const mapFile = files.find((f) => /^perf-\d+\.map$/.test(f))
     const perfMap = mapFile === undefined ? undefined : parsePerfMap(readFileSync(join(dir, mapFile), 'utf8'))
-    const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { requests: number, connections: number, errors: number, firstError?: string }
+    const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { requests: number, connections: number, majorGcs: number, errors: number, firstError?: string }
     const per = (n: number): number => n / report.requests
     const byCategory = categories(part, perfMap)
     return {
@@ -138,6 +135,7 @@ export async function measureOnce (contender: string, round: number, origin: str
       categories: Object.fromEntries(CATEGORIES.map((c) => [c, per(byCategory[c])])) as Record<Category, number>,
       library: libraryFunctions(part, perfMap).slice(0, 12).map((f) => ({ name: f.name, instructions: per(f.instructions) })),
       connections: report.connections,
+      majorGcs: report.majorGcs,
       errors: report.errors,
       firstError: report.firstError
     }
@@ -191,6 +189,7 @@ export function instructionRows (contenders: string[], samples: InstructionsSamp
       categories: Object.fromEntries(CATEGORIES.map((c) => [c, medianOf(list, (s) => s.categories[c])])) as Record<Category, number>,
       library,
       connections: list.reduce((sum, s) => sum + s.connections, 0),
+      majorGcs: list.reduce((sum, s) => sum + s.majorGcs, 0),
       errors: list.reduce((sum, s) => sum + s.errors, 0),
       ...(firstError === undefined ? {} : { firstError })
     }
@@ -201,7 +200,7 @@ export async function runInstructions (config: InstructionsConfig): Promise<Inst
   const contenders = [BASELINE, ...config.contenders.filter((c) => c !== BASELINE)]
   const settings = `${config.requests.toLocaleString('en-US')} small GETs measured after ${config.warmup.toLocaleString('en-US')} of warm-up, ` +
     `${config.concurrency} in flight, ${config.rounds} rounds (one fresh process per contender and round, its own seed), ` +
-    'valgrind --tool=callgrind, node --predictable --no-allocation-site-pretenuring --random-seed=<round + 1>'
+    'valgrind --tool=callgrind, node --predictable --expose-gc --random-seed=<round + 1>; a forced full collection and 3,000 more requests before the measured ones'
   if (!hasValgrind()) {
     log('instructions: skipped, valgrind is not installed (apt-get install valgrind)')
     return { rows: [], settings, skipped: 'valgrind is not installed', samples: [] }
@@ -217,7 +216,7 @@ export async function runInstructions (config: InstructionsConfig): Promise<Inst
         jobs.push(async () => {
           const sample = await measureOnce(contender, round, origin, config)
           const share = (c: Category): string => `${Math.round(sample.categories[c] / sample.perRequest * 100)}%`
-          log(`instructions: round ${round + 1}/${config.rounds} ${contender} (seed ${sample.seed}): ${Math.round(sample.perRequest).toLocaleString('en-US')} per request (GC ${share('gc')}, compilation ${share('compiler')}, the library ${share('library')})`)
+          log(`instructions: round ${round + 1}/${config.rounds} ${contender} (seed ${sample.seed}): ${Math.round(sample.perRequest).toLocaleString('en-US')} per request (${sample.majorGcs} full GCs, GC ${share('gc')}, compilation ${share('compiler')}, the library ${share('library')})`)
           return sample
         })
       }

@@ -463,13 +463,14 @@ function instructionsSection (result: InstructionsResult): string {
   if (result.skipped !== undefined) return `Not measured: ${result.skipped}. ${result.settings}.`
   const out: string[] = []
   out.push(`${result.settings}. Ratio: each round's count over the plain Agent's of the same round (the mean of both plain Agent processes when the A/A control ran); median over rounds [bootstrap 95% confidence interval of that median]. Columns after the ratio: the median over rounds of the instructions per request executed in each kind of code (self cost: a function's callees count where they run).\n`)
-  const header = ['contender', 'instructions per request', 'IQR (min–max)', 'ratio to Agent [95% CI]', ...CATEGORIES.map((c) => CATEGORY_LABELS[c]), 'connections opened', 'errors']
+  const header = ['contender', 'instructions per request', 'IQR (min–max)', 'ratio to Agent [95% CI]', ...CATEGORIES.map((c) => CATEGORY_LABELS[c]), 'full GCs in the measured requests', 'connections opened', 'errors']
   out.push(table(header, result.rows.map((r) => [
     LABELS[r.contender] ?? r.contender,
     n(r.summary.median),
     spread(r.summary),
     interval(r.ratio),
     ...CATEGORIES.map((c) => n(r.categories[c])),
+    String(r.majorGcs),
     String(r.connections),
     r.errors === 0 ? '0' : `${r.errors} (${r.firstError ?? ''})`
   ])))
@@ -480,7 +481,7 @@ function instructionsSection (result: InstructionsResult): string {
       `\`${f.name}\``, n(f.instructions), `${n(f.instructions / tls.summary.median * 100, 2)}%`
     ])))
   }
-  out.push('\nHow to read it: valgrind\'s callgrind counts the instructions a process executes (user space, every thread), so a count does not depend on what else the machine is doing. Node runs with V8\'s `--predictable` (no background compilation or GC threads, a fixed GC schedule), `--random-seed=<round + 1>` and `--no-allocation-site-pretenuring`: the same contender with the same seed gives the same count to within 0.01%. Without the last flag, the seed decided whether V8 pretenured every response\'s stream objects, and garbage collection then took 35–45% of a process\'s instructions instead of about 4%: a lottery that the timed scenarios above (their GC column) include and this count leaves out, so that it shows the work of the code. What a different seed changes is the state V8 reaches in that process (which property loads stay monomorphic, when the heap grows), which is also what makes two real processes differ for their whole life; so each round is a fresh process with its own seed, and the A/A control (the second plain Agent, seeds 2001 and up) shows how far that alone moves the count. Instructions are not time (a cache miss costs more than an add), and under valgrind a process runs about 50 times slower, so timers fire more often per request than they would; the counts compare the contenders\' work, not their speed.')
+  out.push('\nHow to read it: valgrind\'s callgrind counts the instructions a process executes (user space, every thread), so a count does not depend on what else the machine is doing. Node runs with V8\'s `--predictable` (no background compilation or GC threads, a fixed GC schedule) and `--random-seed=<round + 1>`: the same contender with the same seed gives the same count to within 0.01%. After the warm-up, the child forces a full collection and sends 3,000 more requests (the collection drops compiled code V8 deems old) before the measured ones: without it, whether one of a process\'s rare full collections fell inside the measured requests decided the count (the plain Agent: 247,795 instructions per request in a process with one there, 152,655 in one without). The full GCs column counts any that still ran there. What a different seed changes is the state V8 reaches in that process (which property loads stay monomorphic, when the heap grows), which is also what makes two real processes differ for their whole life; so each round is a fresh process with its own seed, and the A/A control (the second plain Agent, seeds 2001 and up) shows how far that alone moves the count. Instructions are not time (a cache miss costs more than an add), and under valgrind a process runs about 50 times slower, so timers fire more often per request than they would; the counts compare the contenders\' work, not their speed.')
   return out.join('\n')
 }
 

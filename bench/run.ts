@@ -101,7 +101,7 @@ if (values.profile !== undefined) {
 // TlsFallbackAgent (and its --alt copy). Counts, not times: 5 rounds (5 seeds) carry the spread.
 // Under valgrind, V8 was still compiling 10,000 requests in (117,000 instructions per request of
 // compilation, against 4,500 after 20,000): 20,000 requests of warm-up. Each process runs about
-// 90 s, two at a time. The quick run checks that it works.
+// 100 s, two at a time. The quick run checks that it works.
 const counted = contenders.filter((c) => c === 'agent' || c === 'agent#2' || c.startsWith('tls-fallback'))
 const instructionsConfig: InstructionsConfig = quick
   ? { contenders: counted, rounds: 1, warmup: 1_000, requests: 300, concurrency: 32, parallel: 2 }

@@ -106,6 +106,7 @@ describe('bench: instructions per request, rounds and ratios', () => {
     categories: { library: contender === 'tls-fallback' ? 10 : 0, undici: 0, node: 0, otherJs: 0, builtins: 0, gc: 0, compiler: 0, native: perRequest },
     library: contender === 'tls-fallback' ? [{ name: 'dispatch src/agent.ts:155', instructions: 10 }] : [],
     connections: 0,
+    majorGcs: 0,
     errors: 0
   })
 
