@@ -9,15 +9,28 @@
 export const CATEGORIES = ['library', 'undici', 'node', 'otherJs', 'builtins', 'gc', 'compiler', 'native'] as const
 export type Category = typeof CATEGORIES[number]
 
+/** Column headings. */
+export const CATEGORY_HEADINGS: Record<Category, string> = {
+  library: 'the library',
+  undici: 'undici',
+  node: 'Node',
+  otherJs: 'other JavaScript',
+  builtins: 'V8 builtins',
+  gc: 'GC',
+  compiler: 'compilation',
+  native: 'native'
+}
+
+/** What each heading covers. */
 export const CATEGORY_LABELS: Record<Category, string> = {
-  library: 'the library\'s JavaScript (src/)',
-  undici: 'undici\'s JavaScript',
-  node: 'Node\'s JavaScript (node: modules)',
-  otherJs: 'other JavaScript (the bench\'s loop, pino; code V8 did not name)',
-  builtins: 'V8 builtins (property-access ICs, Map, Promise, ...)',
-  gc: 'garbage collection',
-  compiler: 'compilation (Sparkplug, Maglev, TurboFan)',
-  native: 'native code (OpenSSL, libuv, Node\'s C++, V8\'s runtime, libc)'
+  library: 'JavaScript from the library\'s src/',
+  undici: 'JavaScript from node_modules/undici',
+  node: 'Node\'s own JavaScript (node: modules)',
+  otherJs: 'the bench\'s loop, pino, and code V8 did not name',
+  builtins: 'property-access ICs, Map, Promise and the other builtins',
+  gc: 'scavenges, marking, sweeping, write barriers',
+  compiler: 'Sparkplug, Maglev, TurboFan',
+  native: 'OpenSSL, libuv, Node\'s C++, V8\'s runtime, libc'
 }
 
 export interface Part {

@@ -4,7 +4,7 @@ import { cpus, release, totalmem, type as osType } from 'node:os'
 import type { BurstResult, BurstRow } from './burst.ts'
 import { BURST_LABELS } from './burst.ts'
 import { LABELS } from './contenders.ts'
-import { CATEGORIES, CATEGORY_LABELS } from './callgrind.ts'
+import { CATEGORIES, CATEGORY_HEADINGS, CATEGORY_LABELS } from './callgrind.ts'
 import { controlRatio, type Row, type ScenarioResult } from './fast-path.ts'
 import { pairedRatios, summarize, type RatioSummary, type Summary } from './harness.ts'
 import type { InstructionsResult } from './instructions.ts'
@@ -462,8 +462,8 @@ function beforeAfterSection (results: BenchResults): string {
 function instructionsSection (result: InstructionsResult): string {
   if (result.skipped !== undefined) return `Not measured: ${result.skipped}. ${result.settings}.`
   const out: string[] = []
-  out.push(`${result.settings}. Ratio: each round's count over the plain Agent's of the same round (the mean of both plain Agent processes when the A/A control ran); median over rounds [bootstrap 95% confidence interval of that median]. Columns after the ratio: the median over rounds of the instructions per request executed in each kind of code (self cost: a function's callees count where they run).\n`)
-  const header = ['contender', 'instructions per request', 'IQR (min–max)', 'ratio to Agent [95% CI]', ...CATEGORIES.map((c) => CATEGORY_LABELS[c]), 'full GCs in the measured requests', 'connections opened', 'errors']
+  out.push(`${result.settings}. Ratio: each round's count over the plain Agent's of the same round (the mean of both plain Agent processes when the A/A control ran); median over rounds [bootstrap 95% confidence interval of that median]. Columns after the ratio: the median over rounds of the instructions per request executed in each kind of code (self cost: a function's callees count where they run): ${CATEGORIES.map((c) => `${CATEGORY_HEADINGS[c]}: ${CATEGORY_LABELS[c]}`).join('; ')}.\n`)
+  const header = ['contender', 'instructions per request', 'IQR (min–max)', 'ratio to Agent [95% CI]', ...CATEGORIES.map((c) => CATEGORY_HEADINGS[c]), 'full GCs in the measured requests', 'connections opened', 'errors']
   out.push(table(header, result.rows.map((r) => [
     LABELS[r.contender] ?? r.contender,
     n(r.summary.median),
