@@ -8,7 +8,7 @@
 // --expose-gc). Without it, whether one of the process's rare full collections fell inside the
 // 4,000 measured requests decided the count (the plain Agent: 247,795 instructions per request in a
 // process with one there, 152,655 in one without). With it, the measured part starts from the same heap in every process and pays for its
-// own scavenges (the plain Agent read 162,122 to 162,962 with seeds 2 to 4, no full collection in
+// own scavenges (the plain Agent read 162,122 to 162,962 with seeds 3 to 5, no full collection in
 // the measured part); the line printed says how many still ran in it.
 //
 //   node bench/instructions-child.ts <contender> <origin> <warmup requests> <requests> <in flight>
