@@ -6,6 +6,9 @@
 /** The body size of the bulk scenario (the server's `/bulk`). */
 export const BULK_BYTES = 16 * 1024 * 1024
 
+/** Requests the instruction count's child sends after its forced full collection, before the measured ones (at most its warm-up's). */
+export const REWARM = 3_000
+
 export { median, pairedRatios, quantile, quantileSorted, summarize, summarizeRatios, type RatioSummary, type Summary } from './stats.ts'
 
 /** The order of the contenders in a round: rotated by one each round, and reversed every other round. */

@@ -17,6 +17,7 @@ import { userInfo } from 'node:os'
 import { PerformanceObserver, constants } from 'node:perf_hooks'
 import { certs } from '../test/servers/certs.ts'
 import { makeContender } from './contenders.ts'
+import { REWARM } from './harness.ts'
 
 const [name = 'agent', origin = '', warmup = '0', requests = '0', inFlight = '1'] = process.argv.slice(2)
 const contender = await makeContender(name, certs.ca)
@@ -60,7 +61,7 @@ const concurrency = Number(inFlight)
 await run(Number(warmup), concurrency)
 gc()
 // A full collection also drops compiled code and feedback V8 deems old: compile it again before the mark.
-await run(Math.min(Number(warmup), 3_000), concurrency)
+await run(Math.min(Number(warmup), REWARM), concurrency)
 const before = { connections, errors, majorGcs }
 userInfo() // mark: the dump's part 1 ends here (start-up, warm-up, the full collection)
 await run(Number(requests), concurrency)

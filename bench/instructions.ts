@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { categories, CATEGORIES, libraryFunctions, parsePart, parsePerfMap, type Category } from './callgrind.ts'
-import { log, median, pairedRatios, summarize, summarizeRatios, type RatioSummary, type Summary } from './harness.ts'
+import { log, median, pairedRatios, REWARM, summarize, summarizeRatios, type RatioSummary, type Summary } from './harness.ts'
 import { canPin, pin, startWorker } from './ipc.ts'
 
 export interface InstructionsConfig {
@@ -199,8 +199,9 @@ export function instructionRows (contenders: string[], samples: InstructionsSamp
 export async function runInstructions (config: InstructionsConfig): Promise<InstructionsResult> {
   const contenders = [BASELINE, ...config.contenders.filter((c) => c !== BASELINE)]
   const settings = `${config.requests.toLocaleString('en-US')} small GETs measured after ${config.warmup.toLocaleString('en-US')} of warm-up, ` +
-    `${config.concurrency} in flight, ${config.rounds} rounds (one fresh process per contender and round, its own seed), ` +
-    'valgrind --tool=callgrind, node --predictable --expose-gc --random-seed=<round + 1>; a forced full collection and 3,000 more requests before the measured ones'
+    `${config.concurrency} in flight, ${config.rounds} round${config.rounds === 1 ? '' : 's'} (one fresh process per contender and round, its own seed), ` +
+    'valgrind --tool=callgrind, node --predictable --expose-gc --random-seed=<round + 1>; ' +
+    `a forced full collection and ${Math.min(config.warmup, REWARM).toLocaleString('en-US')} more requests before the measured ones`
   if (!hasValgrind()) {
     log('instructions: skipped, valgrind is not installed (apt-get install valgrind)')
     return { rows: [], settings, skipped: 'valgrind is not installed', samples: [] }
