@@ -110,16 +110,23 @@ export function parsePerfMap (text: string): PerfMap {
 const GC = /Scaveng|MarkCompact|Sweeper|Marking|Evacuat|heap::base|cppgc|MinorMS|v8::internal::Heap::|RememberedSet|SlotSet|IteratePointers|FreeList|Builtins_RecordWrite/
 const COMPILER = /v8::internal::(compiler|maglev|baseline)::|v8::internal::Compiler::|v8::internal::(OptimizingCompileDispatcher|TurbofanCompilationJob)/
 
+/** The perf-map name of a function callgrind reports by address (`0x...`, maybe with a `'2` suffix), if any. */
+function jsName (fn: string, perfMap: PerfMap | undefined): string | undefined {
+  return perfMap?.lookup(Number.parseInt(fn.split('\'')[0] as string, 16))
+}
+
+/** Whose JavaScript a perf-map name is. `library` is a `src/` folder outside node_modules. */
+function jsCategory (name: string | undefined): Category {
+  if (name === undefined) return 'otherJs'
+  if (name.includes('/node_modules/undici/')) return 'undici'
+  if (/ node:/.test(name)) return 'node'
+  if (/\/src\/[^ ]*\.[cm]?[jt]s:/.test(name) && !name.includes('/node_modules/')) return 'library'
+  return 'otherJs'
+}
+
 /** Where a function's instructions belong. `library` is JavaScript from a `src/` folder outside node_modules. */
 export function categorize (fn: string, perfMap: PerfMap | undefined): Category {
-  if (fn.startsWith('0x')) {
-    const name = perfMap?.lookup(Number.parseInt(fn.split('\'')[0] as string, 16))
-    if (name === undefined) return 'otherJs'
-    if (name.includes('/node_modules/undici/')) return 'undici'
-    if (/ node:/.test(name)) return 'node'
-    if (/\/src\/[^ ]*\.[cm]?[jt]s:/.test(name) && !name.includes('/node_modules/')) return 'library'
-    return 'otherJs'
-  }
+  if (fn.startsWith('0x')) return jsCategory(jsName(fn, perfMap))
   if (GC.test(fn)) return 'gc'
   if (COMPILER.test(fn)) return 'compiler'
   if (fn.startsWith('Builtins_')) return 'builtins'
@@ -137,9 +144,11 @@ export function categories (part: Part, perfMap: PerfMap | undefined): Record<Ca
 export function libraryFunctions (part: Part, perfMap: PerfMap | undefined): Array<{ name: string, instructions: number }> {
   const byName = new Map<string, number>()
   for (const [fn, cost] of part.self) {
-    if (!fn.startsWith('0x') || categorize(fn, perfMap) !== 'library') continue
-    const name = shortName(perfMap?.lookup(Number.parseInt(fn.split('\'')[0] as string, 16)) ?? fn)
-    byName.set(name, (byName.get(name) ?? 0) + cost)
+    if (!fn.startsWith('0x')) continue
+    const name = jsName(fn, perfMap)
+    if (name === undefined || jsCategory(name) !== 'library') continue
+    const short = shortName(name)
+    byName.set(short, (byName.get(short) ?? 0) + cost)
   }
   return [...byName].map(([name, instructions]) => ({ name, instructions })).sort((a, b) => b.instructions - a.instructions)
 }

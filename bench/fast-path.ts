@@ -3,7 +3,7 @@
 // interleaved, the order rotated; with `together`, the small-GET rounds run every contender in the
 // same window, sharing the client CPU.
 import type { LatencyResult, LoadResult } from './client.ts'
-import { BULK_BYTES, interleave, log, pairedRatios, sleep, summarize, summarizeRatios, type RatioSummary, type Summary } from './harness.ts'
+import { baseline, BULK_BYTES, interleave, log, pairedRatios, sleep, summarize, summarizeRatios, type RatioSummary, type Summary } from './harness.ts'
 import { canPin, startWorker, type Worker } from './ipc.ts'
 
 export const FAST_PATH_PARTS = ['small', 'bulk', 'latency'] as const
@@ -101,7 +101,8 @@ export function smallGetRounds (url: string, concurrency: number, warmupMs: numb
   }
 }
 
-const BASELINE = 'agent'
+/** The contender every ratio is paired with: the plain Agent. */
+export const BASELINE = 'agent'
 /** The pause between starting a block's load processes and warming them up (see measureScenario). */
 export const STARTUP_SETTLE_MS = 1500
 
@@ -213,15 +214,6 @@ export async function startClients (contenders: string[], pinning: boolean, prof
 export async function stopClients (clients: Map<string, Worker>): Promise<void> {
   await Promise.all([...clients.values()].map(async (c) => await c.stop()))
   clients.clear()
-}
-
-/**
- * The baseline of each round: the plain Agent, or, when the A/A control ran, the mean of both
- * plain Agent processes, so that one unlucky baseline process cannot move every ratio.
- */
-function baseline (contenders: string[], measured: Record<string, Measured[]>, pick: (m: Measured) => number, base: string): number[] {
-  const group = contenders.filter((c) => c === base || c.startsWith(`${base}#`)).map((c) => measured[c] as Measured[])
-  return (group[0] as Measured[]).map((_, round) => group.reduce((sum, list) => sum + pick(list[round] as Measured), 0) / group.length)
 }
 
 /** Each contender's row, its ratios paired with the baseline (`base`, the plain Agent by default) of the same round. */

@@ -11,6 +11,16 @@ export const REWARM = 3_000
 
 export { median, pairedRatios, quantile, quantileSorted, summarize, summarizeRatios, type RatioSummary, type Summary } from './stats.ts'
 
+/**
+ * The baseline of each round: the `base` contender (the plain Agent), or, when the A/A control ran,
+ * the mean of every instance of it (`agent`, `agent#2`), so that one unlucky baseline process cannot
+ * move every ratio. `measured` holds each contender's rounds, in order.
+ */
+export function baseline<T> (contenders: readonly string[], measured: Record<string, T[]>, pick: (m: T) => number, base: string): number[] {
+  const group = contenders.filter((c) => c === base || c.startsWith(`${base}#`)).map((c) => measured[c] as T[])
+  return (group[0] as T[]).map((_, round) => group.reduce((sum, list) => sum + pick(list[round] as T), 0) / group.length)
+}
+
 /** The order of the contenders in a round: rotated by one each round, and reversed every other round. */
 export function roundOrder<C> (contenders: readonly C[], round: number): C[] {
   const rotated = contenders.map((_, i) => contenders[(i + round) % contenders.length] as C)

@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { categories, CATEGORIES, libraryFunctions, parsePart, parsePerfMap, type Category } from './callgrind.ts'
-import { log, median, pairedRatios, REWARM, summarize, summarizeRatios, type RatioSummary, type Summary } from './harness.ts'
+import { BASELINE } from './fast-path.ts'
+import { baseline, log, median, pairedRatios, REWARM, summarize, summarizeRatios, type RatioSummary, type Summary } from './harness.ts'
 import { canPin, pin, startWorker } from './ipc.ts'
 
 export interface InstructionsConfig {
@@ -64,8 +65,6 @@ export interface InstructionsResult {
   skipped?: string | undefined
   samples: InstructionsSample[]
 }
-
-const BASELINE = 'agent'
 
 /** The seed of a contender's process in a round: the same for every contender, except the A/A control's second Agent (`agent#2`: `1000 * 2` more), which would otherwise repeat the first one's count exactly. */
 export function seedFor (contender: string, round: number): number {
@@ -164,15 +163,15 @@ function medianOf (samples: InstructionsSample[], pick: (s: InstructionsSample) 
 
 /** Each contender's row, its ratios paired with the plain Agent (or the mean of both) of the same round. */
 export function instructionRows (contenders: string[], samples: InstructionsSample[], rounds: number): InstructionsRow[] {
-  const of = (name: string): InstructionsSample[] => {
+  const measured: Record<string, InstructionsSample[]> = {}
+  for (const name of contenders) {
     const list = samples.filter((s) => s.contender === name).sort((a, b) => a.round - b.round)
     if (list.length !== rounds) throw new Error(`instructions: ${name} has ${list.length} rounds, not ${rounds}`)
-    return list
+    measured[name] = list
   }
-  const bases = contenders.filter((c) => c === BASELINE || c.startsWith(`${BASELINE}#`)).map(of)
-  const baseline = Array.from({ length: rounds }, (_, r) => bases.reduce((sum, list) => sum + (list[r] as InstructionsSample).perRequest, 0) / bases.length)
+  const base = baseline(contenders, measured, (s) => s.perRequest, BASELINE)
   return contenders.map((name) => {
-    const list = of(name)
+    const list = measured[name] as InstructionsSample[]
     const values = list.map((s) => s.perRequest)
     const names = new Set(list.flatMap((s) => s.library.map((f) => f.name)))
     const library = [...names]
@@ -185,7 +184,7 @@ export function instructionRows (contenders: string[], samples: InstructionsSamp
       contender: name,
       values,
       summary: summarize(values),
-      ratio: summarizeRatios(pairedRatios(values, baseline)),
+      ratio: summarizeRatios(pairedRatios(values, base)),
       categories: Object.fromEntries(CATEGORIES.map((c) => [c, medianOf(list, (s) => s.categories[c])])) as Record<Category, number>,
       library,
       connections: list.reduce((sum, s) => sum + s.connections, 0),
