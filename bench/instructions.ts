@@ -94,6 +94,8 @@ export async function measureOnce (contender: string, round: number, origin: str
       '--predictable',
       // A full collection before the measured requests (the child calls gc()): see instructions-child.ts.
       '--expose-gc',
+      // The round's seed: without it, --predictable alone gives every process the same one.
+      `--random-seed=${seed}`,
       // The names of JavaScript functions, for the library's share (written into dir, removed below).
       '--perf-basic-prof-only-functions',
       `--perf-basic-prof-path=${dir}`,
