@@ -56,14 +56,33 @@ export interface RequestHost {
 }
 
 const NO_CONTEXT = Object.freeze({})
-/**
- * The initial values of a request's lists, shared: a request that succeeds at once allocates none.
- * Never written to (attempts get an array of their own at the first failure; candidates are replaced
- * by ladderFor's, and shift() on an empty array writes nothing).
- */
-/** Shared by every request that has not failed yet; frozen, so that nothing can push into it by mistake. */
+/** The failures of every request that has none (telemetry's `failures`); frozen, so that nothing can push into it by mistake. */
 const NO_ATTEMPTS: AttemptSummary[] = Object.freeze([]) as unknown as AttemptSummary[]
+/** A Recovery's candidates until a diagnosis names some: shared, never written to (shift() on an empty array writes nothing). */
 const NO_CANDIDATES: FallbackStack[] = []
+
+/**
+ * What a request keeps once one of its attempts failed: the failures for error reports, the
+ * diagnosis, the ladder's candidates and errors. A request that succeeds at its first attempt (almost
+ * every request) never allocates it, and carries one field instead of eight.
+ */
+class Recovery {
+  readonly attempts: AttemptSummary[] = []
+  /** Same-stack retries left for a connection closed before any response byte. */
+  retriesLeft: number
+  diagnosis: Diagnosis | undefined = undefined
+  firstError: Error | undefined = undefined
+  candidates: FallbackStack[] = NO_CANDIDATES
+  /** Ends the ladder this request runs for its origin (see RequestHost.ladderStarted). */
+  endLadder: (() => void) | undefined = undefined
+  lastError: Error | undefined = undefined
+  /** Whether the request may be sent twice, read once (see FallbackRequest#isIdempotent). */
+  idempotent: boolean | undefined = undefined
+
+  constructor (retries: number) {
+    this.retriesLeft = retries
+  }
+}
 
 function pathOf (path: string): string {
   const q = path.indexOf('?')
@@ -89,8 +108,6 @@ export class FallbackRequest implements HoldOwner {
   readonly #controller: StableController
   readonly #body: ReplayableBody
   readonly #method: string
-  /** Failed attempts, for error reports: allocated at the first failure (a request that succeeds at once never needs it). */
-  #attempts: AttemptSummary[] = NO_ATTEMPTS
   #stack: StackName = 'strict'
   #http1Only = false
   #fromPolicy = false
@@ -100,13 +117,8 @@ export class FallbackRequest implements HoldOwner {
   #started = false
   #responded = false
   #done = false
-  #retriesLeft: number
-  #diagnosis: Diagnosis | undefined
-  #firstError: Error | undefined
-  #candidates: FallbackStack[] = NO_CANDIDATES
-  #endLadder: (() => void) | undefined
-  #lastError: Error | undefined
-  #idempotent: boolean | undefined
+  /** What the request keeps once an attempt failed (see Recovery): undefined until then. */
+  #recovery: Recovery | undefined
   /** An attempt holds a connection: a caller's abort reaches it through its controller. */
   #inFlight = false
   /** Set only while telemetry listens to requests (see Telemetry.wantsRequests). */
@@ -127,7 +139,6 @@ export class FallbackRequest implements HoldOwner {
     this.#handler = handler
     // 'GET' (most requests) as it is: toUpperCase() costs tens of nanoseconds even when nothing changes.
     this.#method = opts.method === 'GET' ? 'GET' : String(opts.method ?? 'GET').toUpperCase()
-    this.#retriesLeft = host.resetRetries
     this.#body = ReplayableBody.of(opts.body, host.maxReplayBodySize)
     this.#controller = new StableController(this)
     const telemetry = host.telemetry
@@ -288,7 +299,7 @@ export class FallbackRequest implements HoldOwner {
    */
   #holdsBack (headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): boolean {
     const connection = attempt.connection
-    if (!mayHoldBack(this.#responded, this.pinned, connection?.protocol, this.#diagnosis?.fingerprint)) return false
+    if (!mayHoldBack(this.#responded, this.pinned, connection?.protocol, this.#recovery?.diagnosis?.fingerprint)) return false
     if (!HeldResponse.fits(headers)) return false
     attempt.hold = new HeldResponse(this, 403, headers, statusMessage, connection)
     this.#live = 0
@@ -324,8 +335,7 @@ export class FallbackRequest implements HoldOwner {
     if (success) {
       this.#onSuccess()
     } else {
-      this.#endLadder?.()
-      this.#endLadder = undefined
+      this.#stopLadder()
       this.#host.settled(this, false)
     }
     this.#handler.onResponseStart?.(this.#controller, held.statusCode, held.headers, held.statusMessage)
@@ -348,12 +358,13 @@ export class FallbackRequest implements HoldOwner {
     this.#recordAttempt('HTTP_403', diagnosis.fingerprint)
     this.#publishDiagnosis(diagnosis, error)
 
-    const inLadder = this.#diagnosis !== undefined
+    const recovery = this.#recover()
+    const inLadder = recovery.diagnosis !== undefined
     // A stack of the ladder got the same answer: the next one, else the 403 as it came.
-    if (inLadder) this.#lastError = error
+    if (inLadder) recovery.lastError = error
     const step = decidePostHandshakeAuth({
       inLadder,
-      candidatesLeft: this.#candidates.length,
+      candidatesLeft: recovery.candidates.length,
       hasClientCert: this.rule.clientCert !== undefined,
       fallback: this.rule.fallback,
       bodyReplayable: this.#body.replayable
@@ -393,7 +404,7 @@ export class FallbackRequest implements HoldOwner {
   #deliverUnremedied (held: HeldResponse, trailers: Headers, kind: string, message: string, code: string): void {
     this.#host.noticeOnce(this.origin, `pha:${kind}`, { origin: this.origin, stack: this.#stack, fingerprint: 'post-handshake-auth-required' }, message, code)
     // No policy moves: a ladder that got this answer again has learned nothing.
-    this.#release(held, this.#diagnosis === undefined)
+    this.#release(held, this.#recovery?.diagnosis === undefined)
     if (!this.#done) this.onAttemptEnd(trailers)
   }
 
@@ -419,20 +430,38 @@ export class FallbackRequest implements HoldOwner {
     })
   }
 
-  /** Lists a failed attempt for error reports (the list is allocated at the first failure). */
+  /** The request's failure state, made at its first failure. */
+  #recover (): Recovery {
+    this.#recovery ??= new Recovery(this.#host.resetRetries)
+    return this.#recovery
+  }
+
+  /** Failed attempts so far, for error reports and telemetry. */
+  get #attempts (): AttemptSummary[] {
+    return this.#recovery?.attempts ?? NO_ATTEMPTS
+  }
+
+  /** Lists a failed attempt for error reports. */
   #recordAttempt (code: string | undefined, fingerprint: string | undefined): void {
-    if (this.#attempts === NO_ATTEMPTS) this.#attempts = []
-    this.#attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code, fingerprint })
+    this.#recover().attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code, fingerprint })
   }
 
   #onSuccess (): void {
-    const diagnosis = this.#diagnosis
+    // A request that never failed has no diagnosis to learn from and no ladder to end.
+    const diagnosis = this.#recovery?.diagnosis
     if (diagnosis !== undefined && learnsOnSuccess(this.#stack, this.#http1Only)) {
       this.#host.learn(this.origin, this.rule, this.#stack, this.#http1Only, diagnosis, true)
     }
-    this.#endLadder?.()
-    this.#endLadder = undefined
+    this.#stopLadder()
     this.#host.settled(this, true)
+  }
+
+  /** This request's ladder is over (it ran one): requests that waited for it go on. */
+  #stopLadder (): void {
+    const recovery = this.#recovery
+    if (recovery?.endLadder === undefined) return
+    recovery.endLadder()
+    recovery.endLadder = undefined
   }
 
   #onAttemptError (error: Error & { code?: string }): void {
@@ -456,7 +485,7 @@ export class FallbackRequest implements HoldOwner {
     if (diagnosis !== undefined) this.#publishDiagnosis(diagnosis, error)
 
     // No detection on a pinned host; a bare reset of an idempotent request still gets its retry.
-    switch (routeFailure(diagnosis?.fingerprint, this.#http1Only, this.pinned, this.#diagnosis !== undefined)) {
+    switch (routeFailure(diagnosis?.fingerprint, this.#http1Only, this.pinned, this.#recovery?.diagnosis !== undefined)) {
       case 'http11-required':
         this.#onHttp11Required(diagnosis as Diagnosis, error)
         break
@@ -484,7 +513,7 @@ export class FallbackRequest implements HoldOwner {
       diagnosis,
       stack: this.#stack,
       pinned: this.pinned,
-      inLadder: this.#diagnosis !== undefined,
+      inLadder: this.#recovery?.diagnosis !== undefined,
       idempotent: this.#isIdempotent(),
       replayNonIdempotent: this.rule.replayNonIdempotent,
       bodyReplayable: this.#body.replayable
@@ -512,7 +541,7 @@ export class FallbackRequest implements HoldOwner {
       plainRead: connection?.plainRead,
       cannotWork: stackCannotWork(error),
       connectionClosed: isConnectionClosedError(error),
-      retriesLeft: this.#retriesLeft,
+      retriesLeft: this.#recover().retriesLeft,
       idempotent: this.#isIdempotent(),
       bodyReplayable: this.#body.replayable
     })
@@ -526,7 +555,7 @@ export class FallbackRequest implements HoldOwner {
       this.#host.unlearn(this.origin, `the ${this.#stack} stack failed its handshake (${error.code ?? error.message})`)
       this.#fromPolicy = false
     } else {
-      this.#retriesLeft -= 1
+      this.#recover().retriesLeft -= 1
       this.#host.telemetry.debug({ origin: this.origin, stack: this.#stack, ...this.#host.telemetry.errorField(error) },
         'connection closed before any response byte, no fingerprint: sending the idempotent request once more on the same stack')
     }
@@ -557,20 +586,21 @@ export class FallbackRequest implements HoldOwner {
       this.#failClientCertificate(diagnosis, error)
       return
     }
-    this.#diagnosis = diagnosis
-    this.#firstError = error
-    this.#candidates = step.candidates
+    const recovery = this.#recover()
+    recovery.diagnosis = diagnosis
+    recovery.firstError = error
+    recovery.candidates = step.candidates
     if (step.kind === 'fail') {
       if (step.error === 'NOT_ALLOWED' || step.error === 'EXHAUSTED') this.#giveUp(error)
       else this.#notReplayable(diagnosis, error, step)
       return
     }
-    this.#endLadder = this.#host.ladderStarted(this.origin)
+    recovery.endLadder = this.#host.ladderStarted(this.origin)
     if (step.confirmLegacy) {
       // One refused hello is forgeable (a box on the path strips renegotiation_info): the policy is
       // learned only if an authenticated handshake confirms it. The request goes on either way.
       this.#host.confirmLegacy(this.origin, this.url, diagnosis).then((confirmed) => {
-        if (confirmed !== undefined && this.#diagnosis === diagnosis) this.#diagnosis = confirmed
+        if (confirmed !== undefined && recovery.diagnosis === diagnosis) recovery.diagnosis = confirmed
         this.#next()
       }, () => { this.#next() })
       return
@@ -585,7 +615,7 @@ export class FallbackRequest implements HoldOwner {
       policy: this.#host.policyFor(this.origin, this.rule),
       stack: this.#stack,
       ruleHttp1Only: this.rule.http1Only,
-      candidates: this.#candidates,
+      candidates: this.#recover().candidates,
       http1Only: this.#http1Only,
       idempotent: this.#isIdempotent(),
       replayNonIdempotent: this.rule.replayNonIdempotent,
@@ -599,9 +629,10 @@ export class FallbackRequest implements HoldOwner {
       this.#notReplayable(diagnosis, error, step)
       return
     }
-    this.#diagnosis = diagnosis
-    this.#firstError = error
-    this.#candidates = []
+    const recovery = this.#recover()
+    recovery.diagnosis = diagnosis
+    recovery.firstError = error
+    recovery.candidates = []
     this.#fromPolicy = true
     this.#stack = step.stack
     this.#http1Only = step.http1Only
@@ -610,8 +641,9 @@ export class FallbackRequest implements HoldOwner {
 
   /** Whether the request says it may be sent twice (method, undici's `idempotent`, `Idempotency-Key`); read once. */
   #isIdempotent (): boolean {
-    this.#idempotent ??= requestIsIdempotent(this.#method, this.#opts.idempotent, this.#opts.headers)
-    return this.#idempotent
+    const recovery = this.#recover()
+    recovery.idempotent ??= requestIsIdempotent(this.#method, this.#opts.idempotent, this.#opts.headers)
+    return recovery.idempotent
   }
 
   /** A request that may not go again after a diagnosis (see `notReplayable` in src/decide.ts). */
@@ -653,9 +685,10 @@ export class FallbackRequest implements HoldOwner {
   }
 
   #next (): void {
-    const next = this.#candidates.shift()
+    const recovery = this.#recover()
+    const next = recovery.candidates.shift()
     if (next === undefined) {
-      this.#giveUp(this.#lastError ?? this.#firstError as Error)
+      this.#giveUp(recovery.lastError ?? recovery.firstError as Error)
       return
     }
     this.#stack = next
@@ -664,7 +697,7 @@ export class FallbackRequest implements HoldOwner {
   }
 
   #onCandidateFailed (diagnosis: Diagnosis | undefined, error: Error & { code?: string }): void {
-    this.#lastError = error
+    this.#recover().lastError = error
     const step = decideCandidateFailed(diagnosis?.fingerprint, stackCannotWork(error))
     if (step.kind === 'next') {
       this.#next()
@@ -702,7 +735,8 @@ export class FallbackRequest implements HoldOwner {
   /** No stack left to try: either the stack that would work is not allowed, or every allowed one failed. */
   #giveUp (error: Error): void {
     this.#host.settled(this, false)
-    const diagnosis = this.#diagnosis as Diagnosis
+    const recovery = this.#recover()
+    const diagnosis = recovery.diagnosis as Diagnosis
     const verdict = giveUp(diagnosis.fingerprint, this.rule.fallback)
     const tried = this.#attempts.map((a) => `${a.stack}: ${a.code ?? 'ok'}${a.fingerprint === undefined ? '' : ` (${a.fingerprint})`}`).join('; ')
     if (verdict.error === 'NOT_ALLOWED') {
@@ -718,7 +752,7 @@ export class FallbackRequest implements HoldOwner {
       this.#fail(new TlsFallbackError(ErrorCodes.NOT_ALLOWED,
         `${this.origin}: ${diagnosis.fingerprint} (${diagnosis.evidence.summary}). The ${needed} stack would address it, ` +
         `but ${this.rule.fallbackPath} does not allow it for ${host}. To allow it: ${line}.${why}`,
-        { cause: this.#firstError ?? error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
+        { cause: recovery.firstError ?? error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
       return
     }
     this.#fail(new TlsFallbackError(ErrorCodes.EXHAUSTED,
@@ -728,8 +762,7 @@ export class FallbackRequest implements HoldOwner {
 
   #fail (error: Error): void {
     if (this.#done) return
-    this.#endLadder?.()
-    this.#endLadder = undefined
+    this.#stopLadder()
     this.#done = true
     this.#body.dispose()
     try {
