@@ -199,6 +199,8 @@ export class TlsFallbackAgent extends Dispatcher {
       throw new errors.InvalidArgumentError(`invalid origin: ${String(origin)}`)
     }
     if (url.protocol !== 'https:') return undefined
+    // undici's rule for an origin (its parseOrigin): the attempts carry url.origin, which would hide a path.
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '') throw new errors.InvalidArgumentError('invalid url')
     const { hostname, port } = hostAndPort(url)
     target = { url, origin: url.origin, rule: this.#config.hosts.match(hostname, port) ?? this.#config.defaults }
     if (this.#targets.size >= MAX_WARM_ORIGINS) this.#targets.clear()

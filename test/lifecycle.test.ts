@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { describe, test } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { errors } from 'undici'
+import { Agent, errors } from 'undici'
 import { startIisLike } from './servers/iis.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
 import { failure, makeAgent, record, send } from './helpers.ts'
@@ -42,6 +42,33 @@ describe('lifecycle', () => {
     assert.equal(error.code, 'UND_ERR_CLOSED')
     assert.ok(error instanceof errors.ClientClosedError)
     await server.close()
+  })
+
+  test('an origin with a path, query or fragment fails with undici\'s InvalidArgumentError, as on a plain Agent; a URL origin and one ending in a slash work', async () => {
+    const server = await startModern()
+    const agent = makeAgent()
+    const plain = new Agent()
+    try {
+      for (const origin of [`https://localhost:${server.port}/api`, `https://localhost:${server.port}/?q=1`, `https://localhost:${server.port}/#top`]) {
+        const ours = await failure(() => agent.request({ origin, path: '/', method: 'GET' }))
+        const theirs = await failure(() => plain.request({ origin, path: '/', method: 'GET' }))
+        assert.ok(ours instanceof errors.InvalidArgumentError, origin)
+        assert.equal(ours.message, theirs.message, origin)
+        assert.equal(ours.code, 'UND_ERR_INVALID_ARG')
+      }
+      assert.equal(server.requests.length, 0, 'nothing reached the server')
+      const viaUrl = await agent.request({ origin: new URL(`https://localhost:${server.port}`), path: '/url', method: 'GET' })
+      assert.equal(viaUrl.statusCode, 200)
+      await viaUrl.body.dump()
+      const slash = await agent.request({ origin: `https://localhost:${server.port}/`, path: '/slash', method: 'GET' })
+      assert.equal(slash.statusCode, 200)
+      await slash.body.dump()
+      assert.deepEqual(server.requests.map((r) => r.path), ['/url', '/slash'])
+    } finally {
+      await agent.close()
+      await plain.close()
+      await server.close()
+    }
   })
 
   test('destroy() aborts in-flight requests and closes their sockets', async () => {
