@@ -43,6 +43,8 @@ export interface ConnectorOptions {
 /** undici's default connect timeout, which also bounds the time a proxy has to open a tunnel. */
 const DEFAULT_CONNECT_TIMEOUT = 10_000
 
+/** A socket's native handle (TCP, TLS) while the socket is open: Node's `bytesRead` and `_bytesDispatched` read these. */
+interface Handle { readonly bytesRead: number, readonly bytesWritten: number }
 interface Counters { rawRead: number, rawWritten: number, plainRead: number, plainWritten: number }
 interface Mark extends Counters {
   handshakes: number
@@ -120,13 +122,27 @@ class Connection {
     }
   }
 
-  /** Reads the four byte counts into `into`, in place (markRequest runs for every request). */
+  /**
+   * Reads the four byte counts into `into`, in place (markRequest runs for every request). While a
+   * socket is open its counts are its handle's, which is what Node's getters return; read here,
+   * each load sees one kind of handle (TCP, TLS), and V8 calls the native getter directly, instead
+   * of through the generic property load that the getters' shared code needs (1,024 instructions
+   * per request for the four, callgrind).
+   */
   #readCounters (into: Counters): void {
     const raw = this.raw
-    into.rawRead = raw?.bytesRead ?? 0
-    into.rawWritten = raw === undefined ? 0 : rawDispatched(raw)
-    into.plainRead = this.socket.bytesRead
-    into.plainWritten = bytesDispatched(this.socket) ?? 0
+    if (raw === undefined) {
+      into.rawRead = 0
+      into.rawWritten = 0
+    } else {
+      const handle = (raw as unknown as { _handle?: Handle | null })._handle
+      into.rawRead = handle == null ? raw.bytesRead : handle.bytesRead
+      into.rawWritten = handle == null ? rawDispatched(raw) : handle.bytesWritten
+    }
+    const socket = this.socket
+    const handle = (socket as unknown as { _handle?: Handle | null })._handle
+    into.plainRead = handle == null ? socket.bytesRead : handle.bytesRead
+    into.plainWritten = handle == null ? bytesDispatched(socket) ?? 0 : handle.bytesWritten
   }
 
   /**
