@@ -76,32 +76,42 @@ export function hasValgrind (): boolean {
   return spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status === 0
 }
 
+/**
+ * valgrind's arguments for one contender's process in a round: callgrind with the marks, then Node
+ * with the round's seed. Pure, so that a test holds the flags the count depends on (dbfe603 dropped
+ * the seed without anyone noticing: every process then ran with the one --predictable fixes).
+ */
+export function callgrindArgs (contender: string, round: number, origin: string, config: InstructionsConfig, dir: string): string[] {
+  const seed = seedFor(contender, round)
+  return [
+    '--tool=callgrind',
+    `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
+    // Each os.userInfo() in the child ends a part: part 2 is the measured requests alone.
+    '--dump-before=uv_os_get_passwd',
+    '--dump-instr=no',
+    '--dump-line=no',
+    '--compress-strings=no',
+    '--compress-pos=no',
+    process.execPath,
+    // Predictable: no background compilation or GC threads, a fixed GC schedule; the seed sets the rest.
+    '--predictable',
+    // A full collection before the measured requests (the child calls gc()): see instructions-child.ts.
+    '--expose-gc',
+    // The round's seed: without it, --predictable alone gives every process the same one.
+    `--random-seed=${seed}`,
+    // The names of JavaScript functions, for the library's share (written into dir; measureOnce removes it).
+    '--perf-basic-prof-only-functions',
+    `--perf-basic-prof-path=${dir}`,
+    new URL('./instructions-child.ts', import.meta.url).pathname,
+    contender, origin, String(config.warmup), String(config.requests), String(config.concurrency)
+  ]
+}
+
 export async function measureOnce (contender: string, round: number, origin: string, config: InstructionsConfig): Promise<InstructionsSample> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-callgrind-'))
   const seed = seedFor(contender, round)
   try {
-    const child = spawn('valgrind', [
-      '--tool=callgrind',
-      `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
-      // Each os.userInfo() in the child ends a part: part 2 is the measured requests alone.
-      '--dump-before=uv_os_get_passwd',
-      '--dump-instr=no',
-      '--dump-line=no',
-      '--compress-strings=no',
-      '--compress-pos=no',
-      process.execPath,
-      // Predictable: no background compilation or GC threads, a fixed GC schedule; the seed sets the rest.
-      '--predictable',
-      // A full collection before the measured requests (the child calls gc()): see instructions-child.ts.
-      '--expose-gc',
-      // The round's seed: without it, --predictable alone gives every process the same one.
-      `--random-seed=${seed}`,
-      // The names of JavaScript functions, for the library's share (written into dir, removed below).
-      '--perf-basic-prof-only-functions',
-      `--perf-basic-prof-path=${dir}`,
-      new URL('./instructions-child.ts', import.meta.url).pathname,
-      contender, origin, String(config.warmup), String(config.requests), String(config.concurrency)
-    ], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('valgrind', callgrindArgs(contender, round, origin, config, dir), { stdio: ['ignore', 'pipe', 'pipe'] })
     // The bench pins itself to the client's CPU, and a child inherits that: these processes may use
     // every CPU (the count does not depend on where they run, and two run at once). os.cpus(), not
     // availableParallelism(): the latter counts the CPUs this process is pinned to.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { categories, categorize, libraryFunctions, parsePart, parsePerfMap, shortName } from '../bench/callgrind.ts'
-import { instructionRows, seedFor, type InstructionsSample } from '../bench/instructions.ts'
+import { callgrindArgs, instructionRows, seedFor, type InstructionsSample } from '../bench/instructions.ts'
 
 // One part of a dump as callgrind 3.19 writes it with --dump-instr=no --dump-line=no --compress-strings=no.
 const PART = `# callgrind format
@@ -115,6 +115,23 @@ describe('bench: instructions per request, rounds and ratios', () => {
     assert.equal(seedFor('tls-fallback', 0), 1)
     assert.equal(seedFor('agent', 5), 6)
     assert.notEqual(seedFor('agent#2', 0), seedFor('agent', 0))
+  })
+
+  test('each process runs Node with its round\'s seed, predictable, with the marks callgrind cuts at', () => {
+    const config = { contenders: [], rounds: 5, warmup: 20_000, requests: 4_000, concurrency: 32, parallel: 2 }
+    const node = (contender: string, round: number): string[] => {
+      const args = callgrindArgs(contender, round, 'https://localhost:1', config, '/tmp/x')
+      assert.ok(args.includes('--dump-before=uv_os_get_passwd'))
+      return args.slice(args.indexOf(process.execPath) + 1)
+    }
+    for (const [contender, round] of [['agent', 0], ['tls-fallback', 3], ['agent#2', 4]] as const) {
+      const args = node(contender, round)
+      assert.ok(args.includes(`--random-seed=${seedFor(contender, round)}`), `${contender} round ${round}: ${args.join(' ')}`)
+      assert.ok(args.includes('--predictable'))
+      assert.ok(args.includes('--expose-gc'))
+      assert.deepEqual(args.slice(-5), [contender, 'https://localhost:1', '20000', '4000', '32'])
+    }
+    assert.notDeepEqual(node('agent', 0), node('agent', 1), 'two rounds, two seeds')
   })
 
   test('each round\'s count is divided by the mean of both plain Agents of that round', () => {
