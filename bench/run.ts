@@ -85,12 +85,15 @@ const fastConfig: FastPathConfig = quick
   ? { contenders, rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 32, latencyCount: 300, bulkWindowMs: 300, bulkConcurrency: 2, settleMs: 100, blocks: 1, together, smallBlocks: 1, pin: pinning }
   // 30 rounds or more: enough for a bootstrap interval of the median ratio that can tell 2% apart
   // when the machine allows it, in blocks, each with fresh load processes (a process keeps its own
-  // bias, up to 10% either way, for its whole life): 10 blocks of 3 rounds for the small GET, 5 of 6
-  // for bulk and latency. With --together, the small GET runs every contender in the same 1 s
-  // window, 15 blocks of 2. The fast path takes about 12 minutes on 2 cores; a full run of everything, with the instruction count, about 25.
+  // bias, up to 10% either way, for its whole life): 10 blocks of 3 rounds for each part. Bulk and
+  // latency had 5 blocks of 6 until 2026-12-05: bulk's A/A control read 0.860 [0.734-1.222] with 5,
+  // and 1.001 [0.854-1.059] with 10 in the next run. With --together, the small GET runs every
+  // contender in the same 1 s window, 15 blocks of 2. The fast path took about 12 minutes on 2 cores
+  // with 5 blocks for bulk and latency (a full run of everything, about 28); with 10, bulk alone
+  // took 278 s and latency 136 s.
   : together
-    ? { contenders, rounds: 30, warmupMs: 3000, windowMs: 1000, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, blocks: 5, together, smallBlocks: 15, pin: pinning }
-    : { contenders, rounds: 30, warmupMs: 1500, windowMs: 500, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, blocks: 5, together, smallBlocks: 10, pin: pinning }
+    ? { contenders, rounds: 30, warmupMs: 3000, windowMs: 1000, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, blocks: 10, together, smallBlocks: 15, pin: pinning }
+    : { contenders, rounds: 30, warmupMs: 1500, windowMs: 500, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, blocks: 10, together, smallBlocks: 10, pin: pinning }
 if (parts.length > 0 && !only.includes('fast')) fastConfig.parts = parts
 if (values.profile !== undefined) {
   const dir = new URL('../.tmp/bench-profiles/', import.meta.url).pathname
