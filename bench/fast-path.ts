@@ -170,7 +170,8 @@ export async function measureScenario (plan: Plan): Promise<Measurements> {
       } else {
         // The warm-up order rotates with the block: the process warmed first did so beside the
         // others' start-up, and kept a smaller young generation (more collections, GC 1.4 µs/req
-        // against 0.4) for the rest of its life.
+        // against 0.4) for the rest of its life. LOAD_PROCESS_FLAGS now fix that size; the
+        // rotation stays, for whatever else the first one meets.
         const first = block % contenders.length
         for (const name of [...contenders.slice(first), ...contenders.slice(0, first)]) await plan.warm(client(name))
         const part = await interleave(contenders, size, async (name) => {
@@ -192,10 +193,26 @@ export async function measureScenario (plan: Plan): Promise<Measurements> {
 }
 
 /**
- * A load process per contender, pinned to the client's CPU. Fresh processes for each block of each
- * part: the 16 MiB bodies of the bulk rounds, for one, left a heap (large-object space, old
- * generation limits) under which one process ran its latency rounds with repeated major
- * collections and another without, and the A/A control's p99 ratio moved by 20% with it.
+ * V8 flags of every load process: a young generation of one fixed size, V8's own maximum (32 MiB
+ * semi-spaces, a 64 MiB new space: what a busy process grows to and keeps). V8 sizes the young
+ * generation by what a process has lived through, so without them each process kept whatever size
+ * its start-up and warm-up led to, and that decided its whole life:
+ * - Bulk: a process with a 4-16 MiB new space freed the response chunks in scavenges (10-56 per
+ *   400 ms window, no full collection: 1,060-1,340 MiB/s); one with 32-64 MiB, in full collections
+ *   that external memory (the chunks) triggered, about every 52 MiB received (5-9 per window,
+ *   marking the whole heap each time: 650-1,080 MiB/s). Which one a process got was chance.
+ * - The A/A control's bulk ratio (`--only bulk --control`, 10 blocks of 3 rounds), as the sd of
+ *   its log over rounds and of its block means: 0.169 and 0.148 without these flags; 0.098 and
+ *   0.062 with 16 MiB semi-spaces; 0.110 and 0.076 with 32. The small GET's A/A interval with 32:
+ *   [0.968-1.031], against [0.914-1.496] in the full run before.
+ */
+export const LOAD_PROCESS_FLAGS: readonly string[] = ['--min-semi-space-size=32', '--max-semi-space-size=32']
+
+/**
+ * A load process per contender, pinned to the client's CPU, with LOAD_PROCESS_FLAGS. Fresh processes
+ * for each block of each part: the 16 MiB bodies of the bulk rounds, for one, left a heap
+ * (large-object space, old generation limits) under which one process ran its latency rounds with
+ * repeated major collections and another without, and the A/A control's p99 ratio moved by 20% with it.
  */
 export async function startClients (contenders: string[], pinning: boolean, profile?: FastPathConfig['profile'], label = '', session = false): Promise<Map<string, Worker>> {
   const clients = new Map<string, Worker>()
@@ -205,7 +222,7 @@ export async function startClients (contenders: string[], pinning: boolean, prof
       args: [name],
       cpus: pinning ? '1' : undefined,
       session,
-      execArgv: profiled ? ['--cpu-prof', '--cpu-prof-dir', (profile as { dir: string }).dir, '--cpu-prof-name', `${name.replace(/[^a-z0-9-]/gi, '_')}${label}.${Date.now()}.cpuprofile`] : []
+      execArgv: [...LOAD_PROCESS_FLAGS, ...(profiled ? ['--cpu-prof', '--cpu-prof-dir', (profile as { dir: string }).dir, '--cpu-prof-name', `${name.replace(/[^a-z0-9-]/gi, '_')}${label}.${Date.now()}.cpuprofile`] : [])]
     }))
   }
   return clients

@@ -14,6 +14,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { parseArgs } from 'node:util'
 import type { LoadResult } from './client.ts'
 import { log, median } from './harness.ts'
+import { LOAD_PROCESS_FLAGS } from './fast-path.ts'
 import { canPin, startWorker, type Worker } from './ipc.ts'
 
 const { values } = parseArgs({
@@ -95,7 +96,7 @@ try {
       const profDir = `${dir}${name}-${round}/`
       mkdirSync(profDir, { recursive: true })
       const client: Worker = await startWorker(new URL('./client.ts', import.meta.url), {
-        args: [name], cpus: pinning ? '1' : undefined, execArgv: ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '100']
+        args: [name], cpus: pinning ? '1' : undefined, execArgv: [...LOAD_PROCESS_FLAGS, '--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '100']
       })
       await client.call('small', { url, concurrency: 32, durationMs: 1500 })
       const from = await client.call<number>('now')

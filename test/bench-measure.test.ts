@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { measureScenario, rows, type Measured, type Plan } from '../bench/fast-path.ts'
+import { LOAD_PROCESS_FLAGS, measureScenario, rows, startClients, stopClients, type Measured, type Plan } from '../bench/fast-path.ts'
 import type { Worker } from '../bench/ipc.ts'
 
 /** A measurement of `value`; the rest as a round of the bench would carry it. */
@@ -149,5 +149,21 @@ describe('bench: rounds in blocks of fresh load processes', () => {
     const ungrouped = rows(['agent', 'tls'], { measured: measurements.measured, groups: measurements.groups.map((_, i) => i) }).find((r) => r.contender === 'tls')
     assert.ok(ungrouped !== undefined)
     assert.ok(ungrouped.ratio.high - ungrouped.ratio.low < tls.ratio.high - tls.ratio.low, 'rounds drawn alone understate it')
+  })
+})
+
+describe('bench: load processes', () => {
+  test('every load process runs with a young generation of V8\'s maximum size from its start, not one sized by what it lived through', async () => {
+    const clients = await startClients(['agent', 'tls-fallback'], false)
+    try {
+      for (const [name, client] of clients) {
+        const heap = await client.call<{ execArgv: string[], newSpaceBytes: number }>('heap')
+        for (const flag of LOAD_PROCESS_FLAGS) assert.ok(heap.execArgv.includes(flag), `${name} runs without ${flag}`)
+        // Without the flags V8 starts at 1 MiB and grows with what the process allocates (64 MiB at most).
+        assert.ok(heap.newSpaceBytes >= 32 * 1024 * 1024, `${name}: new space ${heap.newSpaceBytes} bytes`)
+      }
+    } finally {
+      await stopClients(clients)
+    }
   })
 })
