@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { LOAD_PROCESS_FLAGS, measureScenario, rows, startClients, stopClients, type Measured, type Plan } from '../bench/fast-path.ts'
 import type { Worker } from '../bench/ipc.ts'
@@ -153,17 +156,20 @@ describe('bench: rounds in blocks of fresh load processes', () => {
 })
 
 describe('bench: load processes', () => {
-  test('every load process runs with a young generation of V8\'s maximum size from its start, not one sized by what it lived through', async () => {
-    const clients = await startClients(['agent', 'tls-fallback'], false)
+  test('every load process runs with the young generation\'s size fixed (LOAD_PROCESS_FLAGS), profiled or not', async () => {
+    assert.ok(LOAD_PROCESS_FLAGS.some((flag) => flag.startsWith('--min-semi-space-size=')) && LOAD_PROCESS_FLAGS.some((flag) => flag.startsWith('--max-semi-space-size=')))
+    const dir = mkdtempSync(join(tmpdir(), 'bench-prof-'))
+    // `agent` with a CPU profile (--profile), `tls-fallback` without.
+    const clients = await startClients(['agent', 'tls-fallback'], false, { contenders: ['agent'], dir: `${dir}/` })
     try {
       for (const [name, client] of clients) {
-        const heap = await client.call<{ execArgv: string[], newSpaceBytes: number }>('heap')
-        for (const flag of LOAD_PROCESS_FLAGS) assert.ok(heap.execArgv.includes(flag), `${name} runs without ${flag}`)
-        // Without the flags V8 starts at 1 MiB and grows with what the process allocates (64 MiB at most).
-        assert.ok(heap.newSpaceBytes >= 32 * 1024 * 1024, `${name}: new space ${heap.newSpaceBytes} bytes`)
+        const { execArgv } = await client.call<{ execArgv: string[] }>('heap')
+        assert.deepEqual(LOAD_PROCESS_FLAGS.filter((flag) => !execArgv.includes(flag)), [], `${name} runs without these`)
+        assert.equal(execArgv.includes('--cpu-prof'), name === 'agent', name)
       }
     } finally {
       await stopClients(clients)
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })
