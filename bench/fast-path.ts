@@ -203,8 +203,9 @@ export async function measureScenario (plan: Plan): Promise<Measurements> {
  *   marking the whole heap each time: 650-1,080 MiB/s). Which one a process got was chance.
  * - The A/A control's bulk ratio (`--only bulk --control`, 10 blocks of 3 rounds), as the sd of
  *   its log over rounds and of its block means: 0.169 and 0.148 without these flags; 0.098 and
- *   0.062 with 16 MiB semi-spaces; 0.110 and 0.076 with 32. The small GET's A/A interval with 32:
- *   [0.968-1.031], against [0.914-1.496] in the full run before.
+ *   0.062 with 16 MiB semi-spaces; 0.110 and 0.076 with 32. Its interval: [0.857-1.073] without,
+ *   [0.967-1.077] with 32. The small GET's A/A control with 32: 1.005 [0.937-1.064] in that run,
+ *   0.981 [0.931-1.029] in the next full run, against 1.166 [0.914-1.496] in the full run before.
  * Measured on Node 24 (V8 13.6), where the new space starts at 32 MiB with these flags (1 MiB
  * without). Node 26's V8 starts it at 512 KiB either way and grows it up to the same limit.
  */
