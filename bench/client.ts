@@ -191,7 +191,7 @@ serve({
   latency: async ({ url, count }: { url: string, count: number }) => await latency(url, count),
   // The clock of --cpu-prof profiles (monotonic, µs): bench/profile.ts takes the samples between two calls.
   now: () => Number(process.hrtime.bigint() / 1000n),
-  // What V8 runs this process with (the bench fixes the young generation's size: LOAD_PROCESS_FLAGS).
-  heap: () => ({ execArgv: process.execArgv, newSpaceBytes: getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0 }),
+  // The flags this process runs with (the bench fixes the young generation's size: LOAD_PROCESS_FLAGS).
+  execArgv: () => process.execArgv,
   stop: async () => { await contender.close() }
 })

@@ -163,7 +163,7 @@ describe('bench: load processes', () => {
     const clients = await startClients(['agent', 'tls-fallback'], false, { contenders: ['agent'], dir: `${dir}/` })
     try {
       for (const [name, client] of clients) {
-        const { execArgv } = await client.call<{ execArgv: string[] }>('heap')
+        const execArgv = await client.call<string[]>('execArgv')
         assert.deepEqual(LOAD_PROCESS_FLAGS.filter((flag) => !execArgv.includes(flag)), [], `${name} runs without these`)
         assert.equal(execArgv.includes('--cpu-prof'), name === 'agent', name)
       }
