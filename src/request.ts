@@ -774,6 +774,7 @@ export class FallbackRequest implements HoldOwner {
       this.#handler.onResponseError?.(this.#controller, error)
     } finally {
       if (this.#info !== undefined) this.#publishEnd(error)
+      this.#controller.detach()
       this.#host.finished(this)
     }
   }
@@ -783,6 +784,7 @@ export class FallbackRequest implements HoldOwner {
     this.#done = true
     this.#body.dispose()
     if (this.#info !== undefined) this.#publishEnd(undefined)
+    this.#controller.detach()
     this.#host.finished(this)
   }
 

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { describe, test } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { Agent, errors } from 'undici'
+import { Agent, errors, type Dispatcher } from 'undici'
 import { startIisLike } from './servers/iis.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
 import { failure, makeAgent, record, send } from './helpers.ts'
@@ -309,6 +309,63 @@ describe('nothing of a finished request outlives it on an idle keep-alive connec
       }
       assert.equal(server.open, 1, 'the keep-alive connection is still open')
       assert.equal(finalized.handler, true, 'the finished request\'s handler was collected')
+    } finally {
+      await agent.destroy()
+      await server.close()
+    }
+  })
+})
+
+describe('a controller kept past the end of its request keeps nothing else of it', () => {
+  // undici's request() keeps its controller in a closure for as long as the response object lives.
+  // A controller that still referred to the request kept its options, its handlers and undici's
+  // objects for the connection's request alive with it (see CONTRIBUTING, "What survives a scavenge").
+  test('the request\'s options can be collected while its handler holds the controller; the getters still answer as at the end; pause, resume and abort then reach nothing', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const server = await startModern()
+    const agent = makeAgent()
+    const origin = `https://localhost:${server.port}`
+    try {
+      const finalized = { headers: false }
+      const registry = new FinalizationRegistry(() => { finalized.headers = true })
+      const kept: { controller?: Dispatcher.DispatchController, rawHeaders?: string[] } = {}
+      await (async () => {
+        const headers = { 'x-request': 'kept-controller' }
+        registry.register(headers, 'headers')
+        await new Promise<void>((resolve, reject) => {
+          agent.dispatch({ origin, path: '/', method: 'GET', headers }, {
+            onRequestStart (controller) { kept.controller = controller },
+            onResponseStart (controller) {
+              kept.rawHeaders = (controller.rawHeaders as Buffer[]).map(String)
+            },
+            onResponseData () {},
+            onResponseEnd () { resolve() },
+            onResponseError (_c, error) { reject(error) }
+          })
+        })
+      })()
+      for (let i = 0; i < 10 && !finalized.headers; i++) {
+        await new Promise((resolve) => setImmediate(resolve))
+        gc()
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      assert.equal(finalized.headers, true, 'the request\'s options (its headers object) were collected')
+      const controller = kept.controller as Dispatcher.DispatchController
+      assert.ok((kept.rawHeaders?.length ?? 0) > 0, 'the response had raw headers')
+      assert.deepEqual((controller.rawHeaders as Buffer[]).map(String), kept.rawHeaders, 'rawHeaders answers the response\'s headers after the end')
+      assert.deepEqual(controller.rawTrailers, [], 'as undici\'s own controller answers after a response without trailers')
+      assert.equal(controller.aborted, false)
+      assert.equal(controller.reason, null)
+      controller.pause()
+      controller.resume()
+      controller.abort(new Error('too late'))
+      assert.equal(controller.paused, false)
+      // The connection the request used is untouched: the next request goes out on it.
+      const reply = await send(agent, `${origin}/next`)
+      assert.equal(reply.status, 200)
+      assert.equal(server.open, 1, 'one keep-alive connection, still open')
+      assert.deepEqual(server.requests.map((r) => r.path), ['/', '/next'])
     } finally {
       await agent.destroy()
       await server.close()
