@@ -41,6 +41,12 @@ export interface LoadResult {
    * (v8.GCProfiler). Unlike time, it does not depend on how loaded the machine is.
    */
   allocatedBytes: number
+  /**
+   * Bytes the scavenges of the run moved to the old generation: what outlived the young generation
+   * (each scavenge's growth of the other spaces, from v8.GCProfiler). See CONTRIBUTING, "What
+   * survives a scavenge".
+   */
+  promotedBytes: number
   /** Connections undici opened during the run (each one a TLS handshake). */
   connections: number
 }
@@ -58,11 +64,22 @@ function growth (from: SpaceSizes, to: SpaceSizes): number {
   return sum
 }
 
+/** The young generation's spaces: what a scavenge moves out of them into the others is promoted. */
+const YOUNG_SPACES = new Set(['new_space', 'new_large_object_space'])
+
+function oldGeneration (sizes: SpaceSizes): SpaceSizes {
+  return new Map([...sizes].filter(([name]) => !YOUNG_SPACES.has(name)))
+}
+
+/** GCProfiler's names for collections of the young generation alone. */
+const YOUNG_GCS = new Set(['Scavenge', 'MinorMarkSweep', 'MinorMarkCompact'])
+
 /**
- * Counts heap allocation: call the function it returns at the end of the run. Young objects are
- * allocated by bumping a pointer, so the new space's growth between two scavenges is exact.
+ * Counts heap allocation and promotion: call the function it returns at the end of the run. Young
+ * objects are allocated by bumping a pointer, so the new space's growth between two scavenges is
+ * exact; what a scavenge adds to the old generation's spaces is what it promoted.
  */
-function allocationMeter (): () => number {
+function allocationMeter (): () => { allocated: number, promoted: number } {
   const profiler = new GCProfiler()
   profiler.start()
   const start = spaces(getHeapSpaceStatistics())
@@ -70,12 +87,16 @@ function allocationMeter (): () => number {
     const end = spaces(getHeapSpaceStatistics())
     const stats = profiler.stop()?.statistics ?? []
     let allocated = 0
+    let promoted = 0
     let previous = start
     for (const s of stats) {
-      allocated += growth(previous, spaces(s.beforeGC.heapSpaceStatistics))
-      previous = spaces(s.afterGC.heapSpaceStatistics)
+      const before = spaces(s.beforeGC.heapSpaceStatistics)
+      const after = spaces(s.afterGC.heapSpaceStatistics)
+      allocated += growth(previous, before)
+      if (YOUNG_GCS.has(s.gcType)) promoted += growth(oldGeneration(before), oldGeneration(after))
+      previous = after
     }
-    return allocated + growth(previous, end)
+    return { allocated: allocated + growth(previous, end), promoted }
   }
 }
 
@@ -102,7 +123,7 @@ async function bulk (url: string): Promise<number> {
 
 /** `concurrency` loops, each sending one request after the other until the time is up. */
 async function load (fetchOne: (url: string) => Promise<number>, url: string, concurrency: number, durationMs: number): Promise<LoadResult> {
-  const result: LoadResult = { count: 0, errors: 0, bytes: 0, elapsedMs: 0, cpuUs: 0, mainCpuUs: 0, gcMs: 0, allocatedBytes: 0, connections: 0 }
+  const result: LoadResult = { count: 0, errors: 0, bytes: 0, elapsedMs: 0, cpuUs: 0, mainCpuUs: 0, gcMs: 0, allocatedBytes: 0, promotedBytes: 0, connections: 0 }
   const connectionsBefore = connections
   const allocated = allocationMeter()
   const gcBefore = gcMs
@@ -127,7 +148,9 @@ async function load (fetchOne: (url: string) => Promise<number>, url: string, co
   result.elapsedMs = performance.now() - started
   result.cpuUs = cpuMicros(cpu)
   result.mainCpuUs = threadCpuMicros(mainCpu)
-  result.allocatedBytes = allocated()
+  const heap = allocated()
+  result.allocatedBytes = heap.allocated
+  result.promotedBytes = heap.promoted
   result.connections = connections - connectionsBefore
   // PerformanceObserver delivers entries asynchronously: let the last ones arrive.
   await new Promise((resolve) => setImmediate(resolve))
@@ -161,7 +184,7 @@ async function latency (url: string, count: number): Promise<LatencyResult> {
   const elapsedMs = performance.now() - started
   const cpuUs = cpuMicros(cpu)
   const mainCpuUs = threadCpuMicros(mainCpu)
-  const allocatedBytes = allocated()
+  const heap = allocated()
   await new Promise((resolve) => setImmediate(resolve))
   times.sort()
   let sum = 0
@@ -175,7 +198,8 @@ async function latency (url: string, count: number): Promise<LatencyResult> {
     cpuUs,
     mainCpuUs,
     gcMs: gcMs - gcBefore,
-    allocatedBytes,
+    allocatedBytes: heap.allocated,
+    promotedBytes: heap.promoted,
     connections: connections - connectionsBefore,
     p50: quantileSorted(times, 0.5),
     p99: quantileSorted(times, 0.99),

@@ -58,6 +58,8 @@ export interface Row {
   gc: Summary
   /** Heap bytes allocated per unit of work (per request, or per MiB). */
   alloc: Summary
+  /** Heap bytes the scavenges promoted to the old generation, per unit of work (absent in older raw files). */
+  promoted?: Summary | undefined
   errors: number
   firstError?: string | undefined
   /** TLS handshakes during this contender's measured windows (the server's count; the client's own connections when contenders share a window). */
@@ -77,12 +79,12 @@ export interface ScenarioResult {
   settings: string
 }
 
-export interface Measured { value: number, p99?: number, cpu: number, mainCpu: number, gc: number, alloc: number, errors: number, firstError?: string | undefined, handshakes: number }
+export interface Measured { value: number, p99?: number, cpu: number, mainCpu: number, gc: number, alloc: number, promoted?: number | undefined, errors: number, firstError?: string | undefined, handshakes: number }
 
 /** A load result as one round's Measured: `value`, and CPU, GC and allocation per unit of work (requests, or MiB). */
 export function measuredPer (r: LoadResult, units: number, value: number, handshakes = 0): Measured {
   const n = Math.max(1, units)
-  return { value, cpu: r.cpuUs / n, mainCpu: r.mainCpuUs / n, gc: r.gcMs * 1000 / n, alloc: r.allocatedBytes / n, errors: r.errors, firstError: r.firstError, handshakes }
+  return { value, cpu: r.cpuUs / n, mainCpu: r.mainCpuUs / n, gc: r.gcMs * 1000 / n, alloc: r.allocatedBytes / n, promoted: r.promotedBytes / n, errors: r.errors, firstError: r.firstError, handshakes }
 }
 
 /**
@@ -259,6 +261,7 @@ export function rows (contenders: string[], { measured, groups }: Measurements, 
       mainCpuRatio: summarizeRatios(pairedRatios(mainCpu, baseMainCpu), options),
       gc: summarize(m.map((x) => x.gc)),
       alloc: summarize(m.map((x) => x.alloc)),
+      promoted: m.every((x) => typeof x.promoted === 'number') ? summarize(m.map((x) => x.promoted as number)) : undefined,
       errors: m.reduce((s, x) => s + x.errors, 0),
       firstError: m.find((x) => x.firstError !== undefined)?.firstError,
       handshakes: m.reduce((s, x) => s + x.handshakes, 0)

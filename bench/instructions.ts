@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { categories, CATEGORIES, libraryFunctions, parsePart, parsePerfMap, type Category } from './callgrind.ts'
-import { BASELINE } from './fast-path.ts'
+import { BASELINE, LOAD_PROCESS_FLAGS } from './fast-path.ts'
 import { baseline, log, median, pairedRatios, REWARM, summarize, summarizeRatios, type RatioSummary, type Summary } from './harness.ts'
 import { canPin, pin, startWorker } from './ipc.ts'
 
@@ -93,6 +93,13 @@ export function callgrindArgs (contender: string, round: number, origin: string,
     '--compress-strings=no',
     '--compress-pos=no',
     process.execPath,
+    // The young generation's size, fixed as in every load process. Without it V8 sized it by the
+    // process's history, and that set the old generation's limit after the forced collection. In
+    // 1df0117's full run every TlsFallbackAgent process ran a full collection inside the measured
+    // requests and no plain Agent process did, so the count read 1.97 times the Agent's; under
+    // valgrind with seed 1, TlsFallbackAgent's new space was 32 MiB at the forced collection (old
+    // generation limit 60 MB), the Agent's 64 MiB (92 MB). With the flags, neither ran one.
+    ...LOAD_PROCESS_FLAGS,
     // Predictable: no background compilation or GC threads, a fixed GC schedule; the seed sets the rest.
     '--predictable',
     // A full collection before the measured requests (the child calls gc()): see instructions-child.ts.
@@ -211,7 +218,7 @@ export async function runInstructions (config: InstructionsConfig): Promise<Inst
   const contenders = [BASELINE, ...config.contenders.filter((c) => c !== BASELINE)]
   const settings = `${config.requests.toLocaleString('en-US')} small GETs measured after ${config.warmup.toLocaleString('en-US')} of warm-up, ` +
     `${config.concurrency} in flight, ${config.rounds} round${config.rounds === 1 ? '' : 's'} (one fresh process per contender and round, its own seed), ` +
-    'valgrind --tool=callgrind, node --predictable --expose-gc --random-seed=<round + 1>; ' +
+    `valgrind --tool=callgrind, node ${LOAD_PROCESS_FLAGS.join(' ')} --predictable --expose-gc --random-seed=<round + 1>; ` +
     `a forced full collection and ${Math.min(config.warmup, REWARM).toLocaleString('en-US')} more requests before the measured ones`
   if (!hasValgrind()) {
     log('instructions: skipped, valgrind is not installed (apt-get install valgrind)')

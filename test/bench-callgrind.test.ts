@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { categories, categorize, libraryFunctions, parsePart, parsePerfMap, shortName } from '../bench/callgrind.ts'
+import { LOAD_PROCESS_FLAGS } from '../bench/fast-path.ts'
 import { callgrindArgs, instructionRows, seedFor, type InstructionsSample } from '../bench/instructions.ts'
 
 // One part of a dump as callgrind 3.19 writes it with --dump-instr=no --dump-line=no --compress-strings=no.
@@ -129,6 +130,7 @@ describe('bench: instructions per request, rounds and ratios', () => {
       assert.ok(args.includes(`--random-seed=${seedFor(contender, round)}`), `${contender} round ${round}: ${args.join(' ')}`)
       assert.ok(args.includes('--predictable'))
       assert.ok(args.includes('--expose-gc'))
+      for (const flag of LOAD_PROCESS_FLAGS) assert.ok(args.includes(flag), `${contender} round ${round}: ${flag}`)
       assert.deepEqual(args.slice(-5), [contender, 'https://localhost:1', '20000', '4000', '32'])
     }
     assert.notDeepEqual(node('agent', 0), node('agent', 1), 'two rounds, two seeds')
