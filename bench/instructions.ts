@@ -219,7 +219,7 @@ export async function runInstructions (config: InstructionsConfig): Promise<Inst
   const settings = `${config.requests.toLocaleString('en-US')} small GETs measured after ${config.warmup.toLocaleString('en-US')} of warm-up, ` +
     `${config.concurrency} in flight, ${config.rounds} round${config.rounds === 1 ? '' : 's'} (one fresh process per contender and round, its own seed), ` +
     `valgrind --tool=callgrind, node ${LOAD_PROCESS_FLAGS.join(' ')} --predictable --expose-gc --random-seed=<round + 1>; ` +
-    `a forced full collection and ${Math.min(config.warmup, REWARM).toLocaleString('en-US')} more requests before the measured ones`
+    `a forced full collection with requests in flight and ${Math.min(config.warmup, REWARM).toLocaleString('en-US')} more requests before the measured ones`
   if (!hasValgrind()) {
     log('instructions: skipped, valgrind is not installed (apt-get install valgrind)')
     return { rows: [], settings, skipped: 'valgrind is not installed', samples: [] }
