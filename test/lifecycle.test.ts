@@ -329,7 +329,7 @@ describe('a controller kept past the end of its request keeps nothing else of it
     try {
       const finalized = { headers: false }
       const registry = new FinalizationRegistry(() => { finalized.headers = true })
-      const kept: { controller?: Dispatcher.DispatchController, rawHeaders?: string[] } = {}
+      const kept: { controller?: Dispatcher.DispatchController, rawHeaders?: string[], undiciArray?: unknown } = {}
       await (async () => {
         const headers = { 'x-request': 'kept-controller' }
         registry.register(headers, 'headers')
@@ -338,6 +338,7 @@ describe('a controller kept past the end of its request keeps nothing else of it
             onRequestStart (controller) { kept.controller = controller },
             onResponseStart (controller) {
               kept.rawHeaders = (controller.rawHeaders as Buffer[]).map(String)
+              kept.undiciArray = controller.rawHeaders
             },
             onResponseData () {},
             onResponseEnd () { resolve() },
@@ -354,6 +355,9 @@ describe('a controller kept past the end of its request keeps nothing else of it
       const controller = kept.controller as Dispatcher.DispatchController
       assert.ok((kept.rawHeaders?.length ?? 0) > 0, 'the response had raw headers')
       assert.deepEqual((controller.rawHeaders as Buffer[]).map(String), kept.rawHeaders, 'rawHeaders answers the response\'s headers after the end')
+      // A copy: keeping undici's own array past the end made V8 allocate those arrays in the old
+      // generation (allocation-site pretenuring), where each kept its Buffers through scavenges.
+      assert.notEqual(controller.rawHeaders, kept.undiciArray, 'after the end, rawHeaders is a copy, not undici\'s own array')
       assert.deepEqual(controller.rawTrailers, [], 'as undici\'s own controller answers after a response without trailers')
       assert.equal(controller.aborted, false)
       assert.equal(controller.reason, null)
