@@ -258,14 +258,14 @@ function fastPathSection (scenarios: ScenarioResult[]): string {
     const tls = row(s, 'tls-fallback')
     const tracked = row(s, 'agent-tracked')
     if (s.id === 'small' && agent !== undefined && tls !== undefined) {
-      out.push('\nWhere the gap comes from: the client is the bottleneck here, so req/s follows client CPU per request. ' +
+      out.push('\nWhere the difference comes from: the client is the bottleneck here, so req/s follows client CPU per request. ' +
         `Counting every thread of the load process (garbage collection runs partly on helper threads, on the same CPU), the Agent spends ${n(agent.cpu.median, 1)} µs per request and TlsFallbackAgent ${n(tls.cpu.median, 1)} µs, ` +
         `a paired ratio of ${interval(tls.cpuRatio)}; on the main thread alone ${n(agent.mainCpu.median, 1)} µs and ${n(tls.mainCpu.median, 1)} µs. ` +
         `Main-thread GC pauses: ${n(agent.gc.median, 1)} µs per request for the Agent, ${n(tls.gc.median, 1)} µs for TlsFallbackAgent.` +
         (agent.promoted === undefined || tls.promoted === undefined
           ? ''
           : ` The scavenges promoted ${n(agent.promoted.median)} bytes per request to the old generation for the Agent and ${n(tls.promoted.median)} for TlsFallbackAgent: what outlives the young generation is what makes collection cost (CONTRIBUTING, "What survives a scavenge").`) +
-        (tracked === undefined ? '' : ` The library's connector alone (evidence counters, no fallback logic) runs at ${interval(tracked.ratio)} of the Agent: the rest of the gap is the request path.`) +
+        (tracked === undefined ? '' : ` The library's connector alone (evidence counters, no fallback logic) runs at ${interval(tracked.ratio)} of the Agent${tls.ratio.median < 1 ? ': the rest of the gap is the request path' : ''}.`) +
         ' To see it: `node bench/run.ts --only fast --contenders agent,tls-fallback --profile agent,tls-fallback` writes CPU profiles to .tmp/bench-profiles.')
     }
     out.push('')
