@@ -17,6 +17,20 @@ async function slowServer (ms: number): Promise<ModernServer> {
   })
 }
 
+/**
+ * Runs full collections (exposing gc() for the test) until `done()` says what it waits for was
+ * finalized, at most 10 times; a FinalizationRegistry's callback runs in a later turn.
+ */
+async function collectUntil (done: () => boolean): Promise<void> {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  for (let i = 0; i < 10 && !done(); i++) {
+    await new Promise((resolve) => setImmediate(resolve))
+    gc()
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
 describe('lifecycle', () => {
   test('close() waits for in-flight requests, then closes every connection', async () => {
     const server = await slowServer(200)
@@ -276,8 +290,6 @@ describe('the cold-start gate is never held by a request that already ended', ()
 
 describe('nothing of a finished request outlives it on an idle keep-alive connection', () => {
   test('the caller\'s handler can be collected while its connection stays open', async () => {
-    setFlagsFromString('--expose-gc')
-    const gc = runInNewContext('gc') as () => void
     const server = await startModern()
     const agent = makeAgent()
     const origin = `https://localhost:${server.port}`
@@ -302,11 +314,7 @@ describe('nothing of a finished request outlives it on an idle keep-alive connec
         assert.ok(await handler.done >= 1)
         registry.register(handler, 'handler')
       })()
-      for (let i = 0; i < 10 && !finalized.handler; i++) {
-        await new Promise((resolve) => setImmediate(resolve))
-        gc()
-        await new Promise((resolve) => setTimeout(resolve, 10))
-      }
+      await collectUntil(() => finalized.handler)
       assert.equal(server.open, 1, 'the keep-alive connection is still open')
       assert.equal(finalized.handler, true, 'the finished request\'s handler was collected')
     } finally {
@@ -321,8 +329,6 @@ describe('a controller kept past the end of its request keeps nothing else of it
   // A controller that still referred to the request kept its options, its handlers and undici's
   // objects for the connection's request alive with it (see CONTRIBUTING, "What survives a scavenge").
   test('the request\'s options can be collected while its handler holds the controller; the getters still answer as at the end; pause, resume and abort then reach nothing', async () => {
-    setFlagsFromString('--expose-gc')
-    const gc = runInNewContext('gc') as () => void
     const server = await startModern()
     const agent = makeAgent()
     const origin = `https://localhost:${server.port}`
@@ -346,11 +352,7 @@ describe('a controller kept past the end of its request keeps nothing else of it
           })
         })
       })()
-      for (let i = 0; i < 10 && !finalized.headers; i++) {
-        await new Promise((resolve) => setImmediate(resolve))
-        gc()
-        await new Promise((resolve) => setTimeout(resolve, 10))
-      }
+      await collectUntil(() => finalized.headers)
       assert.equal(finalized.headers, true, 'the request\'s options (its headers object) were collected')
       const controller = kept.controller as Dispatcher.DispatchController
       assert.ok((kept.rawHeaders?.length ?? 0) > 0, 'the response had raw headers')
