@@ -43,7 +43,7 @@ export interface LoadResult {
   allocatedBytes: number
   /**
    * Bytes the scavenges of the run moved to the old generation: what outlived the young generation
-   * (each scavenge's growth of the other spaces, from v8.GCProfiler). See CONTRIBUTING, "What
+   * (each scavenge's growth of the other spaces, from v8.GCProfiler). See bench/NOTES.md, "What
    * survives a scavenge".
    */
   promotedBytes: number

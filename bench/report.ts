@@ -265,7 +265,7 @@ function fastPathSection (scenarios: ScenarioResult[]): string {
         `Main-thread GC pauses: ${n(agent.gc.median, 1)} µs per request for the Agent, ${n(tls.gc.median, 1)} µs for TlsFallbackAgent.` +
         (agent.promoted === undefined || tls.promoted === undefined
           ? ''
-          : ` The scavenges promoted ${n(agent.promoted.median)} bytes per request to the old generation for the Agent and ${n(tls.promoted.median)} for TlsFallbackAgent: what outlives the young generation is what makes collection cost (CONTRIBUTING, "What survives a scavenge").`) +
+          : ` The scavenges promoted ${n(agent.promoted.median)} bytes per request to the old generation for the Agent and ${n(tls.promoted.median)} for TlsFallbackAgent: what outlives the young generation is what makes collection cost (bench/NOTES.md, "What survives a scavenge").`) +
         (tracked === undefined ? '' : ` The library's connector alone (evidence counters, no fallback logic) runs at ${interval(tracked.ratio)} of the Agent${tls.ratio.median < 1 ? ': the rest of the gap is the request path' : ''}.`) +
         ' To see it: `node bench/run.ts --only fast --contenders agent,tls-fallback --profile agent,tls-fallback` writes CPU profiles to .tmp/bench-profiles.')
     }

@@ -16,7 +16,7 @@ type Raw = Controller['rawHeaders']
  * A copy of undici's raw header list (the same Buffers, in an array of ours). Keeping undici's own
  * array past the request's end made V8 allocate every response's array in the old generation
  * (allocation-site pretenuring), where each one kept its Buffers through scavenges until the next
- * full collection: see CONTRIBUTING, "What survives a scavenge".
+ * full collection: see bench/NOTES.md, "What survives a scavenge".
  */
 function copyOf (raw: Raw): Raw {
   return Array.isArray(raw) ? raw.slice() : raw
@@ -76,7 +76,7 @@ export class StableController implements Controller {
    * request and of the attempt's controller, and keeps only what its getters answer. A caller's
    * handler may keep its controller long after the end (undici's request() does, in a closure): it
    * then keeps a few bytes alive, not the whole request (its options, handlers, the connection's
-   * request). Measured: see CONTRIBUTING, "What survives a scavenge".
+   * request). Measured: see bench/NOTES.md, "What survives a scavenge".
    */
   detach (): void {
     if (this.#target !== undefined) this.#target = new EndedAttempt(this.#target)

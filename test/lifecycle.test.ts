@@ -327,7 +327,7 @@ describe('nothing of a finished request outlives it on an idle keep-alive connec
 describe('a controller kept past the end of its request keeps nothing else of it', () => {
   // undici's request() keeps its controller in a closure for as long as the response object lives.
   // A controller that still referred to the request kept its options, its handlers and undici's
-  // objects for the connection's request alive with it (see CONTRIBUTING, "What survives a scavenge").
+  // objects for the connection's request alive with it (see bench/NOTES.md, "What survives a scavenge").
   test('the request\'s options can be collected while its handler holds the controller; the getters still answer as at the end; pause, resume and abort then reach nothing', async () => {
     const server = await startModern()
     const agent = makeAgent()
