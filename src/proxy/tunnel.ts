@@ -83,6 +83,9 @@ export abstract class TunnelSetup {
       this.stream = tls.connect({
         ...proxy.proxyTls,
         socket: this.raw,
+        // The identity the certificate must show: without `host`, Node checks a socket's TLS against
+        // "localhost" (an IP literal has no servername). An IP literal needs an IP SAN.
+        host: proxy.hostname,
         ...(servername === undefined ? {} : { servername }),
         ALPNProtocols: ['http/1.1']
       })
