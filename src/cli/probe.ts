@@ -47,7 +47,7 @@ export interface ProbeAttempt {
 }
 
 export interface ProbeResult {
-  /** The URL probed, with its password, query values and fragment redacted (see redactUrl). */
+  /** The URL probed, with its credentials, query values and fragment redacted (see redactUrl). */
   url: string
   origin: string
   verdict: { stack: StackName | null, fingerprint: FingerprintId | null, http1Only: boolean }
