@@ -23,8 +23,10 @@ export const ErrorCodes = {
   CLIENT_CERTIFICATE_REQUIRED: 'TLS_FALLBACK_CLIENT_CERTIFICATE_REQUIRED',
   /**
    * The proxy failed: it refused the connection or the tunnel (407, 403, 502, 503, a SOCKS5 refusal),
-   * reset it, or timed out before the tunnel was up. Never a fingerprint: no policy moves, no other
-   * stack is tried. `proxy` is the proxy's URL without credentials, `statusCode` its HTTP status.
+   * reset it, or timed out before the tunnel was up; or the tunnel could not be asked for as it is (a
+   * SOCKS5 host name, username or password longer than 255 bytes: refused before connecting to the
+   * proxy). Never a fingerprint: no policy moves, no other stack is tried. `proxy` is the proxy's URL
+   * without credentials, `statusCode` its HTTP status.
    */
   PROXY_ERROR: 'TLS_FALLBACK_PROXY_ERROR'
 } as const

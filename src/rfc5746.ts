@@ -173,6 +173,9 @@ export async function checkRfc5746 (options: Rfc5746CheckOptions): Promise<Rfc57
     const socket = tls.connect({
       ...options.tls,
       ...(options.tls.servername === undefined && net.isIP(bare) === 0 ? { servername: bare } : {}),
+      // The identity the certificate must show: without `host`, Node checks TLS over a socket
+      // against "localhost" (an IP literal has no servername). An IP literal needs an IP SAN.
+      host: bare,
       socket: observer
     })
     const finish = (check: Rfc5746Check): void => {

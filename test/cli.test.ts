@@ -156,25 +156,35 @@ describe('undici-tls-fallback probe', () => {
     }
   })
 
-  test('the URL\'s password, query values and fragment are never printed (table, --json, usage errors); the server still gets the query', async () => {
-    const server = await startModern()
+  test('the URL\'s user name, password, query values and fragment are never printed (table, --json, usage errors); its credentials are not sent; the server still gets the query', async () => {
+    const authorization: Array<string | undefined> = []
+    const server = await startModern({
+      handle: (req, res) => {
+        authorization.push(req.headers.authorization)
+        res.end('ok')
+      }
+    })
     try {
-      const secrets = ['Pr0be-Passw0rd', 'tok-Secret-4411', 'sess-9931', 'frag-Secret-77']
-      const url = `https://probe-user:${secrets[0]}@localhost:${server.port}/report?token=${secrets[1]}&session=${secrets[2]}#${secrets[3]}`
-      const redacted = `https://probe-user:***@localhost:${server.port}/report?token=***&session=***#***`
+      const secrets = ['Pr0be-Passw0rd', 'tok-Secret-4411', 'sess-9931', 'frag-Secret-77', 'probe-user-Secret-31']
+      const url = `https://${secrets[4]}:${secrets[0]}@localhost:${server.port}/report?token=${secrets[1]}&session=${secrets[2]}#${secrets[3]}`
+      const redacted = `https://***@localhost:${server.port}/report?token=***&session=***#***`
       const human = await cli(['probe', url, '--ca', CA])
       assert.equal(human.code, 0)
       assert.ok(human.stdout.includes(`probe ${redacted}`), human.stdout)
       const json = await probeJson(url)
       assert.equal(json.code, 0)
       assert.equal(json.result.url, redacted)
-      const usage = await cli(['probe', `https://probe-user:${secrets[0]}@localhost:99999/?token=${secrets[1]}`])
+      const userOnly = await probeJson(`https://${secrets[4]}@localhost:${server.port}/`)
+      assert.equal(userOnly.result.url, `https://***@localhost:${server.port}/`, 'a user name alone is masked too')
+      const usage = await cli(['probe', `https://${secrets[4]}:${secrets[0]}@localhost:99999/?token=${secrets[1]}`])
       assert.equal(usage.code, 2)
-      assert.match(usage.stderr, /not a URL: https:\/\/probe-user:\*\*\*@localhost:99999\/\?token=\*\*\*/)
-      for (const output of [human.stdout, human.stderr, json.stdout, json.stderr, usage.stdout, usage.stderr]) {
+      assert.match(usage.stderr, /not a URL: https:\/\/\*\*\*@localhost:99999\/\?token=\*\*\*/)
+      for (const output of [human.stdout, human.stderr, json.stdout, json.stderr, userOnly.stdout, userOnly.stderr, usage.stdout, usage.stderr]) {
         for (const secret of secrets) assert.ok(!output.includes(secret), `${secret} printed in ${output}`)
       }
       assert.ok(server.requests.some((r) => r.path === `/report?token=${secrets[1]}&session=${secrets[2]}`), 'the request itself carries the query')
+      assert.ok(authorization.length > 0)
+      assert.deepEqual(authorization.filter((value) => value !== undefined), [], 'no Authorization header from the URL\'s credentials')
     } finally {
       await server.close()
     }
@@ -247,10 +257,13 @@ describe('undici-tls-fallback probe', () => {
 })
 
 describe('redactUrl (what the probe prints of a URL)', () => {
-  test('keeps the user name, host, path and parameter names; masks the password, every value, a bare item and the fragment', () => {
-    assert.equal(redactUrl('https://u:p4ss@h.example:8443/a/b?token=t0k&x=1&bare#f'), 'https://u:***@h.example:8443/a/b?token=***&x=***&***#***')
+  test('keeps the host, path and parameter names; masks the credentials (user name included), every value, a bare item and the fragment', () => {
+    assert.equal(redactUrl('https://u:p4ss@h.example:8443/a/b?token=t0k&x=1&bare#f'), 'https://***@h.example:8443/a/b?token=***&x=***&***#***')
     assert.equal(redactUrl('https://h.example/'), 'https://h.example/')
-    assert.equal(redactUrl('https://u@h.example/?a='), 'https://u@h.example/?a=***')
-    assert.equal(redactUrl('https://u:p4ss@h.example:99999/?t=v'), 'https://u:***@h.example:99999/?t=***', 'text that does not parse as a URL')
+    assert.equal(redactUrl('https://u@h.example/?a='), 'https://***@h.example/?a=***')
+    assert.equal(redactUrl('https://:p4ss@h.example/'), 'https://***@h.example/')
+    assert.equal(redactUrl('https://u:p4ss@h.example:99999/?t=v'), 'https://***@h.example:99999/?t=***', 'text that does not parse as a URL')
+    assert.equal(redactUrl('https://tok3n@h.example:99999/a@b'), 'https://***@h.example:99999/a@b', 'a user name alone, in text that does not parse')
+    assert.equal(redactUrl('https://h.example:99999/a@b'), 'https://h.example:99999/a@b', 'an @ in the path is no credential')
   })
 })

@@ -44,7 +44,9 @@ const NOT_A_DECISION: Record<string, string> = {
   'Closing releases connections, not knowledge.': 'test/lifecycle.test.ts, test/stores.test.ts',
   'A new replica uses the fleet\'s policy from its first request.': 'test/stores.test.ts',
   'Evidence through a tunnel is the origin\'s only.': 'test/proxy.test.ts',
-  'Proxy credentials are never shown.': 'test/proxy-options.test.ts, test/proxy.test.ts, test/proxy-cli.test.ts'
+  'Proxy credentials are never shown.': 'test/proxy-options.test.ts, test/proxy.test.ts, test/proxy-cli.test.ts',
+  'A SOCKS5 request goes where it says, or nowhere.': 'test/socks5-fields.test.ts',
+  'Every TLS client verifies the identity the user named.': 'test/ip-identity.test.ts'
 }
 
 const covered = new Map<string, number>()

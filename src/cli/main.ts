@@ -32,7 +32,7 @@ Options:
   -h, --help              this help
 
 Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 130 interrupted.
-Keys, passphrases, the URL's password and its query values are never printed.
+Keys, passphrases, the URL's credentials (never sent either) and its query values are never printed.
 
        undici-tls-fallback policies (--file PATH | --redis URL) [--forget ORIGIN] [--json]
 Lists or forgets the policies a store holds: undici-tls-fallback policies --help.

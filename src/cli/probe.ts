@@ -47,7 +47,7 @@ export interface ProbeAttempt {
 }
 
 export interface ProbeResult {
-  /** The URL probed, with its password, query values and fragment redacted (see redactUrl). */
+  /** The URL probed, with its credentials, query values and fragment redacted (see redactUrl). */
   url: string
   origin: string
   verdict: { stack: StackName | null, fingerprint: FingerprintId | null, http1Only: boolean }
@@ -101,6 +101,9 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
         const s = tls.connect({
           ...tlsOptions,
           socket: observer,
+          // The identity the certificate must show (Node checks TLS over a socket without `host`
+          // against "localhost"); SNI for host names only.
+          host,
           servername: net.isIP(host) === 0 ? host : undefined,
           ALPNProtocols: http2 ? ['h2', 'http/1.1'] : ['http/1.1']
         })

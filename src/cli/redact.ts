@@ -1,5 +1,6 @@
 /**
- * URLs as the probe prints them: the user name stays, a password becomes `***`, every query value
+ * URLs as the probe prints them: credentials become `***@` (the user name too: it is often a token,
+ * an account or an e-mail address, and it says whether there was a password), every query value
  * becomes `***` (the names stay, so people can still tell which parameters were sent; an item
  * without `=` is replaced whole), and a fragment becomes `#***`. Tokens and passwords in URLs end up in terminals, CI logs and tickets.
  */
@@ -12,8 +13,7 @@ export function redactUrl (input: string | URL): string {
   } catch {
     return redactText(String(input))
   }
-  if (url.password !== '') url.password = REDACTED
-  let text = `${url.protocol}//${url.username === '' && url.password === '' ? '' : `${url.username}${url.password === '' ? '' : `:${url.password}`}@`}${url.host}${url.pathname}`
+  let text = `${url.protocol}//${url.username === '' && url.password === '' ? '' : `${REDACTED}@`}${url.host}${url.pathname}`
   if (url.search !== '') text += `?${redactQuery(url.search.slice(1))}`
   if (url.hash !== '') text += `#${REDACTED}`
   return text
@@ -30,7 +30,7 @@ function redactQuery (query: string): string {
 
 /** For what did not parse as a URL: the same rules, applied to the text. */
 function redactText (text: string): string {
-  let out = text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, `$1:${REDACTED}@`)
+  let out = text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, `$1${REDACTED}@`)
   const hash = out.indexOf('#')
   if (hash !== -1) out = `${out.slice(0, hash)}#${REDACTED}`
   const q = out.indexOf('?')

@@ -1,3 +1,5 @@
+import { isIPv6 } from 'node:net'
+
 /**
  * Origins are the cache's keys: `https://host` or `https://host:port`, lower case, with the default
  * port left out, as `URL#origin` writes them.
@@ -7,9 +9,11 @@ export function originOf (input: string | URL): string {
   return url.origin
 }
 
+/** The origin of a host and port; an IPv6 literal may come with or without brackets (undici's connect options drop them). */
 export function originFromParts (protocol: string, hostname: string, port: number | string | undefined): string {
   const p = port === undefined || port === '' ? '' : `:${port}`
-  return new URL(`${protocol}//${hostname}${p}`).origin
+  const host = isIPv6(hostname) ? `[${hostname}]` : hostname
+  return new URL(`${protocol}//${host}${p}`).origin
 }
 
 /** Splits an origin into what host matching needs. */

@@ -25,10 +25,31 @@ const REPLIES: Record<number, string> = {
 
 type Phase = 'method' | 'auth' | 'reply'
 
+/** The longest field a one-byte length can prefix: RFC 1928's DST.ADDR name, RFC 1929's UNAME and PASSWD. */
+export const MAX_SOCKS5_FIELD = 255
+
+/**
+ * Why this tunnel must not be asked for, or undefined. Every field SOCKS5 prefixes with one length
+ * byte is checked here, before any byte goes to the proxy: a longer value would wrap its length
+ * byte, and the proxy would read the first bytes of a host name as another host and port, and
+ * connect the request (its Authorization header and query included) there. A username or password
+ * is also checked at construction (`parseProxy`); the host name is known only now.
+ */
+export function socks5Refusal (proxy: Proxy, host: string): string | undefined {
+  if (net.isIP(host) === 0) {
+    const bytes = Buffer.byteLength(host)
+    if (bytes > MAX_SOCKS5_FIELD) return `cannot be asked for a host name of ${bytes} bytes: SOCKS5 carries at most ${MAX_SOCKS5_FIELD}`
+  }
+  if (proxy.username !== undefined && Buffer.byteLength(proxy.username) > MAX_SOCKS5_FIELD) return `has a username longer than ${MAX_SOCKS5_FIELD} bytes (SOCKS5 limit)`
+  if (proxy.password !== undefined && Buffer.byteLength(proxy.password) > MAX_SOCKS5_FIELD) return `has a password longer than ${MAX_SOCKS5_FIELD} bytes (SOCKS5 limit)`
+  return undefined
+}
+
 /**
  * A SOCKS5 client handshake (RFC 1928), with no authentication or username/password (RFC 1929).
  * Host names go to the proxy unresolved (the proxy resolves them, as `socks5h` clients do). A
  * refusal fails with `TLS_FALLBACK_PROXY_ERROR` naming the reply; `statusCode` stays undefined.
+ * Open it through `openTunnel`, which refuses first what `socks5Refusal` refuses.
  */
 export class Socks5Tunnel extends TunnelSetup {
   #buffer: Buffer = Buffer.alloc(0)

@@ -19,6 +19,26 @@ export interface TunnelTarget {
 
 export type TunnelCallback = (error: Error | null, socket?: net.Socket) => void
 
+/** `host:port` for messages, IPv6 in brackets, a host name longer than 64 characters shortened. */
+function authorityOf (target: TunnelTarget): string {
+  const { host, port } = target
+  if (net.isIPv6(host)) return `[${host}]:${port}`
+  return `${host.length > 64 ? `${host.slice(0, 64)}...` : host}:${port}`
+}
+
+/**
+ * Fails a tunnel that must not be asked for, without connecting to the proxy: the callback gets
+ * `TLS_FALLBACK_PROXY_ERROR` on the next tick. Returns an unconnected socket (what undici cancels through).
+ */
+export function refuseTunnel (proxy: Proxy, target: TunnelTarget, problem: string, callback: TunnelCallback): net.Socket {
+  const socket = new net.Socket()
+  process.nextTick(() => {
+    socket.destroy()
+    callback(proxyError(proxy.redacted, `${problem} (tunnel to ${authorityOf(target)})`, { origin: target.origin }))
+  })
+  return socket
+}
+
 /** The longest answer head a proxy may send before the tunnel is up. */
 export const MAX_PROXY_HEAD = 16 * 1024
 
@@ -63,6 +83,9 @@ export abstract class TunnelSetup {
       this.stream = tls.connect({
         ...proxy.proxyTls,
         socket: this.raw,
+        // The identity the certificate must show: without `host`, Node checks a socket's TLS against
+        // "localhost" (an IP literal has no servername). An IP literal needs an IP SAN.
+        host: proxy.hostname,
         ...(servername === undefined ? {} : { servername }),
         ALPNProtocols: ['http/1.1']
       })
@@ -91,7 +114,7 @@ export abstract class TunnelSetup {
     this.#cleanUp()
     this.stream.on('error', () => {})
     this.raw.destroy()
-    this.#callback(proxyError(this.proxy.redacted, `${problem} (tunnel to ${this.authority})`, { statusCode, cause, origin: this.target.origin }))
+    this.#callback(proxyError(this.proxy.redacted, `${problem} (tunnel to ${authorityOf(this.target)})`, { statusCode, cause, origin: this.target.origin }))
   }
 
   protected succeed (): void {

@@ -19,5 +19,9 @@ export const certs = {
   wrongHostKey: read('wronghost.key'),
   expiredCert: read('expired.crt'),
   expiredKey: read('expired.key'),
+  /** Another CA, and its leaf for DNS:localhost only (no IP SAN): must not pass for 127.0.0.1 or ::1. */
+  localhostCa: read('localhost-ca.crt'),
+  localhostOnlyCert: read('localhost-only.crt'),
+  localhostOnlyKey: read('localhost-only.key'),
   path: (name: string): string => new URL(name, dir).pathname
 }

@@ -19,6 +19,8 @@ export interface GnutlsServer {
 export interface GnutlsOptions {
   /** Default false: a legacy server without RFC 5746 (no renegotiation_info). */
   safeRenegotiation?: boolean
+  /** The certificate it presents (test/fixtures/certs): `'server'` (default) or `'localhost-only'` (DNS:localhost, no IP SAN). */
+  cert?: 'server' | 'localhost-only'
 }
 
 /** Starts `gnutls-serv --http` on a free loopback port (TLS 1.2 at most). */
@@ -30,8 +32,8 @@ export async function startGnutls (options: GnutlsOptions = {}): Promise<GnutlsS
   const child = spawn('gnutls-serv', [
     '--http',
     '--port', String(port),
-    '--x509certfile', path.join(certs, 'server.crt'),
-    '--x509keyfile', path.join(certs, 'server.key'),
+    '--x509certfile', path.join(certs, `${options.cert ?? 'server'}.crt`),
+    '--x509keyfile', path.join(certs, `${options.cert ?? 'server'}.key`),
     '--priority', priority,
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
 
