@@ -211,6 +211,8 @@ export interface ConnectionFacts {
   /** Negotiated protocol, such as `'TLSv1.3'`. */
   readonly protocol: string | null
   readonly cipher: string | null
+  /** The ALPN protocol negotiated (`'h2'`, `'http/1.1'`), false without one, null before the handshake. */
+  readonly alpn: string | false | null
   /** The sink's request is over: the connection stops holding it (see Connection.lastRequest). */
   release: (sink: ConnectionSink) => void
 }

@@ -9,7 +9,7 @@ import {
   decideProxyFailure, giveUp, learnsOnSuccess, mayHoldBack, routeFailure, stackCannotWork, type FailStep
 } from './decide.ts'
 import {
-  diagnose, isConnectionClosedError, postHandshakeAuthDiagnosis, saysPostHandshakeAuth,
+  diagnose, isApachePostHandshakeAuth, isConnectionClosedError, postHandshakeAuthDiagnosis,
   type ConnectionSnapshot, type Diagnosis, type Http2StreamFacts
 } from './fingerprint.ts'
 import type { HostRule } from './options.ts'
@@ -325,8 +325,8 @@ export class FallbackRequest implements HoldOwner {
 
   heldEnded (held: HeldResponse, trailers: Headers): void {
     if (this.#done) return
-    const body = held.decodedBody()
-    if (body === undefined || !saysPostHandshakeAuth(body)) {
+    const answer = { statusCode: held.statusCode, statusMessage: held.statusMessage, headers: held.headers, body: held.body(), alpn: held.connection?.alpn }
+    if (!isApachePostHandshakeAuth(answer)) {
       this.#release(held, true)
       if (!this.#done) this.onAttemptEnd(trailers)
       return

@@ -504,26 +504,83 @@ describe('diagnose: property checks over random snapshots', () => {
   })
 })
 
-describe('post-handshake-auth-required: the text and the bound', async () => {
-  const { saysPostHandshakeAuth, POST_HANDSHAKE_AUTH_TEXTS } = await import('../src/fingerprint.ts')
+describe('post-handshake-auth-required: Apache\'s own 403, whole, and the bound', async () => {
+  const { isApachePostHandshakeAuth, APACHE_PHA_DOCUMENT } = await import('../src/fingerprint.ts')
   const { HeldResponse, HOLD_LIMIT } = await import('../src/response-hold.ts')
-  const { APACHE_PHA_PAGE } = await import('./servers/pha.ts')
+  const { APACHE_PHA_PAGE, APACHE_PHA_HEADERS, apachePageWithSignature, apacheSignature } = await import('./servers/pha.ts')
+  const PHA_TEXT = 'Reason: Cannot perform Post-Handshake Authentication.'
 
-  test('Apache\'s 403 page matches; a plain Forbidden page, another case or a partial sentence does not', () => {
-    assert.equal(saysPostHandshakeAuth(Buffer.from(APACHE_PHA_PAGE, 'latin1')), true)
-    assert.equal(saysPostHandshakeAuth(Buffer.from('<h1>Forbidden</h1><p>You don\'t have permission to access this resource.</p>')), false)
-    assert.equal(saysPostHandshakeAuth(Buffer.from('reason: cannot perform post-handshake authentication.')), false)
-    assert.equal(saysPostHandshakeAuth(Buffer.from('Cannot perform Post-Handshake')), false)
-    assert.equal(saysPostHandshakeAuth(Buffer.from('Forbidden')), false)
-    assert.ok(POST_HANDSHAKE_AUTH_TEXTS.every((t) => t.includes('Post-Handshake Authentication')))
+  /** A complete response as the agent holds it; Apache's own unless `change` says otherwise. */
+  function answer (change: { page?: string, headers?: Record<string, string | string[] | undefined>, statusCode?: number, statusMessage?: string | undefined, alpn?: string | false | null } = {}): Parameters<typeof isApachePostHandshakeAuth>[0] {
+    const body = Buffer.from(change.page ?? APACHE_PHA_PAGE, 'latin1')
+    return {
+      statusCode: change.statusCode ?? 403,
+      statusMessage: 'statusMessage' in change ? change.statusMessage : 'Forbidden',
+      headers: { date: 'Mon, 07 Dec 2026 09:33:04 GMT', ...APACHE_PHA_HEADERS, 'x-client-verify': 'NONE', 'content-length': String(body.length), ...change.headers },
+      body,
+      alpn: 'alpn' in change ? change.alpn : 'http/1.1'
+    }
+  }
+
+  test('the measured page and headers are the document the matcher knows', () => {
+    assert.equal(APACHE_PHA_DOCUMENT.head + APACHE_PHA_DOCUMENT.tail, APACHE_PHA_PAGE)
+    assert.equal(Buffer.byteLength(APACHE_PHA_PAGE, 'latin1'), 298)
   })
 
-  test('only a Content-Length up to HOLD_LIMIT, or none, may be held', () => {
+  const apaches: Array<[string, Parameters<typeof answer>[0]]> = [
+    ['Apache\'s page (ServerSignature Off, Apache\'s default)', {}],
+    ['without ALPN', { alpn: false }],
+    ['ServerSignature On (Debian\'s default)', { page: apachePageWithSignature(apacheSignature(8443)) }],
+    ['ServerSignature On, ServerTokens OS', { page: apachePageWithSignature(apacheSignature(443, 'Apache/2.4.71 (Debian)')), headers: { server: 'Apache/2.4.71 (Debian)' } }],
+    ['ServerTokens Prod', { page: apachePageWithSignature(apacheSignature(443, 'Apache')), headers: { server: 'Apache' } }],
+    ['ServerSignature EMail', { page: apachePageWithSignature('<hr>\n<address>Apache/2.4.71 (Debian) OpenSSL/3.0.22 Server at <a href="mailto:ops&lt;x&gt;@example.com">localhost</a> Port 37063</address>\n') }]
+  ]
+  for (const [title, change] of apaches) {
+    test(`matches: ${title}`, () => {
+      assert.equal(isApachePostHandshakeAuth(answer(change)), true)
+    })
+  }
+
+  const others: Array<[string, Parameters<typeof answer>[0]]> = [
+    ['the sentence reflected into an application\'s page', { page: `<html><body><p>You may not publish ${PHA_TEXT}<br /></p></body></html>\n` }],
+    ['the sentence alone', { page: PHA_TEXT }],
+    ['Apache\'s page with text before it', { page: `x${APACHE_PHA_PAGE}` }],
+    ['Apache\'s page with text after it', { page: `${APACHE_PHA_PAGE}<p>${PHA_TEXT}</p>\n` }],
+    ['text in place of the signature line', { page: apachePageWithSignature(`<p>${PHA_TEXT}</p>\n`) }],
+    ['a signature line that is not Apache\'s', { page: apachePageWithSignature('<hr>\n<address>nginx Server at localhost Port 443</address>\n') }],
+    ['a signature line with markup in it', { page: apachePageWithSignature('<hr>\n<address>Apache Server at <b>x</b> Port 443</address>\n') }],
+    ['a signature line over the bound', { page: apachePageWithSignature(`<hr>\n<address>Apache Server at ${'a'.repeat(1100)} Port 443</address>\n`) }],
+    ['another case', { page: APACHE_PHA_PAGE.replace('Post-Handshake', 'post-handshake') }],
+    ['Apache\'s page for another reason (no error-notes)', { page: APACHE_PHA_PAGE.replace(PHA_TEXT + '<br />', '') }],
+    ['UTF-8, as applications send it', { headers: { 'content-type': 'text/html; charset=utf-8' } }],
+    ['no Content-Type', { headers: { 'content-type': undefined } }],
+    ['no Server header', { headers: { server: undefined } }],
+    ['another server', { headers: { server: 'nginx' } }],
+    ['a server that only starts with Apache', { headers: { server: 'Apache-Coyote/1.1' } }],
+    ['two Server headers', { headers: { server: ['Apache', 'Apache'] } }],
+    ['no Content-Length', { headers: { 'content-length': undefined } }],
+    ['a Content-Length that is not the body\'s', { headers: { 'content-length': '297' } }],
+    ['chunked', { headers: { 'content-length': undefined, 'transfer-encoding': 'chunked' } }],
+    ['a Content-Encoding', { headers: { 'content-encoding': 'identity' } }],
+    ['status 200', { statusCode: 200, statusMessage: 'OK' }],
+    ['status 401', { statusCode: 401, statusMessage: 'Forbidden' }],
+    ['another status text', { statusMessage: 'Access Denied' }],
+    ['no status text', { statusMessage: undefined }],
+    ['over HTTP/2 (mod_http2 resets such a stream with HTTP_1_1_REQUIRED)', { alpn: 'h2', statusMessage: '' }]
+  ]
+  for (const [title, change] of others) {
+    test(`does not match: ${title}`, () => {
+      assert.equal(isApachePostHandshakeAuth(answer(change)), false)
+    })
+  }
+
+  test('only a Content-Length up to HOLD_LIMIT may be held (Apache always sends one)', () => {
     assert.equal(HeldResponse.fits({ 'content-length': '298' }), true)
     assert.equal(HeldResponse.fits({ 'content-length': String(HOLD_LIMIT) }), true)
     assert.equal(HeldResponse.fits({ 'content-length': String(HOLD_LIMIT + 1) }), false)
     assert.equal(HeldResponse.fits({ 'content-length': ['10', '10'] }), false)
     assert.equal(HeldResponse.fits({ 'content-length': '-1' }), false)
-    assert.equal(HeldResponse.fits({ 'transfer-encoding': 'chunked' }), true)
+    assert.equal(HeldResponse.fits({ 'transfer-encoding': 'chunked' }), false)
+    assert.equal(HeldResponse.fits({}), false)
   })
 })
