@@ -120,10 +120,15 @@ const REFUSAL_ALERT_CODES = new Set(['ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE', 
 
 export const UNSAFE_LEGACY_CODE = 'ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED'
 
-export function isUnsafeLegacyError (error: { code?: string | undefined, message?: string }): boolean {
-  // With a write pending before the handshake ends, Node reports it as EPROTO and only the message tells.
-  return error.code === UNSAFE_LEGACY_CODE ||
-    (error.code === 'EPROTO' && typeof error.message === 'string' && error.message.includes('unsafe legacy renegotiation disabled'))
+/**
+ * The handshake failed because the server's hello lacks RFC 5746 `renegotiation_info`: from the
+ * error's code only. Node reports a write pending before the handshake ended as a bare `EPROTO`
+ * (errno, code and syscall; OpenSSL's reason only in the message), but nothing this library opens
+ * writes before the handshake: undici's connector calls back on 'secureConnect'. Such an error is
+ * not diagnosed and reaches the caller as it came.
+ */
+export function isUnsafeLegacyError (error: { code?: string | undefined }): boolean {
+  return error.code === UNSAFE_LEGACY_CODE
 }
 
 /**
@@ -190,14 +195,18 @@ function baseEvidence (error: DiagnoseInput['error'], c: ConnectionSnapshot | un
 /** HTTP/2 error code HTTP_1_1_REQUIRED (RFC 9113 section 7). */
 export const HTTP_1_1_REQUIRED = 0xd
 
-/** undici's own error for a request whose stream a GOAWAY did not cover (client-h2.js getGoAwayError). */
-const UNDICI_GOAWAY_13 = /GOAWAY" frame received with code 13\b/
-
-export function isHttp11Required (error: DiagnoseInput['error']): boolean {
-  const e = error as DiagnoseInput['error'] & { http2ErrorCode?: number }
-  if (e.http2ErrorCode === HTTP_1_1_REQUIRED) return true
-  if (typeof e.message !== 'string') return false
-  return e.message.includes('HTTP_1_1_REQUIRED') || UNDICI_GOAWAY_13.test(e.message)
+/**
+ * Whether the server refused HTTP/2 for the request with HTTP_1_1_REQUIRED, from structured facts
+ * only: undici's `http2ErrorCode` (the stream's RST_STREAM code, or the code of the GOAWAY that
+ * closed the session under it), or the GOAWAY(HTTP_1_1_REQUIRED) that Node reported for the
+ * request's session whose last-stream-id is below the request's stream (undici then fails the
+ * request with its own error, which names the code only in its message). Never from an error's
+ * text: a certificate error quotes the certificate's names, and a server chooses those.
+ */
+export function isHttp11Required (error: DiagnoseInput['error'], stream?: Http2StreamFacts): boolean {
+  if ((error as { http2ErrorCode?: unknown }).http2ErrorCode === HTTP_1_1_REQUIRED) return true
+  return stream !== undefined && stream.goawayCode === HTTP_1_1_REQUIRED &&
+    stream.goawayLastStreamId !== undefined && stream.streamId > stream.goawayLastStreamId
 }
 
 /**
@@ -208,10 +217,7 @@ export function isHttp11Required (error: DiagnoseInput['error']): boolean {
  * RST_STREAM(HTTP_1_1_REQUIRED) says nothing about processing (IIS sends it when an application
  * asks late for a client certificate, after it acted), so it does not count.
  */
-function http11RefusalUnprocessed (error: DiagnoseInput['error'], stream: Http2StreamFacts | undefined): { unprocessed: boolean, summary: string } {
-  if (typeof error.message === 'string' && UNDICI_GOAWAY_13.test(error.message)) {
-    return { unprocessed: true, summary: 'the server sent GOAWAY with HTTP_1_1_REQUIRED, and its last-stream-id is below the request\'s stream: the request was not processed' }
-  }
+function http11RefusalUnprocessed (stream: Http2StreamFacts | undefined): { unprocessed: boolean, summary: string } {
   if (stream?.goawayLastStreamId !== undefined) {
     return stream.streamId > stream.goawayLastStreamId
       ? { unprocessed: true, summary: `the server sent GOAWAY with HTTP_1_1_REQUIRED, and its last-stream-id (${stream.goawayLastStreamId}) is below the request's stream (${stream.streamId}): the request was not processed` }
@@ -227,8 +233,8 @@ function http11RefusalUnprocessed (error: DiagnoseInput['error'], stream: Http2S
 export function diagnose (input: DiagnoseInput): Diagnosis | undefined {
   const { error, stack, connection: c } = input
 
-  if (isHttp11Required(error)) {
-    const { unprocessed, summary } = http11RefusalUnprocessed(error, input.http2)
+  if (isHttp11Required(error, input.http2)) {
+    const { unprocessed, summary } = http11RefusalUnprocessed(input.http2)
     return {
       fingerprint: 'http11-required',
       requestUnprocessed: unprocessed,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import {
-  aeadRecordOverhead, decodeControlRecords, diagnose, isConnectionClosedError,
-  type ConnectionSnapshot, type DiagnoseInput
+  aeadRecordOverhead, decodeControlRecords, diagnose, isConnectionClosedError, isHttp11Required, isUnsafeLegacyError,
+  type ConnectionSnapshot, type DiagnoseInput, type Diagnosis
 } from '../src/fingerprint.ts'
 import { STACKS, type StackName } from '../src/stacks.ts'
 
@@ -324,10 +324,30 @@ describe('diagnose: http11-required', () => {
     assert.equal(result?.evidence.tlsVersion, 'TLSv1.3')
   })
 
-  test('the code named in the message matches, as does a GOAWAY with code 13', () => {
-    for (const message of ['Stream closed with error code NGHTTP2_HTTP_1_1_REQUIRED', 'HTTP/2: "GOAWAY" frame received with code 13']) {
-      assert.equal(diagnose({ error: http2Error(message), stack: 'strict', connection: h2, hasClientCert: false })?.fingerprint, 'http11-required', message)
+  test('a message that names the code is no evidence: not matched without a structured code (issue 27, item 4)', () => {
+    const messages = [
+      'Stream closed with error code NGHTTP2_HTTP_1_1_REQUIRED',
+      'HTTP/2: "GOAWAY" frame received with code 13',
+      'Hostname/IP does not match certificate\'s altnames: Host: localhost. is not in the cert\'s altnames: DNS:HTTP_1_1_REQUIRED.example'
+    ]
+    for (const message of messages) {
+      assert.equal(diagnose({ error: http2Error(message), stack: 'strict', connection: h2, hasClientCert: false }), undefined, message)
+      assert.equal(isHttp11Required(http2Error(message)), false, message)
     }
+    const altname = Object.assign(new Error(messages[2]), { code: 'ERR_TLS_CERT_ALTNAME_INVALID', reason: messages[2] })
+    assert.equal(diagnose({ error: altname, stack: 'strict', connection: undefined, hasClientCert: false }), undefined)
+  })
+
+  test('undici\'s own GOAWAY error matches by the GOAWAY Node reported for the stream\'s session: code 13, last-stream-id below the stream', () => {
+    const error = http2Error('HTTP/2: "GOAWAY" frame received with code 13')
+    const run2 = (http2: DiagnoseInput['http2']): Diagnosis | undefined => diagnose({ error, stack: 'strict', connection: h2, hasClientCert: false, http2 })
+    assert.equal(run2({ streamId: 3, goawayCode: 13, goawayLastStreamId: 1 })?.fingerprint, 'http11-required')
+    assert.equal(run2({ streamId: 3, goawayCode: 13, goawayLastStreamId: 1 })?.requestUnprocessed, true)
+    assert.equal(run2({ streamId: 3, goawayCode: 13, goawayLastStreamId: 3 }), undefined, 'covered: undici\'s error is not the refusal')
+    assert.equal(run2({ streamId: 3, goawayCode: 0, goawayLastStreamId: 1 }), undefined, 'a graceful GOAWAY')
+    assert.equal(run2({ streamId: 3, goawayCode: 2, goawayLastStreamId: 1 }), undefined, 'another code')
+    assert.equal(run2({ streamId: 3, goawayCode: undefined, goawayLastStreamId: undefined }), undefined, 'no GOAWAY')
+    assert.equal(run2(undefined), undefined, 'nothing known about the stream')
   })
 
   test('it matches on every stack, and without a connection', () => {
@@ -339,7 +359,7 @@ describe('diagnose: http11-required', () => {
   test('the request is known unprocessed only above a GOAWAY\'s last-stream-id (RFC 9113 section 8.7): not after RST_STREAM, not under a covering GOAWAY', () => {
     const run2 = (error: DiagnoseInput['error'], http2?: DiagnoseInput['http2']): boolean | undefined =>
       diagnose({ error, stack: 'strict', connection: h2, hasClientCert: false, http2 })?.requestUnprocessed
-    assert.equal(run2(http2Error('HTTP/2: "GOAWAY" frame received with code 13')), true, 'undici\'s own GOAWAY error: the stream was above last-stream-id')
+    assert.equal(run2(http2Error('HTTP/2: "GOAWAY" frame received with code 13'), { streamId: 3, goawayCode: 13, goawayLastStreamId: 1 }), true, 'undici\'s own GOAWAY error: the stream was above last-stream-id')
     assert.equal(run2(http2Error('Session closed with error code 13', 13), { streamId: 3, goawayCode: 13, goawayLastStreamId: 1 }), true)
     assert.equal(run2(http2Error('Session closed with error code 13', 13), { streamId: 3, goawayCode: 13, goawayLastStreamId: 3 }), false)
     assert.equal(run2(http2Error('Session closed with error code 13', 13), { streamId: 3, goawayCode: 13, goawayLastStreamId: 5 }), false)
@@ -367,17 +387,13 @@ describe('diagnose: unsafe-legacy-renegotiation', () => {
     }
   })
 
-  test('an EPROTO whose message says unsafe legacy renegotiation disabled matches too', () => {
+  test('an EPROTO whose message says unsafe legacy renegotiation disabled does not match: message text is no evidence (issue 27, item 4)', () => {
     const message = 'write EPROTO 00F8:error:0A000152:SSL routines:final_renegotiate:unsafe legacy renegotiation disabled:../deps/openssl/openssl/ssl/statem/extensions.c:893:'
-    const result = run('EPROTO', beforeHandshake, { message })
-    assert.equal(result?.fingerprint, 'unsafe-legacy-renegotiation')
+    assert.equal(run('EPROTO', beforeHandshake, { message }), undefined)
+    assert.equal(isUnsafeLegacyError(Object.assign(new Error(message), { code: 'EPROTO' })), false)
   })
 
-  test('an EPROTO with another message does not', () => {
-    assert.equal(run('EPROTO', beforeHandshake, { message: 'write EPROTO wrong version number' }), undefined)
-  })
-
-  test('the message alone, without EPROTO, does not', () => {
+  test('the message alone, with another code, does not', () => {
     assert.equal(run('ECONNRESET', beforeHandshake, { message: 'unsafe legacy renegotiation disabled' }), undefined)
   })
 
