@@ -5,7 +5,7 @@ import { request } from 'undici'
 import { HOLD_LIMIT } from '../src/response-hold.ts'
 import { startApache, type ApacheServer } from './servers/apache.ts'
 import { startModern } from './servers/modern.ts'
-import { APACHE_PHA_PAGE, startPhaLike } from './servers/pha.ts'
+import { APACHE_PHA_HEADERS, APACHE_PHA_PAGE, startPhaLike } from './servers/pha.ts'
 import { certs, clientCert, failure, makeAgent, memoryLogger, record, send, warnings } from './helpers.ts'
 
 const PHA_TEXT = 'Reason: Cannot perform Post-Handshake Authentication.'
@@ -293,6 +293,43 @@ describe('other 403s pass through untouched', () => {
         await agent.close()
         await server.close()
       }
+    }
+  })
+
+  test('a held 403 whose connection breaks before its Content-Length arrived: the caller gets the status, headers and bytes so far, then the error; one attempt, no diagnosis', async () => {
+    const page = Buffer.from(APACHE_PHA_PAGE, 'latin1')
+    const server = await startModern({
+      handle: (_req, res) => {
+        const r = res as import('node:http').ServerResponse
+        r.writeHead(403, { ...APACHE_PHA_HEADERS, 'content-length': page.length })
+        r.write(page.subarray(0, 100), () => { setTimeout(() => r.socket?.destroy(), 50) })
+      }
+    })
+    const origin = `https://localhost:${server.port}`
+    const events = record(origin)
+    const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
+    try {
+      const order: string[] = []
+      const chunks: Buffer[] = []
+      const failed = await new Promise<Error>((resolve, reject) => {
+        agent.dispatch({ origin, path: '/secure', method: 'GET' }, {
+          onResponseStart: (_c, status) => { order.push(`headers ${status}`) },
+          onResponseData: (_c, chunk) => { order.push('data'); chunks.push(chunk) },
+          onResponseEnd: () => { reject(new Error('the response ended')) },
+          onResponseError: (_c, error) => { order.push('error'); resolve(error) }
+        })
+      })
+      assert.equal(order[0], 'headers 403')
+      assert.equal(order.at(-1), 'error')
+      assert.ok(page.subarray(0, 100).equals(Buffer.concat(chunks)))
+      assert.ok(failed instanceof Error)
+      assert.equal(events.diagnoses.length, 0)
+      assert.equal(events.attempts.length, 1)
+      assert.equal(agent.policy(origin), undefined)
+    } finally {
+      events.stop()
+      await agent.close()
+      await server.close()
     }
   })
 
