@@ -316,7 +316,11 @@ export function diagnose (input: DiagnoseInput): Diagnosis | undefined {
       ...baseEvidence(error, c),
       records,
       verified: true,
-      summary: 'the server sent a HelloRequest after the request; the client declined it with an alert; the server then closed without a response'
+      // Verified: the HelloRequest and the client's answer. The end is the server's own only when it sent an alert (a reset or FIN is not authenticated).
+      summary: 'the server sent a HelloRequest after the request; the client declined it with an alert; ' +
+        (records.serverAlerts > 0
+          ? 'the server then ended the connection with an alert, without a response'
+          : 'the connection then ended without a response (a reset or close: not authenticated, so not proof that the server did not act)')
     }
   }
 }

@@ -173,6 +173,12 @@ describe('diagnose: renegotiation-refused', () => {
     assert.ok(result.evidence.summary.length > 0)
   })
 
+  test('the summary says which part is authenticated: a bare reset after the declined HelloRequest is not the server\'s word, an alert is', () => {
+    assert.match(run('ECONNRESET', iisSnapshot())?.evidence.summary ?? '', /the connection then ended without a response \(a reset or close: not authenticated/)
+    const code = 'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE'
+    assert.match(run(code, iisSnapshot({ rawRead: 64, tlsErrors: [code] }))?.evidence.summary ?? '', /the server then ended the connection with an alert, without a response$/)
+  })
+
   test('the evidence survives a JSON round trip unchanged', () => {
     const result = run('ECONNRESET', iisSnapshot())
     assert.ok(result)
