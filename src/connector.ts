@@ -205,12 +205,26 @@ const watchedSessions = new WeakSet<object>()
 const sessionsByStream = new WeakMap<object, object>()
 /** A failed HTTP/2 stream's error, mapped to what is known about the stream. */
 const http2Failures = new WeakMap<object, Http2StreamFacts>()
+/**
+ * The attempt of each request undici sent over HTTP/2. undici writes a request again by itself after a
+ * GOAWAY that did not cover its stream (RFC 9113 section 8.7), without a new `onRequestStart`: the
+ * new stream is still that attempt's.
+ */
+const sinksByRequest = new WeakMap<object, ConnectionSink>()
+/**
+ * The attempt whose HTTP/2 request undici is opening a stream for: undici publishes
+ * `undici:client:sendHeaders` and then, synchronously, opens the stream (client-h2 `writeH2`), for
+ * which Node publishes `http2.client.stream.created`.
+ */
+let opening: { sink: ConnectionSink, socket: object } | undefined
 
 /** What a response can learn about the connection its request went out on. */
 export interface ConnectionFacts {
   /** Negotiated protocol, such as `'TLSv1.3'`. */
   readonly protocol: string | null
   readonly cipher: string | null
+  /** The ALPN protocol negotiated (`'h2'`, `'http/1.1'`), false without one, null before the handshake. */
+  readonly alpn: string | false | null
   /** The sink's request is over: the connection stops holding it (see Connection.lastRequest). */
   release: (sink: ConnectionSink) => void
 }
@@ -218,6 +232,8 @@ export interface ConnectionFacts {
 /** Receives the connection of the request whose headers undici writes next. */
 export interface ConnectionSink {
   connection: ConnectionFacts | undefined
+  /** The HTTP/2 stream undici opened for the request last (see `http2FactsFor`); undefined over HTTP/1.1. */
+  http2Stream: object | undefined
 }
 
 let expecting: ConnectionSink | undefined
@@ -238,14 +254,22 @@ function subscribeOnce (): void {
   subscribed = true
   // undici publishes this for each request just before it writes the request's headers.
   subscribe('undici:client:sendHeaders', (message) => {
-    const sink = expecting
-    expecting = undefined
     const { socket, request } = message as { socket?: object, request?: UndiciRequest }
+    // A request undici writes again by itself (HTTP/2 only) keeps its attempt.
+    const sink = expecting ?? (request === undefined ? undefined : sinksByRequest.get(request))
+    expecting = undefined
+    opening = undefined
+    if (sink !== undefined) sink.http2Stream = undefined
     if (socket === undefined) return
     const connection = connectionsBySocket.get(socket)
     if (connection === undefined) return
     connection.markRequest(request ?? {}, sink)
-    if (sink !== undefined) sink.connection = connection
+    if (sink === undefined) return
+    sink.connection = connection
+    if (connection.alpn === 'h2') {
+      opening = { sink, socket }
+      if (request !== undefined) sinksByRequest.set(request, sink)
+    }
   })
   // Node's HTTP/2 client channels (Node >= 22.14). A GOAWAY's last-stream-id says which streams the
   // server may have acted on (RFC 9113 section 6.8); undici does not pass it on, so it is kept here,
@@ -253,11 +277,15 @@ function subscribeOnce (): void {
   subscribe('http2.client.stream.created', (message) => {
     const stream = (message as { stream?: Http2Stream }).stream
     const session = stream?.session
+    const expected = opening
+    opening = undefined
     if (stream === undefined || session === undefined) return
     sessionsByStream.set(stream, session)
+    if (expected !== undefined && sessionOver(session, expected.socket)) expected.sink.http2Stream = stream
     if (watchedSessions.has(session)) return
     watchedSessions.add(session)
-    session.once('goaway', (code: number, lastStreamId: number) => {
+    // Before undici's own listener, which fails the requests the GOAWAY did not cover as it runs.
+    session.prependListener('goaway', (code: number, lastStreamId: number) => {
       goaways.set(session, { code, lastStreamId })
     })
   })
@@ -277,6 +305,32 @@ function subscribeOnce (): void {
 /** What Node reported about the HTTP/2 stream that failed with this error, if it was one. */
 export function http2FailureFor (error: unknown): Http2StreamFacts | undefined {
   return typeof error === 'object' && error !== null ? http2Failures.get(error) : undefined
+}
+
+/**
+ * Whether a session runs over this socket. Node hands out a session's socket as a proxy that
+ * forwards property reads to the socket itself, so the socket's handle (one per connection) tells.
+ */
+function sessionOver (session: object, socket: object): boolean {
+  try {
+    const handle = (socket as { _handle?: unknown })._handle
+    return handle != null && (session as { socket?: { _handle?: unknown } }).socket?._handle === handle
+  } catch {
+    return false
+  }
+}
+
+/**
+ * What Node reported about the HTTP/2 stream of an attempt's request: its id, and the GOAWAY its
+ * session received, if any. From frames and ids, never from an error's text: undici fails a request
+ * whose stream a GOAWAY did not cover with its own error, which names the code only in its message.
+ */
+export function http2FactsFor (sink: ConnectionSink): Http2StreamFacts | undefined {
+  const stream = sink.http2Stream as Http2Stream | undefined
+  if (stream === undefined || typeof stream.id !== 'number') return undefined
+  const session = sessionsByStream.get(stream)
+  const goaway = session === undefined ? undefined : goaways.get(session)
+  return { streamId: stream.id, goawayCode: goaway?.code, goawayLastStreamId: goaway?.lastStreamId }
 }
 
 function isTlsLayerError (code: string | undefined): boolean {

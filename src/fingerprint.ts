@@ -120,10 +120,15 @@ const REFUSAL_ALERT_CODES = new Set(['ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE', 
 
 export const UNSAFE_LEGACY_CODE = 'ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED'
 
-export function isUnsafeLegacyError (error: { code?: string | undefined, message?: string }): boolean {
-  // With a write pending before the handshake ends, Node reports it as EPROTO and only the message tells.
-  return error.code === UNSAFE_LEGACY_CODE ||
-    (error.code === 'EPROTO' && typeof error.message === 'string' && error.message.includes('unsafe legacy renegotiation disabled'))
+/**
+ * The handshake failed because the server's hello lacks RFC 5746 `renegotiation_info`: from the
+ * error's code only. Node reports a write pending before the handshake ended as a bare `EPROTO`
+ * (errno, code and syscall; OpenSSL's reason only in the message), but nothing this library opens
+ * writes before the handshake: undici's connector calls back on 'secureConnect'. Such an error is
+ * not diagnosed and reaches the caller as it came.
+ */
+export function isUnsafeLegacyError (error: { code?: string | undefined }): boolean {
+  return error.code === UNSAFE_LEGACY_CODE
 }
 
 /**
@@ -190,14 +195,18 @@ function baseEvidence (error: DiagnoseInput['error'], c: ConnectionSnapshot | un
 /** HTTP/2 error code HTTP_1_1_REQUIRED (RFC 9113 section 7). */
 export const HTTP_1_1_REQUIRED = 0xd
 
-/** undici's own error for a request whose stream a GOAWAY did not cover (client-h2.js getGoAwayError). */
-const UNDICI_GOAWAY_13 = /GOAWAY" frame received with code 13\b/
-
-export function isHttp11Required (error: DiagnoseInput['error']): boolean {
-  const e = error as DiagnoseInput['error'] & { http2ErrorCode?: number }
-  if (e.http2ErrorCode === HTTP_1_1_REQUIRED) return true
-  if (typeof e.message !== 'string') return false
-  return e.message.includes('HTTP_1_1_REQUIRED') || UNDICI_GOAWAY_13.test(e.message)
+/**
+ * Whether the server refused HTTP/2 for the request with HTTP_1_1_REQUIRED, from structured facts
+ * only: undici's `http2ErrorCode` (the stream's RST_STREAM code, or the code of the GOAWAY that
+ * closed the session under it), or the GOAWAY(HTTP_1_1_REQUIRED) that Node reported for the
+ * request's session whose last-stream-id is below the request's stream (undici then fails the
+ * request with its own error, which names the code only in its message). Never from an error's
+ * text: a certificate error quotes the certificate's names, and a server chooses those.
+ */
+export function isHttp11Required (error: DiagnoseInput['error'], stream?: Http2StreamFacts): boolean {
+  if ((error as { http2ErrorCode?: unknown }).http2ErrorCode === HTTP_1_1_REQUIRED) return true
+  return stream !== undefined && stream.goawayCode === HTTP_1_1_REQUIRED &&
+    stream.goawayLastStreamId !== undefined && stream.streamId > stream.goawayLastStreamId
 }
 
 /**
@@ -208,10 +217,7 @@ export function isHttp11Required (error: DiagnoseInput['error']): boolean {
  * RST_STREAM(HTTP_1_1_REQUIRED) says nothing about processing (IIS sends it when an application
  * asks late for a client certificate, after it acted), so it does not count.
  */
-function http11RefusalUnprocessed (error: DiagnoseInput['error'], stream: Http2StreamFacts | undefined): { unprocessed: boolean, summary: string } {
-  if (typeof error.message === 'string' && UNDICI_GOAWAY_13.test(error.message)) {
-    return { unprocessed: true, summary: 'the server sent GOAWAY with HTTP_1_1_REQUIRED, and its last-stream-id is below the request\'s stream: the request was not processed' }
-  }
+function http11RefusalUnprocessed (stream: Http2StreamFacts | undefined): { unprocessed: boolean, summary: string } {
   if (stream?.goawayLastStreamId !== undefined) {
     return stream.streamId > stream.goawayLastStreamId
       ? { unprocessed: true, summary: `the server sent GOAWAY with HTTP_1_1_REQUIRED, and its last-stream-id (${stream.goawayLastStreamId}) is below the request's stream (${stream.streamId}): the request was not processed` }
@@ -227,8 +233,8 @@ function http11RefusalUnprocessed (error: DiagnoseInput['error'], stream: Http2S
 export function diagnose (input: DiagnoseInput): Diagnosis | undefined {
   const { error, stack, connection: c } = input
 
-  if (isHttp11Required(error)) {
-    const { unprocessed, summary } = http11RefusalUnprocessed(error, input.http2)
+  if (isHttp11Required(error, input.http2)) {
+    const { unprocessed, summary } = http11RefusalUnprocessed(input.http2)
     return {
       fingerprint: 'http11-required',
       requestUnprocessed: unprocessed,
@@ -310,37 +316,88 @@ export function diagnose (input: DiagnoseInput): Diagnosis | undefined {
       ...baseEvidence(error, c),
       records,
       verified: true,
-      summary: 'the server sent a HelloRequest after the request; the client declined it with an alert; the server then closed without a response'
+      // Verified: the HelloRequest and the client's answer. The end is the server's own only when it sent an alert (a reset or FIN is not authenticated).
+      summary: 'the server sent a HelloRequest after the request; the client declined it with an alert; ' +
+        (records.serverAlerts > 0
+          ? 'the server then ended the connection with an alert, without a response'
+          : 'the connection then ended without a response (a reset or close: not authenticated, so not proof that the server did not act)')
     }
   }
 }
 
 /**
- * What servers write in the body of the 403 they answer on TLS 1.3 when a location asks for a client
- * certificate after the handshake and the client did not announce post-handshake authentication.
- * Matched exactly (case and punctuation), as bytes of the decoded body.
+ * Apache httpd's own 403 page when mod_ssl cannot perform post-handshake authentication (2.4.37 and
+ * later, OpenSSL): `ssl_hook_Access` logs AH10158 and sets the request's error-notes to
+ * `Reason: Cannot perform Post-Handshake Authentication.<br />`, which `ap_send_error_response`
+ * puts into its default 403 document. Measured against Apache 2.4.71 (Debian, OpenSSL 3.0), with and
+ * without mod_http2, `ServerSignature` Off/On/EMail, `ServerTokens` Prod/OS/Full, `UseCanonicalName`
+ * On/Off, mod_deflate (`AddOutputFilterByType DEFLATE text/html` and `SetOutputFilter DEFLATE`):
  *
- * - Apache httpd mod_ssl (2.4.37 and later, OpenSSL): `ssl_hook_Access` logs AH10158 and sets the
- *   request's error-notes to `Reason: Cannot perform Post-Handshake Authentication.<br />`, which its
- *   default 403 page shows. A custom `ErrorDocument 403` hides it: such a server is not recognised.
+ * - status `403 Forbidden` over HTTP/1.1 (over h2, mod_http2 resets the stream with HTTP_1_1_REQUIRED:
+ *   the page never travels over HTTP/2);
+ * - `Content-Type: text/html; charset=iso-8859-1`, an exact `Content-Length`, never chunked, never
+ *   compressed (the 403 is sent from the access check, before any output filter is inserted);
+ * - `Server: Apache` or `Apache/...` (what follows depends on `ServerTokens`; mod_headers cannot
+ *   change it: `Header always set Server` had no effect);
+ * - the body below, byte for byte, except for the optional signature line (`ServerSignature On` or
+ *   `EMail`, Debian's default): `<hr>\n<address>{banner} Server at {host} Port {port}</address>\n`,
+ *   the host as a mailto link with `EMail`, before `</body></html>`.
  *
- * Others were checked and have nothing to match: nginx, HAProxy, Caddy, Envoy and IIS cannot ask
- * for a certificate per location over TLS 1.3 (nginx answers 400 "No required SSL certificate was
- * sent" for a certificate it asked for in the handshake; IIS resets or answers 500); Tomcat and
- * mod_gnutls answer without a distinguishing text.
+ * A custom `ErrorDocument 403` replaces the document: such a server is not recognised. Others were
+ * checked and have nothing to match: nginx, HAProxy, Caddy, Envoy and IIS cannot ask for a
+ * certificate per location over TLS 1.3 (nginx answers 400 "No required SSL certificate was sent"
+ * for a certificate it asked for in the handshake; IIS resets or answers 500); Tomcat and mod_gnutls
+ * answer without a distinguishing text.
  */
-export const POST_HANDSHAKE_AUTH_TEXTS: readonly string[] = Object.freeze([
-  'Reason: Cannot perform Post-Handshake Authentication.'
-])
+export const APACHE_PHA_DOCUMENT = Object.freeze({
+  head: '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n' +
+    '<html><head>\n<title>403 Forbidden</title>\n</head><body>\n<h1>Forbidden</h1>\n' +
+    '<p>You don\'t have permission to access this resource.Reason: Cannot perform Post-Handshake Authentication.<br /></p>\n',
+  tail: '</body></html>\n'
+})
 
-const PHA_NEEDLES = POST_HANDSHAKE_AUTH_TEXTS.map((text) => Buffer.from(text, 'latin1'))
+const PHA_HEAD = Buffer.from(APACHE_PHA_DOCUMENT.head, 'latin1')
+const PHA_TAIL = Buffer.from(APACHE_PHA_DOCUMENT.tail, 'latin1')
+/** `ap_psignature("<hr>\n", r)`: the banner (`ServerTokens`), then the host (HTML-escaped), as a mailto link with `ServerSignature EMail`. */
+const PHA_SIGNATURE = /^<hr>\n<address>Apache(?:\/[^<>\n]*)? Server at (?:<a href="[^"<>\n]*">[^<>\n]*<\/a>|[^<>\n]*) Port \d{1,5}<\/address>\n$/
+const APACHE_SERVER = /^Apache(?:\/[\x21-\x7e][\x20-\x7e]*)?$/
+/** The longest signature line accepted (a banner, a host name and an administrator's address). */
+const MAX_SIGNATURE = 1024
 
-/** Whether a (decoded) response body says the server cannot perform post-handshake authentication. */
-export function saysPostHandshakeAuth (body: Buffer): boolean {
-  for (const needle of PHA_NEEDLES) {
-    if (body.includes(needle)) return true
-  }
-  return false
+/** What the matcher reads of a complete response held back by the agent. */
+export interface HeldAnswer {
+  statusCode: number
+  statusMessage: string | undefined
+  /** undici's parsed headers (lower-case names; a repeated header is an array). */
+  headers: Record<string, string | string[] | undefined>
+  /** The body as it came (no Content-Encoding undone). */
+  body: Buffer
+  /** The ALPN protocol of the connection (`'h2'` for HTTP/2). */
+  alpn: string | false | null | undefined
+}
+
+/**
+ * Whether a complete response is Apache's own post-handshake-auth 403, as measured (see
+ * APACHE_PHA_DOCUMENT): status, status text, protocol, headers and the whole document. When in doubt
+ * it is not: text an application reflects into its own 403 (a form field, a resource name) never
+ * matches, because the document must be Apache's from its first byte to its last and come with the
+ * headers Apache's error page has. A response that passes is Apache's, or an application that forges
+ * Apache's whole error response on purpose: the server's own word about itself, inside TLS.
+ */
+export function isApachePostHandshakeAuth (answer: HeldAnswer): boolean {
+  if (answer.statusCode !== 403 || answer.statusMessage !== 'Forbidden' || answer.alpn === 'h2') return false
+  const h = answer.headers
+  if (h['content-type'] !== 'text/html; charset=iso-8859-1') return false
+  if (h['content-encoding'] !== undefined || h['transfer-encoding'] !== undefined) return false
+  const server = h.server
+  if (typeof server !== 'string' || !APACHE_SERVER.test(server)) return false
+  const length = h['content-length']
+  const body = answer.body
+  if (typeof length !== 'string' || !/^\d{1,6}$/.test(length) || Number(length) !== body.length) return false
+  const middle = body.length - PHA_HEAD.length - PHA_TAIL.length
+  if (middle < 0 || middle > MAX_SIGNATURE) return false
+  if (!body.subarray(0, PHA_HEAD.length).equals(PHA_HEAD) || !body.subarray(body.length - PHA_TAIL.length).equals(PHA_TAIL)) return false
+  return middle === 0 || PHA_SIGNATURE.test(body.toString('latin1', PHA_HEAD.length, PHA_HEAD.length + middle))
 }
 
 /**

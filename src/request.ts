@@ -3,13 +3,13 @@ import { AsyncResource } from 'node:async_hooks'
 import type { Duplex } from 'node:stream'
 import { StableController } from './controller.ts'
 import { ErrorCodes, TlsFallbackError, type AttemptSummary } from './errors.ts'
-import { expectConnection, type ConnectionFacts, type ConnectionSink } from './connector.ts'
+import { expectConnection, http2FactsFor, type ConnectionFacts, type ConnectionSink } from './connector.ts'
 import {
   decideCandidateFailed, decideDiagnosed, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
   decideProxyFailure, giveUp, learnsOnSuccess, mayHoldBack, routeFailure, stackCannotWork, type FailStep
 } from './decide.ts'
 import {
-  diagnose, isConnectionClosedError, postHandshakeAuthDiagnosis, saysPostHandshakeAuth,
+  diagnose, isApachePostHandshakeAuth, isConnectionClosedError, postHandshakeAuthDiagnosis,
   type ConnectionSnapshot, type Diagnosis, type Http2StreamFacts
 } from './fingerprint.ts'
 import type { HostRule } from './options.ts'
@@ -281,9 +281,10 @@ export class FallbackRequest implements HoldOwner {
     this.#finish()
   }
 
-  onAttemptFailed (error: Error): void {
+  /** `http2`: what Node reported about the attempt's HTTP/2 stream, if it had one. */
+  onAttemptFailed (error: Error, http2?: Http2StreamFacts): void {
     this.#inFlight = false
-    this.#onAttemptError(error)
+    this.#onAttemptError(error, http2)
   }
 
   onAttemptBodySent (chunk: Buffer): void {
@@ -325,8 +326,8 @@ export class FallbackRequest implements HoldOwner {
 
   heldEnded (held: HeldResponse, trailers: Headers): void {
     if (this.#done) return
-    const body = held.decodedBody()
-    if (body === undefined || !saysPostHandshakeAuth(body)) {
+    const answer = { statusCode: held.statusCode, statusMessage: held.statusMessage, headers: held.headers, body: held.body(), alpn: held.connection?.alpn }
+    if (!isApachePostHandshakeAuth(answer)) {
       this.#release(held, true)
       if (!this.#done) this.onAttemptEnd(trailers)
       return
@@ -469,7 +470,7 @@ export class FallbackRequest implements HoldOwner {
     recovery.endLadder = undefined
   }
 
-  #onAttemptError (error: Error & { code?: string }): void {
+  #onAttemptError (error: Error & { code?: string }, http2: Http2StreamFacts | undefined): void {
     if (this.#responded || this.#controller.abortedByCaller) {
       this.#fail(this.#controller.abortedByCaller ? (this.#controller.reason ?? error) : error)
       return
@@ -484,7 +485,7 @@ export class FallbackRequest implements HoldOwner {
     const connection = this.#host.snapshotFor(error)
     const diagnosis = this.pinned
       ? undefined
-      : diagnose({ error, stack: this.#stack, connection, hasClientCert: this.rule.clientCert !== undefined, http2: this.#host.http2FailureFor(error) })
+      : diagnose({ error, stack: this.#stack, connection, hasClientCert: this.rule.clientCert !== undefined, http2: this.#host.http2FailureFor(error) ?? http2 })
     // Attempts are listed for error reports; one that got a response needs no entry.
     this.#recordAttempt(error.code ?? error.name, diagnosis?.fingerprint)
     if (diagnosis !== undefined) this.#publishDiagnosis(diagnosis, error)
@@ -812,6 +813,8 @@ class AttemptHandler implements Handler, ConnectionSink {
   connection: ConnectionFacts | undefined = undefined
   /** Set while the request holds this attempt's response back: its callbacks go there. */
   hold: HeldResponse | undefined = undefined
+  /** The HTTP/2 stream of this attempt's request (set by the connector). */
+  http2Stream: object | undefined = undefined
 
   constructor (request: FallbackRequest, attempt: number) {
     this.#request = request
@@ -853,7 +856,7 @@ class AttemptHandler implements Handler, ConnectionSink {
 
   onResponseError (_controller: Controller | null, error: Error): void {
     this.connection?.release(this)
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptFailed(error)
+    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptFailed(error, http2FactsFor(this))
     else if (this.hold !== undefined && !this.#request.ended) this.hold.error(error)
   }
 

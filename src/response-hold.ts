@@ -1,18 +1,15 @@
 import type { Dispatcher } from 'undici'
-import { brotliDecompressSync, constants as zlib, gunzipSync, inflateSync, type ZlibOptions } from 'node:zlib'
 import type { ConnectionFacts } from './connector.ts'
 
 type Headers = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2]
 
 /**
- * The most body bytes a response may be held back for: a 403 whose Content-Length is larger is not
- * held at all, and one without Content-Length (chunked, or delimited by the close) is released as
- * soon as more than this arrived. Apache's post-handshake-auth page is about 300 bytes.
+ * The most body bytes a response may be held back for: a 403 whose Content-Length is larger, or that
+ * has none (chunked, or delimited by the close), is not held at all; one that sends more than its
+ * Content-Length said is released as soon as more than this arrived. Apache's post-handshake-auth
+ * page is 298 bytes, about 400 with its signature line.
  */
 export const HOLD_LIMIT = 4096
-
-/** A decoded body may be larger than the encoded one, but not without bound (a compression bomb). */
-const MAX_DECODED = 64 * 1024
 
 /** Where a held response goes: its owner decides at the end; once released, callbacks go on as usual. */
 export interface HoldOwner {
@@ -28,8 +25,8 @@ export interface HoldOwner {
 }
 
 /**
- * A response held back while its owner decides whether it is a fingerprint (a 403 on TLS 1.3 that
- * says the server cannot perform post-handshake authentication). It keeps the status, headers and
+ * A response held back while its owner decides whether it is a fingerprint (Apache's own 403 on TLS
+ * 1.3 saying it cannot perform post-handshake authentication: see `isApachePostHandshakeAuth`). It keeps the status, headers and
  * body chunks exactly as they came, so a response that is not the fingerprint reaches the caller
  * whole and in order. Only responses that `fits` allows are held, so at most HOLD_LIMIT bytes.
  */
@@ -52,10 +49,13 @@ export class HeldResponse {
     this.connection = connection
   }
 
-  /** Whether a response with these headers may be held: a Content-Length up to HOLD_LIMIT, or none. */
+  /**
+   * Whether a response with these headers may be held: a Content-Length up to HOLD_LIMIT. Apache
+   * sends its page with one, never chunked, so a response without one is never the fingerprint and
+   * streams at once.
+   */
   static fits (headers: Headers): boolean {
     const length = headers['content-length']
-    if (length === undefined) return true
     if (typeof length !== 'string' || !/^\d{1,6}$/.test(length)) return false
     return Number(length) <= HOLD_LIMIT
   }
@@ -103,33 +103,8 @@ export class HeldResponse {
     this.#owner.heldFailed(this, error)
   }
 
-  /**
-   * The body with its Content-Encoding undone (gzip, deflate, br), for matching only; undefined when
-   * the encoding is unknown or the body does not decode.
-   */
-  decodedBody (): Buffer | undefined {
-    const body = this.#chunks.length === 1 ? this.#chunks[0] as Buffer : Buffer.concat(this.#chunks)
-    const encoding = this.headers['content-encoding']
-    if (encoding === undefined) return body
-    if (typeof encoding !== 'string') return undefined
-    const options: ZlibOptions = { maxOutputLength: MAX_DECODED }
-    try {
-      switch (encoding.trim().toLowerCase()) {
-        case '':
-        case 'identity':
-          return body
-        case 'gzip':
-        case 'x-gzip':
-          return gunzipSync(body, { ...options, finishFlush: zlib.Z_SYNC_FLUSH })
-        case 'deflate':
-          return inflateSync(body, { ...options, finishFlush: zlib.Z_SYNC_FLUSH })
-        case 'br':
-          return brotliDecompressSync(body, { maxOutputLength: MAX_DECODED })
-        default:
-          return undefined
-      }
-    } catch {
-      return undefined
-    }
+  /** The body as it came (a Content-Encoding is not undone: Apache never encodes the page it is held for). */
+  body (): Buffer {
+    return this.#chunks.length === 1 ? this.#chunks[0] as Buffer : Buffer.concat(this.#chunks)
   }
 }

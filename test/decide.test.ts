@@ -8,7 +8,7 @@ import {
   type UndiagnosedInput
 } from '../src/decide.ts'
 import { diagnose, postHandshakeAuthDiagnosis, type ConnectionSnapshot, type Diagnosis, type FingerprintId } from '../src/fingerprint.ts'
-import { requestIsIdempotent } from '../src/replay-policy.ts'
+import { replayVerdict, requestIsIdempotent } from '../src/replay-policy.ts'
 import { DEFAULT_FALLBACK, type FallbackStack } from '../src/stacks.ts'
 
 // The decisions of src/decide.ts, table by table, without a socket. Each row names the row of the
@@ -18,6 +18,8 @@ import { DEFAULT_FALLBACK, type FallbackStack } from '../src/stacks.ts'
 const ROW = {
   forgeable: 'No downgrade on forgeable evidence.',
   window: 'Evidence only from one request\'s byte window, measured at one layer.',
+  messages: 'Evidence comes from codes and structured fields, never from message text.',
+  declined: 'A declined renegotiation is the server\'s own request; the reset after it is not evidence of anything.',
   http2: 'HTTP/2: only an unprocessed stream goes again whatever its method.',
   acted: 'A renegotiation asked for after the handler acted is not answered with a replay.',
   consent: 'Legacy server connect needs consent per host, whatever the cache says.',
@@ -499,6 +501,45 @@ describe('from a snapshot to a step, without a socket', () => {
     assert.equal(step.kind, 'fail')
     assert.equal((step as { error: string }).error, 'original')
     assert.equal((step as { learn?: unknown }).learn, undefined)
+  })
+
+  test(row(ROW.declined, 'a declined HelloRequest, then a bare reset (IIS, or an on-path reset of a server that would have answered): verified for the policy, a POST is not sent again by default'), () => {
+    const connection = snapshot()
+    const found = diagnose({ error: failure('ECONNRESET'), stack: 'strict', connection, hasClientCert: false })
+    assert.equal(found?.evidence.verified, true)
+    assert.equal(found?.requestUnprocessed, undefined, 'not proof that the request was not processed')
+    assert.equal(replayVerdict(found as Diagnosis, false, false), 'not-idempotent')
+    assert.deepEqual(stepFor(connection, false),
+      { kind: 'fail', error: 'NOT_REPLAYED', learn: { stack: 'renegotiation', http1Only: false }, candidates: ['renegotiation'] })
+  })
+
+  test(row(ROW.messages, 'a certificate error whose message quotes a name "HTTP_1_1_REQUIRED" is no fingerprint: the original error, no policy'), () => {
+    const message = 'Hostname/IP does not match certificate\'s altnames: Host: localhost. is not in the cert\'s altnames: DNS:HTTP_1_1_REQUIRED.example'
+    const error = failure('ERR_TLS_CERT_ALTNAME_INVALID', message)
+    assert.equal(diagnose({ error, stack: 'strict', connection: undefined, hasClientCert: false }), undefined)
+    assert.equal(routeFailure(undefined, false, false, false), 'undiagnosed')
+    const input: UndiagnosedInput = {
+      fromPolicy: false,
+      stack: 'strict',
+      http1Only: false,
+      ruleHttp1Only: false,
+      handshakeComplete: false,
+      plainRead: undefined,
+      cannotWork: stackCannotWork(error),
+      connectionClosed: false,
+      retriesLeft: 1,
+      idempotent: false,
+      bodyReplayable: true
+    }
+    assert.deepEqual(decideUndiagnosed(input), { kind: 'fail', error: 'original' })
+  })
+
+  test(row(ROW.messages, 'an EPROTO whose message names an unsafe legacy renegotiation is no fingerprint; the code is'), () => {
+    const message = 'write EPROTO 00F8:error:0A000152:SSL routines:final_renegotiate:unsafe legacy renegotiation disabled:'
+    const before = snapshot({ handshakeComplete: false, protocol: null, cipher: null, rawRead: 0, rawWritten: 0, plainWritten: 0 })
+    assert.equal(diagnose({ error: failure('EPROTO', message), stack: 'strict', connection: before, hasClientCert: false }), undefined)
+    assert.equal(diagnose({ error: failure('ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED'), stack: 'strict', connection: before, hasClientCert: false })?.fingerprint,
+      'unsafe-legacy-renegotiation')
   })
 
   test(row(ROW.acted, 'the IIS-like connection (a HelloRequest answered with an alert) is verified: a POST goes again only with replayNonIdempotent'), () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import {
-  aeadRecordOverhead, decodeControlRecords, diagnose, isConnectionClosedError,
-  type ConnectionSnapshot, type DiagnoseInput
+  aeadRecordOverhead, decodeControlRecords, diagnose, isConnectionClosedError, isHttp11Required, isUnsafeLegacyError,
+  type ConnectionSnapshot, type DiagnoseInput, type Diagnosis
 } from '../src/fingerprint.ts'
 import { STACKS, type StackName } from '../src/stacks.ts'
 
@@ -173,6 +173,12 @@ describe('diagnose: renegotiation-refused', () => {
     assert.ok(result.evidence.summary.length > 0)
   })
 
+  test('the summary says which part is authenticated: a bare reset after the declined HelloRequest is not the server\'s word, an alert is', () => {
+    assert.match(run('ECONNRESET', iisSnapshot())?.evidence.summary ?? '', /the connection then ended without a response \(a reset or close: not authenticated/)
+    const code = 'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE'
+    assert.match(run(code, iisSnapshot({ rawRead: 64, tlsErrors: [code] }))?.evidence.summary ?? '', /the server then ended the connection with an alert, without a response$/)
+  })
+
   test('the evidence survives a JSON round trip unchanged', () => {
     const result = run('ECONNRESET', iisSnapshot())
     assert.ok(result)
@@ -324,10 +330,30 @@ describe('diagnose: http11-required', () => {
     assert.equal(result?.evidence.tlsVersion, 'TLSv1.3')
   })
 
-  test('the code named in the message matches, as does a GOAWAY with code 13', () => {
-    for (const message of ['Stream closed with error code NGHTTP2_HTTP_1_1_REQUIRED', 'HTTP/2: "GOAWAY" frame received with code 13']) {
-      assert.equal(diagnose({ error: http2Error(message), stack: 'strict', connection: h2, hasClientCert: false })?.fingerprint, 'http11-required', message)
+  test('a message that names the code is no evidence: not matched without a structured code (issue 27, item 4)', () => {
+    const messages = [
+      'Stream closed with error code NGHTTP2_HTTP_1_1_REQUIRED',
+      'HTTP/2: "GOAWAY" frame received with code 13',
+      'Hostname/IP does not match certificate\'s altnames: Host: localhost. is not in the cert\'s altnames: DNS:HTTP_1_1_REQUIRED.example'
+    ]
+    for (const message of messages) {
+      assert.equal(diagnose({ error: http2Error(message), stack: 'strict', connection: h2, hasClientCert: false }), undefined, message)
+      assert.equal(isHttp11Required(http2Error(message)), false, message)
     }
+    const altname = Object.assign(new Error(messages[2]), { code: 'ERR_TLS_CERT_ALTNAME_INVALID', reason: messages[2] })
+    assert.equal(diagnose({ error: altname, stack: 'strict', connection: undefined, hasClientCert: false }), undefined)
+  })
+
+  test('undici\'s own GOAWAY error matches by the GOAWAY Node reported for the stream\'s session: code 13, last-stream-id below the stream', () => {
+    const error = http2Error('HTTP/2: "GOAWAY" frame received with code 13')
+    const run2 = (http2: DiagnoseInput['http2']): Diagnosis | undefined => diagnose({ error, stack: 'strict', connection: h2, hasClientCert: false, http2 })
+    assert.equal(run2({ streamId: 3, goawayCode: 13, goawayLastStreamId: 1 })?.fingerprint, 'http11-required')
+    assert.equal(run2({ streamId: 3, goawayCode: 13, goawayLastStreamId: 1 })?.requestUnprocessed, true)
+    assert.equal(run2({ streamId: 3, goawayCode: 13, goawayLastStreamId: 3 }), undefined, 'covered: undici\'s error is not the refusal')
+    assert.equal(run2({ streamId: 3, goawayCode: 0, goawayLastStreamId: 1 }), undefined, 'a graceful GOAWAY')
+    assert.equal(run2({ streamId: 3, goawayCode: 2, goawayLastStreamId: 1 }), undefined, 'another code')
+    assert.equal(run2({ streamId: 3, goawayCode: undefined, goawayLastStreamId: undefined }), undefined, 'no GOAWAY')
+    assert.equal(run2(undefined), undefined, 'nothing known about the stream')
   })
 
   test('it matches on every stack, and without a connection', () => {
@@ -339,7 +365,7 @@ describe('diagnose: http11-required', () => {
   test('the request is known unprocessed only above a GOAWAY\'s last-stream-id (RFC 9113 section 8.7): not after RST_STREAM, not under a covering GOAWAY', () => {
     const run2 = (error: DiagnoseInput['error'], http2?: DiagnoseInput['http2']): boolean | undefined =>
       diagnose({ error, stack: 'strict', connection: h2, hasClientCert: false, http2 })?.requestUnprocessed
-    assert.equal(run2(http2Error('HTTP/2: "GOAWAY" frame received with code 13')), true, 'undici\'s own GOAWAY error: the stream was above last-stream-id')
+    assert.equal(run2(http2Error('HTTP/2: "GOAWAY" frame received with code 13'), { streamId: 3, goawayCode: 13, goawayLastStreamId: 1 }), true, 'undici\'s own GOAWAY error: the stream was above last-stream-id')
     assert.equal(run2(http2Error('Session closed with error code 13', 13), { streamId: 3, goawayCode: 13, goawayLastStreamId: 1 }), true)
     assert.equal(run2(http2Error('Session closed with error code 13', 13), { streamId: 3, goawayCode: 13, goawayLastStreamId: 3 }), false)
     assert.equal(run2(http2Error('Session closed with error code 13', 13), { streamId: 3, goawayCode: 13, goawayLastStreamId: 5 }), false)
@@ -367,17 +393,13 @@ describe('diagnose: unsafe-legacy-renegotiation', () => {
     }
   })
 
-  test('an EPROTO whose message says unsafe legacy renegotiation disabled matches too', () => {
+  test('an EPROTO whose message says unsafe legacy renegotiation disabled does not match: message text is no evidence (issue 27, item 4)', () => {
     const message = 'write EPROTO 00F8:error:0A000152:SSL routines:final_renegotiate:unsafe legacy renegotiation disabled:../deps/openssl/openssl/ssl/statem/extensions.c:893:'
-    const result = run('EPROTO', beforeHandshake, { message })
-    assert.equal(result?.fingerprint, 'unsafe-legacy-renegotiation')
+    assert.equal(run('EPROTO', beforeHandshake, { message }), undefined)
+    assert.equal(isUnsafeLegacyError(Object.assign(new Error(message), { code: 'EPROTO' })), false)
   })
 
-  test('an EPROTO with another message does not', () => {
-    assert.equal(run('EPROTO', beforeHandshake, { message: 'write EPROTO wrong version number' }), undefined)
-  })
-
-  test('the message alone, without EPROTO, does not', () => {
+  test('the message alone, with another code, does not', () => {
     assert.equal(run('ECONNRESET', beforeHandshake, { message: 'unsafe legacy renegotiation disabled' }), undefined)
   })
 
@@ -504,26 +526,83 @@ describe('diagnose: property checks over random snapshots', () => {
   })
 })
 
-describe('post-handshake-auth-required: the text and the bound', async () => {
-  const { saysPostHandshakeAuth, POST_HANDSHAKE_AUTH_TEXTS } = await import('../src/fingerprint.ts')
+describe('post-handshake-auth-required: Apache\'s own 403, whole, and the bound', async () => {
+  const { isApachePostHandshakeAuth, APACHE_PHA_DOCUMENT } = await import('../src/fingerprint.ts')
   const { HeldResponse, HOLD_LIMIT } = await import('../src/response-hold.ts')
-  const { APACHE_PHA_PAGE } = await import('./servers/pha.ts')
+  const { APACHE_PHA_PAGE, APACHE_PHA_HEADERS, apachePageWithSignature, apacheSignature } = await import('./servers/pha.ts')
+  const PHA_TEXT = 'Reason: Cannot perform Post-Handshake Authentication.'
 
-  test('Apache\'s 403 page matches; a plain Forbidden page, another case or a partial sentence does not', () => {
-    assert.equal(saysPostHandshakeAuth(Buffer.from(APACHE_PHA_PAGE, 'latin1')), true)
-    assert.equal(saysPostHandshakeAuth(Buffer.from('<h1>Forbidden</h1><p>You don\'t have permission to access this resource.</p>')), false)
-    assert.equal(saysPostHandshakeAuth(Buffer.from('reason: cannot perform post-handshake authentication.')), false)
-    assert.equal(saysPostHandshakeAuth(Buffer.from('Cannot perform Post-Handshake')), false)
-    assert.equal(saysPostHandshakeAuth(Buffer.from('Forbidden')), false)
-    assert.ok(POST_HANDSHAKE_AUTH_TEXTS.every((t) => t.includes('Post-Handshake Authentication')))
+  /** A complete response as the agent holds it; Apache's own unless `change` says otherwise. */
+  function answer (change: { page?: string, headers?: Record<string, string | string[] | undefined>, statusCode?: number, statusMessage?: string | undefined, alpn?: string | false | null } = {}): Parameters<typeof isApachePostHandshakeAuth>[0] {
+    const body = Buffer.from(change.page ?? APACHE_PHA_PAGE, 'latin1')
+    return {
+      statusCode: change.statusCode ?? 403,
+      statusMessage: 'statusMessage' in change ? change.statusMessage : 'Forbidden',
+      headers: { date: 'Mon, 07 Dec 2026 09:33:04 GMT', ...APACHE_PHA_HEADERS, 'x-client-verify': 'NONE', 'content-length': String(body.length), ...change.headers },
+      body,
+      alpn: 'alpn' in change ? change.alpn : 'http/1.1'
+    }
+  }
+
+  test('the measured page and headers are the document the matcher knows', () => {
+    assert.equal(APACHE_PHA_DOCUMENT.head + APACHE_PHA_DOCUMENT.tail, APACHE_PHA_PAGE)
+    assert.equal(Buffer.byteLength(APACHE_PHA_PAGE, 'latin1'), 298)
   })
 
-  test('only a Content-Length up to HOLD_LIMIT, or none, may be held', () => {
+  const apaches: Array<[string, Parameters<typeof answer>[0]]> = [
+    ['Apache\'s page (ServerSignature Off, Apache\'s default)', {}],
+    ['without ALPN', { alpn: false }],
+    ['ServerSignature On (Debian\'s default)', { page: apachePageWithSignature(apacheSignature(8443)) }],
+    ['ServerSignature On, ServerTokens OS', { page: apachePageWithSignature(apacheSignature(443, 'Apache/2.4.71 (Debian)')), headers: { server: 'Apache/2.4.71 (Debian)' } }],
+    ['ServerTokens Prod', { page: apachePageWithSignature(apacheSignature(443, 'Apache')), headers: { server: 'Apache' } }],
+    ['ServerSignature EMail', { page: apachePageWithSignature('<hr>\n<address>Apache/2.4.71 (Debian) OpenSSL/3.0.22 Server at <a href="mailto:ops&lt;x&gt;@example.com">localhost</a> Port 37063</address>\n') }]
+  ]
+  for (const [title, change] of apaches) {
+    test(`matches: ${title}`, () => {
+      assert.equal(isApachePostHandshakeAuth(answer(change)), true)
+    })
+  }
+
+  const others: Array<[string, Parameters<typeof answer>[0]]> = [
+    ['the sentence reflected into an application\'s page', { page: `<html><body><p>You may not publish ${PHA_TEXT}<br /></p></body></html>\n` }],
+    ['the sentence alone', { page: PHA_TEXT }],
+    ['Apache\'s page with text before it', { page: `x${APACHE_PHA_PAGE}` }],
+    ['Apache\'s page with text after it', { page: `${APACHE_PHA_PAGE}<p>${PHA_TEXT}</p>\n` }],
+    ['text in place of the signature line', { page: apachePageWithSignature(`<p>${PHA_TEXT}</p>\n`) }],
+    ['a signature line that is not Apache\'s', { page: apachePageWithSignature('<hr>\n<address>nginx Server at localhost Port 443</address>\n') }],
+    ['a signature line with markup in it', { page: apachePageWithSignature('<hr>\n<address>Apache Server at <b>x</b> Port 443</address>\n') }],
+    ['a signature line over the bound', { page: apachePageWithSignature(`<hr>\n<address>Apache Server at ${'a'.repeat(1100)} Port 443</address>\n`) }],
+    ['another case', { page: APACHE_PHA_PAGE.replace('Post-Handshake', 'post-handshake') }],
+    ['Apache\'s page for another reason (no error-notes)', { page: APACHE_PHA_PAGE.replace(PHA_TEXT + '<br />', '') }],
+    ['UTF-8, as applications send it', { headers: { 'content-type': 'text/html; charset=utf-8' } }],
+    ['no Content-Type', { headers: { 'content-type': undefined } }],
+    ['no Server header', { headers: { server: undefined } }],
+    ['another server', { headers: { server: 'nginx' } }],
+    ['a server that only starts with Apache', { headers: { server: 'Apache-Coyote/1.1' } }],
+    ['two Server headers', { headers: { server: ['Apache', 'Apache'] } }],
+    ['no Content-Length', { headers: { 'content-length': undefined } }],
+    ['a Content-Length that is not the body\'s', { headers: { 'content-length': '297' } }],
+    ['chunked', { headers: { 'content-length': undefined, 'transfer-encoding': 'chunked' } }],
+    ['a Content-Encoding', { headers: { 'content-encoding': 'identity' } }],
+    ['status 200', { statusCode: 200, statusMessage: 'OK' }],
+    ['status 401', { statusCode: 401, statusMessage: 'Forbidden' }],
+    ['another status text', { statusMessage: 'Access Denied' }],
+    ['no status text', { statusMessage: undefined }],
+    ['over HTTP/2 (mod_http2 resets such a stream with HTTP_1_1_REQUIRED)', { alpn: 'h2', statusMessage: '' }]
+  ]
+  for (const [title, change] of others) {
+    test(`does not match: ${title}`, () => {
+      assert.equal(isApachePostHandshakeAuth(answer(change)), false)
+    })
+  }
+
+  test('only a Content-Length up to HOLD_LIMIT may be held (Apache always sends one)', () => {
     assert.equal(HeldResponse.fits({ 'content-length': '298' }), true)
     assert.equal(HeldResponse.fits({ 'content-length': String(HOLD_LIMIT) }), true)
     assert.equal(HeldResponse.fits({ 'content-length': String(HOLD_LIMIT + 1) }), false)
     assert.equal(HeldResponse.fits({ 'content-length': ['10', '10'] }), false)
     assert.equal(HeldResponse.fits({ 'content-length': '-1' }), false)
-    assert.equal(HeldResponse.fits({ 'transfer-encoding': 'chunked' }), true)
+    assert.equal(HeldResponse.fits({ 'transfer-encoding': 'chunked' }), false)
+    assert.equal(HeldResponse.fits({}), false)
   })
 })

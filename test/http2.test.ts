@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import { describe, test } from 'node:test'
+import { promisify } from 'node:util'
 import { startIisLike } from './servers/iis.ts'
 import { startModern } from './servers/modern.ts'
 import { Readable } from 'node:stream'
 import { failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
+
+const execFileAsync = promisify(execFile)
 
 for (const refusal of ['rst', 'goaway'] as const) {
   describe(`an h2 server that refuses /secure with HTTP_1_1_REQUIRED by ${refusal === 'rst' ? 'RST_STREAM' : 'GOAWAY'}, then renegotiates over HTTP/1.1`, () => {
@@ -116,7 +123,8 @@ describe('HTTP_1_1_REQUIRED and the RFC 9113 section 8.7 rule: only a stream the
       // A stream body: undici cannot replay it itself, so the GOAWAY reaches the agent.
       const error = await failure(() => send(agent, `${origin}/secure/upload`, { method: 'POST', body: Readable.from([Buffer.from('streamed')]) }))
       assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['http11-required', 'renegotiation-refused'])
-      assert.match(events.diagnoses[0]?.evidence.summary ?? '', /GOAWAY with HTTP_1_1_REQUIRED, and its last-stream-id is below the request's stream: the request was not processed/)
+      // From the GOAWAY frame Node reported and the stream's id, not from undici's message (issue 27, item 4).
+      assert.match(events.diagnoses[0]?.evidence.summary ?? '', /GOAWAY with HTTP_1_1_REQUIRED, and its last-stream-id \(1\) is below the request's stream \(3\): the request was not processed/)
       assert.deepEqual(events.attempts.map((a) => [a.path, a.http1Only, a.reason]), [
         ['/', false, 'initial'], ['/secure/upload', false, 'initial'], ['/secure/upload', true, 'fallback']
       ], 'the POST went again over HTTP/1.1')
@@ -200,6 +208,51 @@ describe('HTTP/2 settings', () => {
       events.stop()
       await agent.close()
       await server.close()
+    }
+  })
+})
+
+/**
+ * A CA of the test's own and a server certificate it signs for the names given (openssl, in a
+ * temporary folder): trusted by the agent (`connect.ca`), but not for the host the request names.
+ */
+async function misnamedCertificate (names: string[]): Promise<{ ca: Buffer, cert: Buffer, key: Buffer }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'undici-tls-fallback-certs-'))
+  const run = async (args: string[]): Promise<void> => { await execFileAsync('openssl', args, { cwd: dir }) }
+  try {
+    await run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=evidence test CA',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'])
+    await run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', `/CN=${names[0] ?? 'x'}`])
+    await writeFile(path.join(dir, 'server.ext'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`)
+    await run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'server.ext'])
+    const read = async (name: string): Promise<Buffer> => await readFile(path.join(dir, name))
+    return { ca: await read('ca.crt'), cert: await read('server.crt'), key: await read('server.key') }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+describe('attack: error messages read as evidence (issue 27, item 4)', () => {
+  test('a trusted certificate for other names, one of them "HTTP_1_1_REQUIRED": the caller gets ERR_TLS_CERT_ALTNAME_INVALID, one attempt, no diagnosis, no policy, no request reached', async () => {
+    const pki = await misnamedCertificate(['HTTP_1_1_REQUIRED.example', 'HTTP_1_1_REQUIRED'])
+    for (const h2 of [true, false]) {
+      const server = await startModern({ h2, cert: pki.cert, key: pki.key })
+      const origin = `https://localhost:${server.port}`
+      const events = record(origin)
+      const agent = makeAgent({ connect: { ca: pki.ca }, logger: memoryLogger().logger })
+      try {
+        const error = await failure(() => send(agent, `${origin}/`, { method: 'POST', body: 'x' }))
+        assert.equal(error.code, 'ERR_TLS_CERT_ALTNAME_INVALID', `h2 ${String(h2)}`)
+        assert.match(error.message, /HTTP_1_1_REQUIRED/, 'the message quotes the certificate\'s names')
+        assert.equal(events.diagnoses.length, 0)
+        assert.deepEqual(events.attempts.map((a) => [a.stack, a.http1Only]), [['strict', false]])
+        assert.equal(agent.policy(origin), undefined)
+        assert.equal(server.requests.length, 0)
+      } finally {
+        events.stop()
+        await agent.close()
+        await server.close()
+      }
     }
   })
 })

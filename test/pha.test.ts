@@ -5,7 +5,7 @@ import { request } from 'undici'
 import { HOLD_LIMIT } from '../src/response-hold.ts'
 import { startApache, type ApacheServer } from './servers/apache.ts'
 import { startModern } from './servers/modern.ts'
-import { APACHE_PHA_PAGE, startPhaLike } from './servers/pha.ts'
+import { APACHE_PHA_HEADERS, APACHE_PHA_PAGE, startPhaLike } from './servers/pha.ts'
 import { certs, clientCert, failure, makeAgent, memoryLogger, record, send, warnings } from './helpers.ts'
 
 const PHA_TEXT = 'Reason: Cannot perform Post-Handshake Authentication.'
@@ -102,6 +102,48 @@ describe('a real Apache on Debian\'s default protocols (TLS 1.3 on), SSLVerifyCl
       assert.match(warn.msg ?? '', /hosts\['localhost'\]\.clientCert/)
       assert.equal(warn.obj.fingerprint, 'post-handshake-auth-required')
     } finally {
+      await agent.close()
+    }
+  })
+})
+
+describe('a real Apache with Debian\'s security.conf (ServerTokens OS, ServerSignature On) and mod_deflate on text/html', () => {
+  let apache: ApacheServer
+  before(async () => {
+    apache = await startApache({
+      protocols: 'all -SSLv3',
+      extraConfig: [
+        'LoadModule deflate_module /usr/lib/apache2/modules/mod_deflate.so',
+        'LoadModule filter_module /usr/lib/apache2/modules/mod_filter.so',
+        'AddOutputFilterByType DEFLATE text/html text/plain',
+        'ServerTokens OS',
+        'ServerSignature On'
+      ].join('\n')
+    })
+  })
+  after(async () => { await apache.close() })
+
+  test('the 403 carries the signature line, is not compressed, and is still recognised: a POST goes again over TLS 1.2 and is answered', async () => {
+    const origin = `https://localhost:${apache.port}`
+    const events = record(origin)
+    const bare = makeAgent({ logger: memoryLogger().logger })
+    const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
+    try {
+      // What the page looks like without a client certificate (passed on as it came).
+      const page = await send(bare, `${origin}/secure`, { headers: { 'accept-encoding': 'gzip' } })
+      assert.equal(page.status, 403)
+      assert.equal(page.headers['content-encoding'], undefined)
+      assert.equal(page.headers.server, 'Apache/2.4.71 (Debian)')
+      assert.match(page.text, new RegExp(`<hr>\\n<address>Apache/2\\.4\\.71 \\(Debian\\) Server at localhost Port ${apache.port}</address>\\n</body></html>\\n$`))
+
+      const post = await send(agent, `${origin}/secure`, { method: 'POST', body: 'z'.repeat(1000), headers: { 'accept-encoding': 'gzip' } })
+      assert.equal(post.status, 200)
+      assert.equal(post.text, 'received 1000 bytes\n')
+      assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['post-handshake-auth-required', 'post-handshake-auth-required'])
+      assert.equal(agent.policy(origin)?.stack, 'renegotiation')
+    } finally {
+      events.stop()
+      await bare.close()
       await agent.close()
     }
   })
@@ -254,6 +296,43 @@ describe('other 403s pass through untouched', () => {
     }
   })
 
+  test('a held 403 whose connection breaks before its Content-Length arrived: the caller gets the status, headers and bytes so far, then the error; one attempt, no diagnosis', async () => {
+    const page = Buffer.from(APACHE_PHA_PAGE, 'latin1')
+    const server = await startModern({
+      handle: (_req, res) => {
+        const r = res as import('node:http').ServerResponse
+        r.writeHead(403, { ...APACHE_PHA_HEADERS, 'content-length': page.length })
+        r.write(page.subarray(0, 100), () => { setTimeout(() => r.socket?.destroy(), 50) })
+      }
+    })
+    const origin = `https://localhost:${server.port}`
+    const events = record(origin)
+    const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
+    try {
+      const order: string[] = []
+      const chunks: Buffer[] = []
+      const failed = await new Promise<Error>((resolve, reject) => {
+        agent.dispatch({ origin, path: '/secure', method: 'GET' }, {
+          onResponseStart: (_c, status) => { order.push(`headers ${status}`) },
+          onResponseData: (_c, chunk) => { order.push('data'); chunks.push(chunk) },
+          onResponseEnd: () => { reject(new Error('the response ended')) },
+          onResponseError: (_c, error) => { order.push('error'); resolve(error) }
+        })
+      })
+      assert.equal(order[0], 'headers 403')
+      assert.equal(order.at(-1), 'error')
+      assert.ok(page.subarray(0, 100).equals(Buffer.concat(chunks)))
+      assert.ok(failed instanceof Error)
+      assert.equal(events.diagnoses.length, 0)
+      assert.equal(events.attempts.length, 1)
+      assert.equal(agent.policy(origin), undefined)
+    } finally {
+      events.stop()
+      await agent.close()
+      await server.close()
+    }
+  })
+
   test('the post-handshake-auth text in a 403 over TLS 1.2 is not the fingerprint (renegotiation is how a TLS 1.2 server asks)', async () => {
     const server = await startModern({
       maxVersion: 'TLSv1.2',
@@ -279,9 +358,113 @@ describe('other 403s pass through untouched', () => {
   })
 })
 
+describe('attack: an application that reflects text into its 403 (issue 27, item 1)', () => {
+  /**
+   * A form handler on a modern TLS 1.3 server: it records the submission (the side effect), then
+   * answers 403 with the submitted name in its page, which the attacker chose to be Apache's
+   * sentence. A second submission of the same form succeeds (200), as an application whose check
+   * passes the second time would.
+   */
+  async function startReflecting (): Promise<{ server: Awaited<ReturnType<typeof startModern>>, effects: string[] }> {
+    const effects: string[] = []
+    const server = await startModern({
+      handle: (req, res) => {
+        const chunks: Buffer[] = []
+        req.on('data', (c: Buffer) => chunks.push(c))
+        req.on('end', () => {
+          const r = res as import('node:http').ServerResponse
+          const name = new URLSearchParams(Buffer.concat(chunks).toString()).get('name') ?? decodeURIComponent(req.url ?? '')
+          if (req.method === 'POST') effects.push(name)
+          const page = effects.length <= 1 && req.method === 'POST'
+            ? `<html><body><h1>Forbidden</h1><p>You may not publish ${name}<br /></p></body></html>\n`
+            : req.method === 'POST' ? 'published\n' : `<html><body><h1>Forbidden</h1><p>No access to ${name}</p></body></html>\n`
+          const status = page === 'published\n' ? 200 : 403
+          r.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(page) })
+          r.end(page)
+        })
+      }
+    })
+    return { server, effects }
+  }
+
+  for (const variant of ['replayNonIdempotent: false', 'undici\'s idempotent: false'] as const) {
+    test(`a POST whose form field carries Apache's sentence (${variant}): processed exactly once, the caller gets the 403, no diagnosis, no policy`, async () => {
+      const { server, effects } = await startReflecting()
+      const origin = `https://localhost:${server.port}`
+      const events = record(origin)
+      const host = variant.startsWith('replay') ? { clientCert, replayNonIdempotent: false } : { clientCert }
+      const agent = makeAgent({ hosts: { localhost: host }, logger: memoryLogger().logger })
+      try {
+        const body = new URLSearchParams({ name: PHA_TEXT }).toString()
+        const reply = await send(agent, `${origin}/publish`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          ...(variant.startsWith('undici') ? { idempotent: false } : {})
+        })
+        assert.equal(reply.status, 403)
+        assert.ok(reply.text.includes(PHA_TEXT))
+        assert.deepEqual(effects, [PHA_TEXT], 'the form was processed exactly once')
+        assert.deepEqual(server.requests.map((r) => `${r.method} ${r.protocol ?? ''}`), ['POST TLSv1.3'])
+        assert.equal(events.diagnoses.length, 0)
+        assert.equal(events.fallbacks.length, 0)
+        assert.equal(agent.policy(origin), undefined)
+      } finally {
+        events.stop()
+        await agent.close()
+        await server.close()
+      }
+    })
+  }
+
+  test('a GET whose resource name carries Apache\'s sentence: one request, the 403 as it came, no policy', async () => {
+    const { server } = await startReflecting()
+    const origin = `https://localhost:${server.port}`
+    const events = record(origin)
+    const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
+    try {
+      const reply = await send(agent, `${origin}/${encodeURIComponent(`${PHA_TEXT}<br />`)}`)
+      assert.equal(reply.status, 403)
+      assert.ok(reply.text.includes(PHA_TEXT))
+      assert.equal(server.requests.length, 1)
+      assert.equal(events.diagnoses.length, 0)
+      assert.equal(agent.policy(origin), undefined)
+    } finally {
+      events.stop()
+      await agent.close()
+      await server.close()
+    }
+  })
+
+  test('Apache\'s whole page sent by an application with its own headers (no Server: Apache, UTF-8) is not the fingerprint', async () => {
+    const server = await startModern({
+      handle: (_req, res) => {
+        const r = res as import('node:http').ServerResponse
+        r.writeHead(403, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(APACHE_PHA_PAGE) })
+        r.end(APACHE_PHA_PAGE)
+      }
+    })
+    const origin = `https://localhost:${server.port}`
+    const events = record(origin)
+    const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
+    try {
+      const reply = await send(agent, `${origin}/secure`, { method: 'POST', body: 'x' })
+      assert.equal(reply.status, 403)
+      assert.equal(reply.text, APACHE_PHA_PAGE)
+      assert.equal(server.requests.length, 1)
+      assert.equal(events.diagnoses.length, 0)
+      assert.equal(agent.policy(origin), undefined)
+    } finally {
+      events.stop()
+      await agent.close()
+      await server.close()
+    }
+  })
+})
+
 describe('a Node emulator of the post-handshake-auth 403 (TLS 1.3) and renegotiation (TLS 1.2)', () => {
-  test('chunked and gzip-encoded, the 403 is still recognised and the request goes over TLS 1.2', async () => {
-    const server = await startPhaLike({ chunked: true, gzip: true })
+  test('with ServerSignature\'s line (Debian\'s default), the 403 is recognised and a PUT goes over TLS 1.2', async () => {
+    const server = await startPhaLike({ signature: true })
     const origin = `https://localhost:${server.port}`
     const events = record(origin)
     const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
@@ -290,11 +473,34 @@ describe('a Node emulator of the post-handshake-auth 403 (TLS 1.3) and renegotia
       assert.equal(reply.status, 200)
       assert.deepEqual(reply.json(), { ok: true, method: 'PUT', bodyLength: 8, renegotiated: true })
       assert.deepEqual(server.requests, ['PUT /secure TLSv1.3 403', 'PUT /secure TLSv1.2 200'])
+      assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['post-handshake-auth-required'])
       assert.equal(agent.policy(origin)?.stack, 'renegotiation')
     } finally {
       events.stop()
       await agent.close()
       await server.close()
+    }
+  })
+
+  test('the page chunked or gzip-encoded is not Apache\'s (Apache sends it with a Content-Length, never compressed): the 403 as it came, one attempt, no policy', async () => {
+    for (const options of [{ chunked: true }, { gzip: true }, { chunked: true, gzip: true }]) {
+      const server = await startPhaLike(options)
+      const origin = `https://localhost:${server.port}`
+      const events = record(origin)
+      const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
+      try {
+        const response = await request(`${origin}/secure`, { dispatcher: agent, method: 'PUT', body: 'put-body' })
+        assert.equal(response.statusCode, 403, JSON.stringify(options))
+        assert.equal(response.headers['content-encoding'], options.gzip === true ? 'gzip' : undefined)
+        await response.body.arrayBuffer()
+        assert.deepEqual(server.requests, ['PUT /secure TLSv1.3 403'], JSON.stringify(options))
+        assert.equal(events.diagnoses.length, 0)
+        assert.equal(agent.policy(origin), undefined)
+      } finally {
+        events.stop()
+        await agent.close()
+        await server.close()
+      }
     }
   })
 

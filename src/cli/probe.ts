@@ -3,7 +3,7 @@ import tls, { type TLSSocket } from 'node:tls'
 import pRetry, { AbortError } from 'p-retry'
 import { Client } from 'undici'
 import { ErrorCodes } from '../errors.ts'
-import { isHttp11Required, isUnsafeLegacyError, saysPostHandshakeAuth, type FingerprintId } from '../fingerprint.ts'
+import { isApachePostHandshakeAuth, isHttp11Required, isUnsafeLegacyError, type FingerprintId } from '../fingerprint.ts'
 import { openTunnel } from '../proxy/open.ts'
 import type { Proxy } from '../proxy/options.ts'
 import { HOLD_LIMIT } from '../response-hold.ts'
@@ -68,7 +68,7 @@ interface RawOutcome {
   records: TlsRecord[]
   closed: RecordObserver['connectionEnd']
   timeMs: number
-  /** A 403 over TLS 1.3 whose short body says the server cannot perform post-handshake authentication. */
+  /** A 403 over TLS 1.3 that is Apache's own post-handshake-auth page (see isApachePostHandshakeAuth). */
   postHandshakeAuth: boolean
 }
 
@@ -138,7 +138,7 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
     })
     status = response.statusCode
     if (status === 403 && tlsVersion === 'TLSv1.3') {
-      // The agent's rule: a short 403 body (the probe sends no Accept-Encoding, so it is not encoded).
+      // The agent's rule: Apache's own 403 page, whole, with its headers (see isApachePostHandshakeAuth).
       const chunks: Buffer[] = []
       let size = 0
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
@@ -146,8 +146,13 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
         if (size > HOLD_LIMIT) break
         chunks.push(chunk)
       }
-      if (size <= HOLD_LIMIT) postHandshakeAuth = saysPostHandshakeAuth(Buffer.concat(chunks))
-      else await response.body.dump({ limit: 1024 * 1024 }).catch(() => {})
+      if (size <= HOLD_LIMIT) {
+        postHandshakeAuth = isApachePostHandshakeAuth({
+          statusCode: status, statusMessage: response.statusText, headers: response.headers, body: Buffer.concat(chunks), alpn
+        })
+      } else {
+        await response.body.dump({ limit: 1024 * 1024 }).catch(() => {})
+      }
     } else {
       await response.body.dump({ limit: 1024 * 1024 })
     }

@@ -35,6 +35,8 @@ export interface ApacheOptions {
    * refused with HTTP_1_1_REQUIRED.
    */
   http2?: boolean
+  /** Lines appended to httpd.conf (LoadModule lines included), such as `ServerSignature On`. */
+  extraConfig?: string
 }
 
 /**
@@ -49,7 +51,7 @@ export interface ApacheOptions {
 export async function startApache (options: ApacheOptions = {}): Promise<ApacheServer> {
   const port = await freePort()
   const root = await mkdtemp(path.join(os.tmpdir(), 'undici-tls-fallback-apache-'))
-  await writeSite(root, port, options.protocols ?? '-all +TLSv1.2', options.http2 === true)
+  await writeSite(root, port, options.protocols ?? '-all +TLSv1.2', options.http2 === true, options.extraConfig ?? '')
 
   const child = spawn('apache2', ['-d', root, '-f', path.join(root, 'httpd.conf'), '-DFOREGROUND'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -109,7 +111,7 @@ export async function startApache (options: ApacheOptions = {}): Promise<ApacheS
   }
 }
 
-async function writeSite (root: string, port: number, protocols: string, http2: boolean): Promise<void> {
+async function writeSite (root: string, port: number, protocols: string, http2: boolean, extraConfig: string): Promise<void> {
   // Children run as www-data: everything they serve or execute must be world-readable.
   await chmod(root, 0o755)
   for (const dir of ['htdocs', 'cgi-bin', 'logs', 'run']) await mkdir(path.join(root, dir), { mode: 0o755 })
@@ -189,6 +191,7 @@ Alias /secure "${root}/htdocs/secure.txt"
 
 Header always set X-Client-Verify "%{SSL_CLIENT_VERIFY}s"
 Header always set X-Client-Subject "%{SSL_CLIENT_S_DN}s"
+${extraConfig}
 `
   await writeFile(path.join(root, 'httpd.conf'), conf)
 }

@@ -5,19 +5,39 @@ import type { TLSSocket } from 'node:tls'
 import { gzipSync } from 'node:zlib'
 import { certs } from './certs.ts'
 
-/** Apache 2.4's 403 page when mod_ssl cannot perform post-handshake authentication (298 bytes). */
+/**
+ * Apache 2.4's 403 page when mod_ssl cannot perform post-handshake authentication (298 bytes), as
+ * Apache 2.4.71 sent it (test/servers/apache.ts on Debian's default protocols), with its headers:
+ * `Server: Apache/...`, `Content-Type: text/html; charset=iso-8859-1`, `Content-Length`; never
+ * chunked or compressed. `ServerSignature On` adds APACHE_SIGNATURE's line before `</body></html>`.
+ */
 export const APACHE_PHA_PAGE = '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n' +
   '<html><head>\n<title>403 Forbidden</title>\n</head><body>\n<h1>Forbidden</h1>\n' +
   '<p>You don\'t have permission to access this resource.Reason: Cannot perform Post-Handshake Authentication.<br /></p>\n' +
   '</body></html>\n'
 
+/** The line `ServerSignature On` adds (Debian's default security.conf), as Apache 2.4.71 wrote it for `Host: localhost:PORT`. */
+export function apacheSignature (port: number, banner = 'Apache/2.4.71 (Debian) OpenSSL/3.0.22'): string {
+  return `<hr>\n<address>${banner} Server at localhost Port ${port}</address>\n`
+}
+
+/** APACHE_PHA_PAGE with a signature line, as `ServerSignature On` makes it. */
+export function apachePageWithSignature (signature: string): string {
+  return APACHE_PHA_PAGE.replace('</body></html>\n', `${signature}</body></html>\n`)
+}
+
+/** The headers Apache's own error page has (Date and Content-Length are added by the server). */
+export const APACHE_PHA_HEADERS = Object.freeze({ server: 'Apache/2.4.71 (Debian) OpenSSL/3.0.22', 'content-type': 'text/html; charset=iso-8859-1' })
+
 export interface PhaLikeOptions {
   /** Answer the post-handshake-auth 403 on TLS 1.2 as well (a buggy server): nothing ever works. */
   alsoOnTls12?: boolean
-  /** Send the 403 gzip-encoded. */
+  /** Send the 403 gzip-encoded (Apache does not: the page is then not Apache's). */
   gzip?: boolean
-  /** Send the 403 chunked (no Content-Length). */
+  /** Send the 403 chunked, without Content-Length (Apache does not: the page is then not Apache's). */
   chunked?: boolean
+  /** Add `ServerSignature On`'s line to the page. */
+  signature?: boolean
   /** Speak TLS 1.3 only (no renegotiation possible at all). */
   tls13Only?: boolean
   cert?: Buffer
@@ -64,10 +84,11 @@ export async function startPhaLike (options: PhaLikeOptions = {}): Promise<PhaLi
         return
       }
       if (protocol === 'TLSv1.3' || options.alsoOnTls12 === true) {
-        const page = Buffer.from(APACHE_PHA_PAGE, 'latin1')
+        const text = options.signature === true ? apachePageWithSignature(apacheSignature(port)) : APACHE_PHA_PAGE
+        const page = Buffer.from(text, 'latin1')
         const body = options.gzip === true ? gzipSync(page) : page
         answer(req, res, protocol, 403, body, {
-          'content-type': 'text/html; charset=iso-8859-1',
+          ...APACHE_PHA_HEADERS,
           ...(options.gzip === true ? { 'content-encoding': 'gzip' } : {})
         })
         return
@@ -87,8 +108,9 @@ export async function startPhaLike (options: PhaLikeOptions = {}): Promise<PhaLi
   })
   server.on('tlsClientError', () => {})
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     requests,
     close: async () => {
       for (const s of sockets) s.destroy()
