@@ -35,7 +35,7 @@ const NOT_A_DECISION: Record<string, string> = {
   'The cold-start gate is never held by a request that already ended.': 'test/lifecycle.test.ts',
   'No secrets in telemetry.': 'test/telemetry.test.ts, test/cli.test.ts',
   'OpenTelemetry exports no secret and stays bounded.': 'test/opentelemetry.test.ts',
-  'The policies command never prints a Redis password': 'test/policies-cli.test.ts',
+  'The policies command never prints a credential the user gave.': 'test/policies-cli.test.ts',
   'A store is a hint.': 'test/stores.test.ts, test/fuzz.test.ts',
   'A store entry is data, read once and capped.': 'test/store-entries.test.ts',
   'No secrets in errors or in the probe\'s output.': 'test/options.test.ts, test/cli.test.ts',

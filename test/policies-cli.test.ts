@@ -243,7 +243,7 @@ describe('undici-tls-fallback policies: a Redis store', () => {
     const closedPort = await freePort()
     const refused = await cli(['--redis', `redis://user:s3cr%40t-pw@127.0.0.1:${closedPort}/0`])
     assert.equal(refused.code, 1)
-    assert.match(refused.stderr, /cannot reach Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:\d+\/0 \(ECONNREFUSED\)/)
+    assert.match(refused.stderr, /cannot reach Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+\/0 \(ECONNREFUSED\)/)
 
     // A TCP server that accepts and never says a word: the command gives up after --timeout.
     const sockets = new Set<net.Socket>()
@@ -266,10 +266,10 @@ describe('undici-tls-fallback policies: a Redis store', () => {
       await admin.config('SET', 'requirepass', 'the-real-one')
       wrong = await cli(['--redis', `redis://:s3cr%40t-pw@127.0.0.1:${redis.port}`])
       assert.equal(wrong.code, 1)
-      assert.match(wrong.stderr, /Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+/)
+      assert.match(wrong.stderr, /Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+/)
       const right = await cli(['--redis', `redis://:the-real-one@127.0.0.1:${redis.port}`, '--json'])
       assert.equal(right.code, 0, right.stderr)
-      assert.equal(JSON.parse(right.stdout).store.url, `redis://:***@127.0.0.1:${redis.port}`)
+      assert.equal(JSON.parse(right.stdout).store.url, `redis://***@127.0.0.1:${redis.port}`)
       assert.doesNotMatch(right.stdout + right.stderr, /the-real-one/)
     } finally {
       await admin.config('SET', 'requirepass', '')
@@ -278,6 +278,48 @@ describe('undici-tls-fallback policies: a Redis store', () => {
 
     for (const run of [refused, hung, wrong]) {
       assert.doesNotMatch(run.stdout + run.stderr, /s3cr|%40t-pw|@t-pw/, 'the password never appears')
+    }
+  })
+
+  test('a password given only in the query (?password=, which ioredis reads) and a rejected --forget with user:token@ never appear: table header, --json, errors', async () => {
+    const secret = 'q-only-S3cret'
+    const admin = new Redis(redis.url)
+    const runs: Array<Awaited<ReturnType<typeof cli>>> = []
+    try {
+      await admin.config('SET', 'requirepass', secret)
+      const url = `redis://127.0.0.1:${redis.port}/0?password=${secret}`
+      const table = await cli(['--redis', url])
+      assert.equal(table.code, 0, table.stderr)
+      assert.match(table.stdout, new RegExp(`^store: redis redis://127\\.0\\.0\\.1:${redis.port}/0\\?password=\\*\\*\\* \\(prefix undici-tls-fallback:\\)`))
+      const json = await cli(['--redis', url, '--json'])
+      assert.equal(json.code, 0, json.stderr)
+      assert.equal(JSON.parse(json.stdout).store.url, `redis://127.0.0.1:${redis.port}/0?password=***`)
+      // Redis refuses a wrong one; an ACL user name in the URL is hidden with the password.
+      const wrong = await cli(['--redis', `redis://ops-alice:x@127.0.0.1:${redis.port}/0?password=q-only-Wr0ng&db=0#frag-T0ken`])
+      assert.equal(wrong.code, 1)
+      assert.match(wrong.stderr, /Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+\/0\?password=\*\*\*&db=\*\*\*#\*\*\*/)
+      const refused = await cli(['--redis', `redis://127.0.0.1:${await freePort()}/0?password=${secret}`, '--json'])
+      assert.equal(refused.code, 1)
+      assert.match(refused.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/0\?password=\*\*\* \(ECONNREFUSED\)/)
+      // --forget: rejected (not https, not a URL) and accepted; only the origin is ever echoed.
+      const plain = await cli(['--redis', url, '--forget', 'http://ops-alice:tok-S3cret@erp.example.test/x?sig=sig-S3cret'])
+      assert.equal(plain.code, 2)
+      assert.match(plain.stderr, /--forget: policies are kept for https:\/\/ origins, got http:\/\/\*\*\*@erp\.example\.test\/x\?sig=\*\*\*/)
+      const notUrl = await cli(['--redis', url, '--forget', 'https://ops-alice:tok-S3cret@erp.example.test:99999/?sig=sig-S3cret'])
+      assert.equal(notUrl.code, 2)
+      assert.match(notUrl.stderr, /--forget: not a URL: https:\/\/\*\*\*@erp\.example\.test:99999\/\?sig=\*\*\*/)
+      const forgot = await cli(['--redis', url, '--forget', 'https://ops-alice:tok-S3cret@erp.example.test/x?sig=sig-S3cret'])
+      assert.equal(forgot.code, 0, forgot.stderr)
+      assert.match(forgot.stdout, /no policy stored for https:\/\/erp\.example\.test: nothing to forget/)
+      const forgotJson = await cli(['--redis', url, '--forget', 'https://ops-alice:tok-S3cret@erp.example.test/x?sig=sig-S3cret', '--json'])
+      assert.equal(JSON.parse(forgotJson.stdout).forgot, 'https://erp.example.test')
+      runs.push(table, json, wrong, refused, plain, notUrl, forgot, forgotJson)
+    } finally {
+      await admin.config('SET', 'requirepass', '')
+      admin.disconnect()
+    }
+    for (const run of runs) {
+      assert.doesNotMatch(run.stdout + run.stderr, /S3cret|Wr0ng|T0ken|ops-alice/, 'no password, token, query value, fragment or user name')
     }
   })
 })

@@ -8,7 +8,10 @@ import { validateEntry, type PolicyEntry } from '../policy/entry.ts'
 import { FilePolicyCache } from '../policy/file-cache.ts'
 import { originOf } from '../policy/origin.ts'
 import { changeMessage, changesChannel, policyKey, type RedisClient } from '../policy/redis-cache.ts'
+import { escapeOutside } from '../outside-text.ts'
 import type { Logger } from '../telemetry.ts'
+import { redactArg, scrubArgs, shownArg } from './redact.ts'
+import { jsonLine } from './render.ts'
 
 export const POLICIES_HELP = `Usage: undici-tls-fallback policies (--file PATH | --redis URL [--prefix P]) [options]
 
@@ -27,7 +30,8 @@ Options:
   -h, --help         this help
 
 Exit codes: 0 done, 1 the store cannot be read or written (missing file, not a policy file,
-Redis unreachable), 2 usage error, 130 interrupted. A Redis URL's password is never printed.
+Redis unreachable), 2 usage error, 130 interrupted. A URL's user name, password, query values
+and fragment are never printed (ioredis reads ?password= as the password).
 `
 
 const DEFAULT_PREFIX = 'undici-tls-fallback:'
@@ -67,11 +71,11 @@ function parse (argv: string[]): Parsed | 'help' {
       }
     }))
   } catch (error) {
-    // parseArgs echoes the offending argument: a URL with a password must not come back.
-    throw new UsageError(redact((error as Error).message, argv))
+    // parseArgs echoes the offending argument: a URL's credentials and query values must not come back.
+    throw new UsageError(escapeOutside(scrubArgs((error as Error).message, argv), 1_000))
   }
   if (values.help === true) return 'help'
-  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${redact(positionals[0] as string, argv)}`)
+  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${shownArg(positionals[0] as string)}`)
   const file = values.file as string | undefined
   const redis = values.redis as string | undefined
   if ((file === undefined) === (redis === undefined)) throw new UsageError('give exactly one store: --file PATH or --redis URL')
@@ -84,9 +88,9 @@ function parse (argv: string[]): Parsed | 'help' {
     try {
       forget = originOf(raw)
     } catch {
-      throw new UsageError(`--forget: not a URL: ${raw}`)
+      throw new UsageError(`--forget: not a URL: ${shownArg(raw)}`)
     }
-    if (!forget.startsWith('https://')) throw new UsageError(`--forget: policies are kept for https:// origins, got ${raw}`)
+    if (!forget.startsWith('https://')) throw new UsageError(`--forget: policies are kept for https:// origins, got ${shownArg(raw)}`)
   }
   let store: Parsed['store']
   if (redis !== undefined) {
@@ -104,35 +108,18 @@ function parse (argv: string[]): Parsed | 'help' {
   return { store, forget, timeout, json: values.json === true }
 }
 
-/** A Redis URL as it may be printed: the password (and nothing else) replaced. */
-export function safeRedisUrl (url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return 'the Redis URL'
-  }
-}
-
-/** Replaces every password found in the arguments' URLs, raw or decoded, in a text about to be printed. */
-function redact (text: string, argv: readonly string[]): string {
-  let out = text
-  for (const arg of argv) {
-    let password: string
-    try {
-      password = new URL(arg).password
-    } catch {
-      continue
-    }
-    if (password === '') continue
-    for (const secret of new Set([password, decodeURIComponent(password)])) out = out.split(secret).join('***')
-  }
-  return out
-}
+// Every value the user gave (store URL, path, prefix, origin) is shown through shownArg() (src/cli/redact.ts):
+// a URL without its userinfo, query values and fragment (ioredis reads `?password=` too), escaped.
+// Messages of others that may quote an argument (parseArgs, ioredis, Redis, the file system) go
+// through scrubArgs() and are escaped as outside text.
 
 function describeStore (store: Parsed['store']): string {
-  return store.kind === 'file' ? `file ${store.path}` : `redis ${safeRedisUrl(store.url)} (prefix ${store.prefix})`
+  return store.kind === 'file' ? `file ${shownArg(store.path)}` : `redis ${shownArg(store.url)} (prefix ${shownArg(store.prefix)})`
+}
+
+/** A message written by another component (ioredis, Redis, the file system), as it may be printed. */
+function outsideMessage (text: string, argv: readonly string[]): string {
+  return escapeOutside(scrubArgs(text, argv))
 }
 
 // ---- file store -------------------------------------------------------------------------------
@@ -143,17 +130,17 @@ async function listFile (path: string): Promise<Listing> {
     text = await readFile(path, 'utf8')
   } catch (error) {
     const code = (error as { code?: string }).code
-    throw new StoreError(code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path} (${code ?? (error as Error).message})`)
+    throw new StoreError(code === 'ENOENT' ? `no such file: ${shownArg(path)}` : `cannot read ${shownArg(path)} (${outsideMessage(code ?? (error as Error).message, [path])})`)
   }
   let data: unknown
   try {
     data = JSON.parse(text)
   } catch {
-    throw new StoreError(`${path} is not JSON: not a policy file`)
+    throw new StoreError(`${shownArg(path)} is not JSON: not a policy file`)
   }
   const shape = data as { version?: unknown, entries?: unknown } | null
   if (shape === null || typeof shape !== 'object' || shape.version !== 1 || shape.entries === null || typeof shape.entries !== 'object' || Array.isArray(shape.entries)) {
-    throw new StoreError(`${path} is not a policy file (expected { "version": 1, "entries": { ... } })`)
+    throw new StoreError(`${shownArg(path)} is not a policy file (expected { "version": 1, "entries": { ... } })`)
   }
   return collect(Object.entries(shape.entries as Record<string, unknown>))
 }
@@ -191,7 +178,7 @@ async function forgetInFile (path: string, origin: string): Promise<void> {
   try {
     await cache.close()
   } catch (error) {
-    throw new StoreError(`cannot write ${path} (${(error as { code?: string }).code ?? (error as Error).message})`)
+    throw new StoreError(`cannot write ${shownArg(path)} (${outsideMessage((error as { code?: string }).code ?? (error as Error).message, [path])})`)
   }
 }
 
@@ -228,7 +215,7 @@ async function withRedis<T> (parsed: Parsed & { store: { kind: 'redis' } }, sign
   const client = openRedis(url, parsed.timeout)
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new StoreError(`Redis at ${safeRedisUrl(url)} did not answer within ${parsed.timeout} ms`)), parsed.timeout)
+    timer = setTimeout(() => reject(new StoreError(`Redis at ${shownArg(url)} did not answer within ${parsed.timeout} ms`)), parsed.timeout)
     signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })
   })
   deadline.catch(() => {})
@@ -238,13 +225,13 @@ async function withRedis<T> (parsed: Parsed & { store: { kind: 'redis' } }, sign
     } catch (error) {
       if (error instanceof StoreError || signal.aborted) throw error
       const cause = client.lastError ?? error as Error & { code?: string }
-      throw new StoreError(`cannot reach Redis at ${safeRedisUrl(url)} (${redact(cause.code ?? cause.message, [url])})`)
+      throw new StoreError(`cannot reach Redis at ${shownArg(url)} (${outsideMessage(cause.code ?? cause.message, [url])})`)
     }
     try {
       return await Promise.race([work(client), deadline])
     } catch (error) {
       if (error instanceof StoreError || signal.aborted) throw error
-      throw new StoreError(`Redis at ${safeRedisUrl(url)} failed: ${redact((error as Error).message, [url])}`)
+      throw new StoreError(`Redis at ${shownArg(url)} failed: ${outsideMessage((error as Error).message, [url])}`)
     }
   } finally {
     clearTimeout(timer)
@@ -311,7 +298,7 @@ function render (store: Parsed['store'], listing: Listing): string {
 }
 
 function storeJson (store: Parsed['store']): object {
-  return store.kind === 'file' ? { kind: 'file', path: store.path } : { kind: 'redis', url: safeRedisUrl(store.url), prefix: store.prefix }
+  return store.kind === 'file' ? { kind: 'file', path: redactArg(store.path) } : { kind: 'redis', url: redactArg(store.url), prefix: store.prefix }
 }
 
 // ---- command ----------------------------------------------------------------------------------
@@ -366,11 +353,11 @@ async function run (parsed: Parsed, signal: AbortSignal): Promise<string> {
     })
   }
   if (forget === undefined) {
-    return json ? JSON.stringify({ store: storeJson(store), policies: listing.entries, ignored: listing.ignored }) + '\n' : render(store, listing)
+    return json ? jsonLine({ store: storeJson(store), policies: listing.entries, ignored: listing.ignored }) : render(store, listing)
   }
   const entry = listing.entries.find((e) => e.origin === forget)
-  if (json) return JSON.stringify({ store: storeJson(store), forgot: forget, found: entry !== undefined, policy: entry ?? null }) + '\n'
-  if (entry === undefined) return `no policy stored for ${forget}: nothing to forget\n`
+  if (json) return jsonLine({ store: storeJson(store), forgot: forget, found: entry !== undefined, policy: entry ?? null })
+  if (entry === undefined) return `no policy stored for ${shownArg(forget)}: nothing to forget\n`
   const who = store.kind === 'file' ? 'processes watching the file drop it' : 'every process sharing the store was told through pub/sub'
-  return `forgot ${forget} (it used the ${entry.stack} stack${entry.http1Only === true ? ' over HTTP/1.1' : ''}); ${who}. Its next request starts on the strict stack.\n`
+  return `forgot ${shownArg(forget)} (it used the ${entry.stack} stack${entry.http1Only === true ? ' over HTTP/1.1' : ''}); ${who}. Its next request starts on the strict stack.\n`
 }

@@ -112,3 +112,14 @@ export function toJson (result: ProbeResult): string {
     }))
   })
 }
+
+const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * One line of JSON for stdout. JSON.stringify escapes C0 controls (ESC, newlines) but writes DEL,
+ * the C1 controls (8-bit CSI and OSC), the line separators and the bidirectional overrides as they
+ * are: those go out as `\uXXXX` too, which parses back to the same value.
+ */
+export function jsonLine (value: unknown): string {
+  return JSON.stringify(value).replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n'
+}
