@@ -1,5 +1,6 @@
 // undici-tls-fallback policies: what a policy store holds, and forgetting an origin everywhere.
-// Exit codes: 0 done, 1 the store cannot be read or written, 2 usage error, 130 interrupted.
+// Exit codes: 0 done (invalid entries are listed, not fatal), 1 the store cannot be read or written,
+// 2 usage error, 130 interrupted.
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -8,7 +9,7 @@ import { validateEntry, type PolicyEntry } from '../policy/entry.ts'
 import { FilePolicyCache } from '../policy/file-cache.ts'
 import { originOf } from '../policy/origin.ts'
 import { changeMessage, changesChannel, policyKey, type RedisClient } from '../policy/redis-cache.ts'
-import { escapeOutside } from '../outside-text.ts'
+import { escapeOutside, quoteOutside } from '../outside-text.ts'
 import type { Logger } from '../telemetry.ts'
 import { redactArg, scrubArgs, shownArg } from './redact.ts'
 import { jsonLine } from './render.ts'
@@ -29,6 +30,9 @@ Options:
   --json             print one JSON object instead of the table
   -h, --help         this help
 
+Entries that cannot be listed (malformed, not JSON, a date out of range) are shown after the
+table as invalid, with the reason; they do not change the exit code.
+
 Exit codes: 0 done, 1 the store cannot be read or written (missing file, not a policy file,
 Redis unreachable), 2 usage error, 130 interrupted. A URL's user name, password, query values
 and fragment are never printed (ioredis reads ?password= as the password).
@@ -47,10 +51,18 @@ interface Parsed {
   json: boolean
 }
 
+/** An entry the store holds that cannot be listed, and why: shown, never a reason to stop. */
+interface Invalid {
+  /** The origin it is stored under (from the store: outside text). */
+  key: string
+  reason: string
+}
+
 interface Listing {
+  /** Valid, unexpired entries, sorted by origin. */
   entries: PolicyEntry[]
-  /** Entries the store holds that are malformed (they are never used). */
-  ignored: number
+  /** Sorted by key. */
+  invalid: Invalid[]
 }
 
 function parse (argv: string[]): Parsed | 'help' {
@@ -145,32 +157,58 @@ async function listFile (path: string): Promise<Listing> {
   return collect(Object.entries(shape.entries as Record<string, unknown>))
 }
 
-/** Validated, unexpired entries, sorted by origin. */
+/**
+ * Sorts what a store holds into valid, unexpired entries and invalid ones with their reason. Whatever
+ * an entry holds, the listing goes on: the operators' view survives what the agents survive.
+ */
 function collect (pairs: Iterable<[string, unknown]>): Listing {
   const entries: PolicyEntry[] = []
-  let ignored = 0
+  const invalid: Invalid[] = []
   const now = Date.now()
-  for (const [origin, raw] of pairs) {
-    let value = raw
-    if (typeof raw === 'string') {
-      try {
-        value = JSON.parse(raw)
-      } catch {
-        ignored += 1
-        continue
-      }
-    }
-    const entry = validateEntry(value, origin)
-    if (typeof entry === 'string') ignored += 1
+  for (const [key, raw] of pairs) {
+    const entry = check(key, raw)
+    if (typeof entry === 'string') invalid.push({ key, reason: cut(entry, MAX_REASON) })
     else if (entry.expiresAt > now) entries.push(entry)
   }
-  entries.sort((a, b) => a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0)
-  return { entries, ignored }
+  entries.sort((a, b) => compare(a.origin, b.origin))
+  invalid.sort((a, b) => compare(a.key, b.key))
+  return { entries, invalid }
+}
+
+/** JavaScript dates span ±8.64e15 ms from the epoch (ECMA-262 21.4.1.1). */
+const MAX_DATE = 8.64e15
+/** Characters of a reason kept (it may quote the entry: a 2 MB stack name, say). */
+const MAX_REASON = 200
+
+/** validateEntry() (the agents' check), then what the listing needs besides: dates it can print. */
+function check (key: string, raw: unknown): PolicyEntry | string {
+  let value = raw
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw)
+    } catch {
+      return 'not JSON'
+    }
+  }
+  const entry = validateEntry(value, key)
+  if (typeof entry === 'string') return entry
+  // validateEntry() accepts any finite number: agents cap expiresAt at learnedAt + their ttl.
+  if (Math.abs(entry.learnedAt) > MAX_DATE) return `learnedAt ${entry.learnedAt} is not a date (dates lie within 8.64e15 ms of 1970); agents treat the entry as expired`
+  if (Math.abs(entry.expiresAt) > MAX_DATE) return `expiresAt ${entry.expiresAt} is not a date (dates lie within 8.64e15 ms of 1970); agents cap it at learnedAt + their ttl`
+  return entry
+}
+
+function compare (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+function cut (text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…(+${text.length - max} chars)` : text
 }
 
 /** Deletes through FilePolicyCache: the write is locked, atomic and merged with what is on disk. */
 async function forgetInFile (path: string, origin: string): Promise<void> {
-  // Malformed entries were counted by the listing; the write below keeps them as they are.
+  // The write drops the entries the listing showed as invalid (every writer of the file does).
   const quiet = (): void => {}
   const logger: Logger = { debug: quiet, info: quiet, warn: quiet, error: quiet }
   const cache = new FilePolicyCache({ path, writeDelay: 0, logger })
@@ -278,10 +316,13 @@ function remaining (ms: number): string {
 }
 
 function table (rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? []
+  // A loop, not Math.max(...column): a store may hold more rows than a call takes arguments.
+  const widths: number[] = []
+  for (const row of rows) row.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length) })
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n')
 }
 
+/** Every cell is escaped: origins and keys come from the store, and so does every other field. */
 function render (store: Parsed['store'], listing: Listing): string {
   const lines = [`store: ${describeStore(store)}`, '']
   if (listing.entries.length === 0) {
@@ -289,11 +330,15 @@ function render (store: Parsed['store'], listing: Listing): string {
   } else {
     const rows = [['origin', 'stack', 'fingerprint', 'verified', 'learned', 'expires']]
     for (const e of listing.entries) {
-      rows.push([e.origin, `${e.stack}${e.http1Only === true ? ' (HTTP/1.1)' : ''}`, e.fingerprint, e.evidence.verified ? 'yes' : 'no', when(e.learnedAt), `${when(e.expiresAt)} (${remaining(e.expiresAt)})`])
+      rows.push([e.origin, `${e.stack}${e.http1Only === true ? ' (HTTP/1.1)' : ''}`, e.fingerprint, e.evidence.verified ? 'yes' : 'no', when(e.learnedAt), `${when(e.expiresAt)} (${remaining(e.expiresAt)})`].map((cell) => escapeOutside(cell)))
     }
     lines.push(table(rows), '', `${listing.entries.length} ${listing.entries.length === 1 ? 'policy' : 'policies'}`)
   }
-  if (listing.ignored > 0) lines.push(`${listing.ignored} malformed ${listing.ignored === 1 ? 'entry' : 'entries'} ignored (agents never use them)`)
+  const { invalid } = listing
+  if (invalid.length > 0) {
+    lines.push('', `${invalid.length} invalid ${invalid.length === 1 ? 'entry' : 'entries'}, not listed above (agents ignore ${invalid.length === 1 ? 'it' : 'them'} unless the reason says otherwise):`)
+    lines.push(table([['key', 'reason'], ...invalid.map(({ key, reason }) => [quoteOutside(key), escapeOutside(reason, 2 * MAX_REASON)])]))
+  }
   return lines.join('\n') + '\n'
 }
 
@@ -353,11 +398,14 @@ async function run (parsed: Parsed, signal: AbortSignal): Promise<string> {
     })
   }
   if (forget === undefined) {
-    return json ? jsonLine({ store: storeJson(store), policies: listing.entries, ignored: listing.ignored }) : render(store, listing)
+    return json ? jsonLine({ store: storeJson(store), policies: listing.entries, ignored: listing.invalid.length, invalid: listing.invalid }) : render(store, listing)
   }
   const entry = listing.entries.find((e) => e.origin === forget)
-  if (json) return jsonLine({ store: storeJson(store), forgot: forget, found: entry !== undefined, policy: entry ?? null })
-  if (entry === undefined) return `no policy stored for ${shownArg(forget)}: nothing to forget\n`
+  // An invalid entry under that origin is gone too (deleted, or dropped by the file's rewrite).
+  const bad = listing.invalid.find((i) => i.key === forget)
+  if (json) return jsonLine({ store: storeJson(store), forgot: forget, found: entry !== undefined || bad !== undefined, policy: entry ?? null, ...(bad === undefined ? {} : { invalid: bad.reason }) })
   const who = store.kind === 'file' ? 'processes watching the file drop it' : 'every process sharing the store was told through pub/sub'
-  return `forgot ${shownArg(forget)} (it used the ${entry.stack} stack${entry.http1Only === true ? ' over HTTP/1.1' : ''}); ${who}. Its next request starts on the strict stack.\n`
+  if (entry !== undefined) return `forgot ${shownArg(forget)} (it used the ${entry.stack} stack${entry.http1Only === true ? ' over HTTP/1.1' : ''}); ${who}. Its next request starts on the strict stack.\n`
+  if (bad !== undefined) return `forgot ${shownArg(forget)} (its entry was invalid: ${escapeOutside(bad.reason, 2 * MAX_REASON)}); ${who}.\n`
+  return `no policy stored for ${shownArg(forget)}: nothing to forget\n`
 }
