@@ -252,6 +252,24 @@ describe('undici-tls-fallback policies: a file store', () => {
     assert.ok(onDisk.entries['https://good.example.test'] !== undefined)
   })
 
+  test('--forget of one origin leaves every other entry of the file as its agents wrote it (their ttl, not a default 6 hours)', async () => {
+    const path = join(dir, 'long-ttl.json')
+    const kept = 'https://kept.example.test'
+    const gone = 'https://gone.example.test'
+    // Agents with a 24-hour ttl wrote these.
+    const seed = new FilePolicyCache({ path, writeDelay: 0, ttl: 24 * 60 * 60_000 })
+    const keptEntry = seed.set(kept, entry(kept, { expiresAt: Date.now() + 20 * 60 * 60_000 }))
+    seed.set(gone, entry(gone))
+    await seed.close()
+    const before = JSON.parse(await readFile(path, 'utf8')).entries[kept]
+    assert.equal(before.expiresAt, keptEntry.expiresAt)
+    const forgot = await cli(['--file', path, '--forget', gone])
+    assert.equal(forgot.code, 0, forgot.stderr)
+    const after = JSON.parse(await readFile(path, 'utf8')).entries
+    assert.deepEqual(Object.keys(after), [kept])
+    assert.equal(after[kept].expiresAt, before.expiresAt, 'the entry still expires in 20 hours')
+  })
+
   test('usage errors exit 2', async () => {
     const cases = [[], ['--file', 'a.json', '--redis', 'redis://127.0.0.1'], ['--file', 'a.json', '--prefix', 'x:'], ['--redis', 'http://127.0.0.1'], ['--file', 'a.json', '--forget', 'http://plain.example.test'], ['--file', 'a.json', '--forget', 'not a url'], ['--file', 'a.json', '--timeout', '0'], ['--redis', 'redis://:pw-in-url@127.0.0.1', '--bogus']]
     const runs = await Promise.all(cases.map(async (args) => await cli(args)))

@@ -211,7 +211,9 @@ async function forgetInFile (path: string, origin: string): Promise<void> {
   // The write drops the entries the listing showed as invalid (every writer of the file does).
   const quiet = (): void => {}
   const logger: Logger = { debug: quiet, info: quiet, warn: quiet, error: quiet }
-  const cache = new FilePolicyCache({ path, writeDelay: 0, logger })
+  // The file's entries were written by agents with their own ttl: this write must not cap them at
+  // the default 6 hours, so its ttl is the longest a date allows.
+  const cache = new FilePolicyCache({ path, writeDelay: 0, logger, ttl: MAX_DATE })
   cache.delete(origin)
   try {
     await cache.close()
