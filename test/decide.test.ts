@@ -36,7 +36,7 @@ const NOT_A_DECISION: Record<string, string> = {
   'No secrets in telemetry.': 'test/telemetry.test.ts, test/cli.test.ts',
   'OpenTelemetry exports no secret and stays bounded.': 'test/opentelemetry.test.ts',
   'The policies command never prints a credential the user gave.': 'test/policies-cli.test.ts',
-  'The policies command survives what the agents survive, and escapes what it shows.': 'test/policies-cli.test.ts',
+  'The CLI survives what the agents survive, and escapes what it shows.': 'test/policies-cli.test.ts, test/cli-render.test.ts',
   'A store is a hint.': 'test/stores.test.ts, test/fuzz.test.ts',
   'A store entry is data, read once and capped.': 'test/store-entries.test.ts',
   'No secrets in errors or in the probe\'s output.': 'test/options.test.ts, test/cli.test.ts',
