@@ -271,13 +271,16 @@ describe('undici-tls-fallback policies: a file store', () => {
   })
 
   test('usage errors exit 2', async () => {
-    const cases = [[], ['--file', 'a.json', '--redis', 'redis://127.0.0.1'], ['--file', 'a.json', '--prefix', 'x:'], ['--redis', 'http://127.0.0.1'], ['--file', 'a.json', '--forget', 'http://plain.example.test'], ['--file', 'a.json', '--forget', 'not a url'], ['--file', 'a.json', '--timeout', '0'], ['--redis', 'redis://:pw-in-url@127.0.0.1', '--bogus']]
+    const cases = [[], ['--file', 'a.json', '--redis', 'redis://127.0.0.1'], ['--file', 'a.json', '--prefix', 'x:'], ['--redis', 'http://127.0.0.1'], ['--file', 'a.json', '--forget', 'http://plain.example.test'], ['--file', 'a.json', '--forget', 'not a url'], ['--file', 'a.json', '--timeout', '0'], ['--redis', 'redis://:pw-in-url@127.0.0.1', '--bogus'],
+      // Not URLs Node can parse (port out of range): still no credential or query value shown.
+      ['--file', 'a.json', 'https://ops:pw-in-url@erp.example.test:99999/?k=pw-in-url'], ['--file', 'a.json', '--bogus', 'redis://ops:pw-in-url@h:99999/?password=pw-in-url']]
     const runs = await Promise.all(cases.map(async (args) => await cli(args)))
     runs.forEach((run, i) => {
       assert.equal(run.code, 2, cases[i]?.join(' '))
       assert.match(run.stderr, /Usage: undici-tls-fallback policies/)
       assert.doesNotMatch(run.stderr, /pw-in-url/)
     })
+    assert.match(runs[8]?.stderr ?? '', /unexpected argument: https:\/\/\*\*\*@erp\.example\.test:99999\/\?k=\*\*\*/)
     const help = await cli(['--help'])
     assert.equal(help.code, 0)
     assert.match(help.stdout, /--forget ORIGIN/)
