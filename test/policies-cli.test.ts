@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { FilePolicyCache, RedisPolicyCache, type PolicyEntry } from '../src/index.ts'
+import { redactArg, scrubArgs, shownArg } from '../src/cli/redact.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { freePort } from './servers/ports.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
@@ -284,6 +285,22 @@ describe('undici-tls-fallback policies: a file store', () => {
     const help = await cli(['--help'])
     assert.equal(help.code, 0)
     assert.match(help.stdout, /--forget ORIGIN/)
+  })
+})
+
+describe('what the policies command shows of its arguments (src/cli/redact.ts)', () => {
+  test('redactArg hides the userinfo, query values and fragment of a URL, parsed or not, and leaves paths and origins as written', () => {
+    assert.equal(redactArg('redis://ops:pw@10.0.0.1:6379/0?password=pw2&db=0#x'), 'redis://***@10.0.0.1:6379/0?password=***&db=***#***')
+    assert.equal(redactArg('https://ops:tok@erp.example.test:99999/a?sig=s#f'), 'https://***@erp.example.test:99999/a?sig=***#***')
+    assert.equal(redactArg('https://erp.example.test'), 'https://erp.example.test')
+    assert.equal(redactArg('/var/lib/a?b#c.json'), '/var/lib/a?b#c.json')
+    assert.equal(shownArg('/tmp/\u001b[31mx\n.json'), '/tmp/\\u001b[31mx\\n.json')
+  })
+
+  test('scrubArgs replaces what redactArg hides wherever a message quotes it (raw or decoded), short values only as whole words', () => {
+    const argv = ['--redis', 'redis://ops:s3cr%40t-pw@h:99999/?password=q-S3cret&db=0#frag-T0ken', 'https://u:p@erp.example.test/']
+    assert.equal(scrubArgs('AUTH ops s3cr@t-pw s3cr%40t-pw q-S3cret frag-T0ken', argv), 'AUTH *** *** *** *** ***')
+    assert.equal(scrubArgs('WRONGPASS invalid username-password pair (u, p)', argv), 'WRONGPASS invalid username-password pair (***, ***)')
   })
 })
 

@@ -101,8 +101,10 @@ export function scrubArgs (text: string, argv: readonly string[]): string {
       const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(arg)?.[1]
       if (userinfo !== undefined) add(userinfo)
       for (const part of userinfo?.split(':') ?? []) add(part)
+      const hash = arg.indexOf('#')
       const q = arg.indexOf('?')
-      if (q !== -1) for (const pair of arg.slice(q + 1).split(/[&#]/)) add(pair.slice(pair.indexOf('=') + 1))
+      if (q !== -1 && (hash === -1 || q < hash)) for (const pair of arg.slice(q + 1, hash === -1 ? undefined : hash).split('&')) add(pair.slice(pair.indexOf('=') + 1))
+      if (hash !== -1) add(arg.slice(hash + 1))
       continue
     }
     add(url.username)
