@@ -301,6 +301,8 @@ describe('what the policies command shows of its arguments (src/cli/redact.ts)',
     const argv = ['--redis', 'redis://ops:s3cr%40t-pw@h:99999/?password=q-S3cret&db=0#frag-T0ken', 'https://u:p@erp.example.test/']
     assert.equal(scrubArgs('AUTH ops s3cr@t-pw s3cr%40t-pw q-S3cret frag-T0ken', argv), 'AUTH *** *** *** *** ***')
     assert.equal(scrubArgs('WRONGPASS invalid username-password pair (u, p)', argv), 'WRONGPASS invalid username-password pair (***, ***)')
+    // Not parsed (port out of range), no query: the fragment is still a secret.
+    assert.equal(scrubArgs('at frag-0nly', ['https://erp.example.test:99999/#frag-0nly']), 'at ***')
   })
 })
 
