@@ -1,5 +1,6 @@
 // undici-tls-fallback policies: what a policy store holds, and forgetting an origin everywhere.
-// Exit codes: 0 done, 1 the store cannot be read or written, 2 usage error, 130 interrupted.
+// Exit codes: 0 done (invalid entries are listed, not fatal), 1 the store cannot be read or written,
+// 2 usage error, 130 interrupted.
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -8,7 +9,10 @@ import { validateEntry, type PolicyEntry } from '../policy/entry.ts'
 import { FilePolicyCache } from '../policy/file-cache.ts'
 import { originOf } from '../policy/origin.ts'
 import { changeMessage, changesChannel, policyKey, type RedisClient } from '../policy/redis-cache.ts'
+import { escapeOutside, quoteOutside } from '../outside-text.ts'
 import type { Logger } from '../telemetry.ts'
+import { redactArg, scrubArgs, shownArg } from './redact.ts'
+import { jsonLine } from './render.ts'
 
 export const POLICIES_HELP = `Usage: undici-tls-fallback policies (--file PATH | --redis URL [--prefix P]) [options]
 
@@ -26,8 +30,12 @@ Options:
   --json             print one JSON object instead of the table
   -h, --help         this help
 
+Entries that cannot be listed (malformed, not JSON, a date out of range) are shown after the
+table as invalid, with the reason; they do not change the exit code.
+
 Exit codes: 0 done, 1 the store cannot be read or written (missing file, not a policy file,
-Redis unreachable), 2 usage error, 130 interrupted. A Redis URL's password is never printed.
+Redis unreachable), 2 usage error, 130 interrupted. A URL's user name, password, query values
+and fragment are never printed (ioredis reads ?password= as the password).
 `
 
 const DEFAULT_PREFIX = 'undici-tls-fallback:'
@@ -43,10 +51,18 @@ interface Parsed {
   json: boolean
 }
 
+/** An entry the store holds that cannot be listed, and why: shown, never a reason to stop. */
+interface Invalid {
+  /** The origin it is stored under (from the store: outside text). */
+  key: string
+  reason: string
+}
+
 interface Listing {
+  /** Valid, unexpired entries, sorted by origin. */
   entries: PolicyEntry[]
-  /** Entries the store holds that are malformed (they are never used). */
-  ignored: number
+  /** Sorted by key. */
+  invalid: Invalid[]
 }
 
 function parse (argv: string[]): Parsed | 'help' {
@@ -67,11 +83,11 @@ function parse (argv: string[]): Parsed | 'help' {
       }
     }))
   } catch (error) {
-    // parseArgs echoes the offending argument: a URL with a password must not come back.
-    throw new UsageError(redact((error as Error).message, argv))
+    // parseArgs echoes the offending argument: a URL's credentials and query values must not come back.
+    throw new UsageError(escapeOutside(scrubArgs((error as Error).message, argv), 1_000))
   }
   if (values.help === true) return 'help'
-  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${redact(positionals[0] as string, argv)}`)
+  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${shownArg(positionals[0] as string)}`)
   const file = values.file as string | undefined
   const redis = values.redis as string | undefined
   if ((file === undefined) === (redis === undefined)) throw new UsageError('give exactly one store: --file PATH or --redis URL')
@@ -84,9 +100,9 @@ function parse (argv: string[]): Parsed | 'help' {
     try {
       forget = originOf(raw)
     } catch {
-      throw new UsageError(`--forget: not a URL: ${raw}`)
+      throw new UsageError(`--forget: not a URL: ${shownArg(raw)}`)
     }
-    if (!forget.startsWith('https://')) throw new UsageError(`--forget: policies are kept for https:// origins, got ${raw}`)
+    if (!forget.startsWith('https://')) throw new UsageError(`--forget: policies are kept for https:// origins, got ${shownArg(raw)}`)
   }
   let store: Parsed['store']
   if (redis !== undefined) {
@@ -104,35 +120,18 @@ function parse (argv: string[]): Parsed | 'help' {
   return { store, forget, timeout, json: values.json === true }
 }
 
-/** A Redis URL as it may be printed: the password (and nothing else) replaced. */
-export function safeRedisUrl (url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return 'the Redis URL'
-  }
-}
-
-/** Replaces every password found in the arguments' URLs, raw or decoded, in a text about to be printed. */
-function redact (text: string, argv: readonly string[]): string {
-  let out = text
-  for (const arg of argv) {
-    let password: string
-    try {
-      password = new URL(arg).password
-    } catch {
-      continue
-    }
-    if (password === '') continue
-    for (const secret of new Set([password, decodeURIComponent(password)])) out = out.split(secret).join('***')
-  }
-  return out
-}
+// Every value the user gave (store URL, path, prefix, origin) is shown through shownArg() (src/cli/redact.ts):
+// a URL without its userinfo, query values and fragment (ioredis reads `?password=` too), escaped.
+// Messages of others that may quote an argument (parseArgs, ioredis, Redis, the file system) go
+// through scrubArgs() and are escaped as outside text.
 
 function describeStore (store: Parsed['store']): string {
-  return store.kind === 'file' ? `file ${store.path}` : `redis ${safeRedisUrl(store.url)} (prefix ${store.prefix})`
+  return store.kind === 'file' ? `file ${shownArg(store.path)}` : `redis ${shownArg(store.url)} (prefix ${shownArg(store.prefix)})`
+}
+
+/** A message written by another component (ioredis, Redis, the file system), as it may be printed. */
+function outsideMessage (text: string, argv: readonly string[]): string {
+  return escapeOutside(scrubArgs(text, argv))
 }
 
 // ---- file store -------------------------------------------------------------------------------
@@ -143,55 +142,83 @@ async function listFile (path: string): Promise<Listing> {
     text = await readFile(path, 'utf8')
   } catch (error) {
     const code = (error as { code?: string }).code
-    throw new StoreError(code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path} (${code ?? (error as Error).message})`)
+    throw new StoreError(code === 'ENOENT' ? `no such file: ${shownArg(path)}` : `cannot read ${shownArg(path)} (${outsideMessage(code ?? (error as Error).message, [path])})`)
   }
   let data: unknown
   try {
     data = JSON.parse(text)
   } catch {
-    throw new StoreError(`${path} is not JSON: not a policy file`)
+    throw new StoreError(`${shownArg(path)} is not JSON: not a policy file`)
   }
   const shape = data as { version?: unknown, entries?: unknown } | null
   if (shape === null || typeof shape !== 'object' || shape.version !== 1 || shape.entries === null || typeof shape.entries !== 'object' || Array.isArray(shape.entries)) {
-    throw new StoreError(`${path} is not a policy file (expected { "version": 1, "entries": { ... } })`)
+    throw new StoreError(`${shownArg(path)} is not a policy file (expected { "version": 1, "entries": { ... } })`)
   }
   return collect(Object.entries(shape.entries as Record<string, unknown>))
 }
 
-/** Validated, unexpired entries, sorted by origin. */
+/**
+ * Sorts what a store holds into valid, unexpired entries and invalid ones with their reason. Whatever
+ * an entry holds, the listing goes on: the operators' view survives what the agents survive.
+ */
 function collect (pairs: Iterable<[string, unknown]>): Listing {
   const entries: PolicyEntry[] = []
-  let ignored = 0
+  const invalid: Invalid[] = []
   const now = Date.now()
-  for (const [origin, raw] of pairs) {
-    let value = raw
-    if (typeof raw === 'string') {
-      try {
-        value = JSON.parse(raw)
-      } catch {
-        ignored += 1
-        continue
-      }
-    }
-    const entry = validateEntry(value, origin)
-    if (typeof entry === 'string') ignored += 1
+  for (const [key, raw] of pairs) {
+    const entry = check(key, raw)
+    if (typeof entry === 'string') invalid.push({ key, reason: cut(entry, MAX_REASON) })
     else if (entry.expiresAt > now) entries.push(entry)
   }
-  entries.sort((a, b) => a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0)
-  return { entries, ignored }
+  entries.sort((a, b) => compare(a.origin, b.origin))
+  invalid.sort((a, b) => compare(a.key, b.key))
+  return { entries, invalid }
+}
+
+/** JavaScript dates span ±8.64e15 ms from the epoch (ECMA-262 21.4.1.1). */
+const MAX_DATE = 8.64e15
+/** Characters of a reason kept (it may quote the entry: a 2 MB stack name, say). */
+const MAX_REASON = 200
+
+/** validateEntry() (the agents' check), then what the listing needs besides: dates it can print. */
+function check (key: string, raw: unknown): PolicyEntry | string {
+  let value = raw
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw)
+    } catch {
+      return 'not JSON'
+    }
+  }
+  const entry = validateEntry(value, key)
+  if (typeof entry === 'string') return entry
+  // validateEntry() accepts any finite number: agents cap expiresAt at learnedAt + their ttl.
+  if (Math.abs(entry.learnedAt) > MAX_DATE) return `learnedAt ${entry.learnedAt} is not a date (dates lie within 8.64e15 ms of 1970); agents treat the entry as expired`
+  if (Math.abs(entry.expiresAt) > MAX_DATE) return `expiresAt ${entry.expiresAt} is not a date (dates lie within 8.64e15 ms of 1970); agents cap it at learnedAt + their ttl`
+  return entry
+}
+
+function compare (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+function cut (text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…(+${text.length - max} chars)` : text
 }
 
 /** Deletes through FilePolicyCache: the write is locked, atomic and merged with what is on disk. */
 async function forgetInFile (path: string, origin: string): Promise<void> {
-  // Malformed entries were counted by the listing; the write below keeps them as they are.
+  // The write drops the entries the listing showed as invalid (every writer of the file does).
   const quiet = (): void => {}
   const logger: Logger = { debug: quiet, info: quiet, warn: quiet, error: quiet }
-  const cache = new FilePolicyCache({ path, writeDelay: 0, logger })
+  // The file's entries were written by agents with their own ttl: this write must not cap them at
+  // the default 6 hours, so its ttl is the longest a date allows.
+  const cache = new FilePolicyCache({ path, writeDelay: 0, logger, ttl: MAX_DATE })
   cache.delete(origin)
   try {
     await cache.close()
   } catch (error) {
-    throw new StoreError(`cannot write ${path} (${(error as { code?: string }).code ?? (error as Error).message})`)
+    throw new StoreError(`cannot write ${shownArg(path)} (${outsideMessage((error as { code?: string }).code ?? (error as Error).message, [path])})`)
   }
 }
 
@@ -228,7 +255,7 @@ async function withRedis<T> (parsed: Parsed & { store: { kind: 'redis' } }, sign
   const client = openRedis(url, parsed.timeout)
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new StoreError(`Redis at ${safeRedisUrl(url)} did not answer within ${parsed.timeout} ms`)), parsed.timeout)
+    timer = setTimeout(() => reject(new StoreError(`Redis at ${shownArg(url)} did not answer within ${parsed.timeout} ms`)), parsed.timeout)
     signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })
   })
   deadline.catch(() => {})
@@ -238,13 +265,13 @@ async function withRedis<T> (parsed: Parsed & { store: { kind: 'redis' } }, sign
     } catch (error) {
       if (error instanceof StoreError || signal.aborted) throw error
       const cause = client.lastError ?? error as Error & { code?: string }
-      throw new StoreError(`cannot reach Redis at ${safeRedisUrl(url)} (${redact(cause.code ?? cause.message, [url])})`)
+      throw new StoreError(`cannot reach Redis at ${shownArg(url)} (${outsideMessage(cause.code ?? cause.message, [url])})`)
     }
     try {
       return await Promise.race([work(client), deadline])
     } catch (error) {
       if (error instanceof StoreError || signal.aborted) throw error
-      throw new StoreError(`Redis at ${safeRedisUrl(url)} failed: ${redact((error as Error).message, [url])}`)
+      throw new StoreError(`Redis at ${shownArg(url)} failed: ${outsideMessage((error as Error).message, [url])}`)
     }
   } finally {
     clearTimeout(timer)
@@ -291,10 +318,13 @@ function remaining (ms: number): string {
 }
 
 function table (rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? []
+  // A loop, not Math.max(...column): a store may hold more rows than a call takes arguments.
+  const widths: number[] = []
+  for (const row of rows) row.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length) })
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n')
 }
 
+/** Every cell is escaped: origins and keys come from the store, and so does every other field. */
 function render (store: Parsed['store'], listing: Listing): string {
   const lines = [`store: ${describeStore(store)}`, '']
   if (listing.entries.length === 0) {
@@ -302,16 +332,20 @@ function render (store: Parsed['store'], listing: Listing): string {
   } else {
     const rows = [['origin', 'stack', 'fingerprint', 'verified', 'learned', 'expires']]
     for (const e of listing.entries) {
-      rows.push([e.origin, `${e.stack}${e.http1Only === true ? ' (HTTP/1.1)' : ''}`, e.fingerprint, e.evidence.verified ? 'yes' : 'no', when(e.learnedAt), `${when(e.expiresAt)} (${remaining(e.expiresAt)})`])
+      rows.push([e.origin, `${e.stack}${e.http1Only === true ? ' (HTTP/1.1)' : ''}`, e.fingerprint, e.evidence.verified ? 'yes' : 'no', when(e.learnedAt), `${when(e.expiresAt)} (${remaining(e.expiresAt)})`].map((cell) => escapeOutside(cell)))
     }
     lines.push(table(rows), '', `${listing.entries.length} ${listing.entries.length === 1 ? 'policy' : 'policies'}`)
   }
-  if (listing.ignored > 0) lines.push(`${listing.ignored} malformed ${listing.ignored === 1 ? 'entry' : 'entries'} ignored (agents never use them)`)
+  const { invalid } = listing
+  if (invalid.length > 0) {
+    lines.push('', `${invalid.length} invalid ${invalid.length === 1 ? 'entry' : 'entries'}, not listed above (agents ignore ${invalid.length === 1 ? 'it' : 'them'} unless the reason says otherwise):`)
+    lines.push(table([['key', 'reason'], ...invalid.map(({ key, reason }) => [quoteOutside(key), escapeOutside(reason, 2 * MAX_REASON)])]))
+  }
   return lines.join('\n') + '\n'
 }
 
 function storeJson (store: Parsed['store']): object {
-  return store.kind === 'file' ? { kind: 'file', path: store.path } : { kind: 'redis', url: safeRedisUrl(store.url), prefix: store.prefix }
+  return store.kind === 'file' ? { kind: 'file', path: redactArg(store.path) } : { kind: 'redis', url: redactArg(store.url), prefix: store.prefix }
 }
 
 // ---- command ----------------------------------------------------------------------------------
@@ -366,11 +400,14 @@ async function run (parsed: Parsed, signal: AbortSignal): Promise<string> {
     })
   }
   if (forget === undefined) {
-    return json ? JSON.stringify({ store: storeJson(store), policies: listing.entries, ignored: listing.ignored }) + '\n' : render(store, listing)
+    return json ? jsonLine({ store: storeJson(store), policies: listing.entries, ignored: listing.invalid.length, invalid: listing.invalid }) : render(store, listing)
   }
   const entry = listing.entries.find((e) => e.origin === forget)
-  if (json) return JSON.stringify({ store: storeJson(store), forgot: forget, found: entry !== undefined, policy: entry ?? null }) + '\n'
-  if (entry === undefined) return `no policy stored for ${forget}: nothing to forget\n`
+  // An invalid entry under that origin is gone too (deleted, or dropped by the file's rewrite).
+  const bad = listing.invalid.find((i) => i.key === forget)
+  if (json) return jsonLine({ store: storeJson(store), forgot: forget, found: entry !== undefined || bad !== undefined, policy: entry ?? null, ...(bad === undefined ? {} : { invalid: bad.reason }) })
   const who = store.kind === 'file' ? 'processes watching the file drop it' : 'every process sharing the store was told through pub/sub'
-  return `forgot ${forget} (it used the ${entry.stack} stack${entry.http1Only === true ? ' over HTTP/1.1' : ''}); ${who}. Its next request starts on the strict stack.\n`
+  if (entry !== undefined) return `forgot ${shownArg(forget)} (it used the ${entry.stack} stack${entry.http1Only === true ? ' over HTTP/1.1' : ''}); ${who}. Its next request starts on the strict stack.\n`
+  if (bad !== undefined) return `forgot ${shownArg(forget)} (its entry was invalid: ${escapeOutside(bad.reason, 2 * MAX_REASON)}); ${who}.\n`
+  return `no policy stored for ${shownArg(forget)}: nothing to forget\n`
 }

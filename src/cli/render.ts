@@ -1,3 +1,4 @@
+import { escapeOutside } from '../outside-text.ts'
 import type { FallbackStack } from '../stacks.ts'
 import type { ProbeResult } from './probe.ts'
 
@@ -54,6 +55,18 @@ function table (rows: string[][], s: Style): string {
   }).join('\n')
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
+
+/**
+ * A cell that may carry outside text (an error's message, evidence quoting one): escaped with
+ * escapeOutside() when it holds a character that could drive a terminal or forge a line, as is
+ * otherwise (the table's own sentences keep their quotes).
+ */
+function cell (text: string): string {
+  return CONTROL.test(text) ? escapeOutside(text, 1_000) : text
+}
+
 function stripAnsi (text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/\x1b\[\d+m/g, '')
@@ -65,10 +78,10 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
   for (const a of result.attempts) {
     const outcome = a.ok
       ? (a.status !== null && a.status < 400 ? s.green(`${a.status}`) : s.yellow(`${a.status}`))
-      : s.red(a.fingerprint ?? a.error ?? 'failed')
-    rows.push([a.stack, outcome, a.tlsVersion ?? '-', a.tlsVersion === null ? '-' : a.http === 'h2' ? 'h2' : '1.1', `${a.timeMs} ms${a.retries > 0 ? ` (${a.retries} retr${a.retries === 1 ? 'y' : 'ies'})` : ''}`, a.evidence])
+      : s.red(cell(a.fingerprint ?? a.error ?? 'failed'))
+    rows.push([a.stack, outcome, cell(a.tlsVersion ?? '-'), a.tlsVersion === null ? '-' : a.http === 'h2' ? 'h2' : '1.1', `${a.timeMs} ms${a.retries > 0 ? ` (${a.retries} retr${a.retries === 1 ? 'y' : 'ies'})` : ''}`, cell(a.evidence)])
   }
-  const lines = [s.bold(`probe ${result.url}`), '', table(rows, s), '']
+  const lines = [s.bold(`probe ${cell(result.url)}`), '', table(rows, s), '']
   const { stack, fingerprint, http1Only } = result.verdict
   if (stack === null) {
     lines.push(`${s.red('verdict:')} no stack works${fingerprint === null ? '' : ` (${fingerprint})`}.`)
@@ -102,7 +115,7 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
 
 /** The `--json` object: one line, no records (they are for people reading the table). */
 export function toJson (result: ProbeResult): string {
-  return JSON.stringify({
+  return terminalJson({
     url: result.url,
     origin: result.origin,
     verdict: result.verdict,
@@ -111,4 +124,20 @@ export function toJson (result: ProbeResult): string {
       stack, http, ok, status, tlsVersion, error, fingerprint, evidence, timeMs, retries
     }))
   })
+}
+
+const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * JSON for a terminal. JSON.stringify escapes C0 controls (ESC, newlines) but writes DEL, the C1
+ * controls (8-bit CSI and OSC), the line separators and the bidirectional overrides as they are:
+ * those go out as `\uXXXX` too, which parses back to the same value.
+ */
+export function terminalJson (value: unknown): string {
+  return JSON.stringify(value).replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** `terminalJson()` as one line of stdout. */
+export function jsonLine (value: unknown): string {
+  return terminalJson(value) + '\n'
 }
