@@ -3,9 +3,10 @@ import { createRequire } from 'node:module'
 import { invalidOption } from '../errors.ts'
 import type { Logger } from '../telemetry.ts'
 import type { PolicyCache } from './cache.ts'
-import type { PolicyEntry } from './entry.ts'
+import { quoteOutside } from '../outside-text.ts'
+import { checkOrigin, MAX_ENTRY_BYTES, type PolicyEntry } from './entry.ts'
 import { checkPositiveInteger, DEFAULT_CACHE_MAX, DEFAULT_TTL, kind, MemoryPolicyCache } from './memory-cache.ts'
-import { StoreSupport, summary, type ChangeListener } from './store-support.ts'
+import { fitsBytes, StoreSupport, summary, type ChangeListener } from './store-support.ts'
 
 /** The part of an ioredis client this store uses. */
 export interface RedisClient {
@@ -50,6 +51,8 @@ interface Message {
 }
 
 const KNOWN = ['url', 'client', 'keyPrefix', 'ttl', 'max', 'loadTimeout', 'logger']
+/** The largest pub/sub message read (UTF-8 bytes): an entry, its origin and the sender's id. Larger: refused before it is parsed. */
+export const MAX_MESSAGE_BYTES = 2 * MAX_ENTRY_BYTES
 /** How long close() waits for Redis to acknowledge QUIT before it drops the connection. */
 const QUIT_TIMEOUT_MS = 1_000
 
@@ -199,7 +202,7 @@ export class RedisPolicyCache implements PolicyCache {
         this.#client.get(this.#key(origin)).then(resolve, reject)
       })
       if (text === null) return undefined
-      const entry = this.#support.accept(text, origin, `redis key ${this.#key(origin)}`)
+      const entry = this.#support.accept(text, origin, `redis key ${quoteOutside(this.#key(origin))}`)
       if (entry === undefined || entry.expiresAt <= Date.now()) return undefined
       if (this.#memory.get(origin) === undefined) this.#memory.set(origin, entry)
       return this.#memory.get(origin)
@@ -270,14 +273,23 @@ export class RedisPolicyCache implements PolicyCache {
 
   #onMessage (text: string): void {
     if (this.#closed) return
+    if (!fitsBytes(text, MAX_MESSAGE_BYTES)) {
+      this.#support.warn({ limit: MAX_MESSAGE_BYTES }, `ignoring a pub/sub message larger than ${MAX_MESSAGE_BYTES} bytes`, 'data')
+      return
+    }
     let message: Partial<Message>
     try {
       message = JSON.parse(text) as Partial<Message>
     } catch {
-      this.#support.warn({}, 'ignoring a pub/sub message that is not JSON')
+      this.#support.warn({}, 'ignoring a pub/sub message that is not JSON', 'data')
       return
     }
-    if (message.id === this.#id || typeof message.origin !== 'string') return
+    if (message === null || typeof message !== 'object' || message.id === this.#id) return
+    const wrong = checkOrigin(message.origin)
+    if (wrong !== undefined || typeof message.origin !== 'string') {
+      this.#support.warn({ problem: wrong }, `ignoring a pub/sub message whose origin ${quoteOutside(message.origin)} is not an https origin: ${wrong}`, 'data')
+      return
+    }
     if (message.entry === null) {
       this.#memory.delete(message.origin)
       this.#support.notify(message.origin, undefined)
@@ -311,7 +323,7 @@ export class RedisPolicyCache implements PolicyCache {
           if (this.#memory.get(origin) !== undefined || this.#unsynced.has(origin)) continue
           const text = await this.#client.get(key)
           if (text === null) continue
-          const entry = this.#support.accept(text, origin, `redis key ${key}`)
+          const entry = this.#support.accept(text, origin, `redis key ${quoteOutside(key)}`)
           if (entry !== undefined && entry.expiresAt > Date.now()) this.#memory.set(origin, entry)
         }
       } while (cursor !== '0')
