@@ -1,8 +1,8 @@
-// Issue 27, items 5 and 6: what a peer that can write to a
+// Issue 27, items 5 and 6, and a policy file others can replace: what a peer that can write to a
 // store (or publish on its channel) can make a process hold, log or believe.
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -13,7 +13,7 @@ import { MAX_ENTRY_BYTES, MAX_NAME_CHARS, MAX_ORIGIN_CHARS, MAX_SUMMARY_CHARS } 
 import { internStats } from '../src/policy/memory-cache.ts'
 import { StoreSupport, STORE_WARNINGS_PER_INTERVAL } from '../src/policy/store-support.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
-import { memoryLogger, warnings } from './helpers.ts'
+import { failure, memoryLogger, warnings } from './helpers.ts'
 
 const TTL = 60_000
 const MiB = 1024 * 1024
@@ -253,6 +253,59 @@ describe('FilePolicyCache: the file\'s size, kind and name', () => {
     } finally {
       await cache.close()
     }
+  })
+})
+
+describe('FilePolicyCache in a folder others can write to', { skip: process.platform === 'win32' }, () => {
+  let dir: string
+  before(async () => { dir = await mkdtemp(join(tmpdir(), 'tls-fallback-perms-')) })
+  after(async () => { await rm(dir, { recursive: true, force: true }) })
+
+  async function folder (name: string, mode: number, gid?: number): Promise<string> {
+    const path = join(dir, name)
+    await mkdir(path)
+    if (gid !== undefined) await chown(path, process.getuid?.() ?? 0, gid)
+    await chmod(path, mode)
+    return path
+  }
+
+  test('a folder every local user can write to, without the sticky bit: refused at construction, naming the option', async () => {
+    const open = await folder('open', 0o777)
+    const error = await failure(async () => new FilePolicyCache({ path: join(open, 'p.json') }))
+    assert.equal(error.code, 'TLS_FALLBACK_INVALID_OPTION')
+    assert.equal(error.option, 'FilePolicyCache.path')
+    assert.match(error.message, /which every local user can write to without the sticky bit/)
+  })
+
+  test('the same folder with the sticky bit (like /tmp) is accepted; a file in it that another user owns is refused', async () => {
+    const sticky = await folder('sticky', 0o1777)
+    const cache = new FilePolicyCache({ path: join(sticky, 'mine.json') })
+    await cache.close()
+    const planted = join(sticky, 'planted.json')
+    await writeFile(planted, JSON.stringify({ version: 1, entries: {} }), { mode: 0o644 })
+    await chown(planted, 65534, 65534)
+    const error = await failure(async () => new FilePolicyCache({ path: planted }))
+    assert.equal(error.code, 'TLS_FALLBACK_INVALID_OPTION')
+    assert.match(error.message, /belongs to user 65534, in a folder where every user may create files/)
+  })
+
+  test('a group-writable folder: accepted for a group of this process, refused for another group', { skip: process.getuid?.() !== 0 ? 'needs root to chown' : false }, async () => {
+    const own = await folder('group-own', 0o770, process.getegid?.())
+    const cache = new FilePolicyCache({ path: join(own, 'p.json') })
+    await cache.close()
+    const foreign = await folder('group-foreign', 0o770, 65534)
+    const error = await failure(async () => new FilePolicyCache({ path: join(foreign, 'p.json') }))
+    assert.equal(error.code, 'TLS_FALLBACK_INVALID_OPTION')
+    assert.match(error.message, /the members of group 65534, which this process is not in/)
+  })
+
+  test('a policy file every local user can write to is refused', async () => {
+    const path = join(dir, 'writable.json')
+    await writeFile(path, JSON.stringify({ version: 1, entries: {} }))
+    await chmod(path, 0o666)
+    const error = await failure(async () => new FilePolicyCache({ path }))
+    assert.equal(error.code, 'TLS_FALLBACK_INVALID_OPTION')
+    assert.match(error.message, /can be written by every local user/)
   })
 })
 

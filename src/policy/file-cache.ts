@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, constants, fstatSync, openSync, readSync, watch, type FSWatcher } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs'
 import { open, rename, stat, unlink } from 'node:fs/promises'
-import { basename, dirname } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import { invalidOption } from '../errors.ts'
 import { escapeOutside, quoteOutside } from '../outside-text.ts'
 import type { Logger } from '../telemetry.ts'
@@ -88,6 +88,46 @@ async function readBounded (path: string, limit: number): Promise<FileText> {
   }
 }
 
+/** Who besides this process's user (and root) can write where `info` is: every local user, the members of a group the process is not in, or nobody. */
+function otherWriters (info: Stats): string | undefined {
+  if ((info.mode & 0o002) !== 0) return 'every local user'
+  const groups = new Set([...(process.getgroups?.() ?? []), process.getegid?.()])
+  if ((info.mode & 0o020) !== 0 && !groups.has(info.gid)) return `the members of group ${info.gid}, which this process is not in`
+  return undefined
+}
+
+/**
+ * Why another local user could replace or rewrite the policy file, or undefined. The folder: writable
+ * by others without the sticky bit (they can rename any file of it, the policy file and its lock
+ * included). The file: writable by others, or, in a folder where everyone may create files (sticky,
+ * like /tmp), owned by a user other than this one and root (someone created it first).
+ */
+function sharedWithOthers (path: string): string | undefined {
+  if (process.platform === 'win32') return undefined
+  const folder = dirname(resolve(path))
+  let folderInfo: Stats
+  try {
+    folderInfo = statSync(folder)
+  } catch {
+    // A folder that does not exist, or cannot be read, fails on its own.
+    return undefined
+  }
+  const sticky = (folderInfo.mode & 0o1000) !== 0
+  const folderWriters = otherWriters(folderInfo)
+  if (folderWriters !== undefined && !sticky) return `is in the folder ${quoteOutside(folder)}, which ${folderWriters} can write to without the sticky bit: another user could replace the policy file (chmod o-w,g-w, or +t)`
+  let fileInfo: Stats
+  try {
+    fileInfo = statSync(path)
+  } catch {
+    return undefined
+  }
+  const fileWriters = otherWriters(fileInfo)
+  if (fileWriters !== undefined) return `can be written by ${fileWriters} (chmod o-w,g-w)`
+  const me = process.geteuid?.()
+  if (folderWriters !== undefined && fileInfo.uid !== me && fileInfo.uid !== 0) return `belongs to user ${fileInfo.uid}, in a folder where every user may create files: another user may have put it there`
+  return undefined
+}
+
 const LOCK_STALE_MS = 10_000
 const LOCK_WAIT_MS = 5_000
 
@@ -137,6 +177,8 @@ export class FilePolicyCache implements PolicyCache {
     this.#maxFileBytes = Math.max(MIN_FILE_BYTES, max * FILE_BYTES_PER_ENTRY)
     this.#memory = new MemoryPolicyCache({ max, ttl: this.ttl })
     this.#support = new StoreSupport('FilePolicyCache', options.logger, this.ttl)
+    const shared = sharedWithOthers(this.path)
+    if (shared !== undefined) throw invalidOption('FilePolicyCache.path', shared)
     let text: FileText | undefined
     try {
       text = readBoundedSync(this.path, this.#maxFileBytes)
