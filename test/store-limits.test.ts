@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, validateEntry, type PolicyEntry } from '../src/index.ts'
+import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, TlsFallbackAgent, validateEntry, type PolicyEntry } from '../src/index.ts'
 import { MAX_ENTRY_BYTES, MAX_NAME_CHARS, MAX_ORIGIN_CHARS, MAX_SUMMARY_CHARS } from '../src/policy/entry.ts'
 import { internStats } from '../src/policy/memory-cache.ts'
 import { StoreSupport, STORE_WARNINGS_PER_INTERVAL } from '../src/policy/store-support.ts'
@@ -320,5 +320,37 @@ describe('MemoryPolicyCache gives back what it shared', () => {
     assert.ok(internStats().bytes - baseline <= held + 1_024, 'replacing an entry releases the old one\'s values')
     for (const e of cache.entries()) cache.delete(e.origin)
     assert.ok(internStats().bytes - baseline <= 1_024, `${internStats().bytes - baseline} bytes left`)
+  })
+})
+
+describe('the agent shows what a store says changed, escaped', () => {
+  test('a custom store reports changes with a newline and ESC in origin and stack, and an entry whose getter throws: escaped debug lines, nothing thrown into the store', async () => {
+    let listener: ((origin: string, entry: PolicyEntry | undefined) => void) | undefined
+    const store = {
+      ttl: TTL,
+      get: () => undefined,
+      set: () => {},
+      delete: () => {},
+      entries: () => [],
+      subscribe: (l: (origin: string, entry: PolicyEntry | undefined) => void) => { listener = l; return () => {} }
+    }
+    const { logger, lines } = memoryLogger()
+    const agent = new TlsFallbackAgent({ cache: store, logger })
+    try {
+      assert.ok(listener !== undefined)
+      listener(HOSTILE, { ...entry('https://a.example'), stack: HOSTILE as never })
+      listener(HOSTILE, undefined)
+      listener('https://b.example', Object.defineProperty({}, 'stack', { get: () => { throw new Error('boom') } }) as PolicyEntry)
+      const shown = lines.filter((l) => /elsewhere/.test(l.msg ?? ''))
+      assert.equal(shown.length, 3)
+      for (const line of shown) {
+        assert.doesNotMatch(line.msg ?? '', RAW_CONTROL, line.msg)
+        for (const value of Object.values(line.obj as Record<string, unknown>)) {
+          if (typeof value === 'string') assert.doesNotMatch(value, RAW_CONTROL, value)
+        }
+      }
+    } finally {
+      await agent.close()
+    }
   })
 })
