@@ -1,4 +1,5 @@
 import { invalidOption } from '../errors.ts'
+import { quoteOutside } from '../outside-text.ts'
 import type { PolicyCache } from './cache.ts'
 import { compactEntry, entryTableStats, INTERN_MAX_BYTES, releaseEntry, validateEntry, type PolicyEntry } from './entry.ts'
 import type { InternTableStats } from './intern-table.ts'
@@ -111,7 +112,7 @@ export class MemoryPolicyCache implements PolicyCache {
    */
   set (origin: string, entry: PolicyEntry): PolicyEntry {
     const checked = validateEntry(entry, origin, { ttl: this.ttl })
-    if (typeof checked === 'string') throw new TypeError(`MemoryPolicyCache.set(${JSON.stringify(origin)}): ${checked}`)
+    if (typeof checked === 'string') throw new TypeError(`MemoryPolicyCache.set(${quoteOutside(origin)}): ${checked}`)
     // Shared evidence where it is equal; past the sharing bound, evidence packed into the entry.
     const compact = packEntry(compactEntry(checked))
     this.delete(origin)
