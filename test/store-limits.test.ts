@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, TlsFallbackAgent, validateEntry, type PolicyEntry } from '../src/index.ts'
+import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, TlsFallbackAgent, validateEntry, type PolicyEntry, type RedisClient } from '../src/index.ts'
 import { MAX_ENTRY_BYTES, MAX_NAME_CHARS, MAX_ORIGIN_CHARS, MAX_SUMMARY_CHARS } from '../src/policy/entry.ts'
 import { internStats } from '../src/policy/memory-cache.ts'
 import { StoreSupport, STORE_WARNINGS_PER_INTERVAL } from '../src/policy/store-support.ts'
@@ -351,6 +351,44 @@ describe('the agent shows what a store says changed, escaped', () => {
       }
     } finally {
       await agent.close()
+    }
+  })
+})
+
+describe('RedisPolicyCache: ready means loaded and listening', () => {
+  let redis: RedisServer
+  let raw: Redis
+  before(async () => {
+    redis = await startRedis()
+    raw = new Redis(redis.url)
+  })
+  after(async () => {
+    raw.disconnect()
+    await redis.close()
+  })
+
+  test('an entry published as soon as ready resolves is heard, even when the subscriber connection is slower than the load', async () => {
+    const client = new Redis(redis.url)
+    const duplicate = client.duplicate.bind(client)
+    // A real subscriber connection whose SUBSCRIBE goes out 300 ms late (a slow or distant link).
+    client.duplicate = ((options?: object) => {
+      const subscriber = duplicate(options)
+      const subscribe = subscriber.subscribe.bind(subscriber) as (channel: string) => Promise<unknown>
+      subscriber.subscribe = (async (channel: string) => { await sleep(300); return await subscribe(channel) }) as typeof subscriber.subscribe
+      return subscriber
+    }) as typeof client.duplicate
+    const store = new RedisPolicyCache({ client: client as unknown as RedisClient, keyPrefix: 'ready:', ttl: TTL, loadTimeout: 2_000, logger: memoryLogger().logger })
+    try {
+      await store.ready
+      const origin = 'https://ready.example'
+      await raw.publish('ready:changes', JSON.stringify({ id: 'peer', origin, entry: entry(origin) }))
+      await raw.publish('ready:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
+      const deadline = Date.now() + 3_000
+      while (store.get('https://sentinel.example') === undefined && Date.now() < deadline) await sleep(10)
+      assert.ok(store.get(origin) !== undefined, 'the change published right after ready was heard')
+    } finally {
+      await store.close()
+      client.disconnect()
     }
   })
 })

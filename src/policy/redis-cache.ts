@@ -96,6 +96,8 @@ export class RedisPolicyCache implements PolicyCache {
   readonly #unsynced = new Map<string, PolicyEntry | null>()
   /** Look-ups waiting for the client to be ready; each is called when it is, or when that will not happen soon. */
   readonly #waiting = new Set<() => void>()
+  /** Settles once the subscriber listens on the channel (or failed to). */
+  readonly #subscribed: Promise<void>
   #down = false
   #closed = false
   /** Resolves once the entries present in Redis at connection time are in memory. */
@@ -147,7 +149,7 @@ export class RedisPolicyCache implements PolicyCache {
     this.#subscriber = this.#client.duplicate({ enableOfflineQueue: true })
     this.#subscriber.on('message', (channel: string, text: string) => { if (channel === this.#channel) this.#onMessage(text) })
     this.#subscriber.on('error', () => {})
-    this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#outage(error))
+    this.#subscribed = this.#subscriber.subscribe(this.#channel).then(() => {}, (error: unknown) => this.#outage(error))
     this.#client.on('error', (error: unknown) => this.#outage(error))
     let resolveReady!: () => void
     this.ready = new Promise((resolve) => { resolveReady = resolve })
@@ -312,6 +314,12 @@ export class RedisPolicyCache implements PolicyCache {
       this.#unsynced.delete(origin)
       this.#push(origin, entry)
     }
+    // Listen first, then load: a change published between the two is heard, not lost (bounded: a
+    // subscriber that does not connect in time leaves the load to go on without it).
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.#loadTimeout)
+      this.#subscribed.then(() => { clearTimeout(timer); resolve() }, resolve)
+    })
     // Load every entry present now, so that known origins never wait.
     try {
       let cursor = '0'
