@@ -3,6 +3,7 @@ import { ConnectionTracker, http2FailureFor, type ResolvedTls } from './connecto
 import { mayLearn } from './decide.ts'
 import { invalidOption } from './errors.ts'
 import type { Diagnosis } from './fingerprint.ts'
+import { escapeOutside, quoteOutside } from './outside-text.ts'
 import { resolveOptions, type AgentConfig, type HostRule, type TlsFallbackAgentOptions } from './options.ts'
 import type { PolicyCache } from './policy/cache.ts'
 import { validateEntry, type PolicyEntry } from './policy/entry.ts'
@@ -128,9 +129,16 @@ export class TlsFallbackAgent extends Dispatcher {
     }
     this.#requestHost = this.#makeRequestHost()
     this.#unsubscribe = this.#cache.subscribe?.((origin, entry) => {
-      this.#telemetry.debug({ origin, stack: entry?.stack ?? null }, entry === undefined
-        ? `${origin}: its policy was deleted elsewhere`
-        : `${origin}: learned elsewhere: the ${entry.stack} stack${entry.http1Only === true ? ' over HTTP/1.1' : ''}`)
+      // What a store says changed is outside text (a custom store calls this with anything): read once, shown escaped.
+      let stack: unknown = null
+      let http1Only: unknown
+      try {
+        if (entry !== undefined) ({ stack, http1Only } = entry)
+      } catch {}
+      const shown = escapeOutside(stack, 64)
+      this.#telemetry.debug({ origin: escapeOutside(origin), stack: stack === null ? null : shown }, entry === undefined
+        ? `${quoteOutside(origin)}: its policy was deleted elsewhere`
+        : `${quoteOutside(origin)}: learned elsewhere: the ${shown} stack${http1Only === true ? ' over HTTP/1.1' : ''}`)
     })
   }
 

@@ -254,9 +254,9 @@ describe('validateEntry', () => {
 
   test('refuses an entry whose origin differs from the key it was stored under', () => {
     assert.equal(validateEntry(entry('https://a.example'), 'https://b.example'),
-      'origin https://a.example does not match the key https://b.example')
+      'origin "https://a.example" does not match the key "https://b.example"')
     assert.equal(validateEntry(entry('https://a.example'), 'https://a.example:8443'),
-      'origin https://a.example does not match the key https://a.example:8443')
+      'origin "https://a.example" does not match the key "https://a.example:8443"')
   })
 })
 

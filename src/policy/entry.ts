@@ -1,6 +1,8 @@
 import type { Evidence, FingerprintId } from '../fingerprint.ts'
 import { FINGERPRINTS } from '../fingerprint.ts'
+import { quoteOutside } from '../outside-text.ts'
 import { isStackName, type StackName } from '../stacks.ts'
+import { InternTable, stringBytes, type InternTableStats } from './intern-table.ts'
 
 /** What the agent learned about one origin. JSON-safe, so that stores can keep it anywhere. */
 export interface PolicyEntry {
@@ -38,6 +40,19 @@ export interface EntryLimits {
 export const MAX_CLOCK_SKEW = 60_000
 
 /**
+ * The most an entry may take as JSON text (UTF-8 bytes). A store checks a value's length against it
+ * before it parses the value (a Redis value, a pub/sub message); every entry this library writes is
+ * far smaller (about 400 bytes), and one that fits every bound below fits this one.
+ */
+export const MAX_ENTRY_BYTES = 8_192
+/** The longest origin kept: `https://`, a 253-character DNS name and `:65535` take 267. Longer: refused. */
+export const MAX_ORIGIN_CHARS = 300
+/** The longest `evidence.errorCode`, `tlsVersion` or `cipher` kept (names: 45 characters at most today). Longer: refused. */
+export const MAX_NAME_CHARS = 128
+/** The longest `evidence.summary` kept (the agent's own are under 260 characters). Longer: cut, with `…` at the end. */
+export const MAX_SUMMARY_CHARS = 512
+
+/**
  * Checks an entry that came from outside the process (a file, Redis, a custom store) and returns a
  * plain copy of it, or a string that says what is wrong with it. Each property is read once: an
  * accessor or a Proxy cannot show one value to the check and another to the agent, because the
@@ -53,11 +68,10 @@ export function validateEntry (value: unknown, origin?: string, limits: EntryLim
   }
 }
 
-function copyEntry (value: unknown, key: string | undefined, limits: EntryLimits): PolicyEntry | string {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not an object'
-  const e = value as Record<string, unknown>
-  const { origin, stack, http1Only, fingerprint, evidence, learnedAt, expiresAt } = e
+/** What is wrong with an origin that came from outside (undefined: it is an https origin, at most MAX_ORIGIN_CHARS long). */
+export function checkOrigin (origin: unknown): string | undefined {
   if (typeof origin !== 'string') return 'origin is not a string'
+  if (origin.length > MAX_ORIGIN_CHARS) return `origin is longer than ${MAX_ORIGIN_CHARS} characters`
   let parsed: URL
   try {
     parsed = new URL(origin)
@@ -65,11 +79,21 @@ function copyEntry (value: unknown, key: string | undefined, limits: EntryLimits
     return 'origin is not a URL'
   }
   if (parsed.origin !== origin || parsed.protocol !== 'https:') return 'origin is not an https origin'
-  if (key !== undefined && origin !== key) return `origin ${origin} does not match the key ${key}`
-  if (!isStackName(stack)) return `unknown stack ${JSON.stringify(stack)}`
+  return undefined
+}
+
+function copyEntry (value: unknown, key: string | undefined, limits: EntryLimits): PolicyEntry | string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not an object'
+  const e = value as Record<string, unknown>
+  const { origin, stack, http1Only, fingerprint, evidence, learnedAt, expiresAt } = e
+  const wrong = checkOrigin(origin)
+  if (wrong !== undefined) return wrong
+  if (typeof origin !== 'string') return 'origin is not a string'
+  if (key !== undefined && origin !== key) return `origin ${quoteOutside(origin)} does not match the key ${quoteOutside(key)}`
+  if (!isStackName(stack)) return `unknown stack ${typeof stack === 'string' ? quoteOutside(stack, MAX_NAME_CHARS) : typeof stack}`
   if (http1Only !== undefined && typeof http1Only !== 'boolean') return 'http1Only is not a boolean'
   if (typeof fingerprint !== 'string' || !(FINGERPRINTS as readonly string[]).includes(fingerprint)) {
-    return `unknown fingerprint ${JSON.stringify(fingerprint)}`
+    return `unknown fingerprint ${typeof fingerprint === 'string' ? quoteOutside(fingerprint, MAX_NAME_CHARS) : typeof fingerprint}`
   }
   const copied = copyEvidence(evidence)
   if (typeof copied === 'string') return copied
@@ -91,11 +115,13 @@ function copyEvidence (value: unknown): Evidence | string {
   const evidence = {} as Evidence
   if (errorCode !== undefined) {
     if (typeof errorCode !== 'string') return 'evidence.errorCode is not a string'
+    if (errorCode.length > MAX_NAME_CHARS) return `evidence.errorCode is longer than ${MAX_NAME_CHARS} characters`
     evidence.errorCode = errorCode
   }
   for (const [name, field] of [['tlsVersion', tlsVersion], ['cipher', cipher]] as const) {
     if (field === undefined) continue
     if (field !== null && typeof field !== 'string') return `evidence.${name} is not a string`
+    if (field !== null && field.length > MAX_NAME_CHARS) return `evidence.${name} is longer than ${MAX_NAME_CHARS} characters`
     evidence[name] = field
   }
   for (const [name, field] of [['bytesReceived', bytesReceived], ['bytesSent', bytesSent], ['plaintextReceived', plaintextReceived]] as const) {
@@ -114,22 +140,46 @@ function copyEvidence (value: unknown): Evidence | string {
     evidence.renegotiations = renegotiations
   }
   evidence.verified = verified
-  evidence.summary = summary
+  evidence.summary = summary.length > MAX_SUMMARY_CHARS ? `${summary.slice(0, MAX_SUMMARY_CHARS - 1)}…` : summary
   return evidence
 }
 
-const MAX_INTERNED = 512
-const MAX_SHARED_EVIDENCE = 4_096
-const strings = new Map<string, string>()
-const records = new Map<string, NonNullable<Evidence['records']>>()
-const evidences = new Map<string, Evidence>()
+/** Distinct strings (error codes, protocols, cipher suites, summaries) and record counts shared. */
+export const MAX_INTERNED = 512
+/** Distinct evidence objects shared between entries. */
+export const MAX_SHARED_EVIDENCE = 4_096
+/** The bytes each interning table may hold (strings, record counts, evidence, packed templates). */
+export const INTERN_MAX_BYTES = 2 * 1024 * 1024
+/** The bytes an evidence object takes beyond its key and strings (nine fields). */
+const EVIDENCE_BYTES = 100
+const strings = new InternTable<string>(MAX_INTERNED, INTERN_MAX_BYTES)
+const records = new InternTable<NonNullable<Evidence['records']>>(MAX_INTERNED, INTERN_MAX_BYTES)
+const evidences = new InternTable<Evidence>(MAX_SHARED_EVIDENCE, INTERN_MAX_BYTES)
 
 function intern (value: string | null | undefined): string | null | undefined {
   if (typeof value !== 'string') return value
-  const known = strings.get(value)
-  if (known !== undefined) return known
-  if (strings.size < MAX_INTERNED) strings.set(value, value)
-  return value
+  return strings.acquire(value, () => value) ?? value
+}
+
+function releaseString (value: string | null | undefined): void {
+  if (typeof value === 'string') strings.release(value, value)
+}
+
+function recordsKey (r: NonNullable<Evidence['records']>): string {
+  return `${r.helloRequests},${r.serverAlerts},${r.clientAlerts}`
+}
+
+function evidenceKey (e: Evidence): string {
+  return `${e.errorCode}|${e.tlsVersion}|${e.cipher}|${e.bytesReceived}|${e.bytesSent}|${e.plaintextReceived}|${e.records === undefined ? '' : recordsKey(e.records)}|${e.renegotiations}|${e.verified}|${e.summary}`
+}
+
+/** Bytes of the strings an evidence object holds that the strings table does not (it was full). */
+function ownStringBytes (e: Evidence): number {
+  let bytes = 0
+  for (const value of [e.errorCode, e.tlsVersion, e.cipher, e.summary]) {
+    if (typeof value === 'string' && !strings.holds(value, value)) bytes += stringBytes(value)
+  }
+  return bytes
 }
 
 /**
@@ -150,22 +200,16 @@ export function compactEntry (entry: PolicyEntry): PolicyEntry {
   const e = entry.evidence
   let shared = e.records
   if (shared !== undefined) {
-    const key = `${shared.helloRequests},${shared.serverAlerts},${shared.clientAlerts}`
-    const known = records.get(key)
-    if (known !== undefined) shared = known
-    else if (records.size < MAX_INTERNED) records.set(key, shared = Object.freeze({ ...shared }))
+    const own = shared
+    shared = records.acquire(recordsKey(own), () => Object.freeze({ ...own })) ?? own
   }
   const errorCode = intern(e.errorCode) as string | undefined
   const tlsVersion = intern(e.tlsVersion) as string | null
   const cipher = intern(e.cipher) as string | null
   const summary = intern(e.summary) as string
   const { bytesReceived, bytesSent, plaintextReceived, renegotiations, verified } = e
-  const key = `${errorCode}|${tlsVersion}|${cipher}|${bytesReceived}|${bytesSent}|${plaintextReceived}|${shared === undefined ? '' : `${shared.helloRequests},${shared.serverAlerts},${shared.clientAlerts}`}|${renegotiations}|${verified}|${summary}`
-  let evidence = evidences.get(key)
-  if (evidence === undefined) {
-    evidence = makeEvidence()
-    if (evidences.size < MAX_SHARED_EVIDENCE) evidences.set(key, Object.freeze(evidence))
-  }
+  const made = makeEvidence()
+  const evidence = evidences.acquire(evidenceKey(made), () => Object.freeze(made), EVIDENCE_BYTES + ownStringBytes(made)) ?? made
   const { stack, fingerprint, learnedAt, expiresAt } = entry
   const origin = flat(entry.origin)
   // Frozen: nothing (an accessor included) can be put into a kept entry after it was checked.
@@ -181,4 +225,24 @@ export function compactEntry (entry: PolicyEntry): PolicyEntry {
         ? { errorCode, tlsVersion, cipher, bytesReceived, bytesSent, plaintextReceived, renegotiations, verified, summary }
         : { errorCode, tlsVersion, cipher, bytesReceived, bytesSent, plaintextReceived, verified, summary }
   }
+}
+
+/**
+ * Gives back what compactEntry took for an entry a cache no longer keeps: the shared values no kept
+ * entry uses any more leave the tables. Called once per compacted entry, when its cache drops it.
+ */
+export function releaseEntry (entry: PolicyEntry): void {
+  const e = entry.evidence
+  if (Object.isFrozen(e)) evidences.release(evidenceKey(e), e)
+  // Record counts are equal by content: the one this entry took may not be the one it holds.
+  if (e.records !== undefined) records.releaseKey(recordsKey(e.records))
+  releaseString(e.errorCode)
+  releaseString(e.tlsVersion)
+  releaseString(e.cipher)
+  releaseString(e.summary)
+}
+
+/** What the interning tables hold (for tests and the bench). */
+export function entryTableStats (): { strings: InternTableStats, records: InternTableStats, evidences: InternTableStats } {
+  return { strings: strings.stats(), records: records.stats(), evidences: evidences.stats() }
 }

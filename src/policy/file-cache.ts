@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { readFileSync, watch, type FSWatcher } from 'node:fs'
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises'
-import { basename, dirname } from 'node:path'
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs'
+import { open, rename, stat, unlink } from 'node:fs/promises'
+import { basename, dirname, resolve } from 'node:path'
 import { invalidOption } from '../errors.ts'
+import { escapeOutside, quoteOutside } from '../outside-text.ts'
 import type { Logger } from '../telemetry.ts'
 import type { PolicyCache } from './cache.ts'
 import type { PolicyEntry } from './entry.ts'
@@ -27,6 +28,106 @@ interface FileShape {
   entries: Record<string, unknown>
 }
 
+/**
+ * The largest policy file read, per origin the store keeps (`max`): about five times what an entry
+ * takes in the file (about 450 bytes), and never less than MIN_FILE_BYTES. A larger file is not read.
+ */
+export const FILE_BYTES_PER_ENTRY = 2_048
+export const MIN_FILE_BYTES = 1024 * 1024
+
+/** The file's text, or why it was not read: it is larger than `limit`, or it is not a regular file. */
+type FileText = string | { problem: 'too large' | 'not a file' }
+
+/** Opened without blocking (a FIFO in its place would hold the process), read up to `limit` bytes. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK
+
+function readBoundedSync (path: string, limit: number): FileText {
+  const fd = openSync(path, READ_FLAGS)
+  try {
+    const info = fstatSync(fd)
+    if (!info.isFile()) return { problem: 'not a file' }
+    if (info.size > limit) return { problem: 'too large' }
+    // One byte more than the limit: a file that grew since fstat is caught too.
+    const buffer = Buffer.allocUnsafe(Math.min(info.size, limit) + 1)
+    let length = 0
+    for (;;) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null)
+      if (n === 0) break
+      length += n
+      if (length === buffer.length) {
+        if (length > limit) return { problem: 'too large' }
+        break
+      }
+    }
+    return buffer.toString('utf8', 0, length)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+async function readBounded (path: string, limit: number): Promise<FileText> {
+  const handle = await open(path, READ_FLAGS)
+  try {
+    const info = await handle.stat()
+    if (!info.isFile()) return { problem: 'not a file' }
+    if (info.size > limit) return { problem: 'too large' }
+    const buffer = Buffer.allocUnsafe(Math.min(info.size, limit) + 1)
+    let length = 0
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null)
+      if (bytesRead === 0) break
+      length += bytesRead
+      if (length === buffer.length) {
+        if (length > limit) return { problem: 'too large' }
+        break
+      }
+    }
+    return buffer.toString('utf8', 0, length)
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Who besides this process's user (and root) can write where `info` is: every local user, the members of a group the process is not in, or nobody. */
+function otherWriters (info: Stats): string | undefined {
+  if ((info.mode & 0o002) !== 0) return 'every local user'
+  const groups = new Set([...(process.getgroups?.() ?? []), process.getegid?.()])
+  if ((info.mode & 0o020) !== 0 && !groups.has(info.gid)) return `the members of group ${info.gid}, which this process is not in`
+  return undefined
+}
+
+/**
+ * Why another local user could replace or rewrite the policy file, or undefined. The folder: writable
+ * by others without the sticky bit (they can rename any file of it, the policy file and its lock
+ * included). The file: writable by others, or, in a folder where everyone may create files (sticky,
+ * like /tmp), owned by a user other than this one and root (someone created it first).
+ */
+function sharedWithOthers (path: string): string | undefined {
+  if (process.platform === 'win32') return undefined
+  const folder = dirname(resolve(path))
+  let folderInfo: Stats
+  try {
+    folderInfo = statSync(folder)
+  } catch {
+    // A folder that does not exist, or cannot be read, fails on its own.
+    return undefined
+  }
+  const sticky = (folderInfo.mode & 0o1000) !== 0
+  const folderWriters = otherWriters(folderInfo)
+  if (folderWriters !== undefined && !sticky) return `is in the folder ${quoteOutside(folder)}, which ${folderWriters} can write to without the sticky bit: another user could replace the policy file (chmod o-w,g-w, or +t)`
+  let fileInfo: Stats
+  try {
+    fileInfo = statSync(path)
+  } catch {
+    return undefined
+  }
+  const fileWriters = otherWriters(fileInfo)
+  if (fileWriters !== undefined) return `can be written by ${fileWriters} (chmod o-w,g-w)`
+  const me = process.geteuid?.()
+  if (folderWriters !== undefined && fileInfo.uid !== me && fileInfo.uid !== 0) return `belongs to user ${fileInfo.uid}, in a folder where every user may create files: another user may have put it there`
+  return undefined
+}
+
 const LOCK_STALE_MS = 10_000
 const LOCK_WAIT_MS = 5_000
 
@@ -45,6 +146,10 @@ export class FilePolicyCache implements PolicyCache {
   readonly #memory: MemoryPolicyCache
   readonly #support: StoreSupport
   readonly #writeDelay: number
+  /** The path as warnings show it: quoted in their text, escaped in their fields (a file name is outside text). */
+  readonly #shown: { quoted: string, escaped: string }
+  /** The largest file read (see FILE_BYTES_PER_ENTRY). */
+  readonly #maxFileBytes: number
   /** Changes not yet on disk: an entry, or null for a deletion. */
   #pending = new Map<string, PolicyEntry | null>()
   #timer: NodeJS.Timeout | undefined
@@ -68,14 +173,19 @@ export class FilePolicyCache implements PolicyCache {
       throw invalidOption('FilePolicyCache.writeDelay', `must be a whole number of milliseconds, got ${describe(options.writeDelay)}`)
     }
     this.path = options.path
+    this.#shown = { quoted: quoteOutside(this.path, 1_000), escaped: escapeOutside(this.path, 1_000) }
+    this.#maxFileBytes = Math.max(MIN_FILE_BYTES, max * FILE_BYTES_PER_ENTRY)
     this.#memory = new MemoryPolicyCache({ max, ttl: this.ttl })
     this.#support = new StoreSupport('FilePolicyCache', options.logger, this.ttl)
-    let text: string | undefined
+    const shared = sharedWithOthers(this.path)
+    if (shared !== undefined) throw invalidOption('FilePolicyCache.path', shared)
+    let text: FileText | undefined
     try {
-      text = readFileSync(this.path, 'utf8')
+      text = readBoundedSync(this.path, this.#maxFileBytes)
     } catch (error) {
       if ((error as { code?: string }).code !== 'ENOENT') throw invalidOption('FilePolicyCache.path', `cannot be read: ${(error as Error).message}`, error)
     }
+    if (typeof text === 'object' && text.problem === 'not a file') throw invalidOption('FilePolicyCache.path', 'is not a regular file')
     if (text !== undefined) this.#apply(this.#parse(text), false)
     this.#watch()
   }
@@ -128,28 +238,33 @@ export class FilePolicyCache implements PolicyCache {
     if (this.#closed || this.#timer !== undefined) return
     this.#timer = setTimeout(() => {
       this.#timer = undefined
-      this.flush().catch((error: unknown) => this.#support.warn({ err: summary(error), path: this.path }, 'writing the policy file failed; will retry on the next change'))
+      this.flush().catch((error: unknown) => this.#support.warn({ err: summary(error), path: this.#shown.escaped }, 'writing the policy file failed; will retry on the next change'))
     }, this.#writeDelay)
   }
 
-  #parse (text: string): Map<string, PolicyEntry> {
+  #parse (text: FileText): Map<string, PolicyEntry> {
     const found = new Map<string, PolicyEntry>()
+    if (typeof text !== 'string') {
+      this.#support.warn({ path: this.#shown.escaped, problem: text.problem, limit: this.#maxFileBytes },
+        text.problem === 'too large' ? `ignoring ${this.#shown.quoted}: it is larger than ${this.#maxFileBytes} bytes` : `ignoring ${this.#shown.quoted}: it is not a regular file`, 'data')
+      return found
+    }
     if (text.trim() === '') return found
     let data: unknown
     try {
       data = JSON.parse(text)
     } catch {
-      this.#support.warn({ path: this.path }, `ignoring ${this.path}: it is not JSON`)
+      this.#support.warn({ path: this.#shown.escaped }, `ignoring ${this.#shown.quoted}: it is not JSON`, 'data')
       return found
     }
     const shape = data as Partial<FileShape>
     if (shape === null || typeof shape !== 'object' || shape.version !== 1 || shape.entries === null || typeof shape.entries !== 'object') {
-      this.#support.warn({ path: this.path }, `ignoring ${this.path}: not a policy file (version 1)`)
+      this.#support.warn({ path: this.#shown.escaped }, `ignoring ${this.#shown.quoted}: not a policy file (version 1)`, 'data')
       return found
     }
     const now = Date.now()
     for (const [origin, raw] of Object.entries(shape.entries)) {
-      const entry = this.#support.accept(raw, origin, this.path)
+      const entry = this.#support.accept(raw, origin, this.#shown.quoted)
       if (entry !== undefined && entry.expiresAt > now) found.set(origin, entry)
     }
     return found
@@ -188,7 +303,7 @@ export class FilePolicyCache implements PolicyCache {
   }
 
   #reload (): void {
-    readFile(this.path, 'utf8').then((text) => {
+    readBounded(this.path, this.#maxFileBytes).then((text) => {
       // A read that finishes after close() changes nothing: the closed store's entries stay as they were.
       if (!this.#closed) this.#apply(this.#parse(text), true)
     }, (error: unknown) => {
@@ -207,9 +322,9 @@ export class FilePolicyCache implements PolicyCache {
       throw error
     }
     try {
-      let text = ''
+      let text: FileText = ''
       try {
-        text = await readFile(this.path, 'utf8')
+        text = await readBounded(this.path, this.#maxFileBytes)
       } catch (error) {
         if ((error as { code?: string }).code !== 'ENOENT') throw error
       }

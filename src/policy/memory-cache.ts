@@ -1,7 +1,9 @@
 import { invalidOption } from '../errors.ts'
+import { quoteOutside } from '../outside-text.ts'
 import type { PolicyCache } from './cache.ts'
-import { compactEntry, validateEntry, type PolicyEntry } from './entry.ts'
-import { packEntry } from './packed-entry.ts'
+import { compactEntry, entryTableStats, INTERN_MAX_BYTES, releaseEntry, validateEntry, type PolicyEntry } from './entry.ts'
+import type { InternTableStats } from './intern-table.ts'
+import { packEntry, releasePacked, templateTableStats } from './packed-entry.ts'
 
 export interface MemoryPolicyCacheOptions {
   /** How many origins to remember; the least recently used is dropped first. Default: 10,000. */
@@ -33,6 +35,35 @@ export function describe (value: unknown): string {
   return `a ${typeof value}`
 }
 
+/** Gives back the shared values an entry took when it was kept (see compactEntry and packEntry). */
+function release (entry: PolicyEntry): void {
+  releasePacked(entry)
+  releaseEntry(entry)
+}
+
+/** A cache dropped without deleting its entries gives their shared values back once it is collected. */
+const dropped = new FinalizationRegistry<Map<string, PolicyEntry>>((entries) => {
+  for (const entry of entries.values()) release(entry)
+})
+
+export interface InternStats {
+  tables: Record<'strings' | 'records' | 'evidences' | 'templates', InternTableStats>
+  /** Bytes held by every table together. */
+  bytes: number
+  /** The most they may hold together. */
+  maxBytes: number
+}
+
+/**
+ * What the interning tables shared by every cache of the process hold (internal: for tests and the
+ * bench). Each table holds at most INTERN_MAX_BYTES, and only values some kept entry uses.
+ */
+export function internStats (): InternStats {
+  const tables = { ...entryTableStats(), templates: templateTableStats() }
+  const list = Object.values(tables)
+  return { tables, bytes: list.reduce((sum, t) => sum + t.bytes, 0), maxBytes: list.length * INTERN_MAX_BYTES }
+}
+
 /** The default store: in memory, bounded (least recently used first out), entries expire after `ttl`. */
 export class MemoryPolicyCache implements PolicyCache {
   readonly ttl: number
@@ -51,6 +82,7 @@ export class MemoryPolicyCache implements PolicyCache {
     checkPositiveInteger('MemoryPolicyCache.ttl', ttl)
     this.max = max
     this.ttl = ttl
+    dropped.register(this, this.#entries)
   }
 
   get size (): number {
@@ -62,6 +94,7 @@ export class MemoryPolicyCache implements PolicyCache {
     if (entry === undefined) return undefined
     if (entry.expiresAt <= Date.now()) {
       this.#entries.delete(origin)
+      release(entry)
       return undefined
     }
     // Most recently used last (nothing to move when it already is).
@@ -79,30 +112,36 @@ export class MemoryPolicyCache implements PolicyCache {
    */
   set (origin: string, entry: PolicyEntry): PolicyEntry {
     const checked = validateEntry(entry, origin, { ttl: this.ttl })
-    if (typeof checked === 'string') throw new TypeError(`MemoryPolicyCache.set(${JSON.stringify(origin)}): ${checked}`)
+    if (typeof checked === 'string') throw new TypeError(`MemoryPolicyCache.set(${quoteOutside(origin)}): ${checked}`)
     // Shared evidence where it is equal; past the sharing bound, evidence packed into the entry.
     const compact = packEntry(compactEntry(checked))
-    this.#entries.delete(origin)
+    this.delete(origin)
     // The key is the entry's own flat origin string (see flat()).
     this.#entries.set(compact.origin, compact)
     this.#last = origin
     while (this.#entries.size > this.max) {
-      const oldest = this.#entries.keys().next().value as string
+      const [oldest, evicted] = this.#entries.entries().next().value as [string, PolicyEntry]
       this.#entries.delete(oldest)
+      release(evicted)
     }
     return compact
   }
 
   delete (origin: string): void {
+    const entry = this.#entries.get(origin)
+    if (entry === undefined) return
     this.#entries.delete(origin)
+    release(entry)
   }
 
   entries (): PolicyEntry[] {
     const now = Date.now()
     const list: PolicyEntry[] = []
     for (const [origin, entry] of this.#entries) {
-      if (entry.expiresAt <= now) this.#entries.delete(origin)
-      else list.push(entry)
+      if (entry.expiresAt <= now) {
+        this.#entries.delete(origin)
+        release(entry)
+      } else list.push(entry)
     }
     return list
   }

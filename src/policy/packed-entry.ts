@@ -1,6 +1,7 @@
 import { inspect } from 'node:util'
 import type { Evidence } from '../fingerprint.ts'
-import type { PolicyEntry } from './entry.ts'
+import { INTERN_MAX_BYTES, MAX_SHARED_EVIDENCE, type PolicyEntry } from './entry.ts'
+import { InternTable, stringBytes, type InternTableStats } from './intern-table.ts'
 
 /**
  * Evidence kept compactly in a cache entry. Caches share equal evidence objects (compactEntry), but
@@ -47,8 +48,9 @@ interface Packed {
   [PLAINTEXT_RECEIVED]: number
 }
 
-const MAX_TEMPLATES = 4_096
-const templates = new Map<string, Template>()
+/** A template's bytes beyond its key (its strings are in the key, or shared with the strings table). */
+const TEMPLATE_BYTES = 100
+const templates = new InternTable<Template>(MAX_SHARED_EVIDENCE, INTERN_MAX_BYTES)
 
 function layoutOf (evidence: Evidence): Layout | undefined {
   const keys = Object.keys(evidence).join(',')
@@ -58,16 +60,28 @@ function layoutOf (evidence: Evidence): Layout | undefined {
   return undefined
 }
 
+function templateKey (layout: Layout, t: Pick<Evidence, 'errorCode' | 'tlsVersion' | 'cipher' | 'records' | 'renegotiations' | 'verified' | 'summary'>): string {
+  const { errorCode, tlsVersion, cipher, records, renegotiations, verified, summary } = t
+  return `${layout}|${errorCode}|${tlsVersion}|${cipher}|${records === undefined ? '' : `${records.helloRequests},${records.serverAlerts},${records.clientAlerts}`}|${renegotiations}|${verified}|${summary}`
+}
+
+/** The shared template for this evidence, with one reference taken; undefined when the table is full. */
 function templateFor (evidence: Evidence, layout: Layout): Template | undefined {
   const { errorCode, tlsVersion, cipher, records, renegotiations, verified, summary } = evidence
-  const key = `${layout}|${errorCode}|${tlsVersion}|${cipher}|${records === undefined ? '' : `${records.helloRequests},${records.serverAlerts},${records.clientAlerts}`}|${renegotiations}|${verified}|${summary}`
-  let template = templates.get(key)
-  if (template === undefined) {
-    if (templates.size >= MAX_TEMPLATES) return undefined
-    template = Object.freeze({ layout, errorCode, tlsVersion, cipher, records, renegotiations, verified, summary })
-    templates.set(key, template)
-  }
-  return template
+  const key = templateKey(layout, evidence)
+  // The template's strings count once more: they may be copies of their own (the strings table was full).
+  return templates.acquire(key, () => Object.freeze({ layout, errorCode, tlsVersion, cipher, records, renegotiations, verified, summary }), TEMPLATE_BYTES + stringBytes(key))
+}
+
+/** Gives back the template a packed entry took, when its cache drops it (see releaseEntry). */
+export function releasePacked (entry: PolicyEntry): void {
+  const template = (entry as Partial<Packed>)[TEMPLATE]
+  if (template !== undefined) templates.release(templateKey(template.layout, template), template)
+}
+
+/** What the templates table holds (for tests and the bench). */
+export function templateTableStats (): InternTableStats {
+  return templates.stats()
 }
 
 /** Rebuilds the evidence: object literals, one per layout, in compactEntry's key order. */

@@ -3,9 +3,10 @@ import { createRequire } from 'node:module'
 import { invalidOption } from '../errors.ts'
 import type { Logger } from '../telemetry.ts'
 import type { PolicyCache } from './cache.ts'
-import type { PolicyEntry } from './entry.ts'
+import { quoteOutside } from '../outside-text.ts'
+import { checkOrigin, MAX_ENTRY_BYTES, type PolicyEntry } from './entry.ts'
 import { checkPositiveInteger, DEFAULT_CACHE_MAX, DEFAULT_TTL, kind, MemoryPolicyCache } from './memory-cache.ts'
-import { StoreSupport, summary, type ChangeListener } from './store-support.ts'
+import { fitsBytes, StoreSupport, summary, type ChangeListener } from './store-support.ts'
 
 /** The part of an ioredis client this store uses. */
 export interface RedisClient {
@@ -50,6 +51,8 @@ interface Message {
 }
 
 const KNOWN = ['url', 'client', 'keyPrefix', 'ttl', 'max', 'loadTimeout', 'logger']
+/** The largest pub/sub message read (UTF-8 bytes): an entry, its origin and the sender's id. Larger: refused before it is parsed. */
+export const MAX_MESSAGE_BYTES = 2 * MAX_ENTRY_BYTES
 /** How long close() waits for Redis to acknowledge QUIT before it drops the connection. */
 const QUIT_TIMEOUT_MS = 1_000
 
@@ -93,6 +96,8 @@ export class RedisPolicyCache implements PolicyCache {
   readonly #unsynced = new Map<string, PolicyEntry | null>()
   /** Look-ups waiting for the client to be ready; each is called when it is, or when that will not happen soon. */
   readonly #waiting = new Set<() => void>()
+  /** Settles once the subscriber listens on the channel (or failed to). */
+  readonly #subscribed: Promise<void>
   #down = false
   #closed = false
   /** Resolves once the entries present in Redis at connection time are in memory. */
@@ -144,7 +149,7 @@ export class RedisPolicyCache implements PolicyCache {
     this.#subscriber = this.#client.duplicate({ enableOfflineQueue: true })
     this.#subscriber.on('message', (channel: string, text: string) => { if (channel === this.#channel) this.#onMessage(text) })
     this.#subscriber.on('error', () => {})
-    this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#outage(error))
+    this.#subscribed = this.#subscriber.subscribe(this.#channel).then(() => {}, (error: unknown) => this.#outage(error))
     this.#client.on('error', (error: unknown) => this.#outage(error))
     let resolveReady!: () => void
     this.ready = new Promise((resolve) => { resolveReady = resolve })
@@ -199,7 +204,7 @@ export class RedisPolicyCache implements PolicyCache {
         this.#client.get(this.#key(origin)).then(resolve, reject)
       })
       if (text === null) return undefined
-      const entry = this.#support.accept(text, origin, `redis key ${this.#key(origin)}`)
+      const entry = this.#support.accept(text, origin, `redis key ${quoteOutside(this.#key(origin))}`)
       if (entry === undefined || entry.expiresAt <= Date.now()) return undefined
       if (this.#memory.get(origin) === undefined) this.#memory.set(origin, entry)
       return this.#memory.get(origin)
@@ -270,14 +275,23 @@ export class RedisPolicyCache implements PolicyCache {
 
   #onMessage (text: string): void {
     if (this.#closed) return
+    if (!fitsBytes(text, MAX_MESSAGE_BYTES)) {
+      this.#support.warn({ limit: MAX_MESSAGE_BYTES }, `ignoring a pub/sub message larger than ${MAX_MESSAGE_BYTES} bytes`, 'data')
+      return
+    }
     let message: Partial<Message>
     try {
       message = JSON.parse(text) as Partial<Message>
     } catch {
-      this.#support.warn({}, 'ignoring a pub/sub message that is not JSON')
+      this.#support.warn({}, 'ignoring a pub/sub message that is not JSON', 'data')
       return
     }
-    if (message.id === this.#id || typeof message.origin !== 'string') return
+    if (message === null || typeof message !== 'object' || message.id === this.#id) return
+    const wrong = checkOrigin(message.origin)
+    if (wrong !== undefined || typeof message.origin !== 'string') {
+      this.#support.warn({ problem: wrong }, `ignoring a pub/sub message whose origin ${quoteOutside(message.origin)} is not an https origin: ${wrong}`, 'data')
+      return
+    }
     if (message.entry === null) {
       this.#memory.delete(message.origin)
       this.#support.notify(message.origin, undefined)
@@ -300,6 +314,12 @@ export class RedisPolicyCache implements PolicyCache {
       this.#unsynced.delete(origin)
       this.#push(origin, entry)
     }
+    // Listen first, then load: a change published between the two is heard, not lost (bounded: a
+    // subscriber that does not connect in time leaves the load to go on without it).
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.#loadTimeout)
+      this.#subscribed.then(() => { clearTimeout(timer); resolve() }, resolve)
+    })
     // Load every entry present now, so that known origins never wait.
     try {
       let cursor = '0'
@@ -311,7 +331,7 @@ export class RedisPolicyCache implements PolicyCache {
           if (this.#memory.get(origin) !== undefined || this.#unsynced.has(origin)) continue
           const text = await this.#client.get(key)
           if (text === null) continue
-          const entry = this.#support.accept(text, origin, `redis key ${key}`)
+          const entry = this.#support.accept(text, origin, `redis key ${quoteOutside(key)}`)
           if (entry !== undefined && entry.expiresAt > Date.now()) this.#memory.set(origin, entry)
         }
       } while (cursor !== '0')
