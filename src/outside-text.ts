@@ -14,6 +14,17 @@ function escapeChar (ch: string): string {
   return SHORT[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`
 }
 
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/ // eslint-disable-line no-control-regex
+
+/**
+ * Text that may carry outside text (an error's message, a reason quoting a store's value): escaped
+ * with escapeOutside() when it holds a character that could drive a terminal or forge a line, as is
+ * otherwise, so text that was already escaped (or our own sentences with their quotes) reads once.
+ */
+export function escapeIfUnsafe (value: string, max = OUTSIDE_TEXT_MAX): string {
+  return CONTROL.test(value) ? escapeOutside(value, max) : value
+}
+
 /** The default number of characters of outside text kept in one quoted value. */
 export const OUTSIDE_TEXT_MAX = 200
 

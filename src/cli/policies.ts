@@ -9,7 +9,7 @@ import { validateEntry, type PolicyEntry } from '../policy/entry.ts'
 import { FilePolicyCache } from '../policy/file-cache.ts'
 import { originOf } from '../policy/origin.ts'
 import { changeMessage, changesChannel, policyKey, type RedisClient } from '../policy/redis-cache.ts'
-import { escapeOutside, quoteOutside } from '../outside-text.ts'
+import { escapeIfUnsafe, escapeOutside, quoteOutside } from '../outside-text.ts'
 import type { Logger } from '../telemetry.ts'
 import { redactArg, scrubArgs, shownArg } from './redact.ts'
 import { jsonLine } from './render.ts'
@@ -339,7 +339,7 @@ function render (store: Parsed['store'], listing: Listing): string {
   const { invalid } = listing
   if (invalid.length > 0) {
     lines.push('', `${invalid.length} invalid ${invalid.length === 1 ? 'entry' : 'entries'}, not listed above (agents ignore ${invalid.length === 1 ? 'it' : 'them'} unless the reason says otherwise):`)
-    lines.push(table([['key', 'reason'], ...invalid.map(({ key, reason }) => [quoteOutside(key), escapeOutside(reason, 2 * MAX_REASON)])]))
+    lines.push(table([['key', 'reason'], ...invalid.map(({ key, reason }) => [quoteOutside(key), escapeIfUnsafe(reason, 2 * MAX_REASON)])]))
   }
   return lines.join('\n') + '\n'
 }
@@ -408,6 +408,6 @@ async function run (parsed: Parsed, signal: AbortSignal): Promise<string> {
   if (json) return jsonLine({ store: storeJson(store), forgot: forget, found: entry !== undefined || bad !== undefined, policy: entry ?? null, ...(bad === undefined ? {} : { invalid: bad.reason }) })
   const who = store.kind === 'file' ? 'processes watching the file drop it' : 'every process sharing the store was told through pub/sub'
   if (entry !== undefined) return `forgot ${shownArg(forget)} (it used the ${entry.stack} stack${entry.http1Only === true ? ' over HTTP/1.1' : ''}); ${who}. Its next request starts on the strict stack.\n`
-  if (bad !== undefined) return `forgot ${shownArg(forget)} (its entry was invalid: ${escapeOutside(bad.reason, 2 * MAX_REASON)}); ${who}.\n`
+  if (bad !== undefined) return `forgot ${shownArg(forget)} (its entry was invalid: ${escapeIfUnsafe(bad.reason, 2 * MAX_REASON)}); ${who}.\n`
   return `no policy stored for ${shownArg(forget)}: nothing to forget\n`
 }

@@ -1,4 +1,4 @@
-import { escapeOutside } from '../outside-text.ts'
+import { escapeIfUnsafe } from '../outside-text.ts'
 import type { FallbackStack } from '../stacks.ts'
 import type { ProbeResult } from './probe.ts'
 
@@ -55,16 +55,9 @@ function table (rows: string[][], s: Style): string {
   }).join('\n')
 }
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
-
-/**
- * A cell that may carry outside text (an error's message, evidence quoting one): escaped with
- * escapeOutside() when it holds a character that could drive a terminal or forge a line, as is
- * otherwise (the table's own sentences keep their quotes).
- */
+/** A cell that may carry outside text (an error's message, evidence quoting one). */
 function cell (text: string): string {
-  return CONTROL.test(text) ? escapeOutside(text, 1_000) : text
+  return escapeIfUnsafe(text, 1_000)
 }
 
 function stripAnsi (text: string): string {
