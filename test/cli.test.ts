@@ -193,12 +193,61 @@ describe('undici-tls-fallback probe', () => {
     }
   })
 
-  test('a refused connection is retried with backoff, then reported (exit 1)', async () => {
+  test('a refused connection is retried with backoff, then reported as "cannot connect", not as a TLS verdict (exit 3)', async () => {
     const port = await freePort()
     const { code, result } = await probeJson(`https://localhost:${port}/`)
-    assert.equal(code, 1)
+    assert.equal(code, 3)
     assert.equal(result.attempts[0].error, 'ECONNREFUSED')
     assert.equal(result.attempts[0].retries, 2)
+    assert.equal(result.attempts.length, 1, 'no other stack is tried: none can do better without a connection')
+    assert.deepEqual(result.unreachable, { reason: 'cannot-connect', code: 'ECONNREFUSED' })
+    const human = await cli(['probe', `https://localhost:${port}/`, '--ca', CA])
+    assert.equal(human.code, 3)
+    assert.match(human.stdout, new RegExp(`verdict: cannot connect to localhost:${port} \\(ECONNREFUSED\\): no TLS verdict`))
+    assert.doesNotMatch(human.stdout, /no stack works/)
+  })
+
+  test('--timeout bounds a server that accepts TCP and never speaks: each attempt ends at the timeout, then a "timed out" verdict (exit 3)', async () => {
+    const sockets = new Set<net.Socket>()
+    const silent = net.createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)) })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const url = `https://localhost:${(silent.address() as net.AddressInfo).port}/`
+    try {
+      const { code, result } = await probeJson(url, ['--timeout', '1000'])
+      assert.equal(code, 3)
+      assert.deepEqual(result.unreachable, { reason: 'timed-out', code: 'UND_ERR_CONNECT_TIMEOUT' })
+      assert.deepEqual(result.attempts.map((a: any) => [a.stack, a.timedOut, a.retries]), [['strict', 'handshake', 0], ['tls13', 'handshake', 0], ['renegotiation', 'handshake', 0]])
+      for (const a of result.attempts) {
+        assert.match(a.evidence, /the TCP connection opened, but the server sent nothing within 1000 ms/)
+        assert.ok(a.timeMs >= 1000 && a.timeMs < 10_000, `attempt ended at ${a.timeMs} ms`)
+      }
+      const started = Date.now()
+      const human = await cli(['probe', url, '--ca', CA, '--timeout', '1000'])
+      assert.equal(human.code, 3)
+      assert.match(human.stdout, /verdict: timed out: no answer from localhost:\d+ within 1000 ms on any attempt/)
+      // Three attempts of 1 s, plus start-up on a loaded machine (before: it never ended).
+      assert.ok(Date.now() - started < 30_000, `ended after ${Date.now() - started} ms`)
+    } finally {
+      for (const s of sockets) s.destroy()
+      silent.close()
+    }
+  })
+
+  test('--timeout bounds the response too: a server that completes the handshake and never answers times out per attempt (exit 3)', async () => {
+    const server = await startModern({ handle: () => {} })
+    try {
+      const { code, result } = await probeJson(`https://localhost:${server.port}/`, ['--timeout', '1000'])
+      assert.equal(code, 3)
+      assert.equal(result.unreachable.reason, 'timed-out')
+      assert.ok(result.attempts.length >= 3)
+      for (const a of result.attempts) {
+        assert.equal(a.timedOut, 'response')
+        assert.equal(a.error, 'UND_ERR_HEADERS_TIMEOUT')
+        assert.match(a.evidence, /the handshake finished, but no response came within 1000 ms/)
+      }
+    } finally {
+      await server.close()
+    }
   })
 
   test('Ctrl-C stops it at once (exit 130)', async () => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // undici-tls-fallback probe <url>: diagnoses a host from the shell.
-// Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 130 interrupted (Ctrl-C).
+// Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 3 cannot connect or timed out, 130 interrupted (Ctrl-C).
 // undici-tls-fallback policies ...: lists or forgets stored policies (src/cli/policies.ts).
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -24,14 +24,15 @@ Options:
   --pfx FILE              client certificate and key as PKCS#12, instead of --cert/--key
   --passphrase-env NAME   read the key's or pfx's passphrase from the environment variable NAME
   --method M              HTTP method (default GET)
-  --timeout MS            per attempt (default 10000)
+  --timeout MS            per attempt: connection, handshake and response (default 10000)
   --allow-legacy          also try legacy-server-connect (exposes that connection to CVE-2009-3555)
   --proxy URL             tunnel through a proxy: http://, https:// or socks5:// (credentials allowed in the URL);
                           'env' reads HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case)
   --json                  print one JSON object instead of the table
   -h, --help              this help
 
-Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 130 interrupted.
+Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 3 cannot connect or timed out,
+130 interrupted.
 Keys, passphrases, the URL's password and its query values are never printed.
 
        undici-tls-fallback policies (--file PATH | --redis URL) [--forget ORIGIN] [--json]
@@ -201,7 +202,7 @@ export async function main (argv: string[]): Promise<number> {
   }
   progress.stop()
   process.stdout.write(parsed.json ? toJson(result) + '\n' : render(result, { color: process.stdout.isTTY === true, hasClientCert: parsed.clientCert !== undefined }))
-  return result.verdict.stack === null ? 1 : 0
+  return result.unreachable !== null ? 3 : result.verdict.stack === null ? 1 : 0
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (error: unknown) => {

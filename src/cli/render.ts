@@ -70,6 +70,16 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
   }
   const lines = [s.bold(`probe ${result.url}`), '', table(rows, s), '']
   const { stack, fingerprint, http1Only } = result.verdict
+  const { unreachable } = result
+  if (unreachable !== null) {
+    const where = new URL(result.origin).host
+    if (unreachable.reason === 'cannot-connect') {
+      lines.push(`${s.red('verdict:')} cannot connect to ${where} (${unreachable.code}): no TLS verdict. Check the host name and port, that the server is up, and any firewall or proxy on the way.`)
+    } else {
+      lines.push(`${s.red('verdict:')} timed out: no answer from ${where} within ${result.timeout} ms on any attempt (--timeout ${result.timeout}, per attempt): no TLS verdict.`)
+    }
+    return lines.join('\n') + '\n'
+  }
   if (stack === null) {
     lines.push(`${s.red('verdict:')} no stack works${fingerprint === null ? '' : ` (${fingerprint})`}.`)
     if (fingerprint === 'client-certificate-required') {
@@ -107,8 +117,9 @@ export function toJson (result: ProbeResult): string {
     origin: result.origin,
     verdict: result.verdict,
     legacyWouldWork: result.legacyWouldWork,
-    attempts: result.attempts.map(({ stack, http, ok, status, tlsVersion, error, evidence, fingerprint, timeMs, retries }) => ({
-      stack, http, ok, status, tlsVersion, error, fingerprint, evidence, timeMs, retries
+    unreachable: result.unreachable,
+    attempts: result.attempts.map(({ stack, http, ok, status, tlsVersion, error, evidence, fingerprint, timeMs, retries, timedOut }) => ({
+      stack, http, ok, status, tlsVersion, error, fingerprint, evidence, timeMs, retries, timedOut
     }))
   })
 }
