@@ -173,7 +173,8 @@ function isKeyMaterial (value: unknown): boolean {
   return one(value) || (Array.isArray(value) && value.length > 0 && value.every((v) => one(v) || (isPlainObject(v) && one(v.pem ?? v.buf))))
 }
 
-function checkClientCert (path: string, value: unknown, connect: ConnectOptions): ClientCertificate {
+/** Validates a client certificate and loads it once (the probe checks its --cert/--key/--pfx with it too). */
+export function checkClientCert (path: string, value: unknown, connect: ConnectOptions): ClientCertificate {
   if (!isPlainObject(value)) throw invalidOption(path, `must be an object with cert and key, or pfx, got ${kind(value)}`)
   for (const key of Object.keys(value)) {
     if (!CERT_KEYS.has(key)) throw invalidOption(`${path}.${key}`, 'is not an option (known: cert, key, pfx, passphrase)')

@@ -8,7 +8,8 @@ import { startGnutls } from './servers/gnutls.ts'
 import { startApache } from './servers/apache.ts'
 import { startOnPath } from './servers/onpath.ts'
 import { freePort } from './servers/ports.ts'
-import { certs } from './helpers.ts'
+import { readFileSync } from 'node:fs'
+import { certs, makeAgent } from './helpers.ts'
 import { redactUrl } from '../src/cli/redact.ts'
 
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
@@ -135,6 +136,33 @@ describe('undici-tls-fallback probe', () => {
       assert.deepEqual([reneg.status, reneg.tlsVersion], [200, 'TLSv1.2'])
     } finally {
       await apache.close()
+    }
+  })
+
+  test('a bad client identity is refused before any connection, with the agent\'s message (exit 2): a key that does not match, an encrypted key without its passphrase', async () => {
+    const server = await startModern()
+    try {
+      const cases: Array<[string, string]> = [['server.key', 'ERR_OSSL_X509_KEY_VALUES_MISMATCH'], ['client-encrypted.key', 'ERR_OSSL_BAD_DECRYPT']]
+      for (const [key, code] of cases) {
+        const started = Date.now()
+        const run = await cli(['probe', `https://localhost:${server.port}/`, '--ca', CA, '--cert', certs.path('client.crt'), '--key', certs.path(key)])
+        assert.equal(run.code, 2, key)
+        const agentMessage = (() => {
+          try {
+            makeAgent({ hosts: { localhost: { clientCert: { cert: certs.clientCert, key: readFileSync(certs.path(key)) } } } })
+          } catch (error) {
+            return (error as Error).message
+          }
+          return 'no error'
+        })()
+        assert.match(agentMessage, new RegExp(`clientCert cannot be loaded \\(${code}\\): check the certificate, the key and the passphrase$`))
+        assert.equal(run.stderr.split('\n')[0], `undici-tls-fallback: --cert/--key ${agentMessage.slice(agentMessage.indexOf('cannot be loaded'))}`)
+        assert.equal(run.stdout, '', 'no verdict printed')
+        assert.ok(Date.now() - started < 20_000, `ended after ${Date.now() - started} ms (before: about 2 minutes on open sockets)`)
+      }
+      assert.equal(server.connections, 0, 'no connection was opened')
+    } finally {
+      await server.close()
     }
   })
 
