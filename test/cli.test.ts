@@ -309,7 +309,7 @@ describe('undici-tls-fallback probe', () => {
       [['probe', 'https://a.example/', '--pfx', 'a.pfx', '--cert', 'c', '--key', 'k'], /either --pfx/],
       [['probe', 'https://a.example/', '--timeout', '-1'], /--timeout/],
       [['probe', 'https://a.example/', '--passphrase-env', 'SURELY_NOT_SET_123'], /SURELY_NOT_SET_123 is not set/],
-      [['probe', 'https://a.example/', '--bogus'], /Unknown option/],
+      [['probe', 'https://a.example/', '--bogus'], /unknown option "--bogus"/],
       [['probe', 'https://a.example/', '--ca', '/no/such/file.pem'], /--ca: cannot read/]
     ]
     for (const [args, message] of cases) {
@@ -317,7 +317,7 @@ describe('undici-tls-fallback probe', () => {
       assert.equal(run.code, 2, args.join(' '))
       assert.match(run.stderr, message, args.join(' '))
     }
-    const help = await cli(['--help'])
+    const help = await cli(['probe', '--help'])
     assert.equal(help.code, 0)
     assert.match(help.stdout, /Exit codes: 0 a stack works, 1 no stack works, 2 usage error/)
   })

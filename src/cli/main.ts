@@ -6,11 +6,24 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { TlsFallbackError } from '../errors.ts'
 import { checkClientCert } from '../options.ts'
+import { quoteOutside } from '../outside-text.ts'
 import { parseProxy, parseProxyChoice, type Proxy } from '../proxy/options.ts'
 import type { ClientCertificate } from '../stacks.ts'
 import { probe, type ProbeResult } from './probe.ts'
 import { redactUrl } from './redact.ts'
-import { render, toJson } from './render.ts'
+import { colorEnabled, render, toJson } from './render.ts'
+
+const TOP_HELP = `Usage: undici-tls-fallback <command> [options]
+
+Commands:
+  probe <url>   tries each TLS stack against an HTTPS URL and says which one works, why, and what to configure
+  policies      lists or forgets the policies a store (--file or --redis) holds
+
+Run undici-tls-fallback <command> --help for a command's options.
+  -h, --help    this help
+  --version     the package's version
+Needs Node.js >= 22.19.
+`
 
 const HELP = `Usage: undici-tls-fallback probe <url> [options]
 
@@ -61,12 +74,37 @@ function readFile (flag: string, path: string): Buffer {
   }
 }
 
+const VALUE_OPTIONS = new Set(['--ca', '--cert', '--key', '--pfx', '--passphrase-env', '--method', '--timeout', '--proxy'])
+
+/** `--timeout -5` as `--timeout=-5`: parseArgs would take `-5` for an option and say only that the value is ambiguous. */
+function joinNegativeValues (argv: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    const next = argv[i + 1]
+    if (VALUE_OPTIONS.has(arg) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else {
+      out.push(arg)
+    }
+  }
+  return out
+}
+
+/** parseArgs's messages, shortened to one line; the option as typed is outside text. */
+function argsMessage (error: Error & { code?: string }): string {
+  const unknown = /^Unknown option '([\s\S]*?)'(?:\. To specify|$)/.exec(error.message)
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown !== null) return `unknown option ${quoteOutside(unknown[1])}`
+  return (error.message.split('\n')[0] ?? 'invalid arguments').replace(/[^\x20-\x7e]/g, '?')
+}
+
 function parse (argv: string[]): Parsed | 'help' {
   let values: Record<string, string | boolean | undefined>
   let positionals: string[]
   try {
     ({ values, positionals } = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       allowPositionals: true,
       options: {
         ca: { type: 'string' },
@@ -83,11 +121,11 @@ function parse (argv: string[]): Parsed | 'help' {
       }
     }))
   } catch (error) {
-    throw new UsageError((error as Error).message)
+    throw new UsageError(argsMessage(error as Error))
   }
   if (values.help === true) return 'help'
   const [command, target, ...extra] = positionals
-  if (command !== 'probe') throw new UsageError(command === undefined ? 'missing command: probe or policies' : `unknown command: ${command}`)
+  if (command !== 'probe') throw new UsageError(command === undefined ? 'missing command: probe or policies' : `unknown command: ${quoteOutside(command)} (commands: probe, policies)`)
   if (target === undefined) throw new UsageError('missing <url>')
   if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`)
   let url: URL
@@ -96,9 +134,9 @@ function parse (argv: string[]): Parsed | 'help' {
   } catch {
     throw new UsageError(`not a URL: ${redactUrl(target)}`)
   }
-  if (url.protocol !== 'https:') throw new UsageError(`the URL must be https://, got ${url.protocol}`)
+  if (url.protocol !== 'https:') throw new UsageError(`the URL must be https://, got ${quoteOutside(url.protocol, 40)}`)
   const timeout = Number(values.timeout)
-  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 600_000) throw new UsageError('--timeout must be a whole number of milliseconds from 1 to 600000')
+  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 600_000) throw new UsageError(`--timeout must be a whole number of milliseconds from 1 to 600000, got ${quoteOutside(values.timeout, 40)}`)
   const method = String(values.method).toUpperCase()
   if (!/^[A-Z]+$/.test(method)) throw new UsageError(`--method: invalid method ${String(values.method)}`)
   if (values.pfx !== undefined && (values.cert !== undefined || values.key !== undefined)) throw new UsageError('use either --pfx, or --cert and --key')
@@ -165,7 +203,21 @@ function spinner (enabled: boolean): { update: (text: string) => void, stop: () 
   }
 }
 
+function packageVersion (): string {
+  // ../../package.json from src/cli/ and from dist/cli/ alike.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
 export async function main (argv: string[]): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    process.stdout.write(`undici-tls-fallback ${packageVersion()}\n`)
+    return 0
+  }
+  if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(TOP_HELP)
+    return 0
+  }
   if (argv[0] === 'policies') {
     // Loaded on demand: the probe starts no slower for it.
     const { policies } = await import('./policies.ts')
@@ -176,7 +228,8 @@ export async function main (argv: string[]): Promise<number> {
     parsed = parse(argv)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    process.stderr.write(`undici-tls-fallback: ${error.message}\n\n${HELP}`)
+    // One line and where to look: the whole help would bury the line that matters.
+    process.stderr.write(`undici-tls-fallback: ${error.message}\nRun undici-tls-fallback ${argv[0] === 'probe' ? 'probe ' : ''}--help for usage.\n`)
     return 2
   }
   if (parsed === 'help') {
@@ -213,7 +266,7 @@ export async function main (argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal)
   }
   progress.stop()
-  process.stdout.write(parsed.json ? toJson(result) + '\n' : render(result, { color: process.stdout.isTTY === true, hasClientCert: parsed.clientCert !== undefined }))
+  process.stdout.write(parsed.json ? toJson(result) + '\n' : render(result, { color: colorEnabled(process.stdout), hasClientCert: parsed.clientCert !== undefined }))
   return result.unreachable !== null ? 3 : result.verdict.stack === null ? 1 : 0
 }
 

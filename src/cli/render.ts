@@ -9,6 +9,18 @@ export interface Style {
   yellow: (s: string) => string
 }
 
+/**
+ * Whether to colour what goes to `stream`: `FORCE_COLOR` (any value but `0` or `false`) turns colour
+ * on even into a pipe, and off with `0`/`false`; otherwise `NO_COLOR` (any non-empty value,
+ * https://no-color.org) turns it off; otherwise colour on a terminal whose TERM is not `dumb`.
+ */
+export function colorEnabled (stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  const force = env.FORCE_COLOR
+  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false'
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false
+  return stream.isTTY === true && env.TERM !== 'dumb'
+}
+
 export function style (color: boolean): Style {
   const wrap = (code: number) => (s: string): string => color ? `\x1b[${code}m${s}\x1b[0m` : s
   return { bold: wrap(1), dim: wrap(2), green: wrap(32), red: wrap(31), yellow: wrap(33) }
