@@ -11,6 +11,7 @@ import { freePort } from './servers/ports.ts'
 import { readFileSync } from 'node:fs'
 import { certs, makeAgent } from './helpers.ts'
 import { redactUrl } from '../src/cli/redact.ts'
+import type { AttemptEvent } from '../src/telemetry.ts'
 
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
 const CA = certs.path('ca.crt')
@@ -51,8 +52,22 @@ describe('undici-tls-fallback probe', () => {
       assert.equal(human.code, 0)
       assert.match(human.stdout, /stack\s+result\s+TLS\s+HTTP\s+time\s+evidence/)
       assert.match(human.stdout, /verdict: use the renegotiation stack over HTTP\/1\.1 \(renegotiation-refused\)/)
-      assert.match(human.stdout, /config: {2}hosts: \{ 'localhost': \{ fallback: \['tls13', 'renegotiation'\], http1Only: true \} \}/)
+      // What it found, not the default ladder: the stack that worked, and HTTP/1.1 since HTTP/2 was refused.
+      const config = /config: {2}(hosts: \{.*\})\n/.exec(human.stdout)?.[1]
+      assert.equal(config, 'hosts: { \'localhost\': { stack: \'renegotiation\', http1Only: true } }')
       assert.match(human.stdout, /clientcertnegotiation=enable/)
+      // Pasted into an agent, it skips every failure the probe saw: one attempt, on that stack, over HTTP/1.1.
+      const hosts = new Function(`return { ${config as string} }`)().hosts // eslint-disable-line no-new-func
+      const attempts: AttemptEvent[] = []
+      const agent = makeAgent({ hosts, hooks: { onAttempt: (event) => { attempts.push(event) } } })
+      try {
+        const response = await agent.request({ origin: `https://localhost:${iis.port}`, path: '/secure/report', method: 'GET' })
+        assert.equal(response.statusCode, 200)
+        await response.body.dump()
+        assert.deepEqual(attempts.map((a) => [a.stack, a.http1Only]), [['renegotiation', true]])
+      } finally {
+        await agent.close()
+      }
       // eslint-disable-next-line no-control-regex -- the escape character is what is looked for
       assert.doesNotMatch(human.stdout, /\x1b\[/, 'no colour when stdout is not a TTY')
     } finally {

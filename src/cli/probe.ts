@@ -72,6 +72,8 @@ export interface ProbeResult {
   unreachable: ProbeUnreachable | null
   /** The per-attempt timeout, in milliseconds. */
   timeout: number
+  /** The proxy every attempt went through, without credentials (`http://***@proxy:3128`), or null when direct. */
+  proxy: string | null
 }
 
 const TRANSIENT = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENETDOWN', 'UND_ERR_CONNECT_TIMEOUT'])
@@ -371,7 +373,8 @@ export async function probe (options: ProbeOptions): Promise<ProbeResult> {
     attempts,
     legacyWouldWork,
     unreachable,
-    timeout: options.timeout
+    timeout: options.timeout,
+    proxy: options.proxy?.redacted ?? null
   })
   if (!first.connected) {
     // No connection to the server at all (refused, unreachable, unknown host, no TCP answer in time): no stack can do better.

@@ -1,4 +1,3 @@
-import type { FallbackStack } from '../stacks.ts'
 import type { ProbeResult } from './probe.ts'
 
 export interface Style {
@@ -43,11 +42,11 @@ export function configLine (result: ProbeResult, hasClientCert: boolean): string
   }
   if (stack === null || (stack === 'strict' && !http1Only)) return undefined
   const host = new URL(result.url).hostname
+  // What the probe found, so the agent skips the failures it saw: the stack that worked (pinned) and
+  // HTTP/1.1 when HTTP/2 was refused. legacy-server-connect also needs its consent in the ladder.
   const parts: string[] = []
-  if (stack !== 'strict') {
-    const fallback: FallbackStack[] = stack === 'legacy-server-connect' ? ['legacy-server-connect'] : stack === 'tls13' ? ['tls13'] : ['tls13', 'renegotiation']
-    parts.push(`fallback: [${fallback.map((s) => `'${s}'`).join(', ')}]`)
-  }
+  if (stack === 'legacy-server-connect') parts.push('fallback: [\'legacy-server-connect\']')
+  if (stack !== 'strict') parts.push(`stack: '${stack}'`)
   if (http1Only) parts.push('http1Only: true')
   if (hasClientCert && stack !== 'strict') parts.push('clientCert: { cert, key }')
   return `hosts: { '${host}': { ${parts.join(', ')} } }`
@@ -80,7 +79,7 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
       : s.red(a.fingerprint ?? a.error ?? 'failed')
     rows.push([a.stack, outcome, a.tlsVersion ?? '-', a.tlsVersion === null ? '-' : a.http === 'h2' ? 'h2' : '1.1', `${a.timeMs} ms${a.retries > 0 ? ` (${a.retries} retr${a.retries === 1 ? 'y' : 'ies'})` : ''}`, a.evidence])
   }
-  const lines = [s.bold(`probe ${result.url}`), '', table(rows, s), '']
+  const lines = [s.bold(`probe ${result.url}${result.proxy === null ? '' : ` through the proxy ${result.proxy}`}`), '', table(rows, s), '']
   const { stack, fingerprint, http1Only } = result.verdict
   const { unreachable } = result
   if (unreachable !== null) {
@@ -109,7 +108,9 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
     lines.push(`config:  ${line}`)
     lines.push(s.dim(stack === null
       ? '         (the server asks for a client certificate: configure one for the host, then TLS 1.2 renegotiation presents it; run the probe again with --cert and --key.)'
-      : '         (TlsFallbackAgent learns this by itself; paste it to skip the first failed attempt, or to consent to legacy-server-connect.)'))
+      : stack === 'strict'
+        ? '         (TlsFallbackAgent learns this after one refused HTTP/2 attempt; paste it to skip that attempt.)'
+        : '         (pins the host to what worked, so no request meets the failures above; without it TlsFallbackAgent learns the same after one failure. Remove the pin once the server is fixed.)'))
   }
   if (result.legacyWouldWork) {
     lines.push(`${s.yellow('note:')}    the server lacks RFC 5746; legacy-server-connect would likely work. It was not tried: run again with --allow-legacy to try it.`)
@@ -127,6 +128,7 @@ export function toJson (result: ProbeResult): string {
   return JSON.stringify({
     url: result.url,
     origin: result.origin,
+    proxy: result.proxy,
     verdict: result.verdict,
     legacyWouldWork: result.legacyWouldWork,
     unreachable: result.unreachable,
