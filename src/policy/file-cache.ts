@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { readFileSync, watch, type FSWatcher } from 'node:fs'
+import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs'
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { invalidOption } from '../errors.ts'
+import { quoteOutside } from '../outside-text.ts'
 import type { Logger } from '../telemetry.ts'
 import type { PolicyCache } from './cache.ts'
 import type { PolicyEntry } from './entry.ts'
@@ -75,6 +76,10 @@ export class FilePolicyCache implements PolicyCache {
       text = readFileSync(this.path, 'utf8')
     } catch (error) {
       if ((error as { code?: string }).code !== 'ENOENT') throw invalidOption('FilePolicyCache.path', `cannot be read: ${(error as Error).message}`, error)
+      // The file is created on the first write, its folder never: say so now, not in a warning per write.
+      if (!existsSync(dirname(this.path))) {
+        throw invalidOption('FilePolicyCache.path', `is in a folder that does not exist (${quoteOutside(dirname(this.path))}): create it first; the file itself is created on the first write`)
+      }
     }
     if (text !== undefined) this.#apply(this.#parse(text), false)
     this.#watch()
