@@ -325,7 +325,9 @@ describe('undici-tls-fallback probe', () => {
       [['probe', 'https://a.example/', '--timeout', '-1'], /--timeout/],
       [['probe', 'https://a.example/', '--passphrase-env', 'SURELY_NOT_SET_123'], /SURELY_NOT_SET_123 is not set/],
       [['probe', 'https://a.example/', '--bogus'], /unknown option "--bogus"/],
-      [['probe', 'https://a.example/', '--ca', '/no/such/file.pem'], /--ca: cannot read/]
+      [['probe', 'https://a.example/', '--ca', '/no/such/file.pem'], /--ca: cannot read/],
+      [['probe', 'https://a.example/', '--ca', certs.path('client.key')], /--ca holds no certificate, only a PRIVATE KEY block/],
+      [['probe', 'https://a.example/', '--proxy', 'ENV'], /--proxy is "ENV": write 'env' \(in lower case\)/]
     ]
     for (const [args, message] of cases) {
       const run = await cli(args)

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { TlsFallbackError } from '../errors.ts'
-import { checkClientCert } from '../options.ts'
+import { checkClientCert, checkPem } from '../options.ts'
 import { quoteOutside } from '../outside-text.ts'
 import { parseProxy, parseProxyChoice, type Proxy } from '../proxy/options.ts'
 import type { ClientCertificate } from '../stacks.ts'
@@ -153,15 +153,14 @@ function parse (argv: string[]): Parsed | 'help' {
     clientCert = { cert: readFile('--cert', String(values.cert)), key: readFile('--key', String(values.key)), ...(passphrase === undefined ? {} : { passphrase }) }
   }
   const ca = values.ca === undefined ? undefined : readFile('--ca', String(values.ca))
-  if (clientCert !== undefined) {
-    // As the agent does at construction: a key that does not match its certificate, or an encrypted
-    // key without its passphrase, fails here, before any connection, with the agent's message.
-    try {
-      checkClientCert(values.pfx === undefined ? '--cert/--key' : '--pfx', clientCert, ca === undefined ? {} : { ca })
-    } catch (error) {
-      if (error instanceof TlsFallbackError) throw new UsageError(error.message.replace(/^TlsFallbackAgent: /, ''))
-      throw error
-    }
+  // As the agent does at construction: a CA file with no certificate, a key that does not match its
+  // certificate, or an encrypted key without its passphrase fails here, before any connection, with the agent's message.
+  try {
+    if (ca !== undefined) checkPem('--ca', ca, 'ca')
+    if (clientCert !== undefined) checkClientCert(values.pfx === undefined ? '--cert/--key' : '--pfx', clientCert, ca === undefined ? {} : { ca })
+  } catch (error) {
+    if (error instanceof TlsFallbackError) throw new UsageError(error.message.replace(/^TlsFallbackAgent: /, ''))
+    throw error
   }
   return {
     url,
