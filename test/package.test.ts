@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict'
 import { execFile, execFileSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { startIisLike } from './servers/iis.ts'
 import { startModern } from './servers/modern.ts'
 import { certs } from './helpers.ts'
 
-// The CLI as installed: the package built (tsc, as `npm run build` does) into a folder of its own,
-// with a copy of package.json beside it as in the tarball, and run as a process through its bin.
+// The package as a new user gets it: built (tsc -p tsconfig.json, as `npm run build` does) into a
+// folder of its own with a copy of package.json beside it, as in the tarball; the CLI runs as a
+// process through its bin, and the README's Quick start imports the package by its name.
 const ROOT = new URL('..', import.meta.url).pathname
 const PACKAGE = `${ROOT}.tmp/cli-bin-${process.pid}/`
 const BIN = `${PACKAGE}dist/cli/bin.js`
@@ -36,7 +39,7 @@ function olderNode (): string | undefined {
 before(() => {
   mkdirSync(PACKAGE, { recursive: true })
   copyFileSync(`${ROOT}package.json`, `${PACKAGE}package.json`)
-  execFileSync(`${ROOT}node_modules/.bin/tsc`, ['-p', `${ROOT}tsconfig.json`, '--outDir', `${PACKAGE}dist`, '--declaration', 'false', '--sourceMap', 'false'])
+  execFileSync(`${ROOT}node_modules/.bin/tsc`, ['-p', `${ROOT}tsconfig.json`, '--outDir', `${PACKAGE}dist`])
 })
 after(() => { rmSync(PACKAGE, { recursive: true, force: true }) })
 
@@ -113,6 +116,85 @@ describe('the built bin: a new user\'s first commands', () => {
       const noColor = verdict(await inTerminal({ NO_COLOR: '1' }))
       assert.match(noColor, /verdict: the strict stack works/)
       assert.ok(!noColor.includes(esc), 'NO_COLOR on a terminal')
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+/** Every file under `dir`, relative to it. */
+function filesUnder (dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.relative(dir, path.join(d.parentPath, d.name)))
+}
+
+describe('what the package ships', () => {
+  test('no source map points at a file the tarball leaves out (package.json files)', () => {
+    const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { files: string[] }
+    const shipped = (file: string): boolean => pkg.files.some((entry) => file === entry || file.startsWith(`${entry}/`))
+    const maps = filesUnder(`${PACKAGE}dist`).filter((f) => f.endsWith('.map'))
+    for (const map of maps) {
+      const { sources } = JSON.parse(readFileSync(`${PACKAGE}dist/${map}`, 'utf8')) as { sources: string[] }
+      for (const source of sources) {
+        const target = path.relative(PACKAGE, path.resolve(path.dirname(`${PACKAGE}dist/${map}`), source))
+        assert.ok(shipped(target), `dist/${map} points at ${target}, which the tarball does not hold`)
+      }
+    }
+    for (const js of filesUnder(`${PACKAGE}dist`).filter((f) => f.endsWith('.js') || f.endsWith('.d.ts'))) {
+      const mapping = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(`${PACKAGE}dist/${js}`, 'utf8'))?.[1]
+      if (mapping !== undefined) assert.ok(existsSync(path.resolve(path.dirname(`${PACKAGE}dist/${js}`), mapping)), `dist/${js} names a missing map`)
+    }
+  })
+
+  test('the examples the shipped docs cite are in the repository, and the docs say so (the tarball does not hold them)', () => {
+    const pages = ['README.md', ...readdirSync(`${ROOT}docs`).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+    let cited = 0
+    for (const page of pages) {
+      for (const paragraph of readFileSync(`${ROOT}${page}`, 'utf8').split(/\n\s*\n/)) {
+        for (const [file] of paragraph.matchAll(/examples\/[\w.-]+\.ts/g)) {
+          cited += 1
+          assert.ok(existsSync(`${ROOT}${file}`), `${page} cites ${file}, which does not exist`)
+          assert.match(paragraph, /source repository/, `${page}: the paragraph citing ${file} says where it is`)
+        }
+      }
+    }
+    assert.ok(cited >= 2, 'the docs cite the examples')
+  })
+})
+
+describe('the README\'s Quick start, run as pasted', () => {
+  test('with its install line\'s packages and the PEM files beside it: the host falls back to renegotiation with its certificate, and the script ends', async () => {
+    const readme = readFileSync(`${ROOT}README.md`, 'utf8')
+    const section = readme.slice(readme.indexOf('## Quick start'))
+    const install = /```sh\n(npm install [^\n]+)\n```/.exec(section)?.[1]
+    const code = /```js\n([\s\S]*?)```/.exec(section)?.[1]
+    assert.ok(install !== undefined && code !== undefined, 'an install line and a js block')
+    // Everything the snippet imports (but node: modules) is on the install line.
+    const imported = [...code.matchAll(/from '([^']+)'/g)].map((m) => m[1] as string).filter((m) => !m.startsWith('node:'))
+    assert.deepEqual(imported.filter((m) => !install.split(' ').includes(m)), [], `${install} installs everything imported`)
+    assert.match(section.slice(0, section.indexOf('```')), /ESM only[\s\S]*Node\.js >= 22\.19/)
+
+    const server = await startIisLike()
+    const folder = `${PACKAGE}quick-start/`
+    try {
+      mkdirSync(folder, { recursive: true })
+      copyFileSync(CA, `${folder}corp-ca.pem`)
+      copyFileSync(certs.path('client.crt'), `${folder}client.crt`)
+      copyFileSync(certs.path('client.key'), `${folder}client.key`)
+      // Only the host: erp.corp.example is this loopback server (the port is free-chosen).
+      const script = code.replaceAll('https://erp.corp.example/', `https://localhost:${server.port}/`).replaceAll("'erp.corp.example'", "'localhost'")
+      assert.notEqual(script, code)
+      writeFileSync(`${folder}quick-start.mjs`, script)
+      // Inside the built package: 'undici-tls-fallback' resolves to it by name, through its exports.
+      const result = await new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve) => {
+        execFile(process.execPath, ['quick-start.mjs'], { cwd: folder, timeout: 60_000 }, (error, stdout, stderr) => {
+          resolve({ code: error === null ? 0 : (error as { code?: number }).code ?? null, stdout, stderr })
+        })
+      })
+      assert.equal(result.code, 0, result.stderr)
+      const lines = result.stdout.trim().split('\n')
+      assert.match(lines.at(-1) ?? '', /^200 /, 'prints the status and the body')
+      const logged = lines.slice(0, -1).map((l) => JSON.parse(l) as { level: number, msg: string })
+      assert.ok(logged.some((l) => l.level === 40 && /moved from the strict stack to the renegotiation stack/.test(l.msg)), 'pino logs the transition')
     } finally {
       await server.close()
     }
