@@ -149,3 +149,17 @@ describe('every export and every warning code is documented', () => {
     for (const code of warningCodes) assert.ok(warnings.includes(`\`${code}\``), `${code} is not in the Warnings table`)
   })
 })
+
+describe('the FAQ answers "what does it cost" for users', () => {
+  test('one short paragraph that links the bench results, without V8 internals', () => {
+    const faq = read('docs/faq.md')
+    const answer = faq.split(/\n\s*\n/).filter((p) => p.includes('What does the agent cost'))
+    assert.equal(answer.length, 1, 'one paragraph')
+    const text = answer[0] as string
+    assert.ok(text.split(/\s+/).length <= 130, `${text.split(/\s+/).length} words`)
+    assert.ok(linksOf(text).includes('../bench/RESULTS.md'), 'links bench/RESULTS.md')
+    for (const internal of [/pretenur/i, /young generation/i, /old generation/i, /scaveng/i, /allocation.site/i, /callgrind/i, /instructions per/i, /hash/i]) {
+      assert.doesNotMatch(text, internal)
+    }
+  })
+})
