@@ -1,3 +1,4 @@
+import { escapeOutside } from '../outside-text.ts'
 import type { ProbeResult } from './probe.ts'
 
 export interface Style {
@@ -85,7 +86,7 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
   if (unreachable !== null) {
     const where = new URL(result.origin).host
     if (unreachable.reason === 'cannot-connect') {
-      lines.push(`${s.red('verdict:')} cannot connect to ${where} (${unreachable.code}): no TLS verdict. Check the host name and port, that the server is up, and any firewall or proxy on the way.`)
+      lines.push(`${s.red('verdict:')} cannot connect to ${where} (${escapeOutside(unreachable.code, 80)}): no TLS verdict. Check the host name and port, that the server is up, and any firewall or proxy on the way.`)
     } else {
       lines.push(`${s.red('verdict:')} timed out: no answer from ${where} within ${result.timeout} ms on any attempt (--timeout ${result.timeout}, per attempt): no TLS verdict.`)
     }
