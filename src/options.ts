@@ -1,7 +1,9 @@
-import { constants } from 'node:crypto'
+import { constants, X509Certificate } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import tls, { type ConnectionOptions } from 'node:tls'
 import type { Agent } from 'undici'
 import { invalidOption } from './errors.ts'
+import { quoteOutside } from './outside-text.ts'
 import { isPlainObject } from './plain-object.ts'
 import { HostMatcher, parseHostPattern, type HostPattern } from './policy/hosts.ts'
 import type { PolicyCache } from './policy/cache.ts'
@@ -173,7 +175,55 @@ function isKeyMaterial (value: unknown): boolean {
   return one(value) || (Array.isArray(value) && value.length > 0 && value.every((v) => one(v) || (isPlainObject(v) && one(v.pem ?? v.buf))))
 }
 
-function checkClientCert (path: string, value: unknown, connect: ConnectOptions): ClientCertificate {
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g
+const CERTIFICATE_LABELS = new Set(['CERTIFICATE', 'TRUSTED CERTIFICATE', 'X509 CERTIFICATE'])
+
+/** A one-line string with no PEM in it that reads like a file name: `./ca.pem`, `/etc/ssl/x.crt`, `C:\\certs\\ca.cer`. */
+function looksLikePath (text: string): boolean {
+  const t = text.trim()
+  return t.length > 0 && t.length < 4096 && !/[\r\n]/.test(t) && !t.includes('-----BEGIN') &&
+    (/^(~|\.{1,2}[\\/]|[\\/]|[A-Za-z]:[\\/])/.test(t) || /\.(pem|crt|cer|key|der|pfx|p12)$/i.test(t) || existsSync(t))
+}
+
+/**
+ * PEM text where Node takes PEM text. Node takes a file name for `ca` without a word (and trusts
+ * nothing from it), and fails later on one for `cert` or `key`: a file name gets the hint to read the
+ * file. A `ca` must hold certificates that parse. Only a `ca` or `cert` value is ever quoted (a key may be secret).
+ */
+export function checkPem (path: string, value: unknown, what: 'ca' | 'cert' | 'key' | 'pfx'): void {
+  const items: unknown[] = Array.isArray(value) ? value : [value]
+  items.forEach((item, i) => {
+    const at = Array.isArray(value) ? `${path}[${i}]` : path
+    const entry: unknown = isPlainObject(item) ? (item.pem ?? item.buf) : item
+    if (typeof entry !== 'string' && !(entry instanceof Uint8Array)) return
+    // A pfx Buffer is binary: only a string can be a file name there.
+    if (what === 'pfx' && typeof entry !== 'string') return
+    const text = typeof entry === 'string' ? entry : Buffer.from(entry).toString('latin1')
+    if (looksLikePath(text)) {
+      const shown = what === 'ca' || what === 'cert' ? ` (${quoteOutside(text.trim())})` : ''
+      throw invalidOption(at, `looks like a file name${shown}, not ${what === 'pfx' ? 'the PKCS#12 data' : 'PEM text'}: read the file first, such as readFileSync(path)`)
+    }
+    if (what !== 'ca') return
+    const blocks = [...text.matchAll(PEM_BLOCK)]
+    const certificates = blocks.filter((b) => CERTIFICATE_LABELS.has(b[1] as string))
+    if (certificates.length === 0) {
+      throw invalidOption(at, blocks.length === 0
+        ? 'is not a PEM certificate: it has no -----BEGIN CERTIFICATE----- block'
+        : `holds no certificate, only ${[...new Set(blocks.map((b) => `a ${b[1] as string} block`))].join(' and ')}`)
+    }
+    for (const block of certificates) {
+      try {
+        // eslint-disable-next-line no-new -- parsing is the check
+        new X509Certificate(block[0])
+      } catch {
+        throw invalidOption(at, 'has a CERTIFICATE block that does not parse as an X.509 certificate')
+      }
+    }
+  })
+}
+
+/** Validates a client certificate and loads it once (the probe checks its --cert/--key/--pfx with it too). */
+export function checkClientCert (path: string, value: unknown, connect: ConnectOptions): ClientCertificate {
   if (!isPlainObject(value)) throw invalidOption(path, `must be an object with cert and key, or pfx, got ${kind(value)}`)
   for (const key of Object.keys(value)) {
     if (!CERT_KEYS.has(key)) throw invalidOption(`${path}.${key}`, 'is not an option (known: cert, key, pfx, passphrase)')
@@ -182,11 +232,14 @@ function checkClientCert (path: string, value: unknown, connect: ConnectOptions)
   if (pfx !== undefined) {
     if (cert !== undefined || key !== undefined) throw invalidOption(path, 'must have either pfx, or cert and key, not both')
     if (!isKeyMaterial(pfx)) throw invalidOption(`${path}.pfx`, 'must be a Buffer or a string')
+    checkPem(`${path}.pfx`, pfx, 'pfx')
   } else {
     if (cert === undefined) throw invalidOption(`${path}.cert`, 'is missing: a client certificate needs cert and key (or pfx)')
     if (key === undefined) throw invalidOption(`${path}.key`, 'is missing: a client certificate needs cert and key (or pfx)')
     if (!isKeyMaterial(cert)) throw invalidOption(`${path}.cert`, 'must be a PEM string or Buffer')
     if (!isKeyMaterial(key)) throw invalidOption(`${path}.key`, 'must be a PEM string or Buffer')
+    checkPem(`${path}.cert`, cert, 'cert')
+    checkPem(`${path}.key`, key, 'key')
   }
   if (passphrase !== undefined && typeof passphrase !== 'string') throw invalidOption(`${path}.passphrase`, 'must be a string')
   try {
@@ -198,7 +251,7 @@ function checkClientCert (path: string, value: unknown, connect: ConnectOptions)
     throw invalidOption(path, `cannot be loaded${code === undefined ? '' : ` (${code})`}: check the certificate, the key and the passphrase`,
       refusal(error, value).cause)
   }
-  return value
+  return value as ClientCertificate
 }
 
 /** Values that may be secret in TLS options, as the strings they would appear as in a message. */
@@ -278,6 +331,9 @@ function checkConnect (value: unknown): ConnectOptions {
   // Checked here, by type only: Node would take a number silently now and quote it in an error later.
   if (connect.passphrase !== undefined && typeof connect.passphrase !== 'string') {
     throw invalidOption('connect.passphrase', `must be a string, got ${kind(connect.passphrase)}`)
+  }
+  for (const name of ['ca', 'cert', 'key', 'pfx'] as const) {
+    if (connect[name] !== undefined) checkPem(`connect.${name}`, connect[name], name)
   }
   if ('secureProtocol' in connect) {
     throw invalidOption('connect.secureProtocol', 'is not supported: each stack sets the protocol versions; use connect.minVersion and connect.maxVersion')

@@ -28,13 +28,16 @@ export function tlsVersionRank (version: string | null | undefined): number {
   return TLS_VERSIONS.indexOf(version as typeof TLS_VERSIONS[number])
 }
 
-/** The client certificate of a host, as given in `hosts[...].clientCert`. */
-export interface ClientCertificate {
-  cert?: string | Buffer | Array<string | Buffer>
-  key?: string | Buffer | Array<string | Buffer>
-  pfx?: string | Buffer | Array<string | Buffer>
-  passphrase?: string
-}
+type KeyMaterial = string | Buffer | Array<string | Buffer>
+
+/**
+ * The client certificate of a host, as given in `hosts[...].clientCert`: `cert` and `key` (PEM text,
+ * not file names), or `pfx` (PKCS#12); `passphrase` for an encrypted key or pfx. A `cert` without
+ * its `key` is rejected by the types and at construction.
+ */
+export type ClientCertificate =
+  | { cert: KeyMaterial, key: KeyMaterial, pfx?: undefined, passphrase?: string }
+  | { pfx: KeyMaterial, cert?: undefined, key?: undefined, passphrase?: string }
 
 /**
  * The TLS options of a stack: the user's `connect` options, the host's client certificate, then

@@ -188,7 +188,10 @@ export class Telemetry {
   diagnosis (event: DiagnosisEvent): void {
     if (diagnosisChannel.hasSubscribers) diagnosisChannel.publish(event)
     this.#hook('onDiagnosis', event)
-    this.#log?.info({ ...event }, `${event.origin}: ${event.fingerprint} on the ${event.stack} stack`)
+    if (this.#log === undefined) return
+    // The failed attempt's error goes under `err`, pino's convention (the event keeps its `error`).
+    const { error, ...rest } = event
+    this.#log.info({ ...rest, err: { type: 'Error', code: error.code, message: error.message } }, `${event.origin}: ${event.fingerprint} on the ${event.stack} stack`)
   }
 
   /** A policy transition. Never silent: without a logger it becomes a process warning. */

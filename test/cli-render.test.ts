@@ -11,7 +11,7 @@ const HOSTILE = 'boom\n[INFO] strict works\u001b[2J\u001b]0;pwned\u0007 \u009b31
 const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
 
 function attempt (extra: Partial<ProbeAttempt>): ProbeAttempt {
-  return { stack: 'strict', http: 'http/1.1', ok: false, status: null, tlsVersion: null, error: null, fingerprint: null, evidence: '', timeMs: 3, retries: 0, records: [], ...extra }
+  return { stack: 'strict', http: 'http/1.1', ok: false, status: null, tlsVersion: null, error: null, fingerprint: null, evidence: '', timeMs: 3, retries: 0, records: [], connected: true, timedOut: null, ...extra }
 }
 
 describe('the probe\'s table and --json (src/cli/render.ts)', () => {
@@ -20,6 +20,9 @@ describe('the probe\'s table and --json (src/cli/render.ts)', () => {
     origin: 'https://erp.example.test',
     verdict: { stack: null, fingerprint: null, http1Only: false },
     legacyWouldWork: false,
+    unreachable: null,
+    timeout: 10_000,
+    proxy: null,
     attempts: [
       attempt({ error: HOSTILE, evidence: `failed: ${HOSTILE}` }),
       attempt({ stack: 'tls13', ok: true, status: 403, tlsVersion: 'TLSv1.3', evidence: 'the server answered 403 over TLS 1.3: "Cannot perform Post-Handshake Authentication"' })

@@ -8,8 +8,10 @@ import { startGnutls } from './servers/gnutls.ts'
 import { startApache } from './servers/apache.ts'
 import { startOnPath } from './servers/onpath.ts'
 import { freePort } from './servers/ports.ts'
-import { certs } from './helpers.ts'
+import { readFileSync } from 'node:fs'
+import { certs, makeAgent } from './helpers.ts'
 import { redactUrl } from '../src/cli/redact.ts'
+import type { AttemptEvent } from '../src/telemetry.ts'
 
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
 const CA = certs.path('ca.crt')
@@ -50,8 +52,22 @@ describe('undici-tls-fallback probe', () => {
       assert.equal(human.code, 0)
       assert.match(human.stdout, /stack\s+result\s+TLS\s+HTTP\s+time\s+evidence/)
       assert.match(human.stdout, /verdict: use the renegotiation stack over HTTP\/1\.1 \(renegotiation-refused\)/)
-      assert.match(human.stdout, /config: {2}hosts: \{ 'localhost': \{ fallback: \['tls13', 'renegotiation'\], http1Only: true \} \}/)
+      // What it found, not the default ladder: the stack that worked, and HTTP/1.1 since HTTP/2 was refused.
+      const config = /config: {2}(hosts: \{.*\})\n/.exec(human.stdout)?.[1]
+      assert.equal(config, 'hosts: { \'localhost\': { stack: \'renegotiation\', http1Only: true } }')
       assert.match(human.stdout, /clientcertnegotiation=enable/)
+      // Pasted into an agent, it skips every failure the probe saw: one attempt, on that stack, over HTTP/1.1.
+      const hosts = new Function(`return { ${config as string} }`)().hosts // eslint-disable-line no-new-func
+      const attempts: AttemptEvent[] = []
+      const agent = makeAgent({ hosts, hooks: { onAttempt: (event) => { attempts.push(event) } } })
+      try {
+        const response = await agent.request({ origin: `https://localhost:${iis.port}`, path: '/secure/report', method: 'GET' })
+        assert.equal(response.statusCode, 200)
+        await response.body.dump()
+        assert.deepEqual(attempts.map((a) => [a.stack, a.http1Only]), [['renegotiation', true]])
+      } finally {
+        await agent.close()
+      }
       // eslint-disable-next-line no-control-regex -- the escape character is what is looked for
       assert.doesNotMatch(human.stdout, /\x1b\[/, 'no colour when stdout is not a TTY')
     } finally {
@@ -138,6 +154,33 @@ describe('undici-tls-fallback probe', () => {
     }
   })
 
+  test('a bad client identity is refused before any connection, with the agent\'s message (exit 2): a key that does not match, an encrypted key without its passphrase', async () => {
+    const server = await startModern()
+    try {
+      const cases: Array<[string, string]> = [['server.key', 'ERR_OSSL_X509_KEY_VALUES_MISMATCH'], ['client-encrypted.key', 'ERR_OSSL_BAD_DECRYPT']]
+      for (const [key, code] of cases) {
+        const started = Date.now()
+        const run = await cli(['probe', `https://localhost:${server.port}/`, '--ca', CA, '--cert', certs.path('client.crt'), '--key', certs.path(key)])
+        assert.equal(run.code, 2, key)
+        const agentMessage = (() => {
+          try {
+            makeAgent({ hosts: { localhost: { clientCert: { cert: certs.clientCert, key: readFileSync(certs.path(key)) } } } })
+          } catch (error) {
+            return (error as Error).message
+          }
+          return 'no error'
+        })()
+        assert.match(agentMessage, new RegExp(`clientCert cannot be loaded \\(${code}\\): check the certificate, the key and the passphrase$`))
+        assert.equal(run.stderr.split('\n')[0], `undici-tls-fallback: --cert/--key ${agentMessage.slice(agentMessage.indexOf('cannot be loaded'))}`)
+        assert.equal(run.stdout, '', 'no verdict printed')
+        assert.ok(Date.now() - started < 20_000, `ended after ${Date.now() - started} ms (before: about 2 minutes on open sockets)`)
+      }
+      assert.equal(server.connections, 0, 'no connection was opened')
+    } finally {
+      await server.close()
+    }
+  })
+
   test('keys and passphrases are never printed', async () => {
     const apache = await startApache()
     try {
@@ -203,12 +246,61 @@ describe('undici-tls-fallback probe', () => {
     }
   })
 
-  test('a refused connection is retried with backoff, then reported (exit 1)', async () => {
+  test('a refused connection is retried with backoff, then reported as "cannot connect", not as a TLS verdict (exit 3)', async () => {
     const port = await freePort()
     const { code, result } = await probeJson(`https://localhost:${port}/`)
-    assert.equal(code, 1)
+    assert.equal(code, 3)
     assert.equal(result.attempts[0].error, 'ECONNREFUSED')
     assert.equal(result.attempts[0].retries, 2)
+    assert.equal(result.attempts.length, 1, 'no other stack is tried: none can do better without a connection')
+    assert.deepEqual(result.unreachable, { reason: 'cannot-connect', code: 'ECONNREFUSED' })
+    const human = await cli(['probe', `https://localhost:${port}/`, '--ca', CA])
+    assert.equal(human.code, 3)
+    assert.match(human.stdout, new RegExp(`verdict: cannot connect to localhost:${port} \\(ECONNREFUSED\\): no TLS verdict`))
+    assert.doesNotMatch(human.stdout, /no stack works/)
+  })
+
+  test('--timeout bounds a server that accepts TCP and never speaks: each attempt ends at the timeout, then a "timed out" verdict (exit 3)', async () => {
+    const sockets = new Set<net.Socket>()
+    const silent = net.createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)) })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const url = `https://localhost:${(silent.address() as net.AddressInfo).port}/`
+    try {
+      const { code, result } = await probeJson(url, ['--timeout', '1000'])
+      assert.equal(code, 3)
+      assert.deepEqual(result.unreachable, { reason: 'timed-out', code: 'UND_ERR_CONNECT_TIMEOUT' })
+      assert.deepEqual(result.attempts.map((a: any) => [a.stack, a.timedOut, a.retries]), [['strict', 'handshake', 0], ['tls13', 'handshake', 0], ['renegotiation', 'handshake', 0]])
+      for (const a of result.attempts) {
+        assert.match(a.evidence, /the TCP connection opened, but the server sent nothing within 1000 ms/)
+        assert.ok(a.timeMs >= 1000 && a.timeMs < 10_000, `attempt ended at ${a.timeMs} ms`)
+      }
+      const started = Date.now()
+      const human = await cli(['probe', url, '--ca', CA, '--timeout', '1000'])
+      assert.equal(human.code, 3)
+      assert.match(human.stdout, /verdict: timed out: no answer from localhost:\d+ within 1000 ms on any attempt/)
+      // Three attempts of 1 s, plus start-up on a loaded machine (before: it never ended).
+      assert.ok(Date.now() - started < 30_000, `ended after ${Date.now() - started} ms`)
+    } finally {
+      for (const s of sockets) s.destroy()
+      silent.close()
+    }
+  })
+
+  test('--timeout bounds the response too: a server that completes the handshake and never answers times out per attempt (exit 3)', async () => {
+    const server = await startModern({ handle: () => {} })
+    try {
+      const { code, result } = await probeJson(`https://localhost:${server.port}/`, ['--timeout', '1000'])
+      assert.equal(code, 3)
+      assert.equal(result.unreachable.reason, 'timed-out')
+      assert.ok(result.attempts.length >= 3)
+      for (const a of result.attempts) {
+        assert.equal(a.timedOut, 'response')
+        assert.equal(a.error, 'UND_ERR_HEADERS_TIMEOUT')
+        assert.match(a.evidence, /the handshake finished, but no response came within 1000 ms/)
+      }
+    } finally {
+      await server.close()
+    }
   })
 
   test('Ctrl-C stops it at once (exit 130)', async () => {
@@ -242,15 +334,17 @@ describe('undici-tls-fallback probe', () => {
       [['probe', 'https://a.example/', '--pfx', 'a.pfx', '--cert', 'c', '--key', 'k'], /either --pfx/],
       [['probe', 'https://a.example/', '--timeout', '-1'], /--timeout/],
       [['probe', 'https://a.example/', '--passphrase-env', 'SURELY_NOT_SET_123'], /SURELY_NOT_SET_123 is not set/],
-      [['probe', 'https://a.example/', '--bogus'], /Unknown option/],
-      [['probe', 'https://a.example/', '--ca', '/no/such/file.pem'], /--ca: cannot read/]
+      [['probe', 'https://a.example/', '--bogus'], /unknown option "--bogus"/],
+      [['probe', 'https://a.example/', '--ca', '/no/such/file.pem'], /--ca: cannot read/],
+      [['probe', 'https://a.example/', '--ca', certs.path('client.key')], /--ca holds no certificate, only a PRIVATE KEY block/],
+      [['probe', 'https://a.example/', '--proxy', 'ENV'], /--proxy is "ENV": write 'env' \(in lower case\)/]
     ]
     for (const [args, message] of cases) {
       const run = await cli(args)
       assert.equal(run.code, 2, args.join(' '))
       assert.match(run.stderr, message, args.join(' '))
     }
-    const help = await cli(['--help'])
+    const help = await cli(['probe', '--help'])
     assert.equal(help.code, 0)
     assert.match(help.stdout, /Exit codes: 0 a stack works, 1 no stack works, 2 usage error/)
   })

@@ -102,3 +102,64 @@ describe('every option is documented', () => {
     for (const key of keysOf('UNDICI_KEYS')) assert.ok(section.includes(`\`${key}\``), key)
   })
 })
+
+describe('every export and every warning code is documented', () => {
+  const api = read('docs/api.md')
+  const documented = `${api}\n${read('docs/stores.md')}\n${read('docs/observability.md')}`
+
+  test('each name src/index.ts and src/opentelemetry/index.ts export, values and types, is named in docs/api.md, stores.md or observability.md', async () => {
+    const names: string[] = []
+    for (const entry of ['src/index.ts', 'src/opentelemetry/index.ts']) {
+      for (const m of readFileSync(path.join(ROOT, entry), 'utf8').matchAll(/^export (?:type )?\{([^}]*)\}/gm)) {
+        names.push(...(m[1] as string).split(',').map((n) => n.trim().split(/\s+as\s+/).pop() as string).filter((n) => n !== ''))
+      }
+    }
+    // The value exports, as the package exports them at run time: the list above misses none.
+    const runtime = Object.keys(await import('../src/index.ts'))
+    for (const name of runtime) assert.ok(names.includes(name), `${name} is exported`)
+    assert.ok(names.length > 40, `${names.length} names`)
+    for (const name of names) assert.ok(documented.includes(`\`${name}`), `${name} is not documented`)
+    // The OpenTelemetry entry point's semconv constants: documented as groups, each value in the tables.
+    const otel = await import('../src/opentelemetry/index.ts') as Record<string, unknown>
+    const observability = read('docs/observability.md')
+    for (const [name, value] of Object.entries(otel)) {
+      if (names.includes(name) || observability.includes(`\`${name}\``)) continue
+      const group = /^(METRIC|ATTR|EVENT)_/.exec(name)?.[1]
+      assert.ok(group !== undefined, `${name} is exported by undici-tls-fallback/opentelemetry and not documented`)
+      assert.ok(observability.includes(`\`${group}_*\``), `the ${group}_* constants are named`)
+      assert.ok(observability.includes(String(value)), `${name}'s value ${String(value)} is in docs/observability.md`)
+    }
+    for (const value of ['ErrorCodes', 'CHANNELS', 'FINGERPRINTS', 'STACKS', 'DEFAULT_FALLBACK', 'diagnose']) {
+      assert.match(api, new RegExp(`^\\| \`${value}[\`(]`, 'm'), `${value} has a row in the Exports table`)
+    }
+  })
+
+  test('each TLS_FALLBACK_* code in src/ (errors and warnings) is in docs/api.md; each warning code in its Warnings table', () => {
+    const codes = new Set<string>()
+    const warningCodes = new Set<string>()
+    for (const file of readdirSync(path.join(ROOT, 'src'), { recursive: true }).map(String).filter((f) => f.endsWith('.ts'))) {
+      const text = readFileSync(path.join(ROOT, 'src', file), 'utf8')
+      for (const m of text.matchAll(/'(TLS_FALLBACK_[A-Z_]+)'/g)) codes.add(m[1] as string)
+      for (const m of text.matchAll(/(?:emitWarning|notice|noticeOnce)\([^;]*?'(TLS_FALLBACK_[A-Z_]+)'/gs)) warningCodes.add(m[1] as string)
+    }
+    assert.ok(warningCodes.has('TLS_FALLBACK_STORE') && warningCodes.has('TLS_FALLBACK_TRANSITION'), [...warningCodes].join(','))
+    const warnings = api.slice(api.indexOf('\n## Warnings\n'), api.indexOf('\n## Errors\n'))
+    assert.ok(warnings.length > 20, 'a Warnings section before Errors')
+    for (const code of codes) assert.ok(api.includes(`\`${code}\``), `${code} is not in docs/api.md`)
+    for (const code of warningCodes) assert.ok(warnings.includes(`\`${code}\``), `${code} is not in the Warnings table`)
+  })
+})
+
+describe('the FAQ answers "what does it cost" for users', () => {
+  test('one short paragraph that links the bench results, without V8 internals', () => {
+    const faq = read('docs/faq.md')
+    const answer = faq.split(/\n\s*\n/).filter((p) => p.includes('What does the agent cost'))
+    assert.equal(answer.length, 1, 'one paragraph')
+    const text = answer[0] as string
+    assert.ok(text.split(/\s+/).length <= 130, `${text.split(/\s+/).length} words`)
+    assert.ok(linksOf(text).includes('../bench/RESULTS.md'), 'links bench/RESULTS.md')
+    for (const internal of [/pretenur/i, /young generation/i, /old generation/i, /scaveng/i, /allocation.site/i, /callgrind/i, /instructions per/i, /hash/i]) {
+      assert.doesNotMatch(text, internal)
+    }
+  })
+})

@@ -199,7 +199,19 @@ const bad: BadCase[] = [
   { name: 'an undici Client option undici refuses (keepAliveTimeout -1)', options: { keepAliveTimeout: -1 }, option: 'keepAliveTimeout', mentions: ['refused by undici'] },
   { name: 'ciphers OpenSSL does not know', options: { connect: { ciphers: 'NOPE' } }, option: 'connect', mentions: ['ERR_SSL_NO_CIPHER_MATCH'] },
   { name: 'connect.secureProtocol (the stacks set versions)', options: { connect: { secureProtocol: 'TLS_method' } }, option: 'connect.secureProtocol', mentions: ['minVersion'] },
-  { name: 'a malformed IPv4 host pattern', options: { hosts: { '10.0.0.300': {} } }, option: "hosts['10.0.0.300']", mentions: ['invalid IPv4'] }
+  { name: 'a malformed IPv4 host pattern', options: { hosts: { '10.0.0.300': {} } }, option: "hosts['10.0.0.300']", mentions: ['invalid IPv4'] },
+  // Node takes these silently (a ca that is no certificate trusts nothing) or fails later with an OpenSSL code.
+  { name: 'connect.ca that is not a certificate', options: { connect: { ca: 'not a certificate' } }, option: 'connect.ca', mentions: ['not a PEM certificate'] },
+  { name: 'connect.ca that holds a private key', options: { connect: { ca: certs.clientKey } }, option: 'connect.ca', mentions: ['no certificate, only a PRIVATE KEY block'] },
+  { name: 'connect.ca with a CERTIFICATE block that does not parse', options: { connect: { ca: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' } }, option: 'connect.ca', mentions: ['does not parse'] },
+  { name: 'connect.ca, one of several, not a certificate', options: { connect: { ca: [certs.ca, 'junk'] } }, option: 'connect.ca[1]' },
+  { name: 'connect.ca given as a file name', options: { connect: { ca: './corp-ca.pem' } }, option: 'connect.ca', mentions: ['looks like a file name ("./corp-ca.pem")', 'readFileSync(path)'] },
+  { name: 'a clientCert.cert given as a file name', options: { hosts: { a: { clientCert: { cert: '/etc/ssl/client.crt', key: certs.clientKey } } } }, option: "hosts['a'].clientCert.cert", mentions: ['readFileSync(path)'] },
+  { name: 'a clientCert.key given as a file name', options: { hosts: { a: { clientCert: { cert: certs.clientCert, key: 'client.key' } } } }, option: "hosts['a'].clientCert.key", mentions: ['looks like a file name, not PEM text'] },
+  { name: 'a clientCert.pfx given as a file name', options: { hosts: { a: { clientCert: { pfx: './client.p12' } } } }, option: "hosts['a'].clientCert.pfx", mentions: ['PKCS#12'] },
+  { name: 'a clientCert without its key', options: { hosts: { a: { clientCert: { cert: certs.clientCert } } } }, option: "hosts['a'].clientCert.key", mentions: ['is missing'] },
+  { name: "proxy 'ENV' (the environment is 'env')", options: { proxy: 'ENV' }, option: 'proxy', mentions: ['is "ENV": write \'env\' (in lower case)'] },
+  { name: "a host's proxy 'Env'", options: { hosts: { a: { proxy: 'Env' } } }, option: "hosts['a'].proxy", mentions: ["cannot be 'env' for one host"] }
 ]
 
 describe('TlsFallbackAgent refuses bad options, naming the option', () => {

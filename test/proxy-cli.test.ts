@@ -61,6 +61,30 @@ describe('undici-tls-fallback probe --proxy', () => {
     assert.equal(squid.accessLog().filter((l) => l.includes(`CONNECT localhost:${iis.port} `)).length, count)
   })
 
+  test('the heading names the proxy, without its credentials; --json has it as proxy', async () => {
+    const url = `https://localhost:${iis.port}/secure/probe`
+    const proxy = `http://someone:probe-secret-66@127.0.0.1:${squid.open}`
+    const human = await cli(['probe', url, '--ca', CA, '--proxy', proxy], NO_ENV_PROXY)
+    assert.equal(human.code, 0, human.stderr)
+    assert.equal(human.stdout.split('\n')[0], `probe ${url} through the proxy http://***@127.0.0.1:${squid.open}`)
+    const json = await cli(['probe', url, '--ca', CA, '--json', '--proxy', proxy], NO_ENV_PROXY)
+    assert.equal(JSON.parse(json.stdout).proxy, `http://***@127.0.0.1:${squid.open}`)
+    const direct = await cli(['probe', url, '--ca', CA, '--json'], NO_ENV_PROXY)
+    assert.equal(JSON.parse(direct.stdout).proxy, null)
+    for (const output of [human.stdout, human.stderr, json.stdout, json.stderr]) assert.ok(!output.includes('probe-secret-66'))
+  })
+
+  test('a 407 without credentials says the proxy needs some; after credentials, that it rejected them', async () => {
+    const without = await cli(['probe', `https://localhost:${iis.port}/`, '--ca', CA, '--proxy', `http://127.0.0.1:${squid.auth}`], NO_ENV_PROXY)
+    assert.equal(without.code, 1)
+    assert.match(without.stderr, /answered the CONNECT with 407 Proxy Authentication Required: it needs credentials/)
+    const wrong = await cli(['probe', `https://localhost:${iis.port}/`, '--ca', CA, '--proxy', `http://${squid.user}:wrong-probe-secret@127.0.0.1:${squid.auth}`], NO_ENV_PROXY)
+    assert.equal(wrong.code, 1)
+    assert.match(wrong.stderr, /answered the CONNECT with 407 Proxy Authentication Required: it rejected the credentials sent/)
+    assert.doesNotMatch(wrong.stderr, /needs credentials/)
+    assert.ok(!wrong.stderr.includes('wrong-probe-secret'))
+  })
+
   test('a proxy failure is no verdict: exit 1 with the proxy\'s status, and no password printed', async () => {
     const run = await cli(['probe', `https://localhost:${iis.port}/`, '--ca', CA, '--proxy', `http://someone:probe-secret-77@127.0.0.1:${squid.auth}`], NO_ENV_PROXY)
     assert.equal(run.code, 1)

@@ -110,8 +110,8 @@ describe('through Squid (HTTP CONNECT)', () => {
 
   describe('a proxy failure is never a fingerprint', () => {
     const cases: Array<{ name: string, proxy: () => string, status: number | undefined, message: RegExp }> = [
-      { name: '407: credentials missing', proxy: () => `http://127.0.0.1:${squid.auth}`, status: 407, message: /407 Proxy Authentication Required/ },
-      { name: '407: wrong password', proxy: () => `http://${squid.user}:wrong-secret-1234@127.0.0.1:${squid.auth}`, status: 407, message: /407/ },
+      { name: '407: credentials missing', proxy: () => `http://127.0.0.1:${squid.auth}`, status: 407, message: /407 Proxy Authentication Required: it needs credentials/ },
+      { name: '407: wrong password', proxy: () => `http://${squid.user}:wrong-secret-1234@127.0.0.1:${squid.auth}`, status: 407, message: /407 Proxy Authentication Required: it rejected the credentials sent/ },
       { name: '403: CONNECT refused', proxy: () => `http://127.0.0.1:${squid.deny}`, status: 403, message: /403 Forbidden/ }
     ]
     for (const c of cases) {

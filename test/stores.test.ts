@@ -69,6 +69,17 @@ describe('FilePolicyCache', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
+  test('a path in a folder that does not exist: TLS_FALLBACK_INVALID_OPTION at construction, naming the option and the folder', async () => {
+    const missing = join(dir, 'no-such-folder', 'policies.json')
+    const error = await failure(async () => new FilePolicyCache({ path: missing }))
+    assert.equal(error.code, 'TLS_FALLBACK_INVALID_OPTION')
+    assert.equal(error.option, 'FilePolicyCache.path')
+    assert.equal(error.message, `TlsFallbackAgent: FilePolicyCache.path is in a folder that does not exist ("${join(dir, 'no-such-folder')}"): create it first; the file itself is created on the first write`)
+    // A missing file in a folder that exists is fine: it is created on the first write.
+    const cache = new FilePolicyCache({ path: join(dir, 'new.json') })
+    await cache.close()
+  })
+
   test('survives a restart: the next process\'s first request uses the learned stack, with no failed attempt', async () => {
     const path = join(dir, 'restart.json')
     const url = `https://localhost:${iis.port}/secure`

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { Writable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
+import pino from 'pino'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { startApache, type ApacheServer } from './servers/apache.ts'
 import { certs, makeAgent, memoryLogger, record, send, warnings } from './helpers.ts'
@@ -25,6 +27,23 @@ describe('telemetry', () => {
       assert.equal(transition.obj.to, 'renegotiation')
       assert.match(transition.msg ?? '', /moved from the strict stack to the renegotiation stack/)
       assert.ok(lines.some((l) => l.level === 'info' && l.obj.fingerprint === 'renegotiation-refused'), 'the diagnosis is logged')
+    } finally {
+      await agent.close()
+    }
+  })
+
+  test('with a real pino logger, the failed attempt\'s line logs its error under err (pino\'s convention), not error', async () => {
+    const out: Array<Record<string, any>> = []
+    const destination = new Writable({ write (chunk: Buffer, _encoding, callback) { out.push(JSON.parse(chunk.toString())); callback() } })
+    const agent = makeAgent({ logger: pino({ level: 'debug' }, destination) })
+    try {
+      await send(agent, `https://localhost:${iis.port}/secure`)
+      const diagnosis = out.find((l) => l.fingerprint === 'renegotiation-refused')
+      assert.ok(diagnosis, 'the diagnosis line')
+      assert.equal(diagnosis.level, 30)
+      assert.equal(diagnosis.err.code, 'ECONNRESET')
+      assert.equal(typeof diagnosis.err.message, 'string')
+      for (const line of out) assert.ok(!('error' in line), `no line logs under error: ${JSON.stringify(line)}`)
     } finally {
       await agent.close()
     }

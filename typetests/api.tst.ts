@@ -49,6 +49,13 @@ describe('new TlsFallbackAgent(options?)', () => {
     expect(TlsFallbackAgent).type.not.toBeConstructableWith({ resetRetries: '1' })
   })
 
+  test('a clientCert needs cert and key together, or pfx, not both', () => {
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { clientCert: { cert: 'pem' } } } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { clientCert: { key: 'pem' } } } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { clientCert: { cert: 'pem', key: 'pem', pfx: 'p' } } } })
+    expect(TlsFallbackAgent).type.toBeConstructableWith({ hosts: { a: { clientCert: { pfx: Buffer.alloc(1), passphrase: 's' } } } })
+  })
+
   test('policy(), policies() and forget() speak PolicyEntry', () => {
     const agent = new TlsFallbackAgent()
     expect(agent.policy('https://a.example')).type.toBe<PolicyEntry | undefined>()

@@ -1,15 +1,29 @@
 #!/usr/bin/env node
 // undici-tls-fallback probe <url>: diagnoses a host from the shell.
-// Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 130 interrupted (Ctrl-C).
+// Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 3 cannot connect or timed out, 130 interrupted (Ctrl-C).
 // undici-tls-fallback policies ...: lists or forgets stored policies (src/cli/policies.ts).
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { TlsFallbackError } from '../errors.ts'
+import { checkClientCert, checkPem } from '../options.ts'
+import { quoteOutside } from '../outside-text.ts'
 import { parseProxy, parseProxyChoice, type Proxy } from '../proxy/options.ts'
 import type { ClientCertificate } from '../stacks.ts'
 import { probe, type ProbeResult } from './probe.ts'
 import { redactUrl } from './redact.ts'
-import { render, toJson } from './render.ts'
+import { colorEnabled, render, toJson } from './render.ts'
+
+const TOP_HELP = `Usage: undici-tls-fallback <command> [options]
+
+Commands:
+  probe <url>   tries each TLS stack against an HTTPS URL and says which one works, why, and what to configure
+  policies      lists or forgets the policies a store (--file or --redis) holds
+
+Run undici-tls-fallback <command> --help for a command's options.
+  -h, --help    this help
+  --version     the package's version
+Needs Node.js >= 22.19.
+`
 
 const HELP = `Usage: undici-tls-fallback probe <url> [options]
 
@@ -24,14 +38,15 @@ Options:
   --pfx FILE              client certificate and key as PKCS#12, instead of --cert/--key
   --passphrase-env NAME   read the key's or pfx's passphrase from the environment variable NAME
   --method M              HTTP method (default GET)
-  --timeout MS            per attempt (default 10000)
+  --timeout MS            per attempt: connection, handshake and response (default 10000)
   --allow-legacy          also try legacy-server-connect (exposes that connection to CVE-2009-3555)
   --proxy URL             tunnel through a proxy: http://, https:// or socks5:// (credentials allowed in the URL);
                           'env' reads HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case)
   --json                  print one JSON object instead of the table
   -h, --help              this help
 
-Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 130 interrupted.
+Exit codes: 0 a stack works, 1 no stack works, 2 usage error, 3 cannot connect or timed out,
+130 interrupted.
 Keys, passphrases, the URL's credentials (never sent either) and its query values are never printed.
 
        undici-tls-fallback policies (--file PATH | --redis URL) [--forget ORIGIN] [--json]
@@ -59,12 +74,37 @@ function readFile (flag: string, path: string): Buffer {
   }
 }
 
+const VALUE_OPTIONS = new Set(['--ca', '--cert', '--key', '--pfx', '--passphrase-env', '--method', '--timeout', '--proxy'])
+
+/** `--timeout -5` as `--timeout=-5`: parseArgs would take `-5` for an option and say only that the value is ambiguous. */
+function joinNegativeValues (argv: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    const next = argv[i + 1]
+    if (VALUE_OPTIONS.has(arg) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else {
+      out.push(arg)
+    }
+  }
+  return out
+}
+
+/** parseArgs's messages, shortened to one line; the option as typed is outside text. */
+function argsMessage (error: Error & { code?: string }): string {
+  const unknown = /^Unknown option '([\s\S]*?)'(?:\. To specify|$)/.exec(error.message)
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown !== null) return `unknown option ${quoteOutside(unknown[1])}`
+  return (error.message.split('\n')[0] ?? 'invalid arguments').replace(/[^\x20-\x7e]/g, '?')
+}
+
 function parse (argv: string[]): Parsed | 'help' {
   let values: Record<string, string | boolean | undefined>
   let positionals: string[]
   try {
     ({ values, positionals } = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       allowPositionals: true,
       options: {
         ca: { type: 'string' },
@@ -81,11 +121,11 @@ function parse (argv: string[]): Parsed | 'help' {
       }
     }))
   } catch (error) {
-    throw new UsageError((error as Error).message)
+    throw new UsageError(argsMessage(error as Error))
   }
   if (values.help === true) return 'help'
   const [command, target, ...extra] = positionals
-  if (command !== 'probe') throw new UsageError(command === undefined ? 'missing command: probe or policies' : `unknown command: ${command}`)
+  if (command !== 'probe') throw new UsageError(command === undefined ? 'missing command: probe or policies' : `unknown command: ${quoteOutside(command)} (commands: probe, policies)`)
   if (target === undefined) throw new UsageError('missing <url>')
   if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`)
   let url: URL
@@ -94,9 +134,9 @@ function parse (argv: string[]): Parsed | 'help' {
   } catch {
     throw new UsageError(`not a URL: ${redactUrl(target)}`)
   }
-  if (url.protocol !== 'https:') throw new UsageError(`the URL must be https://, got ${url.protocol}`)
+  if (url.protocol !== 'https:') throw new UsageError(`the URL must be https://, got ${quoteOutside(url.protocol, 40)}`)
   const timeout = Number(values.timeout)
-  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 600_000) throw new UsageError('--timeout must be a whole number of milliseconds from 1 to 600000')
+  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 600_000) throw new UsageError(`--timeout must be a whole number of milliseconds from 1 to 600000, got ${quoteOutside(values.timeout, 40)}`)
   const method = String(values.method).toUpperCase()
   if (!/^[A-Z]+$/.test(method)) throw new UsageError(`--method: invalid method ${String(values.method)}`)
   if (values.pfx !== undefined && (values.cert !== undefined || values.key !== undefined)) throw new UsageError('use either --pfx, or --cert and --key')
@@ -112,10 +152,20 @@ function parse (argv: string[]): Parsed | 'help' {
   if (values.cert !== undefined) {
     clientCert = { cert: readFile('--cert', String(values.cert)), key: readFile('--key', String(values.key)), ...(passphrase === undefined ? {} : { passphrase }) }
   }
+  const ca = values.ca === undefined ? undefined : readFile('--ca', String(values.ca))
+  // As the agent does at construction: a CA file with no certificate, a key that does not match its
+  // certificate, or an encrypted key without its passphrase fails here, before any connection, with the agent's message.
+  try {
+    if (ca !== undefined) checkPem('--ca', ca, 'ca')
+    if (clientCert !== undefined) checkClientCert(values.pfx === undefined ? '--cert/--key' : '--pfx', clientCert, ca === undefined ? {} : { ca })
+  } catch (error) {
+    if (error instanceof TlsFallbackError) throw new UsageError(error.message.replace(/^TlsFallbackAgent: /, ''))
+    throw error
+  }
   return {
     url,
     proxy: values.proxy === undefined ? undefined : proxyOption(String(values.proxy), url),
-    ca: values.ca === undefined ? undefined : readFile('--ca', String(values.ca)),
+    ca,
     clientCert,
     method,
     timeout,
@@ -152,7 +202,21 @@ function spinner (enabled: boolean): { update: (text: string) => void, stop: () 
   }
 }
 
+function packageVersion (): string {
+  // ../../package.json from src/cli/ and from dist/cli/ alike.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
 export async function main (argv: string[]): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    process.stdout.write(`undici-tls-fallback ${packageVersion()}\n`)
+    return 0
+  }
+  if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(TOP_HELP)
+    return 0
+  }
   if (argv[0] === 'policies') {
     // Loaded on demand: the probe starts no slower for it.
     const { policies } = await import('./policies.ts')
@@ -163,7 +227,8 @@ export async function main (argv: string[]): Promise<number> {
     parsed = parse(argv)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    process.stderr.write(`undici-tls-fallback: ${error.message}\n\n${HELP}`)
+    // One line and where to look: the whole help would bury the line that matters.
+    process.stderr.write(`undici-tls-fallback: ${error.message}\nRun undici-tls-fallback ${argv[0] === 'probe' ? 'probe ' : ''}--help for usage.\n`)
     return 2
   }
   if (parsed === 'help') {
@@ -200,8 +265,8 @@ export async function main (argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal)
   }
   progress.stop()
-  process.stdout.write(parsed.json ? toJson(result) + '\n' : render(result, { color: process.stdout.isTTY === true, hasClientCert: parsed.clientCert !== undefined }))
-  return result.verdict.stack === null ? 1 : 0
+  process.stdout.write(parsed.json ? toJson(result) + '\n' : render(result, { color: colorEnabled(process.stdout), hasClientCert: parsed.clientCert !== undefined }))
+  return result.unreachable !== null ? 3 : result.verdict.stack === null ? 1 : 0
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (error: unknown) => {

@@ -43,7 +43,21 @@ export interface ProbeAttempt {
   timeMs: number
   /** Network retries this attempt needed (transient failures). */
   retries: number
+  /** Whether a TCP connection to the server (or a tunnel through the proxy) was open at some point. */
+  connected: boolean
+  /** Where `--timeout` ended the attempt: before the TCP connection, during the handshake, or waiting for the response. */
+  timedOut: 'connect' | 'handshake' | 'response' | null
   records: TlsRecord[]
+}
+
+/**
+ * Why the probe has no TLS verdict: it could not open a connection to the server (refused,
+ * unreachable, no such host, or no TCP answer within the timeout), or every attempt timed out.
+ */
+export interface ProbeUnreachable {
+  reason: 'cannot-connect' | 'timed-out'
+  /** The error code of the last attempt (ECONNREFUSED, ENOTFOUND, UND_ERR_CONNECT_TIMEOUT, ...). */
+  code: string
 }
 
 export interface ProbeResult {
@@ -54,6 +68,12 @@ export interface ProbeResult {
   attempts: ProbeAttempt[]
   /** Set when legacy-server-connect was not tried but would likely work. */
   legacyWouldWork: boolean
+  /** Set when the server could not be reached or never answered in time: then there is no TLS verdict. */
+  unreachable: ProbeUnreachable | null
+  /** The per-attempt timeout, in milliseconds. */
+  timeout: number
+  /** The proxy every attempt went through, without credentials (`http://***@proxy:3128`), or null when direct. */
+  proxy: string | null
 }
 
 const TRANSIENT = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENETDOWN', 'UND_ERR_CONNECT_TIMEOUT'])
@@ -70,7 +90,12 @@ interface RawOutcome {
   timeMs: number
   /** A 403 over TLS 1.3 that is Apache's own post-handshake-auth page (see isApachePostHandshakeAuth). */
   postHandshakeAuth: boolean
+  connected: boolean
+  timedOut: ProbeAttempt['timedOut']
 }
+
+// undici's codes for the same phases (its connect timeout covers the handshake too).
+const TIMEOUT_CODES = { connect: 'UND_ERR_CONNECT_TIMEOUT', handshake: 'UND_ERR_CONNECT_TIMEOUT', response: 'UND_ERR_HEADERS_TIMEOUT', body: 'UND_ERR_BODY_TIMEOUT' } as const
 
 /** One request on one stack, over a connection whose TLS records are observed. */
 async function once (stack: StackName, http2: boolean, options: ProbeOptions): Promise<RawOutcome> {
@@ -83,6 +108,16 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
   let tlsVersion: string | null = null
   let alpn: string | null = null
   const tlsOptions = stackTlsOptions(stack, options.ca === undefined ? {} : { ca: options.ca }, options.clientCert)
+  // --timeout bounds the whole attempt: the TCP connection (or the tunnel), the handshake and the response.
+  let phase: keyof typeof TIMEOUT_CODES = 'connect'
+  let connected = false
+  let timedOut: RawOutcome['timedOut'] = null
+  const deadline = new AbortController()
+  const timer = setTimeout(() => {
+    timedOut = phase === 'body' ? 'response' : phase
+    deadline.abort(Object.assign(new Error(`no answer within ${options.timeout} ms (${phase})`), { code: TIMEOUT_CODES[phase] }))
+  }, options.timeout)
+  const signal = AbortSignal.any([options.signal, deadline.signal])
   const client = new Client(url.origin, {
     allowH2: http2,
     pipelining: 1,
@@ -91,40 +126,64 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
     connectTimeout: options.timeout,
     connect: ((_opts: unknown, callback: (error: Error | null, socket: TLSSocket | null) => void) => {
       let called = false
+      // Every socket this attempt opens, destroyed when the attempt is cancelled or times out.
+      const opened: Array<{ destroy: () => void }> = []
       const done = (error: Error | null, s: TLSSocket | null): void => {
         if (called) return
         called = true
+        signal.removeEventListener('abort', onAbort)
+        if (error !== null) for (const socket of opened) socket.destroy()
         callback(error, s)
       }
-      const secure = (raw: net.Socket): TLSSocket => {
+      const onAbort = (): void => { done(signal.reason as Error, null) }
+      signal.addEventListener('abort', onAbort, { once: true })
+      const secure = (raw: net.Socket): void => {
+        phase = 'handshake'
+        connected = true
         observer = new RecordObserver(raw)
-        const s = tls.connect({
-          ...tlsOptions,
-          socket: observer,
-          // The identity the certificate must show (Node checks TLS over a socket without `host`
-          // against "localhost"); SNI for host names only.
-          host,
-          servername: net.isIP(host) === 0 ? host : undefined,
-          ALPNProtocols: http2 ? ['h2', 'http/1.1'] : ['http/1.1']
-        })
+        let s: TLSSocket
+        try {
+          s = tls.connect({
+            ...tlsOptions,
+            socket: observer,
+            // The identity the certificate must show (Node checks TLS over a socket without `host`
+            // against "localhost"); SNI for host names only.
+            host,
+            servername: net.isIP(host) === 0 ? host : undefined,
+            ALPNProtocols: http2 ? ['h2', 'http/1.1'] : ['http/1.1']
+          })
+        } catch (error) {
+          // Node refused the TLS options (a key that does not match its certificate): the TCP socket must not stay open.
+          done(error as Error, null)
+          return
+        }
+        opened.push(s)
         s.once('secureConnect', () => {
+          phase = 'response'
           handshakeAt = observer?.elapsed() ?? null
           tlsVersion = s.getProtocol()
           alpn = typeof s.alpnProtocol === 'string' ? s.alpnProtocol : null
           done(null, s)
         })
         s.on('error', (error: Error) => done(error, null))
-        return s
       }
       const tcp = options.lookup === undefined ? {} : { lookup: options.lookup }
       if (options.proxy !== undefined) {
         // The records are observed on the tunnel, after the proxy's answer: the origin's TLS only.
-        return openTunnel(options.proxy, { host, port, tcp, timeout: options.timeout }, (error, tunnel) => {
+        const toProxy = openTunnel(options.proxy, { host, port, tcp, timeout: options.timeout }, (error, tunnel) => {
           if (error !== null || tunnel === undefined) done(error ?? new Error('no tunnel'), null)
-          else secure(tunnel)
+          else if (!called) secure(tunnel)
         })
+        opened.push(toProxy)
+        if (signal.aborted) onAbort()
+        return toProxy
       }
-      return secure(net.connect({ host, port, ...tcp }))
+      const raw = net.connect({ host, port, ...tcp })
+      opened.push(raw)
+      raw.once('connect', () => { if (!called) secure(raw) })
+      raw.once('error', (error) => done(error, null))
+      if (signal.aborted) onAbort()
+      return raw
     }) as unknown as Client.Options['connect']
   })
   let status: number | null = null
@@ -134,9 +193,10 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
     const response = await client.request({
       path: `${url.pathname}${url.search}`,
       method: options.method,
-      signal: options.signal
+      signal
     })
     status = response.statusCode
+    phase = 'body'
     if (status === 403 && tlsVersion === 'TLSv1.3') {
       // The agent's rule: Apache's own 403 page, whole, with its headers (see isApachePostHandshakeAuth).
       const chunks: Buffer[] = []
@@ -157,8 +217,10 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
       await response.body.dump({ limit: 1024 * 1024 })
     }
   } catch (e) {
-    error = e as RawOutcome['error']
+    // undici reports its own abort error for a cancelled body: the reason is the timeout or Ctrl-C.
+    error = (deadline.signal.aborted ? deadline.signal.reason : e) as RawOutcome['error']
   } finally {
+    clearTimeout(timer)
     await client.destroy().catch(() => {})
   }
   return {
@@ -171,7 +233,9 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
     records: observer?.records ?? [],
     closed: observer?.connectionEnd,
     timeMs: Math.round(performance.now() - started),
-    postHandshakeAuth
+    postHandshakeAuth,
+    connected,
+    timedOut
   }
 }
 
@@ -240,8 +304,8 @@ async function attempt (stack: StackName, http2: boolean, options: ProbeOptions)
     // The proxy failed, not the server: that is no verdict on any stack.
     if (result.error?.code === ErrorCodes.PROXY_ERROR) throw new AbortError(result.error)
     const code = result.error?.code
-    // A network failure before any TLS record came back is worth another try.
-    if (code !== undefined && TRANSIENT.has(code) && !result.records.some((r) => r.direction === 'server')) {
+    // A network failure before any TLS record came back is worth another try; a timeout is not (--timeout bounds the attempt).
+    if (code !== undefined && result.timedOut === null && TRANSIENT.has(code) && !result.records.some((r) => r.direction === 'server')) {
       throw Object.assign(new Error(code), { code, outcome: result })
     }
     return result
@@ -260,7 +324,13 @@ async function attempt (stack: StackName, http2: boolean, options: ProbeOptions)
     if (outcome !== undefined) return outcome
     throw error
   })
-  const { fingerprint, evidence } = explain(stack, outcome, options.clientCert !== undefined)
+  const explained = explain(stack, outcome, options.clientCert !== undefined)
+  const { fingerprint } = explained
+  const evidence = fingerprint !== null
+    ? explained.evidence
+    : outcome.timedOut !== null
+      ? timeoutEvidence(outcome, options.timeout)
+      : outcome.connected ? explained.evidence : `no connection: ${outcome.error?.code ?? outcome.error?.message ?? 'failed'}`
   return {
     stack,
     // Negotiated when the handshake completed (no ALPN means HTTP/1.1), offered otherwise.
@@ -273,8 +343,21 @@ async function attempt (stack: StackName, http2: boolean, options: ProbeOptions)
     evidence,
     timeMs: outcome.timeMs,
     retries,
+    connected: outcome.connected,
+    timedOut: outcome.timedOut,
     records: outcome.records
   }
+}
+
+function timeoutEvidence (outcome: RawOutcome, timeout: number): string {
+  const within = `within ${timeout} ms (--timeout)`
+  if (outcome.timedOut === 'connect') return `no TCP connection ${within}`
+  if (outcome.timedOut === 'handshake') {
+    return outcome.records.some((r) => r.direction === 'server')
+      ? `the handshake did not finish ${within}`
+      : `the TCP connection opened, but the server sent nothing ${within}`
+  }
+  return outcome.status === null ? `the handshake finished, but no response came ${within}` : `the response (${outcome.status}) did not finish ${within}`
 }
 
 /**
@@ -291,6 +374,20 @@ export async function probe (options: ProbeOptions): Promise<ProbeResult> {
   }
   let http2 = true
   const first = await run('strict', true)
+  const result = (verdict: ProbeResult['verdict'], unreachable: ProbeUnreachable | null, legacyWouldWork = false): ProbeResult => ({
+    url: redactUrl(options.url),
+    origin: options.url.origin,
+    verdict,
+    attempts,
+    legacyWouldWork,
+    unreachable,
+    timeout: options.timeout,
+    proxy: options.proxy?.redacted ?? null
+  })
+  if (!first.connected) {
+    // No connection to the server at all (refused, unreachable, unknown host, no TCP answer in time): no stack can do better.
+    return result({ stack: null, fingerprint: null, http1Only: false }, { reason: 'cannot-connect', code: first.error ?? 'no connection' })
+  }
   if (first.fingerprint === 'http11-required') {
     http2 = false
     await run('strict', false)
@@ -309,11 +406,9 @@ export async function probe (options: ProbeOptions): Promise<ProbeResult> {
   const diagnosed = needsCertificate ?? attempts.find((a) => a.fingerprint !== null && a.fingerprint !== 'http11-required') ?? attempts.find((a) => a.fingerprint !== null)
   const legacyWouldWork = !options.allowLegacy && attempts.some((a) => a.fingerprint === 'unsafe-legacy-renegotiation')
   const fingerprint = working?.stack === 'strict' ? (http2 ? null : 'http11-required') : (diagnosed?.fingerprint ?? null)
-  return {
-    url: redactUrl(options.url),
-    origin: options.url.origin,
-    verdict: { stack: working?.stack ?? null, fingerprint, http1Only: !http2 },
-    attempts,
-    legacyWouldWork
-  }
+  const last = attempts[attempts.length - 1]
+  const unreachable = working === undefined && attempts.every((a) => a.timedOut !== null)
+    ? { reason: 'timed-out' as const, code: last?.error ?? 'timed out' }
+    : null
+  return result({ stack: working?.stack ?? null, fingerprint, http1Only: !http2 }, unreachable, legacyWouldWork)
 }

@@ -1,5 +1,4 @@
-import { escapeIfUnsafe } from '../outside-text.ts'
-import type { FallbackStack } from '../stacks.ts'
+import { escapeIfUnsafe, escapeOutside } from '../outside-text.ts'
 import type { ProbeResult } from './probe.ts'
 
 export interface Style {
@@ -8,6 +7,18 @@ export interface Style {
   green: (s: string) => string
   red: (s: string) => string
   yellow: (s: string) => string
+}
+
+/**
+ * Whether to colour what goes to `stream`: `FORCE_COLOR` (any value but `0` or `false`) turns colour
+ * on even into a pipe, and off with `0`/`false`; otherwise `NO_COLOR` (any non-empty value,
+ * https://no-color.org) turns it off; otherwise colour on a terminal whose TERM is not `dumb`.
+ */
+export function colorEnabled (stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  const force = env.FORCE_COLOR
+  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false'
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false
+  return stream.isTTY === true && env.TERM !== 'dumb'
 }
 
 export function style (color: boolean): Style {
@@ -32,11 +43,11 @@ export function configLine (result: ProbeResult, hasClientCert: boolean): string
   }
   if (stack === null || (stack === 'strict' && !http1Only)) return undefined
   const host = new URL(result.url).hostname
+  // What the probe found, so the agent skips the failures it saw: the stack that worked (pinned) and
+  // HTTP/1.1 when HTTP/2 was refused. legacy-server-connect also needs its consent in the ladder.
   const parts: string[] = []
-  if (stack !== 'strict') {
-    const fallback: FallbackStack[] = stack === 'legacy-server-connect' ? ['legacy-server-connect'] : stack === 'tls13' ? ['tls13'] : ['tls13', 'renegotiation']
-    parts.push(`fallback: [${fallback.map((s) => `'${s}'`).join(', ')}]`)
-  }
+  if (stack === 'legacy-server-connect') parts.push('fallback: [\'legacy-server-connect\']')
+  if (stack !== 'strict') parts.push(`stack: '${stack}'`)
   if (http1Only) parts.push('http1Only: true')
   if (hasClientCert && stack !== 'strict') parts.push('clientCert: { cert, key }')
   return `hosts: { '${host}': { ${parts.join(', ')} } }`
@@ -74,8 +85,18 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
       : s.red(cell(a.fingerprint ?? a.error ?? 'failed'))
     rows.push([a.stack, outcome, cell(a.tlsVersion ?? '-'), a.tlsVersion === null ? '-' : a.http === 'h2' ? 'h2' : '1.1', `${a.timeMs} ms${a.retries > 0 ? ` (${a.retries} retr${a.retries === 1 ? 'y' : 'ies'})` : ''}`, cell(a.evidence)])
   }
-  const lines = [s.bold(`probe ${cell(result.url)}`), '', table(rows, s), '']
+  const lines = [s.bold(`probe ${cell(result.url)}${result.proxy === null ? '' : ` through the proxy ${cell(result.proxy)}`}`), '', table(rows, s), '']
   const { stack, fingerprint, http1Only } = result.verdict
+  const { unreachable } = result
+  if (unreachable !== null) {
+    const where = new URL(result.origin).host
+    if (unreachable.reason === 'cannot-connect') {
+      lines.push(`${s.red('verdict:')} cannot connect to ${where} (${escapeOutside(unreachable.code, 80)}): no TLS verdict. Check the host name and port, that the server is up, and any firewall or proxy on the way.`)
+    } else {
+      lines.push(`${s.red('verdict:')} timed out: no answer from ${where} within ${result.timeout} ms on any attempt (--timeout ${result.timeout}, per attempt): no TLS verdict.`)
+    }
+    return lines.join('\n') + '\n'
+  }
   if (stack === null) {
     lines.push(`${s.red('verdict:')} no stack works${fingerprint === null ? '' : ` (${fingerprint})`}.`)
     if (fingerprint === 'client-certificate-required') {
@@ -93,7 +114,9 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
     lines.push(`config:  ${line}`)
     lines.push(s.dim(stack === null
       ? '         (the server asks for a client certificate: configure one for the host, then TLS 1.2 renegotiation presents it; run the probe again with --cert and --key.)'
-      : '         (TlsFallbackAgent learns this by itself; paste it to skip the first failed attempt, or to consent to legacy-server-connect.)'))
+      : stack === 'strict'
+        ? '         (TlsFallbackAgent learns this after one refused HTTP/2 attempt; paste it to skip that attempt.)'
+        : '         (pins the host to what worked, so no request meets the failures above; without it TlsFallbackAgent learns the same after one failure. Remove the pin once the server is fixed.)'))
   }
   if (result.legacyWouldWork) {
     lines.push(`${s.yellow('note:')}    the server lacks RFC 5746; legacy-server-connect would likely work. It was not tried: run again with --allow-legacy to try it.`)
@@ -111,10 +134,12 @@ export function toJson (result: ProbeResult): string {
   return terminalJson({
     url: result.url,
     origin: result.origin,
+    proxy: result.proxy,
     verdict: result.verdict,
     legacyWouldWork: result.legacyWouldWork,
-    attempts: result.attempts.map(({ stack, http, ok, status, tlsVersion, error, evidence, fingerprint, timeMs, retries }) => ({
-      stack, http, ok, status, tlsVersion, error, fingerprint, evidence, timeMs, retries
+    unreachable: result.unreachable,
+    attempts: result.attempts.map(({ stack, http, ok, status, tlsVersion, error, evidence, fingerprint, timeMs, retries, timedOut }) => ({
+      stack, http, ok, status, tlsVersion, error, fingerprint, evidence, timeMs, retries, timedOut
     }))
   })
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, constants, fstatSync, openSync, readSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs'
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs'
 import { open, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
 import { invalidOption } from '../errors.ts'
@@ -184,6 +184,10 @@ export class FilePolicyCache implements PolicyCache {
       text = readBoundedSync(this.path, this.#maxFileBytes)
     } catch (error) {
       if ((error as { code?: string }).code !== 'ENOENT') throw invalidOption('FilePolicyCache.path', `cannot be read: ${(error as Error).message}`, error)
+      // The file is created on the first write, its folder never: say so now, not in a warning per write.
+      if (!existsSync(dirname(this.path))) {
+        throw invalidOption('FilePolicyCache.path', `is in a folder that does not exist (${quoteOutside(dirname(this.path))}): create it first; the file itself is created on the first write`)
+      }
     }
     if (typeof text === 'object' && text.problem === 'not a file') throw invalidOption('FilePolicyCache.path', 'is not a regular file')
     if (text !== undefined) this.#apply(this.#parse(text), false)

@@ -36,7 +36,8 @@ export class HttpTunnel extends TunnelSetup {
     const status = Number(match[1])
     const reason = (match[2] ?? '').replace(/[^\x20-\x7e]/g, '').slice(0, 80)
     if (status < 200 || status > 299) {
-      this.fail(`answered the CONNECT with ${status}${reason === '' ? '' : ` ${reason}`}${hint(status)}`, status)
+      const sentCredentials = Object.keys(this.proxy.headers).some((name) => name.toLowerCase() === 'proxy-authorization')
+      this.fail(`answered the CONNECT with ${status}${reason === '' ? '' : ` ${reason}`}${hint(status, sentCredentials)}`, status)
       return
     }
     if (end + HEAD_END.length !== this.#head.length) {
@@ -48,8 +49,9 @@ export class HttpTunnel extends TunnelSetup {
   }
 }
 
-function hint (status: number): string {
-  if (status === 407) return ': it needs credentials (in the proxy URL, or token)'
+function hint (status: number, sentCredentials: boolean): string {
+  // A 407 to a CONNECT that carried Proxy-Authorization is a refusal of those credentials, not a request for some.
+  if (status === 407) return sentCredentials ? ': it rejected the credentials sent (check the user name and password in the proxy URL, or the token)' : ': it needs credentials (in the proxy URL, or token)'
   if (status === 403) return ': it refuses tunnels to this host or port'
   if (status === 502 || status === 503 || status === 504) return ': it could not reach the origin'
   return ''

@@ -1,6 +1,7 @@
 import net from 'node:net'
 import tls, { type ConnectionOptions } from 'node:tls'
 import { invalidOption } from '../errors.ts'
+import { quoteOutside } from '../outside-text.ts'
 import { isPlainObject } from '../plain-object.ts'
 import { NoProxyList } from './no-proxy.ts'
 
@@ -100,6 +101,8 @@ export function parseProxy (path: string, value: unknown): Proxy {
   try {
     url = new URL(String(uri))
   } catch {
+    // 'ENV', 'Env': the environment is meant, in the wrong case (nothing secret to echo).
+    if (typeof uri === 'string' && uri.trim().toLowerCase() === 'env') throw invalidOption(path, `is ${quoteOutside(uri)}: write 'env' (in lower case) to read HTTPS_PROXY, HTTP_PROXY and NO_PROXY`)
     // The text is not echoed: it may hold a password.
     throw invalidOption(path, 'is not a valid URL (expected http://host:port, https://host:port or socks5://host:port)')
   }
@@ -204,7 +207,7 @@ export function parseProxyChoice (value: unknown, env: NodeJS.ProcessEnv = proce
 /** The value of `hosts[...].proxy`: `false` (direct), or a proxy for that host only. */
 export function parseHostProxy (path: string, value: unknown): Proxy | false {
   if (value === false) return false
-  if (value === 'env') throw invalidOption(path, 'cannot be \'env\' for one host: set the agent\'s proxy to \'env\', or give this host a proxy URL or false')
+  if (typeof value === 'string' && value.trim().toLowerCase() === 'env') throw invalidOption(path, 'cannot be \'env\' for one host: set the agent\'s proxy to \'env\', or give this host a proxy URL or false')
   return parseProxy(path, value)
 }
 
