@@ -9,7 +9,9 @@ export function originOf (input: string | URL): string {
 
 export function originFromParts (protocol: string, hostname: string, port: number | string | undefined): string {
   const p = port === undefined || port === '' ? '' : `:${port}`
-  return new URL(`${protocol}//${hostname}${p}`).origin
+  // undici hands a connector an IPv6 literal without its brackets ('::1'); a URL needs them.
+  const host = hostname.includes(':') && !hostname.startsWith('[') ? `[${hostname}]` : hostname
+  return new URL(`${protocol}//${host}${p}`).origin
 }
 
 /** Splits an origin into what host matching needs. */
