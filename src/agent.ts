@@ -1,4 +1,4 @@
-import { Agent, Client, Dispatcher, ProxyAgent, errors } from 'undici'
+import { Agent, Client, Dispatcher, Dispatcher1Wrapper, ProxyAgent, errors } from 'undici'
 import { ConnectionTracker, http2FailureFor, type ResolvedTls } from './connector.ts'
 import { mayLearn } from './decide.ts'
 import { invalidOption } from './errors.ts'
@@ -36,6 +36,17 @@ interface Gate {
 }
 
 const MAX_WARM_ORIGINS = 10_000
+/** Events of the inner Agents that undici's Agent emits too, forwarded to the caller's listeners. */
+const FORWARDED_EVENTS = ['connect', 'disconnect', 'connectionError', 'drain'] as const
+/** Public methods that read private fields: bound to the agent, so they also work through compose()'s Proxy. */
+const BOUND_METHODS = ['close', 'destroy', 'policy', 'policies', 'forget'] as const
+type Callback = (error: Error | null, data: null) => void
+/**
+ * undici's own adapter from a legacy handler (onConnect, onHeaders, onData, onComplete, onError,
+ * onUpgrade) to an undici 8 handler; Node's bundled undici (Node 22, 24) hands a per-call
+ * dispatcher such handlers.
+ */
+const wrapLegacyHandler = (Dispatcher1Wrapper as unknown as { wrapHandler: (handler: object) => Handler }).wrapHandler
 const TCP_KEYS = ['lookup', 'family', 'hints', 'autoSelectFamily', 'autoSelectFamilyAttemptTimeout'] as const
 
 /**
@@ -86,7 +97,11 @@ export class TlsFallbackAgent extends Dispatcher {
   readonly #unsubscribe: (() => void) | undefined
   #closed = false
   #destroyed = false
-  #closing: Promise<void> | undefined
+  /** Callbacks waiting for close() or destroy() to finish; null once it has. */
+  #onClosed: Callback[] | null = null
+  #onDestroyed: Callback[] | null = null
+  /** The strict stack's Agent: undici's WebSocket and EventSource read their limits from it. */
+  readonly #primary: Agent
 
   constructor (options?: TlsFallbackAgentOptions) {
     const config = resolveOptions(options)
@@ -109,6 +124,7 @@ export class TlsFallbackAgent extends Dispatcher {
       maxCachedSessions: config.connect.maxCachedSessions ?? config.undici.maxCachedSessions,
       keepAlive: config.connect.keepAlive,
       keepAliveInitialDelay: config.connect.keepAliveInitialDelay,
+      useH2c: config.undici.h2Options?.useH2c ?? config.undici.useH2c,
       tcp: tcp as Record<string, never>,
       proxy: (protocol, hostname, port) => {
         const proxy = this.#proxyFor(protocol, hostname, port)
@@ -121,13 +137,16 @@ export class TlsFallbackAgent extends Dispatcher {
     try {
       const { connections: _c, clientTtl: _t, maxOrigins: _m, ...clientOptions } = config.undici as Record<string, unknown>
       new Client('https://options.invalid', { ...clientOptions, connect: () => undefined }).destroy().catch(() => {})
-      this.#agentFor('strict', !config.allowH2)
+      this.#primary = this.#agentFor('strict', !config.allowH2)
     } catch (error) {
       const message = (error as Error).message
       const option = Object.keys(config.undici).find((key) => message.toLowerCase().includes(key.toLowerCase())) ?? 'options'
       throw invalidOption(option, `was refused by undici: ${message}`, error)
     }
     this.#requestHost = this.#makeRequestHost()
+    for (const name of BOUND_METHODS) {
+      Object.defineProperty(this, name, { value: (this[name] as (...args: unknown[]) => unknown).bind(this), writable: true, configurable: true })
+    }
     this.#unsubscribe = this.#cache.subscribe?.((origin, entry) => {
       // What a store says changed is outside text (a custom store calls this with anything): read once, shown escaped.
       let stack: unknown = null
@@ -163,6 +182,11 @@ export class TlsFallbackAgent extends Dispatcher {
   override dispatch (opts: DispatchOptions, handler: Handler): boolean {
     if (handler === null || typeof handler !== 'object') {
       throw new errors.InvalidArgumentError('handler must be an object')
+    }
+    if (typeof handler.onRequestStart !== 'function' && isLegacyHandler(handler)) {
+      // Legacy handlers do not take HTTP/2 (undici's Dispatcher1Wrapper forces HTTP/1.1 too: undici#4989).
+      handler = wrapLegacyHandler(handler)
+      if (opts !== null && typeof opts === 'object' && (opts as { allowH2?: boolean }).allowH2 !== false) opts = { ...opts, allowH2: false } as DispatchOptions
     }
     try {
       if (opts === null || typeof opts !== 'object') throw new errors.InvalidArgumentError('opts must be an object.')
@@ -229,11 +253,13 @@ export class TlsFallbackAgent extends Dispatcher {
       let agent = this.#proxyAgents.get(proxy)
       if (agent === undefined) {
         agent = new ProxyAgent({ ...this.#config.undici, ...proxy.agentOptions })
+        this.#forwardEvents(agent)
         this.#proxyAgents.set(proxy, agent)
       }
       route = agent
     } else {
-      route = this.#agentFor('strict', true)
+      // The strict stack's Agent: undici's own Agent then applies a per-request allowH2 and useH2c.
+      route = this.#primary
     }
     if (this.#plainRoutes.size >= MAX_WARM_ORIGINS) this.#plainRoutes.clear()
     this.#plainRoutes.set(key, route)
@@ -273,31 +299,64 @@ export class TlsFallbackAgent extends Dispatcher {
   }
 
   override close (): Promise<void>
-  override close (callback: () => void): void
-  override close (callback?: () => void): Promise<void> | void {
-    const promise = this.#close()
-    if (typeof callback === 'function') {
-      promise.then(() => callback(), () => callback())
+  override close (callback: Callback): void
+  override close (callback?: Callback): Promise<void> | void {
+    if (callback === undefined) {
+      return new Promise((resolve, reject) => {
+        this.close((error) => { if (error === null) resolve(); else reject(error) })
+      })
+    }
+    // As undici's DispatcherBase#close: the same errors, callbacks called with (error, null).
+    if (typeof callback !== 'function') throw new errors.InvalidArgumentError('invalid callback')
+    if (this.#destroyed) {
+      const error = new errors.ClientDestroyedError()
+      queueMicrotask(() => { callback(error, null) })
       return
     }
-    return promise
+    if (this.#closed) {
+      if (this.#onClosed !== null) this.#onClosed.push(callback)
+      else queueMicrotask(() => { callback(null, null) })
+      return
+    }
+    this.#closed = true
+    this.#onClosed = [callback]
+    this.#close().catch(() => {}).then(async () => { await this.destroy() }).then(() => {
+      queueMicrotask(() => {
+        const callbacks = this.#onClosed ?? []
+        this.#onClosed = null
+        for (const done of callbacks) done(null, null)
+      })
+    }, () => {})
   }
 
   override destroy (): Promise<void>
   override destroy (error: Error | null): Promise<void>
-  override destroy (callback: () => void): void
-  override destroy (error: Error | null, callback: () => void): void
-  override destroy (errorOrCallback?: Error | null | (() => void), callback?: () => void): Promise<void> | void {
+  override destroy (callback: Callback): void
+  override destroy (error: Error | null, callback: Callback): void
+  override destroy (errorOrCallback?: Error | null | Callback, callback?: Callback): Promise<void> | void {
     if (typeof errorOrCallback === 'function') {
       callback = errorOrCallback
       errorOrCallback = null
     }
-    const promise = this.#destroy(errorOrCallback ?? null)
-    if (typeof callback === 'function') {
-      promise.then(() => callback(), () => callback())
+    const error = errorOrCallback ?? null
+    if (callback === undefined) {
+      return new Promise((resolve) => { this.destroy(error, () => { resolve() }) })
+    }
+    if (typeof callback !== 'function') throw new errors.InvalidArgumentError('invalid callback')
+    if (this.#destroyed) {
+      if (this.#onDestroyed !== null) this.#onDestroyed.push(callback)
+      else queueMicrotask(() => { callback(null, null) })
       return
     }
-    return promise
+    this.#destroyed = true
+    this.#onDestroyed = [callback]
+    this.#destroy(error).then(() => {
+      queueMicrotask(() => {
+        const callbacks = this.#onDestroyed ?? []
+        this.#onDestroyed = null
+        for (const done of callbacks) done(null, null)
+      })
+    }, () => {})
   }
 
   get closed (): boolean {
@@ -308,27 +367,52 @@ export class TlsFallbackAgent extends Dispatcher {
     return this.#destroyed
   }
 
-  async #close (): Promise<void> {
-    if (this.#destroyed) throw new errors.ClientDestroyedError()
-    this.#closed = true
-    this.#closing ??= (async () => {
-      // In-flight requests finish first, fallbacks and replays included; then the connections go.
-      if (this.#inflight.length > 0) {
-        await new Promise<void>((resolve) => { this.#drained = resolve })
-        this.#drained = undefined
+  /** The agent's WebSocket limits (`webSocket` option), read by undici's WebSocket as from its Agent. */
+  get webSocketOptions (): { maxFragments: number, maxPayloadSize: number } {
+    return (this.#primary as unknown as { webSocketOptions: { maxFragments: number, maxPayloadSize: number } }).webSocketOptions
+  }
+
+  /** The agent's EventSource limits (`eventSource` option), read by undici's EventSource as from its Agent. */
+  get eventSourceOptions (): { maxEventSize: number } {
+    return (this.#primary as unknown as { eventSourceOptions: { maxEventSize: number } }).eventSourceOptions
+  }
+
+  /**
+   * Per origin, its connections' stats, as undici's `Agent#stats`. An origin served by several
+   * stacks' Agents (a fallback) gets the sums of their numbers.
+   */
+  get stats (): Record<string, Agent['stats'][string]> {
+    const all: Record<string, Agent['stats'][string]> = {}
+    for (const agent of [...this.#agents.values(), ...this.#proxyAgents.values()]) {
+      const stats = (agent as { stats?: Agent['stats'] }).stats
+      if (stats === undefined) continue
+      for (const [origin, entry] of Object.entries(stats)) {
+        const known = all[origin]
+        if (known === undefined) {
+          all[origin] = entry
+          continue
+        }
+        const sum: Record<string, number> = { ...(known as unknown as Record<string, number>) }
+        for (const [field, value] of Object.entries(entry as unknown as Record<string, number>)) {
+          if (typeof value === 'number') sum[field] = (sum[field] ?? 0) + value
+        }
+        all[origin] = sum as unknown as Agent['stats'][string]
       }
-      await Promise.all([...this.#agents.values(), ...this.#proxyAgents.values()].map(async (agent) => await agent.close()))
-      this.#lifetime.abort()
-      this.#unsubscribe?.()
-      if (this.#ownsCache) await this.#cache.close?.()
-    })()
-    return await this.#closing
+    }
+    return all
+  }
+
+  /** Waits for in-flight requests (fallbacks and replays included), then closes every stack's connections. */
+  async #close (): Promise<void> {
+    if (this.#inflight.length > 0) {
+      await new Promise<void>((resolve) => { this.#drained = resolve })
+      this.#drained = undefined
+    }
+    await Promise.all([...this.#agents.values(), ...this.#proxyAgents.values()].map(async (agent) => await agent.close()))
   }
 
   async #destroy (error: Error | null): Promise<void> {
     this.#closed = true
-    if (this.#destroyed) return
-    this.#destroyed = true
     const reason = error ?? new errors.ClientDestroyedError()
     this.#lifetime.abort(reason)
     this.#unsubscribe?.()
@@ -346,7 +430,7 @@ export class TlsFallbackAgent extends Dispatcher {
     const key = `${stack}/${http1Only ? 'h1' : 'h2'}`
     let agent = this.#agents.get(key)
     if (agent === undefined) {
-      const allowH2 = !http1Only && this.#config.allowH2
+      const allowH2 = !http1Only
       agent = new Agent({
         ...this.#config.undici,
         allowH2,
@@ -356,16 +440,20 @@ export class TlsFallbackAgent extends Dispatcher {
       // resembles) changes how V8 optimizes EventEmitter.prototype.emit for every emitter in the
       // process: stream emits then allocated their arguments, 180 bytes more per chunk of a
       // response body (issue 14).
-      const emitter = this as unknown as NodeJS.EventEmitter
-      for (const event of ['connect', 'disconnect', 'connectionError'] as const) {
-        ;(agent as unknown as NodeJS.EventEmitter).on(event, (...args: unknown[]) => {
-          if (emitter.listenerCount(event) > 0) emitter.emit(event, ...args)
-        })
-      }
+      this.#forwardEvents(agent)
       this.#agents.set(key, agent)
     }
     byStack.set(stack, agent)
     return agent
+  }
+
+  #forwardEvents (agent: Dispatcher): void {
+    const emitter = this as unknown as NodeJS.EventEmitter
+    for (const event of FORWARDED_EVENTS) {
+      ;(agent as unknown as NodeJS.EventEmitter).on(event, (...args: unknown[]) => {
+        if (emitter.listenerCount(event) > 0) emitter.emit(event, ...args)
+      })
+    }
   }
 
   #resolveTls (stack: StackName, hostname: string, port: number): ResolvedTls {
@@ -591,7 +679,8 @@ export class TlsFallbackAgent extends Dispatcher {
       resetRetries: this.#config.resetRetries,
       maxReplayBodySize: this.#config.maxReplayBodySize,
       send: (stack, http1Only, opts, handler) => {
-        const agent = this.#agentFor(stack, http1Only || !this.#config.allowH2)
+        // A per-request allowH2 wins over the agent's, as in undici's Agent.
+        const agent = this.#agentFor(stack, http1Only || ((opts as { allowH2?: boolean }).allowH2 ?? this.#config.allowH2) === false)
         agent.dispatch(opts, handler)
       },
       snapshotFor: (error) => this.#tracker.snapshotFor(error),
@@ -626,6 +715,13 @@ export class TlsFallbackAgent extends Dispatcher {
       }
     }
   }
+}
+
+/** A handler in undici's legacy shape (Node's bundled undici on Node 22 and 24 sends these). */
+function isLegacyHandler (handler: object): boolean {
+  const h = handler as Record<string, unknown>
+  return typeof h.onConnect === 'function' || typeof h.onHeaders === 'function' || typeof h.onError === 'function' ||
+    typeof h.onComplete === 'function' || typeof h.onData === 'function' || typeof h.onUpgrade === 'function'
 }
 
 /**

@@ -34,6 +34,8 @@ export interface ConnectorOptions {
   maxCachedSessions: number | undefined
   keepAlive: boolean | undefined
   keepAliveInitialDelay: number | undefined
+  /** undici's `useH2c`: HTTP/2 over cleartext for http: origins. */
+  useH2c?: boolean | undefined
   /** TCP options for `net.connect`: lookup, family, autoSelectFamily, ... */
   tcp: net.TcpNetConnectOpts | Record<string, never>
   /** The proxy a connection to this origin goes through (tunnelled), if any. */
@@ -390,7 +392,11 @@ export class ConnectionTracker {
     if (connector === undefined) {
       const o = this.#options
       connector = buildConnector({
+        // TCP options (lookup, family, autoSelectFamily, ...) reach net.connect for http: origins;
+        // https: origins get them from #secure, which opens the TCP socket itself.
+        ...(o.tcp as Record<string, unknown>),
         ...resolved.options,
+        ...(o.useH2c === undefined ? {} : { useH2c: o.useH2c }),
         allowH2,
         ...(o.timeout === undefined ? {} : { timeout: o.timeout }),
         ...(o.maxCachedSessions === undefined ? {} : { maxCachedSessions: o.maxCachedSessions }),

@@ -84,9 +84,23 @@ export class TlsFallbackError extends Error {
   }
 }
 
-/** Shorthand for the constructor's validation errors. */
+/**
+ * undici's error classes answer `instanceof` by these registered symbols (its `Symbol.hasInstance`),
+ * so that two copies of undici recognise each other's errors.
+ */
+const UNDICI_ERROR = Symbol.for('undici.error.UND_ERR')
+const UNDICI_INVALID_ARGUMENT = Symbol.for('undici.error.UND_ERR_INVALID_ARG')
+
+/**
+ * Shorthand for the constructor's validation errors. Also `instanceof` undici's
+ * `errors.InvalidArgumentError` (and `UndiciError`), as undici's Agent throws for a bad option,
+ * while `code` stays `TLS_FALLBACK_INVALID_OPTION`.
+ */
 export function invalidOption (option: string, problem: string, cause?: unknown): TlsFallbackError {
-  return new TlsFallbackError(ErrorCodes.INVALID_OPTION, `TlsFallbackAgent: ${option} ${problem}`, { option, cause })
+  const error = new TlsFallbackError(ErrorCodes.INVALID_OPTION, `TlsFallbackAgent: ${option} ${problem}`, { option, cause })
+  Object.defineProperty(error, UNDICI_ERROR, { value: true })
+  Object.defineProperty(error, UNDICI_INVALID_ARGUMENT, { value: true })
+  return error
 }
 
 /** A failure of the proxy itself (never of the origin): `TLS_FALLBACK_PROXY_ERROR`, naming the proxy without credentials. */

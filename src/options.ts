@@ -51,7 +51,14 @@ export type UndiciAgentOptions = Pick<Agent.Options,
   'keepAliveTimeout' | 'keepAliveMaxTimeout' | 'keepAliveTimeoutThreshold' | 'maxHeaderSize' |
   'maxResponseSize' | 'localAddress' | 'maxCachedSessions' | 'strictContentLength' | 'autoSelectFamily' |
   'autoSelectFamilyAttemptTimeout' | 'maxConcurrentStreams' | 'clientTtl' | 'maxOrigins' |
-  'maxRequestsPerClient' | 'initialWindowSize' | 'connectionWindowSize' | 'pingInterval' | 'webSocket' | 'eventSource'>
+  'maxRequestsPerClient' | 'initialWindowSize' | 'connectionWindowSize' | 'pingInterval' | 'webSocket' | 'eventSource' |
+  'h2Options'> & UndiciClientOnlyOptions
+
+/** undici Client options its Agent passes on but does not declare. */
+export interface UndiciClientOnlyOptions {
+  /** undici: HTTP/2 over cleartext (h2c) for http: origins. Default: false. */
+  useH2c?: boolean
+}
 
 export interface TlsFallbackAgentOptions extends UndiciAgentOptions {
   /** TLS options for every stack (undici's `connect` object form): `ca`, `servername`, `minVersion`, ... */
@@ -129,7 +136,8 @@ const UNDICI_KEYS = new Set<string>([
   'keepAliveTimeout', 'keepAliveMaxTimeout', 'keepAliveTimeoutThreshold', 'maxHeaderSize',
   'maxResponseSize', 'localAddress', 'maxCachedSessions', 'strictContentLength', 'autoSelectFamily',
   'autoSelectFamilyAttemptTimeout', 'maxConcurrentStreams', 'clientTtl', 'maxOrigins',
-  'maxRequestsPerClient', 'initialWindowSize', 'connectionWindowSize', 'pingInterval', 'webSocket', 'eventSource'
+  'maxRequestsPerClient', 'initialWindowSize', 'connectionWindowSize', 'pingInterval', 'webSocket', 'eventSource',
+  'useH2c', 'h2Options'
 ])
 const OWN_KEYS = new Set<string>([
   'connect', 'fallback', 'hosts', 'cache', 'logger', 'hooks', 'maxReplayBodySize', 'resetRetries', 'coldStartTimeout', 'replayNonIdempotent',

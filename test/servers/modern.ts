@@ -22,6 +22,8 @@ export interface ModernOptions {
   cert?: Buffer
   key?: Buffer
   maxVersion?: 'TLSv1.2' | 'TLSv1.3'
+  /** The address to listen on. Default: '127.0.0.1' ('::1' for an IPv6 literal origin). */
+  host?: string
   /** Handler override; the default answers 200 with a small JSON body describing the request. */
   handle?: (req: import('node:http').IncomingMessage | http2.Http2ServerRequest, res: import('node:http').ServerResponse | http2.Http2ServerResponse) => void
 }
@@ -59,7 +61,7 @@ export async function startModern (options: ModernOptions = {}): Promise<ModernS
     socket.on('close', () => sockets.delete(socket))
   })
   server.on('tlsClientError', () => {})
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(0, options.host ?? '127.0.0.1', resolve))
   return {
     port: (server.address() as AddressInfo).port,
     get connections () { return connections },
