@@ -56,7 +56,7 @@ describe('through Squid (HTTP CONNECT)', () => {
       assert.equal(iis.stats.connections - connectionsBefore, 2, 'and the server saw no other connection')
     } finally {
       events.stop()
-      await agent.close()
+      if (!agent.closed) await agent.close()
     }
   })
 
@@ -76,7 +76,7 @@ describe('through Squid (HTTP CONNECT)', () => {
       assert.equal((await squid.waitForLog(tunnelsTo(modern.port), connections)).length, connections, 'one tunnel per connection')
     } finally {
       events.stop()
-      await agent.close()
+      if (!agent.closed) await agent.close()
     }
   })
 
@@ -256,7 +256,7 @@ describe('through Squid (HTTP CONNECT)', () => {
       assert.equal(squid.accessLog().filter((l) => l.includes(`:${direct.port} `)).length, 0)
       assert.equal(direct.connections, 1)
     } finally {
-      await agent.close()
+      if (!agent.closed) await agent.close()
       await direct.close()
       await proxied.close()
     }
@@ -270,7 +270,7 @@ describe('through Squid (HTTP CONNECT)', () => {
       await agent.close()
       assert.equal((await squid.waitForLog(tunnelsTo(own.port), 1)).length, 1)
     } finally {
-      await agent.close()
+      if (!agent.closed) await agent.close()
       await own.close()
     }
   })
@@ -294,7 +294,7 @@ describe('through Squid (HTTP CONNECT)', () => {
       assert.equal(squid.accessLog().filter((l) => l.includes(`CONNECT 127.0.0.1:${a.port}`)).length, 0)
     } finally {
       process.env = saved
-      await agent.close()
+      if (!agent.closed) await agent.close()
       await a.close()
     }
   })
@@ -347,7 +347,7 @@ describe('through Squid (HTTP CONNECT)', () => {
       assert.equal(tunnels.length, burstServer.stats.connections, 'every connection the server saw came through a tunnel')
     } finally {
       events.stop()
-      await agent.close()
+      if (!agent.closed) await agent.close()
       await burstServer.close()
     }
   })
@@ -378,7 +378,7 @@ describe('through Squid\'s https_port (TLS to the proxy)', () => {
       await agent.close()
       assert.equal((await squid.waitForLog(tunnelsTo(iis.port), 2)).length, 2)
     } finally {
-      await agent.close()
+      if (!agent.closed) await agent.close()
     }
   })
 
@@ -427,7 +427,7 @@ describe('real servers through the proxy', () => {
       await agent.close()
       assert.ok((await squid.waitForLog(tunnelsTo(apache.port), 2)).length >= 2)
     } finally {
-      await agent.close()
+      if (!agent.closed) await agent.close()
     }
   })
 
@@ -458,7 +458,7 @@ describe('real servers through the proxy', () => {
       // The strict attempt, the RFC 5746 check and the legacy attempt: each one tunnelled.
       assert.ok((await squid.waitForLog(tunnelsTo(legacy.port), 3)).length >= 3)
     } finally {
-      await agent.close()
+      if (!agent.closed) await agent.close()
       await direct.close()
     }
   })
