@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash, createHmac, X509Certificate } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -14,6 +12,7 @@ import { channelBindingsStruct, endPointHash, ntlmChannelBindingsHash, tlsServer
 import { md4 } from '../src/auth/md4.ts'
 import { AV, AV_FLAG_MIC, NTLM_FLAGS, NtlmClient, ntlmv2Response, ntowfv2, parseNtlmChallenge } from '../src/auth/ntlm.ts'
 import { TlsFallbackError } from '../src/errors.ts'
+import { headerValues, peerCertificate, proxySocket } from './auth-helpers.ts'
 import { startApacheAuth, type ApacheAuthServer } from './servers/apache-auth.ts'
 import { certs } from './servers/certs.ts'
 
@@ -364,68 +363,25 @@ describe('NTLM against real Apache (mod_auth_gssapi + gss-ntlmssp)', () => {
   })
 })
 
-async function peerCertificate (port: number): Promise<Buffer> {
-  const tls = await import('node:tls')
-  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca })
-  await once(socket, 'secureConnect')
-  const raw = socket.getPeerX509Certificate()!.raw
-  socket.destroy()
-  return raw
-}
-
-/** A minimal HTTP/1.1 reader on one socket: status, headers, Content-Length body. */
-class Wire {
-  readonly socket: net.Socket
-  #buffer = Buffer.alloc(0)
-  #waiters: Array<() => void> = []
-  constructor (socket: net.Socket) {
-    this.socket = socket
-    socket.on('data', (chunk: Buffer) => { this.#buffer = Buffer.concat([this.#buffer, chunk]); for (const w of this.#waiters.splice(0)) w() })
-    socket.on('close', () => { for (const w of this.#waiters.splice(0)) w() })
-  }
-
-  async response (): Promise<{ status: number, headers: Array<[string, string]> }> {
-    for (;;) {
-      const end = this.#buffer.indexOf('\r\n\r\n')
-      if (end >= 0) {
-        const lines = this.#buffer.subarray(0, end).toString('latin1').split('\r\n')
-        const headers = lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()] as [string, string])
-        const length = Number(headers.find(([k]) => k === 'content-length')?.[1] ?? 0)
-        if (this.#buffer.length >= end + 4 + length) {
-          this.#buffer = this.#buffer.subarray(end + 4 + length) // the body is drained before the next leg
-          return { status: Number(lines[0]!.split(' ')[1]), headers }
-        }
-      }
-      if (this.socket.destroyed) throw new Error('closed before a whole response')
-      await new Promise<void>((resolve) => this.#waiters.push(resolve))
-    }
-  }
-}
-
 async function proxyConnect (proxyPort: number, target: string, credentials: { username: string, password: string, domain: string }) {
-  const socket = net.connect(proxyPort, '127.0.0.1')
-  await once(socket, 'connect')
-  const wire = new Wire(socket)
+  const proxy = await proxySocket(proxyPort)
   const statuses: number[] = []
-  const connect = (header?: string): void => {
-    socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n${header === undefined ? '' : `Proxy-Authorization: ${header}\r\n`}\r\n`)
-  }
   try {
-    connect()
-    const first = await wire.response()
+    proxy.connect(target)
+    const first = await proxy.wire.response()
     statuses.push(first.status)
-    const offered = parseChallenges(first.headers.filter(([k]) => k === 'proxy-authenticate').map(([, v]) => v)).map((c) => c.scheme)
+    const offered = parseChallenges(headerValues(first.headers, 'proxy-authenticate')).map((c) => c.scheme)
     const ntlm = new NtlmClient(credentials)
-    connect(`NTLM ${ntlm.negotiate().toString('base64')}`)
-    const leg1 = await wire.response()
+    proxy.connect(target, `NTLM ${ntlm.negotiate().toString('base64')}`)
+    const leg1 = await proxy.wire.response()
     statuses.push(leg1.status)
-    const challenge = findChallenge(parseChallenges(leg1.headers.filter(([k]) => k === 'proxy-authenticate').map(([, v]) => v)), 'ntlm')
+    const challenge = findChallenge(parseChallenges(headerValues(leg1.headers, 'proxy-authenticate')), 'ntlm')
     assert.ok(challenge?.token68 !== undefined)
-    connect(`NTLM ${ntlm.authenticate(decodeToken(challenge.token68)).toString('base64')}`)
-    const leg2 = await wire.response()
+    proxy.connect(target, `NTLM ${ntlm.authenticate(decodeToken(challenge.token68)).toString('base64')}`)
+    const leg2 = await proxy.wire.response()
     statuses.push(leg2.status)
     return { statuses, offered }
   } finally {
-    socket.destroy()
+    proxy.close()
   }
 }
