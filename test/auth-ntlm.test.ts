@@ -322,16 +322,44 @@ describe('NTLM against real Apache (mod_auth_gssapi + gss-ntlmssp)', () => {
   }
 
   test('the right password: 200 on the third leg, all legs on one connection, then no handshake for the next request', async () => {
+    const logged = apache.accessLog().split('\n').filter((l) => l !== '').length
     const result = await handshake(apache.ntlm.password)
     assert.deepEqual(result.offered, ['negotiate', 'ntlm'])
     assert.deepEqual(result.statuses, [401, 401, 200, 200])
     assert.equal(result.text, 'hello ntlm\n')
     assert.equal(result.mech, 'NTLM/NTLM')
     assert.notEqual(result.challenge.timestamp, undefined, 'gss-ntlmssp sends a timestamp: the MIC was required and accepted')
-    const log = await apache.waitForAccessLog(/user=CORP\\\\ntlmuser/, 2)
-    const lines = log.trim().split('\n').slice(-4)
+    const lines = (await apache.waitForAccessLog(/^127/m, logged + 4)).trim().split('\n').slice(logged)
+    assert.equal(lines.length, 4)
     assert.equal(new Set(lines.map((l) => /conn=(\S+)/.exec(l)?.[1])).size, 1, `one connection:\n${lines.join('\n')}`)
     assert.match(lines[3]!, /" 200 .*user=CORP\\\\ntlmuser/)
+  })
+
+  test('a 1 MiB POST on both legs: Apache reads and drops the first body, keeps the socket, and the CGI gets the second whole', async () => {
+    const client = new Client(`https://localhost:${apache.port}`, { allowH2: false, pipelining: 1, connect: { ca: certs.ca } })
+    const body = Buffer.alloc(1024 * 1024, 0x61)
+    const logged = apache.accessLog().split('\n').filter((l) => l !== '').length
+    try {
+      const ntlm = new NtlmClient({ username: apache.ntlm.username, password: apache.ntlm.password, domain: apache.ntlm.domain })
+      const leg1 = await client.request({ path: '/ntlm/echo', method: 'POST', body, headers: { authorization: `NTLM ${ntlm.negotiate().toString('base64')}` } })
+      await leg1.body.dump()
+      assert.equal(leg1.statusCode, 401)
+      const challenge = findChallenge(parseChallenges(leg1.headers['www-authenticate']), 'ntlm')!
+      const leg2 = await client.request({ path: '/ntlm/echo', method: 'POST', body, headers: { authorization: `NTLM ${ntlm.authenticate(decodeToken(challenge.token68!)).toString('base64')}` } })
+      assert.equal(leg2.statusCode, 200)
+      assert.equal(await leg2.body.text(), 'received 1048576 bytes\n')
+      // 20 more requests on the authenticated connection: no handshake, the same socket.
+      for (let i = 0; i < 20; i++) {
+        const next = await client.request({ path: '/ntlm/', method: 'GET' })
+        await next.body.dump()
+        assert.equal(next.statusCode, 200)
+      }
+      const lines = (await apache.waitForAccessLog(/^127/m, logged + 22)).trim().split('\n').slice(logged)
+      assert.equal(lines.length, 22)
+      assert.equal(new Set(lines.map((l) => /conn=(\S+)/.exec(l)?.[1])).size, 1, 'one connection for both legs and the 20 requests')
+    } finally {
+      await client.close()
+    }
   })
 
   test('a wrong password: 401 after one full handshake', async () => {

@@ -77,16 +77,21 @@ function parseValue (value: string, out: Challenge[]): void {
       continue
     }
     // auth-params until the next item is a new scheme (a token not followed by `=`).
-    for (;;) {
+    for (let first = true; ; first = false) {
       const save = c.at
       const name = c.token()
       if (name === '') { out.pop(); return }
       c.skipSpace()
-      if (c.peek() !== '=') { c.at = save; break } // the next challenge's scheme
+      if (c.peek() !== '=') {
+        if (first) { out.pop(); return } // `Scheme junk`: neither a token68 nor a parameter
+        c.at = save // the next challenge's scheme
+        break
+      }
       c.at++
       c.skipSpace()
-      const val = c.peek() === '"' ? quoted(c) : c.token()
-      if (val === undefined) { out.pop(); return }
+      const isQuoted = c.peek() === '"'
+      const val = isQuoted ? quoted(c) : c.token()
+      if (val === undefined || (!isQuoted && val === '')) { out.pop(); return }
       challenge.params.set(name.toLowerCase(), val)
       c.skipSpace()
       if (c.done) return
