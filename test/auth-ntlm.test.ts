@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { inspect } from 'node:util'
 import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
 import { Client } from 'undici'
@@ -277,8 +278,17 @@ describe('a hostile NTLM challenge', () => {
     assert.throws(() => new NtlmClient({ username: '', password: 'x' }, { option: "hosts['a.example'].auth" }), { code: 'TLS_FALLBACK_INVALID_OPTION', option: "hosts['a.example'].auth.username" })
     assert.throws(() => new NtlmClient({ username: 'u', password: 5 as unknown as string }), { code: 'TLS_FALLBACK_INVALID_OPTION', option: 'auth.password' })
     assert.throws(() => new NtlmClient({ username: 'u', password: 'p', domain: 1 as unknown as string }), { code: 'TLS_FALLBACK_INVALID_OPTION', option: 'auth.domain' })
+    assert.throws(() => new NtlmClient({ username: 'u'.repeat(1025), password: 'p' }), { code: 'TLS_FALLBACK_INVALID_OPTION', option: 'auth.username' })
+    assert.throws(() => new NtlmClient({ username: 'u', password: 'p', domain: 'd'.repeat(1025) }), { code: 'TLS_FALLBACK_INVALID_OPTION', option: 'auth.domain' })
+    assert.throws(() => new NtlmClient({ username: 'u', password: 'p' }, { option: 'proxy.auth' }).authenticate(challengeWithTimestamp(), { spn: 'H'.repeat(1025) }),
+      { code: 'TLS_FALLBACK_INVALID_OPTION', option: 'proxy.auth.spn' })
+    const longest = new NtlmClient({ username: 'u'.repeat(1024), password: 'p', domain: 'd'.repeat(1024) }, { workstation: 'w'.repeat(1024) })
+    assert.equal(fieldOf(longest.authenticate(challengeWithTimestamp(), { spn: 'H'.repeat(1024) }), 36).length, 2048)
     const client = new NtlmClient({ username: 'u', password: 'secret-pw-0a1b' })
-    assert.doesNotMatch(JSON.stringify(client) + String(Object.keys(client)), /secret-pw-0a1b/)
+    const key = ntowfv2('secret-pw-0a1b', 'u', '').toString('hex')
+    const shown = JSON.stringify(client) + String(Object.keys(client)) + inspect(client, { showHidden: true, depth: 5 })
+    assert.doesNotMatch(shown, /secret-pw-0a1b/)
+    assert.ok(!shown.includes(key) && !shown.includes(key.slice(0, 8)), 'nor NTOWFv2')
   })
 })
 
@@ -357,6 +367,24 @@ describe('NTLM against real Apache (mod_auth_gssapi + gss-ntlmssp)', () => {
       const lines = (await apache.waitForAccessLog(/^127/m, logged + 22)).trim().split('\n').slice(logged)
       assert.equal(lines.length, 22)
       assert.equal(new Set(lines.map((l) => /conn=(\S+)/.exec(l)?.[1])).size, 1, 'one connection for both legs and the 20 requests')
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('why type 1 has 40 bytes: the 32-byte form (no Version field, as curl --ntlm sends) gets no challenge from gss-ntlmssp', async () => {
+    const client = new Client(`https://localhost:${apache.port}`, { allowH2: false, pipelining: 1, connect: { ca: certs.ca } })
+    try {
+      const full = new NtlmClient(apache.ntlm).negotiate()
+      const short = Buffer.from(full.subarray(0, 32))
+      short.writeUInt32LE((short.readUInt32LE(12) & ~NTLM_FLAGS.VERSION) >>> 0, 12)
+      const statuses: Array<[number, boolean]> = []
+      for (const type1 of [short, full]) {
+        const response = await client.request({ path: '/ntlm/', method: 'GET', headers: { authorization: `NTLM ${type1.toString('base64')}` } })
+        await response.body.dump()
+        statuses.push([response.statusCode, findChallenge(parseChallenges(response.headers['www-authenticate']), 'ntlm')?.token68 !== undefined])
+      }
+      assert.deepEqual(statuses, [[401, false], [401, true]])
     } finally {
       await client.close()
     }

@@ -49,6 +49,8 @@ const CLIENT_FLAGS = NTLM_FLAGS.UNICODE | NTLM_FLAGS.REQUEST_TARGET | NTLM_FLAGS
 const VERSION = Buffer.from([10, 0, 0x61, 0x4a, 0, 0, 0, 0x0f])
 /** A challenge larger than this is refused (real ones are a few hundred bytes). */
 export const MAX_CHALLENGE_BYTES = 8192
+/** The longest user, domain, workstation or SPN name sent (in UTF-16 code units). */
+export const MAX_NAME = 1024
 const CHALLENGE_HEADER = 48
 const AUTHENTICATE_HEADER = 88
 const MIC_OFFSET = 72
@@ -213,6 +215,7 @@ export function ntlmv2Response (responseKey: Buffer, serverChallenge: Buffer, cl
  * `negotiate()` gives the type 1 message, `authenticate(challenge)` the type 3 message.
  */
 export class NtlmClient {
+  readonly #option: string
   readonly #username: string
   readonly #domain: string
   readonly #workstation: string
@@ -230,6 +233,11 @@ export class NtlmClient {
     if (credentials.domain !== undefined && typeof credentials.domain !== 'string') {
       throw invalidOption(`${option}.domain`, 'must be a string')
     }
+    // Each name travels in a field with a 16-bit byte length (UTF-16LE: two bytes a code unit).
+    for (const [name, value] of [['username', credentials.username], ['domain', credentials.domain ?? ''], ['workstation', options.workstation ?? '']] as const) {
+      if (value.length > MAX_NAME) throw invalidOption(`${option}.${name}`, `must be at most ${MAX_NAME} characters`)
+    }
+    this.#option = option
     this.#username = credentials.username
     this.#domain = credentials.domain ?? ''
     this.#workstation = options.workstation ?? ''
@@ -277,7 +285,10 @@ export class NtlmClient {
     if (binding.channelBindings !== undefined) {
       pairs.push({ id: AV.CHANNEL_BINDINGS, value: ntlmChannelBindingsHash(binding.channelBindings) })
     }
-    if (binding.spn !== undefined) pairs.push({ id: AV.TARGET_NAME, value: Buffer.from(binding.spn, 'utf16le') })
+    if (binding.spn !== undefined) {
+      if (typeof binding.spn !== 'string' || binding.spn.length > MAX_NAME) throw invalidOption(`${this.#option}.spn`, `must be a string of at most ${MAX_NAME} characters`)
+      pairs.push({ id: AV.TARGET_NAME, value: Buffer.from(binding.spn, 'utf16le') })
+    }
 
     const { ntResponse, lmResponse, sessionBaseKey } = ntlmv2Response(this.#responseKey, challenge.serverChallenge, clientChallenge, time, pairs, withMic)
 
