@@ -28,7 +28,24 @@ export const ErrorCodes = {
    * proxy). Never a fingerprint: no policy moves, no other stack is tried. `proxy` is the proxy's URL
    * without credentials, `statusCode` its HTTP status.
    */
-  PROXY_ERROR: 'TLS_FALLBACK_PROXY_ERROR'
+  PROXY_ERROR: 'TLS_FALLBACK_PROXY_ERROR',
+  /**
+   * Windows Integrated Authentication cannot run here: `negotiate` without credentials needs the
+   * optional peer dependency `kerberos` (and the system's GSSAPI library), which could not be loaded.
+   */
+  AUTH_UNAVAILABLE: 'TLS_FALLBACK_AUTH_UNAVAILABLE',
+  /**
+   * The server's or proxy's authentication challenge cannot be used: not valid Base64, an NTLM
+   * challenge that is truncated, whose lengths or offsets point outside it, or that lacks what NTLMv2
+   * needs. Nothing was sent in answer to it.
+   */
+  AUTH_INVALID_CHALLENGE: 'TLS_FALLBACK_AUTH_INVALID_CHALLENGE',
+  /**
+   * The authentication exchange failed on this side: GSSAPI found no usable ticket or service
+   * principal, or the server's final Negotiate token did not prove its identity (mutual
+   * authentication failed). The message never holds a credential or a token.
+   */
+  AUTH_FAILED: 'TLS_FALLBACK_AUTH_FAILED'
 } as const
 
 export type ErrorCode = typeof ErrorCodes[keyof typeof ErrorCodes]
@@ -111,4 +128,9 @@ export function proxyError (proxy: string, problem: string, details: { statusCod
     cause: details.cause,
     origin: details.origin
   })
+}
+
+/** A failure of Windows Integrated Authentication (`TLS_FALLBACK_AUTH_*`): the message holds no credential or token. */
+export function authError (code: typeof ErrorCodes.AUTH_UNAVAILABLE | typeof ErrorCodes.AUTH_INVALID_CHALLENGE | typeof ErrorCodes.AUTH_FAILED, problem: string, details: { cause?: unknown, origin?: string } = {}): TlsFallbackError {
+  return new TlsFallbackError(code, problem, { cause: details.cause, origin: details.origin })
 }

@@ -52,7 +52,10 @@ const NOT_A_DECISION: Record<string, string> = {
   'Evidence through a tunnel is the origin\'s only.': 'test/proxy.test.ts',
   'Proxy credentials are never shown.': 'test/proxy-options.test.ts, test/proxy.test.ts, test/proxy-cli.test.ts',
   'A SOCKS5 request goes where it says, or nowhere.': 'test/socks5-fields.test.ts',
-  'Every TLS client verifies the identity the user named.': 'test/ip-identity.test.ts'
+  'Every TLS client verifies the identity the user named.': 'test/ip-identity.test.ts',
+  'An authentication challenge is hostile input': 'test/auth-ntlm.test.ts, test/auth-challenge.test.ts',
+  'NTLM is NTLMv2 only, bound to its messages and its TLS channel.': 'test/auth-ntlm.test.ts',
+  'Kerberos: single-use tokens and mutual authentication.': 'test/auth-negotiate.test.ts'
 }
 
 const covered = new Map<string, number>()

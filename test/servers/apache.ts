@@ -196,7 +196,7 @@ ${extraConfig}
   await writeFile(path.join(root, 'httpd.conf'), conf)
 }
 
-async function handshakes (port: number): Promise<boolean> {
+export async function handshakes (port: number): Promise<boolean> {
   const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false })
   try {
     await once(socket, 'secureConnect')
@@ -208,7 +208,7 @@ async function handshakes (port: number): Promise<boolean> {
   }
 }
 
-async function stop (child: ChildProcess, exited: Promise<unknown>, root: string): Promise<void> {
+export async function stop (child: ChildProcess, exited: Promise<unknown>, root: string): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     child.kill('SIGTERM')
     const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 10_000) // the whole (detached) group

@@ -1,0 +1,211 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { handshakes, stop } from './apache.ts'
+import { certs } from './certs.ts'
+import type { Kdc } from './kdc.ts'
+import { freePort } from './ports.ts'
+import { accepts, readOr } from './process.ts'
+
+const MODULES = '/usr/lib/apache2/modules'
+const STARTUP_TIMEOUT_MS = 15_000
+
+export interface ApacheAuthServer {
+  /** The HTTPS origin's port (certificate for `localhost` from the test CA). */
+  port: number
+  /** A plain-HTTP forward proxy port: CONNECT needs NTLM (407 `Proxy-Authenticate: NTLM`), verified by gss-ntlmssp. */
+  proxyPort: number
+  /** The NTLM user (in `NTLM_USER_FILE`): `CORP\ntlmuser`. */
+  ntlm: { domain: string, username: string, password: string }
+  /** The NetBIOS names the server puts in its challenge. */
+  netbios: { computer: string, domain: string }
+  accessLog: () => string
+  waitForAccessLog: (pattern: RegExp, count?: number) => Promise<string>
+  errorLog: () => string
+  close: () => Promise<void>
+}
+
+const NTLM = { domain: 'CORP', username: 'ntlmuser', password: 'Ntlm-pass-3f9a' }
+const NETBIOS = { computer: 'APACHE', domain: 'CORP' }
+
+/**
+ * Starts Apache httpd with mod_ssl and mod_auth_gssapi on free loopback ports, from its own config in
+ * a fresh temp dir. On the HTTPS port (every location answers `X-Gss-Mech` and, with a body, counts it):
+ * - `/krb5/`  Kerberos only (needs `kdc`): `WWW-Authenticate: Negotiate`.
+ * - `/ntlm/`  NTLM only, bound to the connection (gss-ntlmssp, users from `NTLM_USER_FILE`):
+ *             `WWW-Authenticate: Negotiate` and `WWW-Authenticate: NTLM`.
+ * - `/any/`   both (needs `kdc`).
+ * - `/open/`  no authentication.
+ * `GET <location>/` answers "hello <location>"; `POST <location>/echo` answers "received N bytes".
+ * On `proxyPort`, a forward proxy whose CONNECT needs NTLM (bound to the connection).
+ * The service keytab is named by `KRB5_KTNAME` (not `GssapiCredStore`, which breaks ntlmssp).
+ */
+export async function startApacheAuth (options: { kdc?: Kdc } = {}): Promise<ApacheAuthServer> {
+  const { kdc } = options
+  const port = await freePort()
+  const proxyPort = await freePort()
+  const root = await mkdtemp(path.join(os.tmpdir(), 'undici-tls-fallback-apache-auth-'))
+  await chmod(root, 0o755)
+  for (const dir of ['htdocs', 'cgi-bin', 'logs', 'run']) await mkdir(path.join(root, dir), { mode: 0o755 })
+  await mkdir(path.join(root, 'rcache'), { mode: 0o777 })
+  await chmod(path.join(root, 'rcache'), 0o777) // the acceptor's replay cache: www-data writes it
+  const locations = ['krb5', 'ntlm', 'any', 'open']
+  for (const name of locations) {
+    await mkdir(path.join(root, 'htdocs', name), { mode: 0o755 })
+    await writeFile(path.join(root, 'htdocs', name, 'index.html'), `hello ${name}\n`, { mode: 0o644 })
+  }
+  await writeFile(path.join(root, 'cgi-bin', 'echo'), [
+    '#!/bin/sh',
+    'n=$(wc -c)',
+    'printf "Content-Type: text/plain\\r\\n\\r\\n"',
+    'printf "received %s bytes\\n" "$n"',
+    ''
+  ].join('\n'), { mode: 0o755 })
+  const userFile = path.join(root, 'ntlm-users')
+  await writeFile(userFile, `${NTLM.domain}:${NTLM.username}:${NTLM.password}\n`, { mode: 0o644 })
+
+  const gssapi = (mechs: string): string => [
+    '  AuthType GSSAPI',
+    '  AuthName "undici-tls-fallback"',
+    `  GssapiAllowedMech ${mechs}`,
+    '  GssapiConnectionBound On',
+    '  GssapiBasicAuth Off',
+    '  GssapiPublishMech On',
+    '  Require valid-user'
+  ].join('\n')
+  const location = (name: string, mechs: string | undefined): string => `
+Alias /${name}/echo "${root}/cgi-bin/echo"
+<Location /${name}/echo>
+  SetHandler cgi-script
+  Options +ExecCGI
+</Location>
+<Location /${name}/>
+${mechs === undefined ? '  Require all granted' : `${gssapi(mechs)}\n  GssapiSSLonly On`}
+</Location>`
+  const conf = `
+${['mpm_prefork', 'authn_core', 'authz_core', 'authz_user', 'mime', 'dir', 'alias', 'headers', 'socache_shmcb', 'ssl', 'cgi', 'auth_gssapi', 'proxy', 'proxy_connect']
+    .map((name) => `LoadModule ${name}_module ${MODULES}/mod_${name}.so`).join('\n')}
+
+ServerRoot "${root}"
+ServerName localhost
+PidFile "${root}/run/httpd.pid"
+DefaultRuntimeDir "${root}/run"
+User www-data
+Group www-data
+Listen 127.0.0.1:${port}
+Listen 127.0.0.1:${proxyPort}
+StartServers 2
+MinSpareServers 2
+MaxSpareServers 4
+MaxRequestWorkers 16
+Timeout 10
+KeepAlive On
+KeepAliveTimeout 5
+MaxKeepAliveRequests 1000
+
+ErrorLog "${root}/logs/error.log"
+LogLevel info
+LogFormat "%h \\"%r\\" %>s %b user=%u mech=%{GSS_MECH}e keepalive=%k conn=%{c}L" auth
+CustomLog "${root}/logs/access.log" auth
+
+TypesConfig /dev/null
+AddType text/html .html
+DocumentRoot "${root}/htdocs"
+DirectoryIndex index.html
+<Directory />
+  AllowOverride None
+  Require all denied
+</Directory>
+<Directory "${root}/htdocs">
+  Require all granted
+</Directory>
+<Directory "${root}/cgi-bin">
+  Require all granted
+  Options +ExecCGI
+</Directory>
+
+<VirtualHost 127.0.0.1:${port}>
+  SSLEngine on
+  SSLProtocol -all +TLSv1.2 +TLSv1.3
+  SSLCertificateFile "${certs.path('server.crt')}"
+  SSLCertificateKeyFile "${certs.path('server.key')}"
+  Header always set X-Gss-Mech "%{GSS_MECH}e"
+${location('ntlm', 'ntlmssp')}
+${kdc === undefined ? '' : location('krb5', 'krb5')}
+${kdc === undefined ? '' : location('any', 'krb5 ntlmssp')}
+${location('open', undefined)}
+</VirtualHost>
+SSLSessionCache "shmcb:${root}/run/ssl_scache(512000)"
+
+<VirtualHost 127.0.0.1:${proxyPort}>
+  ProxyRequests On
+  AllowCONNECT 1-65535
+  <Proxy "*">
+${gssapi('ntlmssp')}
+  </Proxy>
+</VirtualHost>
+`
+  await writeFile(path.join(root, 'httpd.conf'), conf)
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`,
+    LANG: 'C',
+    NTLM_USER_FILE: userFile,
+    NETBIOS_COMPUTER_NAME: NETBIOS.computer,
+    NETBIOS_DOMAIN_NAME: NETBIOS.domain,
+    KRB5RCACHEDIR: path.join(root, 'rcache'),
+    KRB5_CONFIG: kdc?.krb5Config ?? path.join(root, 'no-krb5.conf'),
+    KRB5_KTNAME: kdc === undefined ? path.join(root, 'no.keytab') : `FILE:${kdc.httpKeytab}`
+  }
+  delete env.KRB5CCNAME
+  const child = spawn('apache2', ['-d', root, '-f', path.join(root, 'httpd.conf'), '-DFOREGROUND'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // Apache signals its whole process group on shutdown
+    env
+  })
+  let stdio = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
+  const exited = once(child, 'exit').catch(() => undefined)
+  const close = (): Promise<void> => stop(child, exited, root)
+  try {
+    await once(child, 'spawn')
+  } catch (error) {
+    await rm(root, { recursive: true, force: true })
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('apache2 not found: apt-get install -y apache2 libapache2-mod-auth-gssapi gss-ntlmssp', { cause: error })
+    throw error
+  }
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS
+  while (!(await handshakes(port)) || !(await accepts(proxyPort))) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      const log = readOr(path.join(root, 'logs', 'error.log'))
+      await close()
+      throw new Error(`apache2 (mod_auth_gssapi) did not start on port ${port}:\n${stdio}${log}`)
+    }
+    await sleep(50)
+  }
+
+  const accessLog = (): string => readOr(path.join(root, 'logs', 'access.log'))
+  return {
+    port,
+    proxyPort,
+    ntlm: { ...NTLM },
+    netbios: { ...NETBIOS },
+    accessLog,
+    waitForAccessLog: async (pattern, count = 1) => {
+      const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`)
+      const until = Date.now() + 10_000
+      for (;;) {
+        const log = accessLog()
+        if ((log.match(global)?.length ?? 0) >= count || Date.now() > until) return log
+        await sleep(50)
+      }
+    },
+    errorLog: () => stdio + readOr(path.join(root, 'logs', 'error.log')),
+    close
+  }
+}
