@@ -162,6 +162,9 @@ describe('the connector (undici\'s buildConnector with httpSocket) verifies an I
   }
 })
 
+/** Whether this Node matches an IPv6 literal against an IP SAN (Node 22 compares the text and does not). */
+const NODE_MATCHES_IPV6_SANS = tls.checkServerIdentity('::1', { subjectaltname: 'IP Address:0:0:0:0:0:0:0:1', subject: {} } as unknown as tls.PeerCertificate) === undefined
+
 describe('an IPv6 literal origin', () => {
   test('https://[::1]:port with a certificate for IP:::1 is answered on the strict stack; its events name the origin https://[::1]:port', async () => {
     const server = https.createServer({ cert: certs.serverCert, key: certs.serverKey }, (_req, res) => { res.end('v6') })
@@ -171,7 +174,13 @@ describe('an IPv6 literal origin', () => {
     const events = record(origin)
     const agent = makeAgent({ logger: memoryLogger().logger })
     try {
-      assert.equal((await send(agent, `${origin}/`)).text, 'v6', 'on main: ERR_INVALID_URL (the connector built https://::1:port)')
+      if (NODE_MATCHES_IPV6_SANS) {
+        assert.equal((await send(agent, `${origin}/`)).text, 'v6', 'on main: ERR_INVALID_URL (the connector built https://::1:port)')
+      } else {
+        // Node 22's checkServerIdentity compares '::1' with the SAN's '0:0:0:0:0:0:0:1' as text and fails;
+        // a plain undici Agent gets the same error there. What matters here: not ERR_INVALID_URL.
+        await assert.rejects(send(agent, `${origin}/`), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' })
+      }
       assert.deepEqual(events.attempts.map((a) => [a.origin, a.stack]), [[origin, 'strict']])
     } finally {
       events.stop()
