@@ -494,6 +494,8 @@ export class ConnectionTracker {
     // A socket handed in (a tunnel) may already carry the proxy's bytes: the counts start from here.
     const rawBase = opts.httpSocket !== undefined && raw !== undefined ? { read: raw.bytesRead, written: rawDispatched(raw) } : undefined
 
+    // Assigned below, once undici's connector returned the socket; `prepare` runs after the handshake.
+    // eslint-disable-next-line prefer-const
     let connection: Connection | undefined
     const prepare = this.#options.prepare
     const connected: ConnectCallback = prepare === undefined
