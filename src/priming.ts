@@ -126,6 +126,8 @@ export function primeConnection (socket: TLSSocket, options: PrimingOptions): Pr
     const fail = (error: Error): void => {
       if (settled) return
       cleanup()
+      // The error reaches the caller through the rejection; the connector's own listener still sees it.
+      socket.on('error', () => {})
       if (!socket.destroyed) socket.destroy(error)
       reject(error)
     }
