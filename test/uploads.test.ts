@@ -142,6 +142,28 @@ describe('Apache with Debian\'s default SSLRenegBufferSize (131072), TLS 1.2, a 
     }
   })
 
+  test('a buffer 413 on an unprimed connection, then one priming and one resend of the same Buffer: processed exactly once', async () => {
+    const first = rig(origin, 'renegotiation')
+    const second = rig(origin, 'renegotiation', '/upload/count')
+    try {
+      const start = apache.uploadCounts().length
+      const refused = await post(first.client, '/upload/count', 'buffer')
+      assert.equal(refused.status, 413)
+      const step = decideTooLarge({ origin: apacheOrigin, renegotiationsBefore: 0, protocol: 'TLSv1.2', bodyReplayable: true, primed: false, resent: false })
+      assert.deepEqual(step, { kind: 'prime-and-resend' })
+      const resent = await post(second.client, '/upload/count', 'buffer')
+      assert.equal(resent.status, 200)
+      assert.equal(resent.text, `counted ${MB} bytes\n`)
+      assert.deepEqual(apache.uploadCounts().slice(start), ['HEAD /upload/count - 0', `POST /upload/count ${MB} ${MB}`])
+      // A second 413 would be delivered: never a third send.
+      assert.deepEqual(decideTooLarge({ origin: apacheOrigin, renegotiationsBefore: 0, protocol: 'TLSv1.2', bodyReplayable: true, primed: false, resent: true }),
+        { kind: 'deliver', reason: 'already-resent' })
+    } finally {
+      await first.close()
+      await second.close()
+    }
+  })
+
   test('an application limit (LimitRequestBody 262144) on a primed connection: its 413 (no Content-Length) is delivered, nothing runs', async () => {
     const { client, primings, close } = rig(origin, 'renegotiation', '/upload/limited/count')
     try {
@@ -281,6 +303,22 @@ describe('the IIS-like server with uploadReadAheadSize 49152', () => {
       assert.equal(reply.status, 200)
       assert.equal(JSON.parse(reply.text).bodySha256, sha(body))
       assert.equal(JSON.parse(reply.text).renegotiated, true)
+    } finally {
+      await close()
+    }
+  })
+
+  test('on the strict stack the priming HEAD is reset after the refused HelloRequest: ECONNRESET, with the server\'s record counted, and nothing is acted on', async () => {
+    const { client, tracker, primingErrors, close } = rig(origin, 'strict', '/secure/upload')
+    try {
+      const effects = iis.stats.effects.length
+      await assert.rejects(post(client, '/secure/upload', 'buffer'))
+      assert.equal((primingErrors[0] as Error & { code?: string } | undefined)?.code, 'ECONNRESET')
+      const snapshot = tracker.snapshotFor(primingErrors[0])
+      assert.equal(snapshot?.handshakeComplete, true)
+      assert.equal(snapshot?.plainRead, 0)
+      assert.ok((snapshot?.rawRead ?? 0) > 0, 'the encrypted HelloRequest was read')
+      assert.deepEqual(iis.stats.effects.slice(effects), [])
     } finally {
       await close()
     }
