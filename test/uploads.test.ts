@@ -324,6 +324,18 @@ describe('the IIS-like server with uploadReadAheadSize 49152', () => {
     }
   })
 
+  test('a handshake that fails (a CA that does not sign the server) reaches undici with its own error: nothing is primed or sent', async () => {
+    const { client, primings, primingErrors, close } = rig(origin, 'renegotiation', '/secure/upload', { ca: certs.localhostCa })
+    try {
+      const requests = iis.stats.requests.length
+      await assert.rejects(post(client, '/secure/upload', 'buffer'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })
+      assert.deepEqual([primings, primingErrors], [[], []])
+      assert.deepEqual(iis.stats.requests.slice(requests), [])
+    } finally {
+      await close()
+    }
+  })
+
   test('primed: 1 MB buffered and streamed POSTs on the renegotiated connection are each received once', async () => {
     const { client, primings, close } = rig(origin, 'renegotiation', '/secure/upload')
     try {
