@@ -5,11 +5,13 @@ import { after, before, describe, test } from 'node:test'
 import { Client } from 'undici'
 import { ConnectionTracker, type ResolvedTls } from '../src/connector.ts'
 import { primeConnection, type PrimingResult } from '../src/priming.ts'
+import { parseProxy } from '../src/proxy/options.ts'
 import { stackTlsOptions, type StackName } from '../src/stacks.ts'
 import { decideTooLarge, DEFAULT_PRIMING_BODY_LIMIT, needsPriming, type UploadOrigin } from '../src/upload-rules.ts'
 import { startApache, type ApacheServer } from './servers/apache.ts'
 import { certs } from './servers/certs.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
+import { startSquid, type SquidProxy } from './servers/squid.ts'
 
 // Issue 31, the mechanism without the agent: an undici Client (one connection, HTTP/1.1) whose
 // `connect` is the library's connector (ConnectionTracker) with, or without, the priming as its
@@ -30,7 +32,7 @@ interface Rig {
 }
 
 /** A Client to `origin` on `stack`, with the host's client certificate; primes `prime` on each new connection when given. */
-function rig (origin: string, stack: StackName, prime?: string, userConnect: Record<string, unknown> = {}): Rig {
+function rig (origin: string, stack: StackName, prime?: string, userConnect: Record<string, unknown> = {}, proxy?: string): Rig {
   const primings: PrimingResult[] = []
   const primingErrors: Error[] = []
   const resolved = new Map<StackName, ResolvedTls>()
@@ -49,6 +51,7 @@ function rig (origin: string, stack: StackName, prime?: string, userConnect: Rec
     keepAlive: undefined,
     keepAliveInitialDelay: undefined,
     tcp: {},
+    ...(proxy === undefined ? {} : { proxy: () => parseProxy('proxy', proxy) }),
     ...(prime === undefined
       ? {}
       : {
@@ -222,6 +225,40 @@ describe('Apache with Debian\'s default SSLRenegBufferSize (131072), TLS 1.2, a 
     } finally {
       await close()
     }
+  })
+})
+
+describe('through a real Squid tunnel to Apache (default SSLRenegBufferSize)', () => {
+  let apache: ApacheServer
+  let squid: SquidProxy
+  before(async () => {
+    apache = await startApache({ uploads: true })
+    squid = await startSquid()
+  })
+  after(async () => {
+    await squid.close()
+    await apache.close()
+  })
+
+  test('the priming runs over the tunnel like over TCP: without it 413, with it a 1 MB streamed POST counted once, one CONNECT per connection', async () => {
+    const origin = `https://localhost:${apache.port}`
+    const proxy = `http://127.0.0.1:${squid.open}`
+    const before = rig(origin, 'renegotiation', undefined, {}, proxy)
+    const primed = rig(origin, 'renegotiation', '/upload/count', {}, proxy)
+    try {
+      const start = apache.uploadCounts().length
+      assert.equal((await post(before.client, '/upload/count', 'stream')).status, 413)
+      const reply = await post(primed.client, '/upload/count', 'stream')
+      assert.equal(reply.status, 200)
+      assert.equal(reply.text, `counted ${MB} bytes\n`)
+      assert.deepEqual(primed.primings, [{ outcome: 'renegotiated', status: 200, renegotiations: 1, reusable: true }])
+      assert.deepEqual(apache.uploadCounts().slice(start), ['HEAD /upload/count - 0', `POST /upload/count - ${MB}`])
+    } finally {
+      await before.close()
+      await primed.close()
+    }
+    const tunnels = await squid.waitForLog(new RegExp(`TCP_TUNNEL/200 .*CONNECT localhost:${apache.port}`), 2)
+    assert.equal(tunnels.filter((line) => line.includes(`CONNECT localhost:${apache.port}`)).length, 2)
   })
 })
 
