@@ -40,6 +40,25 @@ export interface ConnectorOptions {
   tcp: net.TcpNetConnectOpts | Record<string, never>
   /** The proxy a connection to this origin goes through (tunnelled), if any. */
   proxy?: (protocol: string, hostname: string, port: number) => Proxy | undefined
+  /**
+   * Runs on each new https: connection once its TLS handshake is complete, before undici gets the
+   * socket (priming, src/priming.ts): `done(null)` hands the socket to undici, `done(error)` fails
+   * the connect with that error (the socket is destroyed).
+   */
+  prepare?: (socket: TLSSocket, connection: PreparingConnection, done: (error: Error | null) => void) => void
+}
+
+/** What `ConnectorOptions.prepare` gets to know about the new connection. */
+export interface PreparingConnection {
+  readonly stack: StackName
+  /** `https://host[:port]`. */
+  readonly origin: string
+  /** The `Host` header undici sends on it (`host` or `host:port`). */
+  readonly host: string
+  /** Milliseconds left for the work: the connect timeout. */
+  readonly timeout: number
+  /** Handshakes on the connection so far, the first included (renegotiations are counted on stacks that accept them). */
+  handshakes: () => number
 }
 
 /** undici's default connect timeout, which also bounds the time a proxy has to open a tunnel. */
@@ -475,16 +494,47 @@ export class ConnectionTracker {
     // A socket handed in (a tunnel) may already carry the proxy's bytes: the counts start from here.
     const rawBase = opts.httpSocket !== undefined && raw !== undefined ? { read: raw.bytesRead, written: rawDispatched(raw) } : undefined
 
+    // Assigned below, once undici's connector returned the socket; `prepare` runs after the handshake.
+    // eslint-disable-next-line prefer-const
+    let connection: Connection | undefined
+    const prepare = this.#options.prepare
+    const connected: ConnectCallback = prepare === undefined
+      ? callback
+      : (error, ready) => {
+          if (error !== null || connection === undefined) {
+            callback(error ?? new Error('no connection'), null)
+            return
+          }
+          const tlsSocket = ready as TLSSocket
+          const c = connection
+          let called = false
+          prepare(tlsSocket, {
+            stack,
+            origin: c.origin,
+            host: opts.host ?? opts.hostname,
+            timeout: this.#options.timeout ?? DEFAULT_CONNECT_TIMEOUT,
+            handshakes: () => c.handshakes
+          }, (failure) => {
+            if (called) return
+            called = true
+            if (failure === null) {
+              callback(null, tlsSocket)
+              return
+            }
+            if (!tlsSocket.destroyed) tlsSocket.destroy()
+            callback(failure, null)
+          })
+        }
     let socket: TLSSocket
     try {
-      socket = undiciConnect({ ...opts, httpSocket }, callback) as unknown as TLSSocket
+      socket = undiciConnect({ ...opts, httpSocket }, connected) as unknown as TLSSocket
     } catch (error) {
       // tls.connect threw (options it refuses): the TCP socket we opened must not outlive it.
       raw?.on('error', () => {})
       raw?.destroy()
       throw error
     }
-    const connection = new Connection(stack, originFromParts('https:', opts.hostname, port), raw, socket, offersTls13(resolved.options), rawBase)
+    connection = new Connection(stack, originFromParts('https:', opts.hostname, port), raw, socket, offersTls13(resolved.options), rawBase)
     connectionsBySocket.set(socket, connection)
 
     // Prepended so that they run before undici's listeners, which may fail requests synchronously.

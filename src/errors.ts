@@ -45,7 +45,14 @@ export const ErrorCodes = {
    * principal, or the server's final Negotiate token did not prove its identity (mutual
    * authentication failed). The message never holds a credential or a token.
    */
-  AUTH_FAILED: 'TLS_FALLBACK_AUTH_FAILED'
+  AUTH_FAILED: 'TLS_FALLBACK_AUTH_FAILED',
+  /**
+   * The priming request on a new connection (a `HEAD` sent before a large upload, so that a server
+   * that asks for the client certificate after the request renegotiates first) got no usable
+   * response: the server closed the connection, the head was malformed or too large, bytes followed
+   * it, or the connect timeout ran out. `reason` says which. A socket error is passed on as it is.
+   */
+  PRIMING_FAILED: 'TLS_FALLBACK_PRIMING_FAILED'
 } as const
 
 export type ErrorCode = typeof ErrorCodes[keyof typeof ErrorCodes]

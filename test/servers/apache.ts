@@ -24,6 +24,11 @@ export interface ApacheServer {
    * request's line after the response went out, so a client can have its answer before the line.
    */
   waitForAccessLog(pattern: RegExp, count?: number): Promise<string>
+  /**
+   * With `uploads`: one line per run of the counting CGI, `METHOD PATH CONTENT_LENGTH BYTES_READ`
+   * (`-` for a missing Content-Length), in the order Apache ran it.
+   */
+  uploadCounts(): string[]
 }
 
 export interface ApacheOptions {
@@ -37,6 +42,16 @@ export interface ApacheOptions {
   http2?: boolean
   /** Lines appended to httpd.conf (LoadModule lines included), such as `ServerSignature On`. */
   extraConfig?: string
+  /**
+   * Adds upload locations with Debian's DEFAULT `SSLRenegBufferSize` (131072 bytes), each served by
+   * a CGI that reads the whole body and records what it received (`uploadCounts()`):
+   * - `/upload/count`: `SSLVerifyClient require` (renegotiation after the request), default buffer;
+   * - `/upload/limited/count`: the same, plus `LimitRequestBody 262144` (an application limit above
+   *   the renegotiation buffer);
+   * - `/limited/count`: no client certificate, `LimitRequestBody 65536` (an application limit alone).
+   * Any other path under `/upload/` answers 404 (after the renegotiation).
+   */
+  uploads?: boolean
 }
 
 /**
@@ -51,7 +66,9 @@ export interface ApacheOptions {
 export async function startApache (options: ApacheOptions = {}): Promise<ApacheServer> {
   const port = await freePort()
   const root = await mkdtemp(path.join(os.tmpdir(), 'undici-tls-fallback-apache-'))
-  await writeSite(root, port, options.protocols ?? '-all +TLSv1.2', options.http2 === true, options.extraConfig ?? '')
+  await writeSite(root, port, options.protocols ?? '-all +TLSv1.2', options.http2 === true,
+    (options.uploads === true ? uploadLocations(root) : '') + (options.extraConfig ?? ''))
+  if (options.uploads === true) await writeCountingCgi(root)
 
   const child = spawn('apache2', ['-d', root, '-f', path.join(root, 'httpd.conf'), '-DFOREGROUND'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -108,6 +125,7 @@ export async function startApache (options: ApacheOptions = {}): Promise<ApacheS
         await sleep(50)
       }
     },
+    uploadCounts: () => read(path.join('..', 'counts', 'uploads')).split('\n').filter((line) => line !== ''),
   }
 }
 
@@ -194,6 +212,42 @@ Header always set X-Client-Subject "%{SSL_CLIENT_S_DN}s"
 ${extraConfig}
 `
   await writeFile(path.join(root, 'httpd.conf'), conf)
+}
+
+/** The counting CGI of `ApacheOptions.uploads`, in the site's cgi-bin. */
+async function writeCountingCgi (root: string): Promise<void> {
+  // The CGI runs as www-data and appends to counts/uploads: the folder must be writable by it.
+  await mkdir(path.join(root, 'counts'))
+  await chmod(path.join(root, 'counts'), 0o777)
+  await writeFile(path.join(root, 'cgi-bin', 'count'), [
+    '#!/bin/sh',
+    'n=$(wc -c)',
+    `printf '%s %s %s %s\\n' "$REQUEST_METHOD" "$REQUEST_URI" "\${CONTENT_LENGTH:--}" "$n" >> "${root}/counts/uploads"`,
+    'printf "Content-Type: text/plain\\r\\n\\r\\n"',
+    'printf "counted %s bytes\\n" "$n"',
+    '',
+  ].join('\n'), { mode: 0o755 })
+  await chmod(path.join(root, 'cgi-bin', 'count'), 0o755)
+}
+
+/** The upload locations of `ApacheOptions.uploads`: Debian's default `SSLRenegBufferSize`, no override. */
+function uploadLocations (root: string): string {
+  return `
+# Uploads (ApacheOptions.uploads): Debian's default SSLRenegBufferSize (131072) under /upload/.
+ScriptAlias /upload/limited/count "${root}/cgi-bin/count"
+ScriptAlias /upload/count "${root}/cgi-bin/count"
+ScriptAlias /limited/count "${root}/cgi-bin/count"
+<Location /upload/>
+  SSLVerifyClient require
+  SSLVerifyDepth 2
+</Location>
+<Location /upload/limited/>
+  LimitRequestBody 262144
+</Location>
+<Location /limited/>
+  LimitRequestBody 65536
+</Location>
+`
 }
 
 export async function handshakes (port: number): Promise<boolean> {

@@ -40,6 +40,14 @@ export interface IisLikeOptions {
    * after the side effect, and a replay acts a second time. Default: act only when answering.
    */
   actsBeforeRenegotiation?: boolean
+  /**
+   * IIS's `uploadReadAheadSize` (IIS's default is 49152 bytes): a `/secure` request over TLS 1.2 on
+   * a connection that has not renegotiated yet, whose body is larger than this, is answered 413
+   * (`Connection: close`) before any renegotiation, and not acted on (`stats.tooLarge`). The server
+   * reads the whole body first, so the client always gets the 413 rather than a reset. Default: no
+   * limit (the server holds any body across the renegotiation).
+   */
+  uploadReadAheadSize?: number
   /** Server certificate and key. Default: the test CA's server certificate. */
   cert?: Buffer
   key?: Buffer
@@ -59,6 +67,8 @@ export interface ServerStats {
   answered: string[]
   /** Side effects, `METHOD path`: every request the server acted on (answered, or read first with `actsBeforeRenegotiation`). */
   effects: string[]
+  /** Requests refused with 413 because their body was larger than `uploadReadAheadSize`. */
+  tooLarge: number
 }
 
 export interface TestServer {
@@ -79,7 +89,7 @@ function readBody (req: import('node:http').IncomingMessage): Promise<Buffer> {
 }
 
 export async function startIisLike (options: IisLikeOptions = {}): Promise<TestServer> {
-  const stats: ServerStats = { connections: 0, requests: [], renegotiations: 0, refused: 0, bodies: [], answered: [], effects: [] }
+  const stats: ServerStats = { connections: 0, requests: [], renegotiations: 0, refused: 0, bodies: [], answered: [], effects: [], tooLarge: 0 }
   // Assigned below, once the server listens; the handlers above read it.
   // eslint-disable-next-line prefer-const
   let relay: Relay | undefined
@@ -139,6 +149,14 @@ export async function startIisLike (options: IisLikeOptions = {}): Promise<TestS
       // Like IIS, a connection that already renegotiated keeps its client certificate.
       stats.bodies.push(digest)
       respond(res, 200, { ...info, renegotiated: true })
+      return
+    }
+    if (options.uploadReadAheadSize !== undefined && body.length > options.uploadReadAheadSize) {
+      // IIS cannot hold more than uploadReadAheadSize while it renegotiates: 413, nothing done.
+      stats.tooLarge += 1
+      const text = '<h1>413 Request Entity Too Large</h1>'
+      res.writeHead(413, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(text), connection: 'close' })
+      res.end(text)
       return
     }
     if (options.actsBeforeRenegotiation === true) act(req)
