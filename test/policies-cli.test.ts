@@ -1,18 +1,30 @@
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { after, before, describe, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { FilePolicyCache, RedisPolicyCache, type PolicyEntry } from '../src/index.ts'
 import { redactArg, scrubArgs, shownArg } from '../src/cli/redact.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { freePort } from './servers/ports.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
+import { eventually, policyEntry, startReplica as startWorker } from './helpers/stores.ts'
+
+const HOURS_3 = 3 * 60 * 60_000
+
+/** A replica (test/fixtures/store-worker.ts) whose ready line says nothing else. */
+async function startReplica (config: object): ReturnType<typeof startWorker> {
+  const replica = await startWorker(config)
+  assert.deepEqual(replica.started, { ready: true })
+  return replica
+}
+
+function entry (origin: string, extra: Partial<PolicyEntry> = {}): PolicyEntry {
+  return policyEntry(origin, extra, {}, HOURS_3)
+}
 
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
 
@@ -22,59 +34,6 @@ async function cli (args: string[]): Promise<{ code: number, stdout: string, std
       resolve({ code: error === null ? 0 : Number((error as { code?: number }).code), stdout, stderr })
     })
   })
-}
-
-interface Replica {
-  send: (command: object) => Promise<any>
-  close: () => Promise<void>
-}
-
-/** A separate process with its own agent and store (test/fixtures/store-worker.ts). */
-async function startReplica (config: object): Promise<Replica> {
-  const child = spawn(process.execPath, [new URL('./fixtures/store-worker.ts', import.meta.url).pathname, JSON.stringify(config)], {
-    stdio: ['pipe', 'pipe', 'inherit']
-  })
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
-  const next = async (): Promise<any> => {
-    const line = await lines.next()
-    if (line.done === true) throw new Error('the replica exited')
-    return JSON.parse(line.value)
-  }
-  assert.deepEqual(await next(), { ready: true })
-  return {
-    send: async (command) => {
-      child.stdin.write(JSON.stringify(command) + '\n')
-      return await next()
-    },
-    close: async () => {
-      if (child.exitCode === null) {
-        child.stdin.write(JSON.stringify({ cmd: 'close' }) + '\n')
-        await next().catch(() => {})
-        await new Promise((resolve) => child.once('exit', resolve))
-      }
-    }
-  }
-}
-
-async function eventually (check: () => Promise<boolean>, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await sleep(20)
-  }
-}
-
-function entry (origin: string, extra: Partial<PolicyEntry> = {}): PolicyEntry {
-  const now = Date.now()
-  return {
-    origin,
-    stack: 'renegotiation',
-    fingerprint: 'renegotiation-refused',
-    evidence: { errorCode: 'ECONNRESET', tlsVersion: 'TLSv1.2', cipher: null, bytesReceived: 33, bytesSent: 131, plaintextReceived: 0, verified: true, summary: 'test' },
-    learnedAt: now,
-    expiresAt: now + 3 * 60 * 60_000,
-    ...extra
-  }
 }
 
 /**

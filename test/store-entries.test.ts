@@ -9,25 +9,13 @@ import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, validateEntry, ty
 import { startModern, type ModernServer } from './servers/modern.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
 import { makeAgent, memoryLogger, record, send } from './helpers.ts'
+import { policyEntry as entry } from './helpers/stores.ts'
 
 const TTL = 60_000
 /** The largest time a Date can hold: 13 September 275760. */
 const YEAR_275760 = 8.64e15
 /** 1 January 2100. */
 const YEAR_2100 = 4_102_444_800_000
-
-function entry (origin: string, overrides: Partial<PolicyEntry> = {}): PolicyEntry {
-  const now = Date.now()
-  return {
-    origin,
-    stack: 'renegotiation',
-    fingerprint: 'renegotiation-refused',
-    evidence: { errorCode: 'ECONNRESET', tlsVersion: 'TLSv1.2', cipher: null, bytesReceived: 33, bytesSent: 131, plaintextReceived: 0, verified: true, summary: 'test' },
-    learnedAt: now,
-    expiresAt: now + TTL,
-    ...overrides
-  }
-}
 
 /** A custom store that hands out whatever object it is given, as a buggy or hostile store would. */
 function customStore (objects: Map<string, unknown>): PolicyCache {

@@ -14,6 +14,7 @@ import { internStats } from '../src/policy/memory-cache.ts'
 import { StoreSupport, STORE_WARNINGS_PER_INTERVAL } from '../src/policy/store-support.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
 import { failure, memoryLogger, warnings } from './helpers.ts'
+import { eventually as eventuallyWithin, policyEntry } from './helpers/stores.ts'
 
 const TTL = 60_000
 const MiB = 1024 * 1024
@@ -22,24 +23,11 @@ const HOSTILE = 'https://x.example\n{"level":50,"msg":"forged line"}\u001b]0;pwn
 const RAW_CONTROL = /[\n\r\u001b\u0007\u009b]/ // eslint-disable-line no-control-regex
 
 function entry (origin: string, overrides: Partial<PolicyEntry> = {}, evidence: Partial<PolicyEntry['evidence']> = {}): PolicyEntry {
-  const now = Date.now()
-  return {
-    origin,
-    stack: 'renegotiation',
-    fingerprint: 'renegotiation-refused',
-    evidence: { errorCode: 'ECONNRESET', tlsVersion: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-GCM-SHA256', bytesReceived: 33, bytesSent: 131, plaintextReceived: 0, verified: true, summary: 'test', ...evidence },
-    learnedAt: now,
-    expiresAt: now + TTL,
-    ...overrides
-  }
+  return policyEntry(origin, overrides, { cipher: 'ECDHE-RSA-AES128-GCM-SHA256', ...evidence }, TTL)
 }
 
 async function eventually (check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not in time: ${what}`)
-    await sleep(20)
-  }
+  await eventuallyWithin(check, what, ms)
 }
 
 describe('entry bounds: every string kept is bounded', () => {

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import net from 'node:net'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, type PolicyCache } from '../src/index.ts'
@@ -12,50 +10,7 @@ import { startIisLike, type TestServer } from './servers/iis.ts'
 import { freePort } from './servers/ports.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
 import { failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
-
-interface Replica {
-  /** The ready line: with `first` in the config, the outcome of the request sent at start. */
-  started: any
-  send: (command: object) => Promise<any>
-  close: () => Promise<void>
-}
-
-/** A separate process with its own agent and store (test/fixtures/store-worker.ts). */
-async function startReplica (config: object): Promise<Replica> {
-  const child = spawn(process.execPath, [new URL('./fixtures/store-worker.ts', import.meta.url).pathname, JSON.stringify(config)], {
-    stdio: ['pipe', 'pipe', 'inherit']
-  })
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
-  const next = async (): Promise<any> => {
-    const line = await lines.next()
-    if (line.done === true) throw new Error('the replica exited')
-    return JSON.parse(line.value)
-  }
-  const started = await next()
-  assert.equal(started.ready, true)
-  return {
-    started,
-    send: async (command) => {
-      child.stdin.write(JSON.stringify(command) + '\n')
-      return await next()
-    },
-    close: async () => {
-      if (child.exitCode === null) {
-        child.stdin.write(JSON.stringify({ cmd: 'close' }) + '\n')
-        await next().catch(() => {})
-        await new Promise((resolve) => child.once('exit', resolve))
-      }
-    }
-  }
-}
-
-async function eventually (check: () => Promise<boolean>, ms = 3_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await sleep(20)
-  }
-}
+import { eventually, policyEntry as entry, startReplica } from './helpers/stores.ts'
 
 describe('FilePolicyCache', () => {
   let iis: TestServer
@@ -273,7 +228,7 @@ describe('RedisPolicyCache with a real redis-server', () => {
       // b was already running: the policy arrives by pub/sub, within a second, without a request.
       const origin = `https://localhost:${iis.port}`
       const started = Date.now()
-      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy !== null, 1_000)
+      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy !== null, 'condition', 1_000)
       assert.ok(Date.now() - started < 1_000)
       const fromB = await b.send({ cmd: 'request', url })
       assert.equal(fromB.status, 200)
@@ -426,7 +381,7 @@ describe('RedisPolicyCache with a real redis-server', () => {
       const other = new RedisPolicyCache({ url: redis.url, keyPrefix: 'crash:' })
       await other.ready
       // The entry learned during the outage reaches Redis after the reconnection.
-      await eventually(async () => (await other.load(origin)) !== undefined, 8_000)
+      await eventually(async () => (await other.load(origin)) !== undefined, 'condition', 8_000)
       assert.equal(other.get(origin)?.stack, 'renegotiation')
       await other.close()
     } finally {
@@ -435,15 +390,3 @@ describe('RedisPolicyCache with a real redis-server', () => {
     }
   })
 })
-
-function entry (origin: string): import('../src/index.ts').PolicyEntry {
-  const now = Date.now()
-  return {
-    origin,
-    stack: 'renegotiation',
-    fingerprint: 'renegotiation-refused',
-    evidence: { errorCode: 'ECONNRESET', tlsVersion: 'TLSv1.2', cipher: null, bytesReceived: 33, bytesSent: 131, plaintextReceived: 0, verified: true, summary: 'test' },
-    learnedAt: now,
-    expiresAt: now + 60_000
-  }
-}
