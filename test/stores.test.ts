@@ -89,7 +89,7 @@ describe('FilePolicyCache', () => {
     await local.close()
   })
 
-  test('a malformed file is ignored with a warning, and a poisoned entry is never used', async () => {
+  test('a malformed file is ignored with a warning, and a poisoned entry is never used', async (t) => {
     const path = join(dir, 'poisoned.json')
     await writeFile(path, '{ not json')
     const { logger, lines } = memoryLogger()
@@ -111,16 +111,11 @@ describe('FilePolicyCache', () => {
     assert.ok(warned.lines.some((l) => /unknown stack/.test(l.msg ?? '')), 'the malformed entry is reported')
     const events = record(origin)
     const agent = makeAgent({ cache, logger: warned.logger })
-    try {
-      const reply = await send(agent, `${origin}/secure`)
-      assert.equal(reply.status, 200)
-      assert.deepEqual(events.attempts.map((a) => a.stack), ['strict', 'renegotiation'], 'the legacy entry was not used')
-      assert.ok(warned.lines.some((l) => /ignoring the cached policy/.test(l.msg ?? '')))
-    } finally {
-      events.stop()
-      await agent.close()
-      await cache.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await cache.close() })
+    const reply = await send(agent, `${origin}/secure`)
+    assert.equal(reply.status, 200)
+    assert.deepEqual(events.attempts.map((a) => a.stack), ['strict', 'renegotiation'], 'the legacy entry was not used')
+    assert.ok(warned.lines.some((l) => /ignoring the cached policy/.test(l.msg ?? '')))
   })
 })
 
@@ -282,20 +277,16 @@ describe('RedisPolicyCache with a real redis-server', () => {
     }
   })
 
-  test('a policy learned before the connection is ready is written once it is, with no outage warning', async () => {
+  test('a policy learned before the connection is ready is written once it is, with no outage warning', async (t) => {
     const { logger, lines } = memoryLogger()
     const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'early:', logger })
     const origin = 'https://early.example.test'
     store.set(origin, entry(origin))
     const other = new RedisPolicyCache({ url: redis.url, keyPrefix: 'early:' })
-    try {
-      await eventually(async () => (await other.load(origin)) !== undefined)
-      assert.equal(other.get(origin)?.stack, 'renegotiation')
-      assert.deepEqual(lines.filter((l) => l.level === 'warn'), [])
-    } finally {
-      await other.close()
-      await store.close()
-    }
+    t.after(async () => { await other.close(); await store.close() })
+    await eventually(async () => (await other.load(origin)) !== undefined)
+    assert.equal(other.get(origin)?.stack, 'renegotiation')
+    assert.deepEqual(lines.filter((l) => l.level === 'warn'), [])
   })
 
   test('a store that never finishes connecting holds the first request at most loadTimeout, then it goes on as unknown', async () => {
@@ -324,19 +315,16 @@ describe('RedisPolicyCache with a real redis-server', () => {
     }
   })
 
-  test('a Redis that refuses the connection at start is unreachable: a warning, and the first request does not wait for loadTimeout', async () => {
+  test('a Redis that refuses the connection at start is unreachable: a warning, and the first request does not wait for loadTimeout', async (t) => {
     const { logger, lines } = memoryLogger()
     const port = await freePort()
     const store = new RedisPolicyCache({ url: `redis://127.0.0.1:${port}`, loadTimeout: 60_000, logger })
-    try {
-      // With a 60 s bound, only the outage can end this wait before the 30 s guard.
-      const loaded = store.load('https://unknown.example.test')
-      const guard = sleep(30_000, 'still waiting', { ref: false })
-      assert.equal(await Promise.race([loaded, guard]), undefined)
-      assert.ok(lines.some((l) => l.level === 'warn' && /unreachable/.test(l.msg ?? '')))
-    } finally {
-      await store.close()
-    }
+    t.after(async () => { await store.close() })
+    // With a 60 s bound, only the outage can end this wait before the 30 s guard.
+    const loaded = store.load('https://unknown.example.test')
+    const guard = sleep(30_000, 'still waiting', { ref: false })
+    assert.equal(await Promise.race([loaded, guard]), undefined)
+    assert.ok(lines.some((l) => l.level === 'warn' && /unreachable/.test(l.msg ?? '')))
   })
 
   test('a poisoned value in Redis is ignored with a warning', async () => {
