@@ -213,7 +213,7 @@ serve({
   bulk: async ({ url, concurrency, durationMs }: { url: string, concurrency: number, durationMs: number }) =>
     await load(bulk, url, concurrency, durationMs),
   latency: async ({ url, count }: { url: string, count: number }) => await latency(url, count),
-  // The clock of --cpu-prof profiles (monotonic, µs): bench/profile.ts takes the samples between two calls.
+  // The clock of --cpu-prof profiles (monotonic, µs): bench/research/profile.ts takes the samples between two calls.
   now: () => Number(process.hrtime.bigint() / 1000n),
   // The flags this process runs with (the bench fixes the young generation's size: LOAD_PROCESS_FLAGS).
   execArgv: () => process.execArgv,

@@ -35,6 +35,11 @@ export interface FastPathConfig {
   smallBlocks: number
   /** The fast path's parts to run (all three by default). */
   parts?: FastPathPart[] | undefined
+  /**
+   * Contenders measured in the small GET only, not in bulk and latency (a full run: RetryAgent and
+   * the naive fallback, which no goal compares against; each costs bulk and latency about 45 s).
+   */
+  smallOnly?: string[] | undefined
   /** Contenders whose load processes run with --cpu-prof, and where the profiles go. */
   profile?: { contenders: string[], dir: string } | undefined
 }
@@ -399,10 +404,12 @@ export async function runFastPath (config: FastPathConfig): Promise<ScenarioResu
   try {
     const { id, port } = await server.call<{ id: number, port: number }>('start', { kind: 'fast' })
     const ctx: PartContext = { server, serverId: id, origin: `https://localhost:${port}`, contenders, config, pinning }
+    const smallOnly = new Set(config.smallOnly ?? [])
+    const rest: PartContext = { ...ctx, contenders: contenders.filter((c) => !smallOnly.has(c)) }
     const results: ScenarioResult[] = []
     if (parts.has('small')) results.push(await runSmall(ctx))
-    if (parts.has('bulk')) results.push(await runBulk(ctx))
-    if (parts.has('latency')) results.push(...await runLatency(ctx))
+    if (parts.has('bulk')) results.push(await runBulk(rest))
+    if (parts.has('latency')) results.push(...await runLatency(rest))
     return results
   } finally {
     await server.stop()

@@ -4,10 +4,10 @@ import { cpus, release, totalmem, type as osType } from 'node:os'
 import type { BurstResult, BurstRow } from './burst.ts'
 import { BURST_LABELS } from './burst.ts'
 import { LABELS } from './contenders.ts'
-import { CATEGORIES, CATEGORY_HEADINGS, CATEGORY_LABELS } from './callgrind.ts'
+import { CATEGORIES, CATEGORY_HEADINGS, CATEGORY_LABELS } from './research/callgrind.ts'
 import { BASELINE, controlRatio, LOAD_PROCESS_FLAGS, type Row, type ScenarioResult } from './fast-path.ts'
 import { pairedRatios, REWARM, summarize, type RatioSummary, type Summary } from './harness.ts'
-import { seedFor, type InstructionsResult } from './instructions.ts'
+import { seedFor, type InstructionsResult } from './research/instructions.ts'
 import type { MemoryResult } from './memory.ts'
 import { SIDE_LABELS, type RecoveryResult } from './recovery.ts'
 
@@ -500,11 +500,10 @@ function instructionsSection (result: InstructionsResult): string {
   return out.join('\n')
 }
 
-/** bench/PROFILE.md, written by `node bench/profile.ts --out bench/PROFILE.md`: where each microsecond goes. */
+/** Where each microsecond goes: bench/research/PROFILE.md (`node bench/research/profile.ts --out bench/research/PROFILE.md`), not measured by this run. */
 function profileSection (): string {
-  const path = new URL('./PROFILE.md', import.meta.url)
-  if (!existsSync(path)) return ''
-  return `\n## Where each microsecond goes (profile)\n\n${readFileSync(path, 'utf8').trim()}\n`
+  if (!existsSync(new URL('./research/PROFILE.md', import.meta.url))) return ''
+  return '\n## Where each microsecond goes (profile)\n\nNot part of this run: [research/PROFILE.md](research/PROFILE.md), written by `node bench/research/profile.ts`, attributes a small GET\'s microseconds to the library, undici, Node and GC; `node bench/run.ts --only instructions` counts its instructions under callgrind (bench/research/).\n'
 }
 
 export function markdown (results: BenchResults): string {
@@ -589,7 +588,7 @@ export function markdown (results: BenchResults): string {
     '- Fast path: HTTP/1.1 keep-alive (the server keeps idle connections 60 s, so no handshake happens in a measured window: see the handshakes column), small JSON answers, a fixed number of requests in flight. Client CPU is measured in the load process (`process.threadCpuUsage()` for the main thread, `process.cpuUsage()` for all threads: garbage collection runs partly on helper threads); so are the heap bytes allocated (the heap\'s growth between collections, from `v8.GCProfiler`), a figure that does not depend on how loaded the machine is, and the bytes the scavenges promoted to the old generation (what each scavenge added to the old generation\'s spaces): what outlives the young generation, which is what collection costs.',
     '- Recovery: a fresh server and a fresh client for each measurement, so neither side resumes a TLS session. undici opens a second connection once for back-to-back sequential requests (every client, plain Agent included), which is why the configured client also shows one connection and one renegotiation during its later requests: compare the learning client with it.',
     '- Memory: a fresh child process with `--expose-gc` for every measurement (the library shares equal evidence and interns strings in module-level tables); heapUsed after four full collections, before and after filling a `MemoryPolicyCache`.',
-    '- The machine is a shared 2-core VM: throughput drifts by up to 2x over minutes, and two processes running the same code can differ by 10% or more for their whole life (see the A/A column). Only paired ratios are meaningful, and the full run carries two controls: a second plain Agent process (A/A: the noise floor; the baseline is the mean of both) and a plain Agent on the library\'s own connector (what the evidence counters cost apart from the request path). The client CPU and GC columns are steadier than throughput and show where a gap comes from.'
+    '- The machine is a shared 2-core VM: throughput drifts by up to 2x over minutes, and two processes running the same code can differ by 10% or more for their whole life (see the A/A column). Only paired ratios are meaningful, and the full run carries a control: a second plain Agent process (A/A: the noise floor; the baseline is the mean of both); `--control` adds a plain Agent on the library\'s own connector (what the evidence counters cost apart from the request path). In a full run, RetryAgent and the naive fallback are measured on the small GET only. The client CPU and GC columns are steadier than throughput and show where a gap comes from.'
   ].join('\n'))
   if (results.fastPath !== undefined) out.push(`\n## Fast path\n\n${fastPathSection(results.fastPath)}`)
   if (results.instructions !== undefined) out.push(`\n## Instructions per request (counted, not timed)\n\n${instructionsSection(results.instructions)}`)

@@ -1,17 +1,18 @@
 // npm run bench: TlsFallbackAgent against a plain undici Agent, RetryAgent and a naive fallback, on
 // loopback HTTPS servers it starts. Writes bench/RESULTS.md; `--json` prints one JSON object.
 //
-//   node bench/run.ts                  full run, writes bench/RESULTS.md
+//   node bench/run.ts                  full run (about 8 minutes on 2 cores), writes bench/RESULTS.md
 //   node bench/run.ts --json           the same, and the summary as one JSON object on stdout
 //   node bench/run.ts --quick          CI smoke run (well under a minute), writes nothing unless --write
-//   node bench/run.ts --only fast,memory   some scenarios (fast, instructions, recovery, burst, memory, proxy); writes nothing unless --write
-//                                          (small, bulk and latency name the fast path's parts: --only latency)
+//   node bench/run.ts --only fast,memory   some scenarios (fast, recovery, burst, memory, proxy); writes nothing unless --write
+//                                          (small, bulk and latency name the fast path's parts: --only latency;
+//                                          instructions, the callgrind count of bench/research/, runs only when named)
 //   --out <file>      write the Markdown there instead of bench/RESULTS.md (implies --write)
 //   --no-pin          do not pin the server and client processes to CPUs
 //   --raw <file>      also write every measurement (each round of each contender) there, as JSON
 //   --together        small-GET rounds with every contender in the same window, sharing the client CPU (by default one at a time)
 //   --control         add the controls to the fast path (a second plain Agent: the noise floor; a plain
-//                     Agent on the library's connector: what the evidence costs); a full run has them
+//                     Agent on the library's connector: what the evidence costs); a full run has the first
 //   --contenders a,b  the fast path's contenders (agent is always there), such as agent,tls-fallback,tls-fallback-alt
 //   --alt <index.ts>  add TlsFallbackAgent from another copy of the library (a change measured in the same run)
 //   --profile <names> run these contenders' fast-path load processes with --cpu-prof (into .tmp/bench-profiles)
@@ -21,7 +22,7 @@ import { runBurst, type BurstConfig } from './burst.ts'
 import { CONTENDERS } from './contenders.ts'
 import { FAST_PATH_PARTS, runFastPath, type FastPathConfig, type FastPathPart } from './fast-path.ts'
 import { log } from './harness.ts'
-import { runInstructions, type InstructionsConfig } from './instructions.ts'
+import { runInstructions, type InstructionsConfig } from './research/instructions.ts'
 import { canPin, pin } from './ipc.ts'
 import { runMemory, type MemoryConfig } from './memory.ts'
 import { runProxy, type ProxyConfig } from './proxy.ts'
@@ -30,6 +31,10 @@ import { machineMeta, markdown, summaryJson, type BenchResults } from './report.
 
 const SCENARIOS = ['fast', 'instructions', 'recovery', 'burst', 'memory', 'proxy'] as const
 type Scenario = typeof SCENARIOS[number]
+// What a full run measures: the figures README.md and docs/ quote. The instruction count (callgrind,
+// bench/research/instructions.ts) took about 12 of a full run's 25 minutes and explains a figure
+// rather than gives one: --only instructions runs it.
+const DEFAULT_SCENARIOS: readonly Scenario[] = ['fast', 'recovery', 'burst', 'memory', 'proxy']
 
 const { values } = parseArgs({
   options: {
@@ -56,7 +61,7 @@ if (values.help === true) {
   process.exit(0)
 }
 
-const only = values.only === undefined ? [...SCENARIOS] : values.only.split(',').map((s) => s.trim())
+const only = values.only === undefined ? [...DEFAULT_SCENARIOS] : values.only.split(',').map((s) => s.trim())
 const isPart = (name: string): name is FastPathPart => (FAST_PATH_PARTS as readonly string[]).includes(name)
 for (const name of only) {
   if (!(SCENARIOS as readonly string[]).includes(name) && !isPart(name)) {
@@ -68,19 +73,22 @@ const parts = only.filter(isPart)
 const selected = new Set(only.filter((name): name is Scenario => !isPart(name)))
 if (parts.length > 0 && !selected.has('fast')) selected.add('fast')
 const quick = values.quick === true
-const complete = selected.size === SCENARIOS.length && (parts.length === 0 || only.includes('fast')) && values.alt === undefined && values.profile === undefined && values.contenders === undefined
+const complete = DEFAULT_SCENARIOS.every((s) => selected.has(s)) && (parts.length === 0 || only.includes('fast')) && values.alt === undefined && values.profile === undefined && values.contenders === undefined
 // A full run of everything writes RESULTS.md; a quick or partial run only when asked.
 const write = values['no-write'] !== true && (values.out !== undefined || (values.write ?? (!quick && complete)))
 const pinning = values['no-pin'] !== true && canPin
 if (values.alt !== undefined) process.env.BENCH_ALT_AGENT = values.alt
 
 const contenders: string[] = values.contenders === undefined ? [...CONTENDERS] : values.contenders.split(',').map((c) => c.trim())
-// A full run adds two controls: a second plain Agent (the noise floor), and a plain Agent on the
-// library's connector (what the evidence costs, apart from the request path).
-if (values.control === true || (!quick && values.alt === undefined && values.contenders === undefined)) contenders.splice(1, 0, 'agent#2', 'agent-tracked')
+// A full run adds the A/A control: a second plain Agent (the noise floor). --control adds a plain
+// Agent on the library's connector too (what the evidence costs, apart from the request path).
+if (values.control === true) contenders.splice(1, 0, 'agent#2', 'agent-tracked')
+else if (!quick && values.alt === undefined && values.contenders === undefined) contenders.splice(1, 0, 'agent#2')
 if (values.alt !== undefined && !contenders.includes('tls-fallback-alt')) contenders.push('tls-fallback-alt')
 
 const together = values.together === true
+// In a full run, RetryAgent and the naive fallback are compared on the small GET only.
+const smallOnly = values.contenders === undefined ? ['retry-agent', 'naive'] : undefined
 const fastConfig: FastPathConfig = quick
   ? { contenders, rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 32, latencyCount: 300, bulkWindowMs: 300, bulkConcurrency: 2, settleMs: 100, blocks: 1, together, smallBlocks: 1, pin: pinning }
   // 30 rounds or more: enough for a bootstrap interval of the median ratio that can tell 2% apart
@@ -88,12 +96,16 @@ const fastConfig: FastPathConfig = quick
   // bias, up to 10% either way, for its whole life): 10 blocks of 3 rounds for each part. Bulk and
   // latency had 5 blocks of 6 until 2026-12-05: bulk's A/A control read 0.860 [0.734-1.222] with 5,
   // and 1.001 [0.854-1.059] with 10 in the next run. With --together, the small GET runs every
-  // contender in the same 1 s window, 15 blocks of 2. The fast path took about 12 minutes on 2 cores
-  // with 5 blocks for bulk and latency (a full run of everything, about 28); with 10, bulk alone
-  // took 278 s and latency 136 s.
+  // contender in the same 1 s window, 15 blocks of 2.
+  // Time (2 cores): a part takes about blocks × (1.5 s start + contenders × warm-up) + rounds ×
+  // contenders × (window + settle). Until 2026-12-07 a full run took 25 minutes (1,526 s): 6
+  // contenders everywhere, 1.5 s warm-ups, 750 ms bulk windows, 1,500 latency requests a round
+  // (bulk alone 278 s, latency 136 s), and the instruction count (about 750 s). Now: small GET
+  // 10 × (1.5 + 5 × 1) + 30 × 5 × 0.65 = 163 s; bulk with 3 contenders (smallOnly below)
+  // 10 × (1.5 + 3 × 1) + 30 × 3 × 0.65 = 104 s; latency about 60 s (0.3 ms a request).
   : together
-    ? { contenders, rounds: 30, warmupMs: 3000, windowMs: 1000, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, blocks: 10, together, smallBlocks: 15, pin: pinning }
-    : { contenders, rounds: 30, warmupMs: 1500, windowMs: 500, concurrency: 32, latencyCount: 1500, bulkWindowMs: 750, bulkConcurrency: 2, settleMs: 150, blocks: 10, together, smallBlocks: 10, pin: pinning }
+    ? { contenders, rounds: 30, warmupMs: 3000, windowMs: 1000, concurrency: 32, latencyCount: 1000, bulkWindowMs: 500, bulkConcurrency: 2, settleMs: 150, blocks: 10, together, smallBlocks: 15, smallOnly, pin: pinning }
+    : { contenders, rounds: 30, warmupMs: 1000, windowMs: 500, concurrency: 32, latencyCount: 1000, bulkWindowMs: 500, bulkConcurrency: 2, settleMs: 150, blocks: 10, together, smallBlocks: 10, smallOnly, pin: pinning }
 if (parts.length > 0 && !only.includes('fast')) fastConfig.parts = parts
 if (values.profile !== undefined) {
   const dir = new URL('../.tmp/bench-profiles/', import.meta.url).pathname
@@ -116,7 +128,7 @@ const recoveryConfig: RecoveryConfig = quick
 const burstConfig: BurstConfig = quick ? { size: 200, rounds: 1, cpus } : { size: 200, rounds: 6, cpus }
 const proxyConfig: ProxyConfig = quick
   ? { rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 32, settleMs: 100, blocks: 1, pin: pinning }
-  : { rounds: 10, warmupMs: 2000, windowMs: 1000, concurrency: 32, settleMs: 300, blocks: 2, pin: pinning }
+  : { rounds: 10, warmupMs: 1000, windowMs: 1000, concurrency: 32, settleMs: 300, blocks: 2, pin: pinning }
 const memoryConfig: MemoryConfig = quick ? { sizes: [1_000, 100_000], repeats: 1 } : { sizes: [1_000, 100_000], repeats: 3 }
 
 const started = performance.now()
@@ -133,12 +145,19 @@ const results: BenchResults = {
   }
 }
 log(`bench: ${quick ? 'quick' : 'full'} run of ${[...selected].join(', ')}; Node ${process.version}, undici ${results.meta.undici}${pinning ? ', pinned' : ''}`)
-if (selected.has('fast')) results.fastPath = await runFastPath(fastConfig)
-if (selected.has('instructions')) results.instructions = await runInstructions(instructionsConfig)
-if (selected.has('recovery')) results.recovery = await runRecovery(recoveryConfig)
-if (selected.has('burst')) results.burst = await runBurst(burstConfig)
-if (selected.has('memory')) results.memory = await runMemory(memoryConfig)
-if (selected.has('proxy')) results.proxy = await runProxy(proxyConfig)
+/** Runs one scenario and logs how long it took (what a change to its configuration costs). */
+async function timed<T> (name: string, fn: () => Promise<T>): Promise<T> {
+  const start = performance.now()
+  const result = await fn()
+  log(`bench: ${name} took ${((performance.now() - start) / 1000).toFixed(0)} s`)
+  return result
+}
+if (selected.has('fast')) results.fastPath = await timed('fast path', async () => await runFastPath(fastConfig))
+if (selected.has('instructions')) results.instructions = await timed('instructions', async () => await runInstructions(instructionsConfig))
+if (selected.has('recovery')) results.recovery = await timed('recovery', async () => await runRecovery(recoveryConfig))
+if (selected.has('burst')) results.burst = await timed('burst', async () => await runBurst(burstConfig))
+if (selected.has('memory')) results.memory = await timed('memory', async () => await runMemory(memoryConfig))
+if (selected.has('proxy')) results.proxy = await timed('proxy', async () => await runProxy(proxyConfig))
 results.meta.durationS = (performance.now() - started) / 1000
 
 if (write) {

@@ -75,83 +75,71 @@ describe('undici-tls-fallback probe', () => {
     }
   })
 
-  test('a modern host: the strict stack works, nothing to configure', async () => {
+  test('a modern host: the strict stack works, nothing to configure', async (t) => {
     const server = await startModern({ h2: true })
-    try {
-      const { code, result } = await probeJson(`https://localhost:${server.port}/`)
-      assert.equal(code, 0)
-      assert.deepEqual(result.verdict, { stack: 'strict', fingerprint: null, http1Only: false })
-      assert.equal(result.attempts[0].http, 'h2')
-      const human = await cli(['probe', `https://localhost:${server.port}/`, '--ca', CA])
-      assert.match(human.stdout, /the strict stack works: nothing to configure/)
-    } finally {
-      await server.close()
-    }
+    t.after(async () => { await server.close() })
+    const { code, result } = await probeJson(`https://localhost:${server.port}/`)
+    assert.equal(code, 0)
+    assert.deepEqual(result.verdict, { stack: 'strict', fingerprint: null, http1Only: false })
+    assert.equal(result.attempts[0].http, 'h2')
+    const human = await cli(['probe', `https://localhost:${server.port}/`, '--ca', CA])
+    assert.match(human.stdout, /the strict stack works: nothing to configure/)
   })
 
-  test('a server without RFC 5746: exit 1 and a note without --allow-legacy; exit 0 with it', async () => {
+  test('a server without RFC 5746: exit 1 and a note without --allow-legacy; exit 0 with it', async (t) => {
     const legacy = await startGnutls()
-    try {
-      const url = `https://localhost:${legacy.port}/`
-      const refused = await probeJson(url)
-      assert.equal(refused.code, 1)
-      assert.deepEqual(refused.result.verdict, { stack: null, fingerprint: 'unsafe-legacy-renegotiation', http1Only: false })
-      assert.equal(refused.result.legacyWouldWork, true)
-      assert.ok(refused.result.attempts.every((a: any) => a.stack !== 'legacy-server-connect'), 'never tried without --allow-legacy')
-      const human = await cli(['probe', url, '--ca', CA])
-      assert.match(human.stdout, /legacy-server-connect would likely work/)
+    t.after(async () => { await legacy.close() })
+    const url = `https://localhost:${legacy.port}/`
+    const refused = await probeJson(url)
+    assert.equal(refused.code, 1)
+    assert.deepEqual(refused.result.verdict, { stack: null, fingerprint: 'unsafe-legacy-renegotiation', http1Only: false })
+    assert.equal(refused.result.legacyWouldWork, true)
+    assert.ok(refused.result.attempts.every((a: any) => a.stack !== 'legacy-server-connect'), 'never tried without --allow-legacy')
+    const human = await cli(['probe', url, '--ca', CA])
+    assert.match(human.stdout, /legacy-server-connect would likely work/)
 
-      const allowed = await probeJson(url, ['--allow-legacy'])
-      assert.equal(allowed.code, 0)
-      assert.equal(allowed.result.verdict.stack, 'legacy-server-connect')
-    } finally {
-      await legacy.close()
-    }
+    const allowed = await probeJson(url, ['--allow-legacy'])
+    assert.equal(allowed.code, 0)
+    assert.equal(allowed.result.verdict.stack, 'legacy-server-connect')
   })
 
-  test('Apache: without a certificate client-certificate-required (exit 1); with --cert/--key the renegotiation stack works', async () => {
+  test('Apache: without a certificate client-certificate-required (exit 1); with --cert/--key the renegotiation stack works', async (t) => {
     const apache = await startApache()
-    try {
-      const url = `https://localhost:${apache.port}/secure`
-      const without = await probeJson(url)
-      assert.equal(without.code, 1)
-      assert.deepEqual(without.result.verdict, { stack: null, fingerprint: 'client-certificate-required', http1Only: false })
-      assert.ok(without.result.attempts.some((a: any) => a.stack === 'renegotiation' && a.fingerprint === 'client-certificate-required'))
-      const human = await cli(['probe', url, '--ca', CA])
-      assert.equal(human.code, 1)
-      assert.match(human.stdout, /verdict: no stack works \(client-certificate-required\)\./)
-      assert.match(human.stdout, /run it again with --cert FILE --key FILE \(or --pfx FILE\)/)
-      assert.match(human.stdout, /config: {2}hosts: \{ 'localhost': \{ clientCert: \{ cert, key \} \} \}/)
+    t.after(async () => { await apache.close() })
+    const url = `https://localhost:${apache.port}/secure`
+    const without = await probeJson(url)
+    assert.equal(without.code, 1)
+    assert.deepEqual(without.result.verdict, { stack: null, fingerprint: 'client-certificate-required', http1Only: false })
+    assert.ok(without.result.attempts.some((a: any) => a.stack === 'renegotiation' && a.fingerprint === 'client-certificate-required'))
+    const human = await cli(['probe', url, '--ca', CA])
+    assert.equal(human.code, 1)
+    assert.match(human.stdout, /verdict: no stack works \(client-certificate-required\)\./)
+    assert.match(human.stdout, /run it again with --cert FILE --key FILE \(or --pfx FILE\)/)
+    assert.match(human.stdout, /config: {2}hosts: \{ 'localhost': \{ clientCert: \{ cert, key \} \} \}/)
 
-      const withCert = await probeJson(url, ['--cert', certs.path('client.crt'), '--key', certs.path('client.key')])
-      assert.equal(withCert.code, 0)
-      assert.deepEqual(withCert.result.verdict, { stack: 'renegotiation', fingerprint: 'renegotiation-refused', http1Only: false })
-    } finally {
-      await apache.close()
-    }
+    const withCert = await probeJson(url, ['--cert', certs.path('client.crt'), '--key', certs.path('client.key')])
+    assert.equal(withCert.code, 0)
+    assert.deepEqual(withCert.result.verdict, { stack: 'renegotiation', fingerprint: 'renegotiation-refused', http1Only: false })
   })
 
-  test('Apache on its default protocols: post-handshake-auth-required over TLS 1.3; without a certificate a clientCert config line and the server fixes (exit 1); with one, renegotiation over TLS 1.2 works', async () => {
+  test('Apache on its default protocols: post-handshake-auth-required over TLS 1.3; without a certificate a clientCert config line and the server fixes (exit 1); with one, renegotiation over TLS 1.2 works', async (t) => {
     const apache = await startApache({ protocols: 'all -SSLv3' })
-    try {
-      const url = `https://localhost:${apache.port}/secure`
-      const without = await cli(['probe', url, '--ca', CA])
-      assert.equal(without.code, 1)
-      assert.match(without.stdout, /verdict: no stack works \(post-handshake-auth-required\)/)
-      assert.match(without.stdout, /Cannot perform Post-Handshake Authentication/)
-      assert.match(without.stdout, /config: {2}hosts: \{ 'localhost': \{ clientCert: \{ cert, key \} \} \}/)
-      assert.match(without.stdout, /server fix \(post-handshake-auth-required\): .*SSLVerifyClient.*virtual-host level.*TLSv1\.2.*announces post-handshake auth/)
+    t.after(async () => { await apache.close() })
+    const url = `https://localhost:${apache.port}/secure`
+    const without = await cli(['probe', url, '--ca', CA])
+    assert.equal(without.code, 1)
+    assert.match(without.stdout, /verdict: no stack works \(post-handshake-auth-required\)/)
+    assert.match(without.stdout, /Cannot perform Post-Handshake Authentication/)
+    assert.match(without.stdout, /config: {2}hosts: \{ 'localhost': \{ clientCert: \{ cert, key \} \} \}/)
+    assert.match(without.stdout, /server fix \(post-handshake-auth-required\): .*SSLVerifyClient.*virtual-host level.*TLSv1\.2.*announces post-handshake auth/)
 
-      const withCert = await probeJson(url, ['--cert', certs.path('client.crt'), '--key', certs.path('client.key')])
-      assert.equal(withCert.code, 0)
-      assert.deepEqual(withCert.result.verdict, { stack: 'renegotiation', fingerprint: 'post-handshake-auth-required', http1Only: false })
-      const strict = withCert.result.attempts[0]
-      assert.deepEqual([strict.stack, strict.status, strict.tlsVersion, strict.fingerprint], ['strict', 403, 'TLSv1.3', 'post-handshake-auth-required'])
-      const reneg = withCert.result.attempts.find((a: any) => a.stack === 'renegotiation')
-      assert.deepEqual([reneg.status, reneg.tlsVersion], [200, 'TLSv1.2'])
-    } finally {
-      await apache.close()
-    }
+    const withCert = await probeJson(url, ['--cert', certs.path('client.crt'), '--key', certs.path('client.key')])
+    assert.equal(withCert.code, 0)
+    assert.deepEqual(withCert.result.verdict, { stack: 'renegotiation', fingerprint: 'post-handshake-auth-required', http1Only: false })
+    const strict = withCert.result.attempts[0]
+    assert.deepEqual([strict.stack, strict.status, strict.tlsVersion, strict.fingerprint], ['strict', 403, 'TLSv1.3', 'post-handshake-auth-required'])
+    const reneg = withCert.result.attempts.find((a: any) => a.stack === 'renegotiation')
+    assert.deepEqual([reneg.status, reneg.tlsVersion], [200, 'TLSv1.2'])
   })
 
   test('a bad client identity is refused before any connection, with the agent\'s message (exit 2): a key that does not match, an encrypted key without its passphrase', async () => {
@@ -181,25 +169,22 @@ describe('undici-tls-fallback probe', () => {
     }
   })
 
-  test('keys and passphrases are never printed', async () => {
+  test('keys and passphrases are never printed', async (t) => {
     const apache = await startApache()
-    try {
-      const passphrase = certs.passphrase
-      const run = await cli(['probe', `https://localhost:${apache.port}/secure`, '--ca', CA, '--cert', certs.path('client.crt'), '--key', certs.path('client-encrypted.key'), '--passphrase-env', 'PROBE_PASS'], { PROBE_PASS: passphrase })
-      assert.equal(run.code, 0)
-      const keyLine = certs.clientKeyEncrypted.toString().split('\n')[1] as string
-      for (const output of [run.stdout, run.stderr]) {
-        assert.ok(!output.includes(passphrase))
-        assert.ok(!output.includes(keyLine))
-      }
-      const json = await cli(['probe', `https://localhost:${apache.port}/secure`, '--ca', CA, '--json', '--cert', certs.path('client.crt'), '--key', certs.path('client-encrypted.key'), '--passphrase-env', 'PROBE_PASS'], { PROBE_PASS: passphrase })
-      assert.ok(!json.stdout.includes(passphrase) && !json.stderr.includes(passphrase))
-    } finally {
-      await apache.close()
+    t.after(async () => { await apache.close() })
+    const passphrase = certs.passphrase
+    const run = await cli(['probe', `https://localhost:${apache.port}/secure`, '--ca', CA, '--cert', certs.path('client.crt'), '--key', certs.path('client-encrypted.key'), '--passphrase-env', 'PROBE_PASS'], { PROBE_PASS: passphrase })
+    assert.equal(run.code, 0)
+    const keyLine = certs.clientKeyEncrypted.toString().split('\n')[1] as string
+    for (const output of [run.stdout, run.stderr]) {
+      assert.ok(!output.includes(passphrase))
+      assert.ok(!output.includes(keyLine))
     }
+    const json = await cli(['probe', `https://localhost:${apache.port}/secure`, '--ca', CA, '--json', '--cert', certs.path('client.crt'), '--key', certs.path('client-encrypted.key'), '--passphrase-env', 'PROBE_PASS'], { PROBE_PASS: passphrase })
+    assert.ok(!json.stdout.includes(passphrase) && !json.stderr.includes(passphrase))
   })
 
-  test('the URL\'s user name, password, query values and fragment are never printed (table, --json, usage errors); its credentials are not sent; the server still gets the query', async () => {
+  test('the URL\'s user name, password, query values and fragment are never printed (table, --json, usage errors); its credentials are not sent; the server still gets the query', async (t) => {
     const authorization: Array<string | undefined> = []
     const server = await startModern({
       handle: (req, res) => {
@@ -207,43 +192,37 @@ describe('undici-tls-fallback probe', () => {
         res.end('ok')
       }
     })
-    try {
-      const secrets = ['Pr0be-Passw0rd', 'tok-Secret-4411', 'sess-9931', 'frag-Secret-77', 'probe-user-Secret-31']
-      const url = `https://${secrets[4]}:${secrets[0]}@localhost:${server.port}/report?token=${secrets[1]}&session=${secrets[2]}#${secrets[3]}`
-      const redacted = `https://***@localhost:${server.port}/report?token=***&session=***#***`
-      const human = await cli(['probe', url, '--ca', CA])
-      assert.equal(human.code, 0)
-      assert.ok(human.stdout.includes(`probe ${redacted}`), human.stdout)
-      const json = await probeJson(url)
-      assert.equal(json.code, 0)
-      assert.equal(json.result.url, redacted)
-      const userOnly = await probeJson(`https://${secrets[4]}@localhost:${server.port}/`)
-      assert.equal(userOnly.result.url, `https://***@localhost:${server.port}/`, 'a user name alone is masked too')
-      const usage = await cli(['probe', `https://${secrets[4]}:${secrets[0]}@localhost:99999/?token=${secrets[1]}`])
-      assert.equal(usage.code, 2)
-      assert.match(usage.stderr, /not a URL: https:\/\/\*\*\*@localhost:99999\/\?token=\*\*\*/)
-      for (const output of [human.stdout, human.stderr, json.stdout, json.stderr, userOnly.stdout, userOnly.stderr, usage.stdout, usage.stderr]) {
-        for (const secret of secrets) assert.ok(!output.includes(secret), `${secret} printed in ${output}`)
-      }
-      assert.ok(server.requests.some((r) => r.path === `/report?token=${secrets[1]}&session=${secrets[2]}`), 'the request itself carries the query')
-      assert.ok(authorization.length > 0)
-      assert.deepEqual(authorization.filter((value) => value !== undefined), [], 'no Authorization header from the URL\'s credentials')
-    } finally {
-      await server.close()
+    t.after(async () => { await server.close() })
+    const secrets = ['Pr0be-Passw0rd', 'tok-Secret-4411', 'sess-9931', 'frag-Secret-77', 'probe-user-Secret-31']
+    const url = `https://${secrets[4]}:${secrets[0]}@localhost:${server.port}/report?token=${secrets[1]}&session=${secrets[2]}#${secrets[3]}`
+    const redacted = `https://***@localhost:${server.port}/report?token=***&session=***#***`
+    const human = await cli(['probe', url, '--ca', CA])
+    assert.equal(human.code, 0)
+    assert.ok(human.stdout.includes(`probe ${redacted}`), human.stdout)
+    const json = await probeJson(url)
+    assert.equal(json.code, 0)
+    assert.equal(json.result.url, redacted)
+    const userOnly = await probeJson(`https://${secrets[4]}@localhost:${server.port}/`)
+    assert.equal(userOnly.result.url, `https://***@localhost:${server.port}/`, 'a user name alone is masked too')
+    const usage = await cli(['probe', `https://${secrets[4]}:${secrets[0]}@localhost:99999/?token=${secrets[1]}`])
+    assert.equal(usage.code, 2)
+    assert.match(usage.stderr, /not a URL: https:\/\/\*\*\*@localhost:99999\/\?token=\*\*\*/)
+    for (const output of [human.stdout, human.stderr, json.stdout, json.stderr, userOnly.stdout, userOnly.stderr, usage.stdout, usage.stderr]) {
+      for (const secret of secrets) assert.ok(!output.includes(secret), `${secret} printed in ${output}`)
     }
+    assert.ok(server.requests.some((r) => r.path === `/report?token=${secrets[1]}&session=${secrets[2]}`), 'the request itself carries the query')
+    assert.ok(authorization.length > 0)
+    assert.deepEqual(authorization.filter((value) => value !== undefined), [], 'no Authorization header from the URL\'s credentials')
   })
 
-  test('an on-path reset: a bare reset is no fingerprint, and no stack works (exit 1)', async () => {
+  test('an on-path reset: a bare reset is no fingerprint, and no stack works (exit 1)', async (t) => {
     const box = await startOnPath('rst')
-    try {
-      const { code, result } = await probeJson(`https://localhost:${box.port}/`)
-      assert.equal(code, 1)
-      assert.equal(result.verdict.stack, null)
-      assert.equal(result.verdict.fingerprint, null)
-      assert.match(result.attempts[0].evidence, /bare reset/)
-    } finally {
-      await box.close()
-    }
+    t.after(async () => { await box.close() })
+    const { code, result } = await probeJson(`https://localhost:${box.port}/`)
+    assert.equal(code, 1)
+    assert.equal(result.verdict.stack, null)
+    assert.equal(result.verdict.fingerprint, null)
+    assert.match(result.attempts[0].evidence, /bare reset/)
   })
 
   test('a refused connection is retried with backoff, then reported as "cannot connect", not as a TLS verdict (exit 3)', async () => {
@@ -286,20 +265,17 @@ describe('undici-tls-fallback probe', () => {
     }
   })
 
-  test('--timeout bounds the response too: a server that completes the handshake and never answers times out per attempt (exit 3)', async () => {
+  test('--timeout bounds the response too: a server that completes the handshake and never answers times out per attempt (exit 3)', async (t) => {
     const server = await startModern({ handle: () => {} })
-    try {
-      const { code, result } = await probeJson(`https://localhost:${server.port}/`, ['--timeout', '1000'])
-      assert.equal(code, 3)
-      assert.equal(result.unreachable.reason, 'timed-out')
-      assert.ok(result.attempts.length >= 3)
-      for (const a of result.attempts) {
-        assert.equal(a.timedOut, 'response')
-        assert.equal(a.error, 'UND_ERR_HEADERS_TIMEOUT')
-        assert.match(a.evidence, /the handshake finished, but no response came within 1000 ms/)
-      }
-    } finally {
-      await server.close()
+    t.after(async () => { await server.close() })
+    const { code, result } = await probeJson(`https://localhost:${server.port}/`, ['--timeout', '1000'])
+    assert.equal(code, 3)
+    assert.equal(result.unreachable.reason, 'timed-out')
+    assert.ok(result.attempts.length >= 3)
+    for (const a of result.attempts) {
+      assert.equal(a.timedOut, 'response')
+      assert.equal(a.error, 'UND_ERR_HEADERS_TIMEOUT')
+      assert.match(a.evidence, /the handshake finished, but no response came within 1000 ms/)
     }
   })
 

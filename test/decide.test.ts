@@ -10,6 +10,7 @@ import {
 import { diagnose, postHandshakeAuthDiagnosis, type ConnectionSnapshot, type Diagnosis, type FingerprintId } from '../src/fingerprint.ts'
 import { replayVerdict, requestIsIdempotent } from '../src/replay-policy.ts'
 import { DEFAULT_FALLBACK, type FallbackStack } from '../src/stacks.ts'
+import { iisSnapshot } from './helpers/snapshots.ts'
 
 // The decisions of src/decide.ts, table by table, without a socket. Each row names the row of the
 // security table (docs/security.md) it stands for; the last test checks that every row of that table is
@@ -80,29 +81,6 @@ function dx (fingerprint: FingerprintId, verified: boolean, requestUnprocessed?:
       verified,
       summary: 'test'
     }
-  }
-}
-
-const GCM = 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'
-
-/** What the IIS-like server leaves on a strict connection: one HelloRequest in, one client alert out, then a reset. */
-function snapshot (overrides: Partial<ConnectionSnapshot> = {}): ConnectionSnapshot {
-  return {
-    stack: 'strict',
-    handshakeComplete: true,
-    protocol: 'TLSv1.2',
-    cipher: GCM,
-    alpn: 'http/1.1',
-    offeredTls13: true,
-    rawRead: 33,
-    rawWritten: 131,
-    plainRead: 0,
-    plainWritten: 71,
-    renegotiations: 0,
-    finalFlightInWindow: false,
-    windowDecodable: true,
-    tlsErrors: [],
-    ...overrides
   }
 }
 
@@ -494,26 +472,26 @@ describe('from a snapshot to a step, without a socket', () => {
   }
 
   test(row(ROW.forgeable, 'a bare reset after the handshake: the original error, no ladder, no policy'), () => {
-    assert.deepEqual(stepFor(snapshot({ rawRead: 0 })), { kind: 'fail', error: 'original' })
+    assert.deepEqual(stepFor(iisSnapshot({ rawRead: 0 })), { kind: 'fail', error: 'original' })
   })
 
   test(row(ROW.forgeable, 'a forged HelloRequest-sized record the client never answered: the original error'), () => {
-    assert.deepEqual(stepFor(snapshot({ rawRead: 33, rawWritten: 100, plainWritten: 71 })), { kind: 'fail', error: 'original' })
+    assert.deepEqual(stepFor(iisSnapshot({ rawRead: 33, rawWritten: 100, plainWritten: 71 })), { kind: 'fail', error: 'original' })
   })
 
   test(row(ROW.forgeable, 'junk after the handshake (a record that failed authentication): the original error'), () => {
-    assert.deepEqual(stepFor(snapshot({ tlsErrors: ['ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC'] })), { kind: 'fail', error: 'original' })
+    assert.deepEqual(stepFor(iisSnapshot({ tlsErrors: ['ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC'] })), { kind: 'fail', error: 'original' })
   })
 
   test(row(ROW.window, 'a window shared by pipelined requests: a POST is not replayed, nothing is learned'), () => {
-    const step = stepFor(snapshot({ windowDecodable: false }))
+    const step = stepFor(iisSnapshot({ windowDecodable: false }))
     assert.equal(step.kind, 'fail')
     assert.equal((step as { error: string }).error, 'original')
     assert.equal((step as { learn?: unknown }).learn, undefined)
   })
 
   test(row(ROW.declined, 'a declined HelloRequest, then a bare reset (IIS, or an on-path reset of a server that would have answered): verified for the policy, a POST is not sent again by default'), () => {
-    const connection = snapshot()
+    const connection = iisSnapshot()
     const found = diagnose({ error: failure('ECONNRESET'), stack: 'strict', connection, hasClientCert: false })
     assert.equal(found?.evidence.verified, true)
     assert.equal(found?.requestUnprocessed, undefined, 'not proof that the request was not processed')
@@ -545,15 +523,15 @@ describe('from a snapshot to a step, without a socket', () => {
 
   test(row(ROW.messages, 'an EPROTO whose message names an unsafe legacy renegotiation is no fingerprint; the code is'), () => {
     const message = 'write EPROTO 00F8:error:0A000152:SSL routines:final_renegotiate:unsafe legacy renegotiation disabled:'
-    const before = snapshot({ handshakeComplete: false, protocol: null, cipher: null, rawRead: 0, rawWritten: 0, plainWritten: 0 })
+    const before = iisSnapshot({ handshakeComplete: false, protocol: null, cipher: null, rawRead: 0, rawWritten: 0, plainWritten: 0 })
     assert.equal(diagnose({ error: failure('EPROTO', message), stack: 'strict', connection: before, hasClientCert: false }), undefined)
     assert.equal(diagnose({ error: failure('ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED'), stack: 'strict', connection: before, hasClientCert: false })?.fingerprint,
       'unsafe-legacy-renegotiation')
   })
 
   test(row(ROW.acted, 'the IIS-like connection (a HelloRequest answered with an alert) is verified: a POST goes again only with replayNonIdempotent'), () => {
-    assert.deepEqual(stepFor(snapshot()), { kind: 'ladder', candidates: ['renegotiation'], confirmLegacy: false })
-    assert.deepEqual(stepFor(snapshot(), false),
+    assert.deepEqual(stepFor(iisSnapshot()), { kind: 'ladder', candidates: ['renegotiation'], confirmLegacy: false })
+    assert.deepEqual(stepFor(iisSnapshot(), false),
       { kind: 'fail', error: 'NOT_REPLAYED', learn: { stack: 'renegotiation', http1Only: false }, candidates: ['renegotiation'] })
   })
 })

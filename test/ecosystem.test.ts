@@ -48,18 +48,15 @@ describe('works with the undici APIs, interceptors and Node\'s built-in fetch', 
     }
   })
 
-  test('undici fetch with the agent as dispatcher (a POST with an Idempotency-Key header, so it may be replayed)', async () => {
+  test('undici fetch with the agent as dispatcher (a POST with an Idempotency-Key header, so it may be replayed)', async (t) => {
     const origin = `https://localhost:${iis.port}`
     const agent = makeAgent({ logger: memoryLogger().logger })
-    try {
-      const response = await undiciFetch(`${origin}/secure/fetch`, { dispatcher: agent, method: 'POST', body: 'fetched', headers: { 'Idempotency-Key': 'fetch-1' } })
-      assert.equal(response.status, 200)
-      const json = await response.json() as { bodyLength: number }
-      assert.equal(json.bodyLength, 7)
-      assert.equal(agent.policy(origin)?.stack, 'renegotiation')
-    } finally {
-      await agent.close()
-    }
+    t.after(async () => { await agent.close() })
+    const response = await undiciFetch(`${origin}/secure/fetch`, { dispatcher: agent, method: 'POST', body: 'fetched', headers: { 'Idempotency-Key': 'fetch-1' } })
+    assert.equal(response.status, 200)
+    const json = await response.json() as { bodyLength: number }
+    assert.equal(json.bodyLength, 7)
+    assert.equal(agent.policy(origin)?.stack, 'renegotiation')
   })
 
   test('setGlobalDispatcher makes Node\'s built-in fetch go through the agent', async () => {
@@ -78,37 +75,28 @@ describe('works with the undici APIs, interceptors and Node\'s built-in fetch', 
     }
   })
 
-  test('composed with undici\'s redirect and retry interceptors', async () => {
+  test('composed with undici\'s redirect and retry interceptors', async (t) => {
     const origin = `https://localhost:${iis.port}`
     const agent = makeAgent({ logger: memoryLogger().logger })
     const composed = agent.compose(interceptors.redirect({ maxRedirections: 3 }), interceptors.retry({ maxRetries: 1 }))
     const events = record(origin)
-    try {
-      const r = await request(`${origin}/redirect`, { dispatcher: composed })
-      assert.equal(r.statusCode, 200)
-      assert.equal(((await r.body.json()) as { path: string }).path, '/secure/landing')
-      assert.equal(events.fallbacks.length, 1)
-    } finally {
-      events.stop()
-      await agent.close()
-    }
+    t.after(async () => { events.stop(); await agent.close() })
+    const r = await request(`${origin}/redirect`, { dispatcher: composed })
+    assert.equal(r.statusCode, 200)
+    assert.equal(((await r.body.json()) as { path: string }).path, '/secure/landing')
+    assert.equal(events.fallbacks.length, 1)
   })
 
-  test('plain http:// origins go through untouched', async () => {
+  test('plain http:// origins go through untouched', async (t) => {
     const http = await import('node:http')
     const server = http.createServer((req, res) => res.end('plain'))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const agent = makeAgent()
     const events = record()
-    try {
-      const port = (server.address() as import('node:net').AddressInfo).port
-      const r = await request(`http://127.0.0.1:${port}/`, { dispatcher: agent })
-      assert.equal(await r.body.text(), 'plain')
-      assert.equal(events.attempts.length, 0, 'no TLS, no attempt events')
-    } finally {
-      events.stop()
-      await agent.close()
-      server.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); server.close() })
+    const port = (server.address() as import('node:net').AddressInfo).port
+    const r = await request(`http://127.0.0.1:${port}/`, { dispatcher: agent })
+    assert.equal(await r.body.text(), 'plain')
+    assert.equal(events.attempts.length, 0, 'no TLS, no attempt events')
   })
 })

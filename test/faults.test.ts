@@ -82,35 +82,27 @@ describe('faults that must never move a policy and reach the caller with their o
     }
   })
 
-  test('plaintext HTTP on the TLS port', async () => {
+  test('plaintext HTTP on the TLS port', async (t) => {
     const plain = http.createServer((_req, res) => res.end('not tls'))
     await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve))
-    try {
-      await expectUntouched(`https://localhost:${(plain.address() as net.AddressInfo).port}/`, /^(ERR_SSL_WRONG_VERSION_NUMBER|ERR_SSL_PACKET_LENGTH_TOO_LONG|EPROTO)$/)
-    } finally {
-      plain.close()
-    }
+    t.after(() => { plain.close() })
+    await expectUntouched(`https://localhost:${(plain.address() as net.AddressInfo).port}/`, /^(ERR_SSL_WRONG_VERSION_NUMBER|ERR_SSL_PACKET_LENGTH_TOO_LONG|EPROTO)$/)
   })
 
-  test('an idle keep-alive connection closed by the server: the next request simply works', async () => {
+  test('an idle keep-alive connection closed by the server: the next request simply works', async (t) => {
     const server = await startModern()
     const origin = `https://localhost:${server.port}`
     const events = record(origin)
     const agent = makeAgent()
-    try {
-      assert.equal((await send(agent, `${origin}/one`)).status, 200)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-      // Close every connection from the server's side while the client holds it idle.
-      await server.dropConnections()
-      await new Promise((resolve) => setTimeout(resolve, 50))
-      assert.equal((await send(agent, `${origin}/two`)).status, 200)
-      assert.equal(events.diagnoses.length, 0)
-      assert.equal(agent.policies().length, 0)
-    } finally {
-      events.stop()
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await server.close() })
+    assert.equal((await send(agent, `${origin}/one`)).status, 200)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    // Close every connection from the server's side while the client holds it idle.
+    await server.dropConnections()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal((await send(agent, `${origin}/two`)).status, 200)
+    assert.equal(events.diagnoses.length, 0)
+    assert.equal(agent.policies().length, 0)
   })
 })
 
@@ -139,13 +131,10 @@ describe('certificate errors: no stack routes around verification', () => {
     })
   }
 
-  test('an IIS-like server with an untrusted certificate is never diagnosed', async () => {
+  test('an IIS-like server with an untrusted certificate is never diagnosed', async (t) => {
     const iis = await startIisLike({ cert: certs.untrustedCert, key: certs.untrustedKey })
-    try {
-      await expectUntouched(`https://localhost:${iis.port}/secure`, /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/)
-      assert.equal(iis.stats.requests.length, 0)
-    } finally {
-      await iis.close()
-    }
+    t.after(async () => { await iis.close() })
+    await expectUntouched(`https://localhost:${iis.port}/secure`, /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/)
+    assert.equal(iis.stats.requests.length, 0)
   })
 })

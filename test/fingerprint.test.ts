@@ -5,31 +5,10 @@ import {
   type ConnectionSnapshot, type DiagnoseInput, type Diagnosis
 } from '../src/fingerprint.ts'
 import { STACKS, type StackName } from '../src/stacks.ts'
+import { GCM, iisSnapshot } from './helpers/snapshots.ts'
 
-const GCM = 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'
 const CHACHA = 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256'
 const CBC = 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256'
-
-/** What the IIS-like server leaves: one HelloRequest in, one client alert out, then a reset. */
-function iisSnapshot (overrides: Partial<ConnectionSnapshot> = {}): ConnectionSnapshot {
-  return {
-    stack: 'strict',
-    handshakeComplete: true,
-    protocol: 'TLSv1.2',
-    cipher: GCM,
-    alpn: 'http/1.1',
-    offeredTls13: true,
-    rawRead: 33,
-    rawWritten: 131,
-    plainRead: 0,
-    plainWritten: 71,
-    renegotiations: 0,
-    finalFlightInWindow: false,
-    windowDecodable: true,
-    tlsErrors: [],
-    ...overrides
-  }
-}
 
 function failure (code: string | undefined, message = 'failed'): DiagnoseInput['error'] {
   const error = new Error(message) as Error & { code?: string }

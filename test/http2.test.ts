@@ -64,29 +64,24 @@ for (const refusal of ['rst', 'goaway'] as const) {
 }
 
 describe('HTTP_1_1_REQUIRED and the RFC 9113 section 8.7 rule: only a stream the server did not process goes again whatever its method', () => {
-  test('GOAWAY(HTTP_1_1_REQUIRED) whose last-stream-id covers a POST the server acted on: not sent again over HTTP/1.1 (TLS_FALLBACK_NOT_REPLAYED), http1Only learned', async () => {
+  test('GOAWAY(HTTP_1_1_REQUIRED) whose last-stream-id covers a POST the server acted on: not sent again over HTTP/1.1 (TLS_FALLBACK_NOT_REPLAYED), http1Only learned', async (t) => {
     // Attack: the server processed the POST, then sent GOAWAY(0xd, last-stream-id = its stream).
     // The agent used to send the POST again over HTTP/1.1, and the server acted twice.
     const server = await startIisLike({ h2: 'goaway-after-acting' })
     const origin = `https://localhost:${server.port}`
     const events = record(origin)
     const agent = makeAgent({ logger: memoryLogger().logger })
-    try {
-      assert.equal((await send(agent, `${origin}/`)).json().httpVersion, '2.0')
-      const error = await failure(() => send(agent, `${origin}/secure/pay`, { method: 'POST', body: 'pay 10' }))
-      assert.equal(error.code, 'TLS_FALLBACK_NOT_REPLAYED')
-      assert.equal(error.fingerprint, 'http11-required')
-      assert.match(error.message, /last-stream-id \(3\) covers the request's stream \(3\)/)
-      assert.match(error.message, /The next request goes over HTTP\/1\.1\./)
-      assert.deepEqual(server.stats.effects.filter((e) => e.startsWith('POST')), ['POST /secure/pay'], 'the server acted once')
-      assert.deepEqual(server.stats.requests.filter((r) => r.startsWith('POST')), ['POST /secure/pay h2'], 'and saw the POST once')
-      assert.deepEqual(events.attempts.map((a) => [a.path, a.http1Only]), [['/', false], ['/secure/pay', false]])
-      assert.equal(agent.policy(origin)?.http1Only, true, 'the authenticated refusal still teaches HTTP/1.1')
-    } finally {
-      events.stop()
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await server.close() })
+    assert.equal((await send(agent, `${origin}/`)).json().httpVersion, '2.0')
+    const error = await failure(() => send(agent, `${origin}/secure/pay`, { method: 'POST', body: 'pay 10' }))
+    assert.equal(error.code, 'TLS_FALLBACK_NOT_REPLAYED')
+    assert.equal(error.fingerprint, 'http11-required')
+    assert.match(error.message, /last-stream-id \(3\) covers the request's stream \(3\)/)
+    assert.match(error.message, /The next request goes over HTTP\/1\.1\./)
+    assert.deepEqual(server.stats.effects.filter((e) => e.startsWith('POST')), ['POST /secure/pay'], 'the server acted once')
+    assert.deepEqual(server.stats.requests.filter((r) => r.startsWith('POST')), ['POST /secure/pay h2'], 'and saw the POST once')
+    assert.deepEqual(events.attempts.map((a) => [a.path, a.http1Only]), [['/', false], ['/secure/pay', false]])
+    assert.equal(agent.policy(origin)?.http1Only, true, 'the authenticated refusal still teaches HTTP/1.1')
   })
 
   test('the same GOAWAY for a GET, or a POST with an Idempotency-Key: sent again over HTTP/1.1 and answered', async () => {
@@ -113,102 +108,79 @@ describe('HTTP_1_1_REQUIRED and the RFC 9113 section 8.7 rule: only a stream the
     }
   })
 
-  test('GOAWAY(HTTP_1_1_REQUIRED) whose last-stream-id is below the stream: the request was not processed, so a POST goes again over HTTP/1.1', async () => {
+  test('GOAWAY(HTTP_1_1_REQUIRED) whose last-stream-id is below the stream: the request was not processed, so a POST goes again over HTTP/1.1', async (t) => {
     const server = await startIisLike({ h2: 'goaway' })
     const origin = `https://localhost:${server.port}`
     const events = record(origin)
     const agent = makeAgent({ logger: memoryLogger().logger })
-    try {
-      await send(agent, `${origin}/`)
-      // A stream body: undici cannot replay it itself, so the GOAWAY reaches the agent.
-      const error = await failure(() => send(agent, `${origin}/secure/upload`, { method: 'POST', body: Readable.from([Buffer.from('streamed')]) }))
-      assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['http11-required', 'renegotiation-refused'])
-      // From the GOAWAY frame Node reported and the stream's id, not from undici's message (issue 27, item 4).
-      assert.match(events.diagnoses[0]?.evidence.summary ?? '', /GOAWAY with HTTP_1_1_REQUIRED, and its last-stream-id \(1\) is below the request's stream \(3\): the request was not processed/)
-      assert.deepEqual(events.attempts.map((a) => [a.path, a.http1Only, a.reason]), [
-        ['/', false, 'initial'], ['/secure/upload', false, 'initial'], ['/secure/upload', true, 'fallback']
-      ], 'the POST went again over HTTP/1.1')
-      // Over HTTP/1.1 the server then renegotiated after reading it: that one is not sent a third time.
-      assert.equal(error.code, 'TLS_FALLBACK_NOT_REPLAYED')
-      assert.equal(error.fingerprint, 'renegotiation-refused')
-    } finally {
-      events.stop()
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await server.close() })
+    await send(agent, `${origin}/`)
+    // A stream body: undici cannot replay it itself, so the GOAWAY reaches the agent.
+    const error = await failure(() => send(agent, `${origin}/secure/upload`, { method: 'POST', body: Readable.from([Buffer.from('streamed')]) }))
+    assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['http11-required', 'renegotiation-refused'])
+    // From the GOAWAY frame Node reported and the stream's id, not from undici's message (issue 27, item 4).
+    assert.match(events.diagnoses[0]?.evidence.summary ?? '', /GOAWAY with HTTP_1_1_REQUIRED, and its last-stream-id \(1\) is below the request's stream \(3\): the request was not processed/)
+    assert.deepEqual(events.attempts.map((a) => [a.path, a.http1Only, a.reason]), [
+      ['/', false, 'initial'], ['/secure/upload', false, 'initial'], ['/secure/upload', true, 'fallback']
+    ], 'the POST went again over HTTP/1.1')
+    // Over HTTP/1.1 the server then renegotiated after reading it: that one is not sent a third time.
+    assert.equal(error.code, 'TLS_FALLBACK_NOT_REPLAYED')
+    assert.equal(error.fingerprint, 'renegotiation-refused')
   })
 
-  test('RST_STREAM(HTTP_1_1_REQUIRED) is taken as "the server may have acted": a POST is not sent again by default, a GET is', async () => {
+  test('RST_STREAM(HTTP_1_1_REQUIRED) is taken as "the server may have acted": a POST is not sent again by default, a GET is', async (t) => {
     const server = await startIisLike({ h2: 'rst' })
     const origin = `https://localhost:${server.port}`
     const agent = makeAgent({ logger: memoryLogger().logger })
-    try {
-      const error = await failure(() => send(agent, `${origin}/secure/form`, { method: 'POST', body: 'x' }))
-      assert.equal(error.code, 'TLS_FALLBACK_NOT_REPLAYED')
-      assert.equal(error.fingerprint, 'http11-required')
-      assert.equal(error.cause?.code, 'ERR_HTTP2_STREAM_ERROR')
-      assert.equal(agent.policy(origin)?.http1Only, true)
-      assert.deepEqual(server.stats.requests.filter((r) => r.startsWith('POST')), ['POST /secure/form h2'])
-      agent.forget(origin)
-      const reply = await send(agent, `${origin}/secure/page`)
-      assert.equal(reply.status, 200)
-      assert.equal(reply.json().httpVersion, '1.1')
-    } finally {
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { await agent.close(); await server.close() })
+    const error = await failure(() => send(agent, `${origin}/secure/form`, { method: 'POST', body: 'x' }))
+    assert.equal(error.code, 'TLS_FALLBACK_NOT_REPLAYED')
+    assert.equal(error.fingerprint, 'http11-required')
+    assert.equal(error.cause?.code, 'ERR_HTTP2_STREAM_ERROR')
+    assert.equal(agent.policy(origin)?.http1Only, true)
+    assert.deepEqual(server.stats.requests.filter((r) => r.startsWith('POST')), ['POST /secure/form h2'])
+    agent.forget(origin)
+    const reply = await send(agent, `${origin}/secure/page`)
+    assert.equal(reply.status, 200)
+    assert.equal(reply.json().httpVersion, '1.1')
   })
 })
 
 describe('HTTP/2 settings', () => {
-  test('an origin that works over h2 stays on h2: no diagnosis, no policy', async () => {
+  test('an origin that works over h2 stays on h2: no diagnosis, no policy', async (t) => {
     const server = await startModern({ h2: true })
     const origin = `https://localhost:${server.port}`
     const events = record(origin)
     const agent = makeAgent()
-    try {
-      for (let i = 0; i < 5; i++) {
-        const reply = await send(agent, `${origin}/secure/${i}`)
-        assert.equal(reply.json().httpVersion, '2.0')
-      }
-      assert.equal(events.diagnoses.length, 0)
-      assert.equal(agent.policy(origin), undefined)
-      assert.ok(server.requests.every((r) => r.httpVersion === '2.0'))
-    } finally {
-      events.stop()
-      await agent.close()
-      await server.close()
+    t.after(async () => { events.stop(); await agent.close(); await server.close() })
+    for (let i = 0; i < 5; i++) {
+      const reply = await send(agent, `${origin}/secure/${i}`)
+      assert.equal(reply.json().httpVersion, '2.0')
     }
+    assert.equal(events.diagnoses.length, 0)
+    assert.equal(agent.policy(origin), undefined)
+    assert.ok(server.requests.every((r) => r.httpVersion === '2.0'))
   })
 
-  test('a host pinned with http1Only never offers h2', async () => {
+  test('a host pinned with http1Only never offers h2', async (t) => {
     const server = await startModern({ h2: true })
     const origin = `https://localhost:${server.port}`
     const agent = makeAgent({ hosts: { localhost: { http1Only: true } } })
-    try {
-      const reply = await send(agent, `${origin}/`)
-      assert.equal(reply.json().httpVersion, '1.1')
-    } finally {
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { await agent.close(); await server.close() })
+    const reply = await send(agent, `${origin}/`)
+    assert.equal(reply.json().httpVersion, '1.1')
   })
 
-  test('allowH2: false turns all of this off: HTTP/1.1 from the start, no http11-required', async () => {
+  test('allowH2: false turns all of this off: HTTP/1.1 from the start, no http11-required', async (t) => {
     const server = await startIisLike({ h2: 'rst' })
     const origin = `https://localhost:${server.port}`
     const events = record(origin)
     const agent = makeAgent({ allowH2: false, logger: memoryLogger().logger })
-    try {
-      const reply = await send(agent, `${origin}/secure`)
-      assert.equal(reply.json().httpVersion, '1.1')
-      assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['renegotiation-refused'])
-      assert.equal(agent.policy(origin)?.http1Only, undefined)
-    } finally {
-      events.stop()
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await server.close() })
+    const reply = await send(agent, `${origin}/secure`)
+    assert.equal(reply.json().httpVersion, '1.1')
+    assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['renegotiation-refused'])
+    assert.equal(agent.policy(origin)?.http1Only, undefined)
   })
 })
 

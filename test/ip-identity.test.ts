@@ -65,18 +65,14 @@ describe('an https:// proxy given by IP literal: its certificate must name that 
     })
   }
 
-  test('the same proxy with proxyTls.servername: \'localhost\' (the user named that identity): the tunnel is asked for', async () => {
+  test('the same proxy with proxyTls.servername: \'localhost\' (the user named that identity): the tunnel is asked for', async (t) => {
     const box = await startImpostor('127.0.0.1')
     const agent = makeAgent({ proxy: { uri: `https://user:${PASSWORD}@127.0.0.1:${box.port}`, proxyTls: { ca: certs.localhostCa, servername: 'localhost' } }, logger: memoryLogger().logger })
-    try {
-      const error = await failure(() => send(agent, 'https://origin.example.test/'))
-      assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
-      assert.match(box.received(), /^CONNECT origin\.example\.test:443 HTTP\/1\.1\r\n/)
-      assert.match(box.received(), /proxy-authorization: Basic /)
-    } finally {
-      await agent.close()
-      await box.close()
-    }
+    t.after(async () => { await agent.close(); await box.close() })
+    const error = await failure(() => send(agent, 'https://origin.example.test/'))
+    assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
+    assert.match(box.received(), /^CONNECT origin\.example\.test:443 HTTP\/1\.1\r\n/)
+    assert.match(box.received(), /proxy-authorization: Basic /)
   })
 })
 
@@ -202,21 +198,18 @@ async function cli (args: string[]): Promise<{ code: number, stdout: string, std
 }
 
 describe('probe https://<IP>/ against an impostor with a certificate for DNS:localhost only', () => {
-  test('an IIS-like impostor at 127.0.0.1: no stack works (exit 1), every attempt is the certificate error, it received no request and asked for no client certificate', async () => {
+  test('an IIS-like impostor at 127.0.0.1: no stack works (exit 1), every attempt is the certificate error, it received no request and asked for no client certificate', async (t) => {
     const iis = await startIisLike({ ...impostor, onRefused: 'reset' })
-    try {
-      const run = await cli(['probe', `https://127.0.0.1:${iis.port}/secure/report`, '--ca', certs.path('localhost-ca.crt'),
-        '--cert', certs.path('client.crt'), '--key', certs.path('client.key'), '--json'])
-      assert.deepEqual(iis.stats.requests, [], 'the impostor read no request (on main: the probe\'s requests, then a renegotiation for the client certificate)')
-      assert.equal(iis.stats.renegotiations, 0)
-      const result = JSON.parse(run.stdout)
-      assert.equal(result.verdict.stack, null, 'no stack "works"')
-      assert.equal(run.code, 1)
-      assert.equal(result.attempts[0].error, 'ERR_TLS_CERT_ALTNAME_INVALID')
-      assert.ok(result.attempts.every((a: { ok: boolean, status: number | null }) => !a.ok && a.status === null), JSON.stringify(result.attempts))
-    } finally {
-      await iis.close()
-    }
+    t.after(async () => { await iis.close() })
+    const run = await cli(['probe', `https://127.0.0.1:${iis.port}/secure/report`, '--ca', certs.path('localhost-ca.crt'),
+      '--cert', certs.path('client.crt'), '--key', certs.path('client.key'), '--json'])
+    assert.deepEqual(iis.stats.requests, [], 'the impostor read no request (on main: the probe\'s requests, then a renegotiation for the client certificate)')
+    assert.equal(iis.stats.renegotiations, 0)
+    const result = JSON.parse(run.stdout)
+    assert.equal(result.verdict.stack, null, 'no stack "works"')
+    assert.equal(run.code, 1)
+    assert.equal(result.attempts[0].error, 'ERR_TLS_CERT_ALTNAME_INVALID')
+    assert.ok(result.attempts.every((a: { ok: boolean, status: number | null }) => !a.ok && a.status === null), JSON.stringify(result.attempts))
   })
 
   for (const address of LOOPBACKS) {

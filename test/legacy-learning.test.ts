@@ -19,64 +19,50 @@ describe('legacy-server-connect is learned only when the server really lacks RFC
     await Promise.all([rfc5746.close(), legacy.close()])
   })
 
-  test('an on-path box strips renegotiation_info from one ServerHello of a real RFC 5746 server (GnuTLS): the request is answered, nothing is learned, the next request is strict', async () => {
+  test('an on-path box strips renegotiation_info from one ServerHello of a real RFC 5746 server (GnuTLS): the request is answered, nothing is learned, the next request is strict', async (t) => {
     const box = await startStripBox(rfc5746.port, { strip: 1 })
     const origin = `https://localhost:${box.port}`
     const events = record(origin)
     const { logger, lines } = memoryLogger()
     const agent = makeAgent({ hosts: { [`localhost:${box.port}`]: { fallback: ['legacy-server-connect'] } }, logger })
-    try {
-      const first = await send(agent, `${origin}/`)
-      assert.equal(first.status, 200)
-      assert.equal(box.stripped, 1, 'the box stripped the extension from the strict hello')
-      assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['unsafe-legacy-renegotiation'])
-      assert.equal(agent.policy(origin), undefined, 'one forgeable refusal taught no policy')
-      assert.equal(events.fallbacks.length, 0)
-      assert.ok(lines.some((l) => l.level === 'warn' && /altered on the way/.test(l.msg ?? '')), 'the altered hello is reported')
+    t.after(async () => { events.stop(); await agent.close(); await box.close() })
+    const first = await send(agent, `${origin}/`)
+    assert.equal(first.status, 200)
+    assert.equal(box.stripped, 1, 'the box stripped the extension from the strict hello')
+    assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['unsafe-legacy-renegotiation'])
+    assert.equal(agent.policy(origin), undefined, 'one forgeable refusal taught no policy')
+    assert.equal(events.fallbacks.length, 0)
+    assert.ok(lines.some((l) => l.level === 'warn' && /altered on the way/.test(l.msg ?? '')), 'the altered hello is reported')
 
-      const second = await send(agent, `${origin}/`)
-      assert.equal(second.status, 200)
-      assert.deepEqual(events.attempts.map((a) => a.stack), ['strict', 'legacy-server-connect', 'strict'])
-    } finally {
-      events.stop()
-      await agent.close()
-      await box.close()
-    }
+    const second = await send(agent, `${origin}/`)
+    assert.equal(second.status, 200)
+    assert.deepEqual(events.attempts.map((a) => a.stack), ['strict', 'legacy-server-connect', 'strict'])
   })
 
-  test('a box that strips every ServerHello cannot complete a legacy handshake either: TLS_FALLBACK_EXHAUSTED, nothing learned', async () => {
+  test('a box that strips every ServerHello cannot complete a legacy handshake either: TLS_FALLBACK_EXHAUSTED, nothing learned', async (t) => {
     const box = await startStripBox(rfc5746.port, { strip: Infinity })
     const origin = `https://localhost:${box.port}`
     const events = record(origin)
     const agent = makeAgent({ hosts: { [`localhost:${box.port}`]: { fallback: ['legacy-server-connect'] } }, logger: memoryLogger().logger })
-    try {
-      const error = await failure(() => send(agent, `${origin}/`))
-      assert.equal(error.code, 'TLS_FALLBACK_EXHAUSTED')
-      assert.ok(box.stripped >= 3, `strict, check and legacy hellos were stripped (${box.stripped})`)
-      assert.equal(agent.policy(origin), undefined)
-      assert.equal(events.fallbacks.length, 0)
-    } finally {
-      events.stop()
-      await agent.close()
-      await box.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await box.close() })
+    const error = await failure(() => send(agent, `${origin}/`))
+    assert.equal(error.code, 'TLS_FALLBACK_EXHAUSTED')
+    assert.ok(box.stripped >= 3, `strict, check and legacy hellos were stripped (${box.stripped})`)
+    assert.equal(agent.policy(origin), undefined)
+    assert.equal(events.fallbacks.length, 0)
   })
 
-  test('a real server without RFC 5746: learned, with evidence a completed handshake verified', async () => {
+  test('a real server without RFC 5746: learned, with evidence a completed handshake verified', async (t) => {
     const origin = `https://localhost:${legacy.port}`
     const events = record(origin)
     const agent = makeAgent({ hosts: { [`localhost:${legacy.port}`]: { fallback: ['legacy-server-connect'] } }, logger: memoryLogger().logger })
-    try {
-      assert.equal((await send(agent, `${origin}/`)).status, 200)
-      const entry = agent.policy(origin)
-      assert.equal(entry?.stack, 'legacy-server-connect')
-      assert.equal(entry?.evidence.verified, true)
-      assert.match(entry?.evidence.summary ?? '', /authenticated hello carries no renegotiation_info/)
-      assert.equal(events.fallbacks.length, 1)
-    } finally {
-      events.stop()
-      await agent.close()
-    }
+    t.after(async () => { events.stop(); await agent.close() })
+    assert.equal((await send(agent, `${origin}/`)).status, 200)
+    const entry = agent.policy(origin)
+    assert.equal(entry?.stack, 'legacy-server-connect')
+    assert.equal(entry?.evidence.verified, true)
+    assert.match(entry?.evidence.summary ?? '', /authenticated hello carries no renegotiation_info/)
+    assert.equal(events.fallbacks.length, 1)
   })
 
   test('checkRfc5746 reads the authenticated hello: supports, lacks, and unknown when the hello was altered', async () => {

@@ -3,28 +3,14 @@ import { describe, test } from 'node:test'
 import { TlsFallbackError } from '../src/errors.ts'
 import { validateEntry, type PolicyEntry } from '../src/policy/entry.ts'
 import { DEFAULT_CACHE_MAX, DEFAULT_TTL, MemoryPolicyCache } from '../src/policy/memory-cache.ts'
+import { policyEntry } from './helpers/stores.ts'
 
 function entry (origin: string, overrides: Partial<PolicyEntry> = {}): PolicyEntry {
-  const now = Date.now()
-  return {
-    origin,
-    stack: 'renegotiation',
-    fingerprint: 'renegotiation-refused',
-    evidence: {
-      errorCode: 'ECONNRESET',
-      tlsVersion: 'TLSv1.2',
-      cipher: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
-      bytesReceived: 33,
-      bytesSent: 131,
-      plaintextReceived: 0,
-      records: { helloRequests: 1, serverAlerts: 0, clientAlerts: 1 },
-      verified: true,
-      summary: 'the server sent a HelloRequest after the request'
-    },
-    learnedAt: now,
-    expiresAt: now + 60_000,
-    ...overrides
-  }
+  return policyEntry(origin, overrides, {
+    cipher: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+    records: { helloRequests: 1, serverAlerts: 0, clientAlerts: 1 },
+    summary: 'the server sent a HelloRequest after the request'
+  })
 }
 
 function expired (origin: string): PolicyEntry {

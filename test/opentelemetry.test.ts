@@ -328,24 +328,20 @@ describe('OpenTelemetry: bounds and options', () => {
     assert.throws(() => { instrumentation.setConfig({ maxServers: -2 }) }, (error: any) => error.option === 'TlsFallbackInstrumentation.maxServers')
   })
 
-  test('without subscribers to the request channels, no RequestInfo is built and attempts carry none', async () => {
+  test('without subscribers to the request channels, no RequestInfo is built and attempts carry none', async (t) => {
     const agent = makeAgent()
     const events = record(`https://localhost:${modern.port}`)
+    t.after(async () => { events.stop(); await agent.close() })
+    await send(agent, `https://localhost:${modern.port}/`)
+    assert.equal(events.attempts.length, 1)
+    assert.equal(events.attempts[0]?.request, undefined)
+    const instrumentation = new TlsFallbackInstrumentation()
     try {
-      await send(agent, `https://localhost:${modern.port}/`)
-      assert.equal(events.attempts.length, 1)
-      assert.equal(events.attempts[0]?.request, undefined)
-      const instrumentation = new TlsFallbackInstrumentation()
-      try {
-        await send(agent, `https://localhost:${modern.port}/x?y=z`)
-      } finally {
-        instrumentation.disable()
-      }
-      assert.deepEqual(events.attempts[1]?.request, { origin: `https://localhost:${modern.port}`, method: 'GET', path: '/x' })
+      await send(agent, `https://localhost:${modern.port}/x?y=z`)
     } finally {
-      events.stop()
-      await agent.close()
+      instrumentation.disable()
     }
+    assert.deepEqual(events.attempts[1]?.request, { origin: `https://localhost:${modern.port}`, method: 'GET', path: '/x' })
   })
 
   test('the main entry point loads nothing of OpenTelemetry; the subpath does', async () => {

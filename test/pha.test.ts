@@ -90,20 +90,17 @@ describe('a real Apache on Debian\'s default protocols (TLS 1.3 on), SSLVerifyCl
     }
   })
 
-  test('with a logger: the missing clientCert is a warn line naming the matched hosts pattern', async () => {
+  test('with a logger: the missing clientCert is a warn line naming the matched hosts pattern', async (t) => {
     const origin = `https://localhost:${apache.port}`
     const { logger, lines } = memoryLogger()
     const agent = makeAgent({ hosts: { '*.localhost': {}, localhost: { fallback: ['renegotiation'] } }, logger })
-    try {
-      const reply = await send(agent, `${origin}/secure`)
-      assert.equal(reply.status, 403)
-      const warn = lines.find((l) => l.level === 'warn' && /clientCert/.test(l.msg ?? ''))
-      assert.ok(warn !== undefined)
-      assert.match(warn.msg ?? '', /hosts\['localhost'\]\.clientCert/)
-      assert.equal(warn.obj.fingerprint, 'post-handshake-auth-required')
-    } finally {
-      await agent.close()
-    }
+    t.after(async () => { await agent.close() })
+    const reply = await send(agent, `${origin}/secure`)
+    assert.equal(reply.status, 403)
+    const warn = lines.find((l) => l.level === 'warn' && /clientCert/.test(l.msg ?? ''))
+    assert.ok(warn !== undefined)
+    assert.match(warn.msg ?? '', /hosts\['localhost'\]\.clientCert/)
+    assert.equal(warn.obj.fingerprint, 'post-handshake-auth-required')
   })
 })
 
@@ -123,29 +120,24 @@ describe('a real Apache with Debian\'s security.conf (ServerTokens OS, ServerSig
   })
   after(async () => { await apache.close() })
 
-  test('the 403 carries the signature line, is not compressed, and is still recognised: a POST goes again over TLS 1.2 and is answered', async () => {
+  test('the 403 carries the signature line, is not compressed, and is still recognised: a POST goes again over TLS 1.2 and is answered', async (t) => {
     const origin = `https://localhost:${apache.port}`
     const events = record(origin)
     const bare = makeAgent({ logger: memoryLogger().logger })
     const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
-    try {
-      // What the page looks like without a client certificate (passed on as it came).
-      const page = await send(bare, `${origin}/secure`, { headers: { 'accept-encoding': 'gzip' } })
-      assert.equal(page.status, 403)
-      assert.equal(page.headers['content-encoding'], undefined)
-      assert.equal(page.headers.server, 'Apache/2.4.71 (Debian)')
-      assert.match(page.text, new RegExp(`<hr>\\n<address>Apache/2\\.4\\.71 \\(Debian\\) Server at localhost Port ${apache.port}</address>\\n</body></html>\\n$`))
+    t.after(async () => { events.stop(); await bare.close(); await agent.close() })
+    // What the page looks like without a client certificate (passed on as it came).
+    const page = await send(bare, `${origin}/secure`, { headers: { 'accept-encoding': 'gzip' } })
+    assert.equal(page.status, 403)
+    assert.equal(page.headers['content-encoding'], undefined)
+    assert.equal(page.headers.server, 'Apache/2.4.71 (Debian)')
+    assert.match(page.text, new RegExp(`<hr>\\n<address>Apache/2\\.4\\.71 \\(Debian\\) Server at localhost Port ${apache.port}</address>\\n</body></html>\\n$`))
 
-      const post = await send(agent, `${origin}/secure`, { method: 'POST', body: 'z'.repeat(1000), headers: { 'accept-encoding': 'gzip' } })
-      assert.equal(post.status, 200)
-      assert.equal(post.text, 'received 1000 bytes\n')
-      assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['post-handshake-auth-required', 'post-handshake-auth-required'])
-      assert.equal(agent.policy(origin)?.stack, 'renegotiation')
-    } finally {
-      events.stop()
-      await bare.close()
-      await agent.close()
-    }
+    const post = await send(agent, `${origin}/secure`, { method: 'POST', body: 'z'.repeat(1000), headers: { 'accept-encoding': 'gzip' } })
+    assert.equal(post.status, 200)
+    assert.equal(post.text, 'received 1000 bytes\n')
+    assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['post-handshake-auth-required', 'post-handshake-auth-required'])
+    assert.equal(agent.policy(origin)?.stack, 'renegotiation')
   })
 })
 
@@ -154,66 +146,54 @@ describe('a real Apache with mod_http2 (Protocols h2 http/1.1) on its default pr
   before(async () => { apache = await startApache({ protocols: 'all -SSLv3', http2: true }) })
   after(async () => { await apache.close() })
 
-  test('h2 refused with HTTP_1_1_REQUIRED, then the 403 on HTTP/1.1, then TLS 1.2 renegotiation: one call, one response; the policy records http1Only and the stack', async () => {
+  test('h2 refused with HTTP_1_1_REQUIRED, then the 403 on HTTP/1.1, then TLS 1.2 renegotiation: one call, one response; the policy records http1Only and the stack', async (t) => {
     const origin = `https://localhost:${apache.port}`
     const events = record(origin)
     const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
-    try {
-      const secure = await send(agent, `${origin}/secure`)
-      assert.equal(secure.status, 200)
-      assert.equal(secure.text, 'hello from secure\n')
-      assert.deepEqual(events.attempts.map((a) => [a.stack, a.http1Only]), [['strict', false], ['strict', true], ['renegotiation', true]])
-      assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['http11-required', 'post-handshake-auth-required'])
-      const policy = agent.policy(origin)
-      assert.equal(policy?.stack, 'renegotiation')
-      assert.equal(policy?.http1Only, true)
+    t.after(async () => { events.stop(); await agent.close() })
+    const secure = await send(agent, `${origin}/secure`)
+    assert.equal(secure.status, 200)
+    assert.equal(secure.text, 'hello from secure\n')
+    assert.deepEqual(events.attempts.map((a) => [a.stack, a.http1Only]), [['strict', false], ['strict', true], ['renegotiation', true]])
+    assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['http11-required', 'post-handshake-auth-required'])
+    const policy = agent.policy(origin)
+    assert.equal(policy?.stack, 'renegotiation')
+    assert.equal(policy?.http1Only, true)
 
-      const post = await send(agent, `${origin}/secure`, { method: 'POST', body: 'p'.repeat(5000) })
-      assert.equal(post.text, 'received 5000 bytes\n')
-      const log = await apache.waitForAccessLog(/"GET \/secure HTTP\/1.1" 200 18 TLSv1.2 .* verify=SUCCESS/)
-      assert.match(log, /"GET \/secure HTTP\/2.0" 403 /)
-      assert.match(log, /"GET \/secure HTTP\/1.1" 200 18 TLSv1.2 .* verify=SUCCESS/)
-    } finally {
-      events.stop()
-      await agent.close()
-    }
+    const post = await send(agent, `${origin}/secure`, { method: 'POST', body: 'p'.repeat(5000) })
+    assert.equal(post.text, 'received 5000 bytes\n')
+    const log = await apache.waitForAccessLog(/"GET \/secure HTTP\/1.1" 200 18 TLSv1.2 .* verify=SUCCESS/)
+    assert.match(log, /"GET \/secure HTTP\/2.0" 403 /)
+    assert.match(log, /"GET \/secure HTTP\/1.1" 200 18 TLSv1.2 .* verify=SUCCESS/)
   })
 
-  test('without the certificate: a POST refused over h2 is not sent again (RST_STREAM(HTTP_1_1_REQUIRED) may follow processing); the next POST goes over HTTP/1.1 and gets the 403 as it came; only http1Only is learned', async () => {
+  test('without the certificate: a POST refused over h2 is not sent again (RST_STREAM(HTTP_1_1_REQUIRED) may follow processing); the next POST goes over HTTP/1.1 and gets the 403 as it came; only http1Only is learned', async (t) => {
     const origin = `https://localhost:${apache.port}`
     const events = record(origin)
     const agent = makeAgent({ logger: memoryLogger().logger })
-    try {
-      const first = await failure(() => send(agent, `${origin}/secure`, { method: 'POST', body: 'q'.repeat(100) }))
-      assert.equal(first.code, 'TLS_FALLBACK_NOT_REPLAYED')
-      assert.equal(agent.policy(origin)?.http1Only, true)
-      const reply = await send(agent, `${origin}/secure`, { method: 'POST', body: 'q'.repeat(100) })
-      assert.equal(reply.status, 403)
-      assert.ok(reply.text.includes(PHA_TEXT))
-      assert.deepEqual(events.attempts.map((a) => [a.stack, a.http1Only]), [['strict', false], ['strict', true]])
-      assert.equal(agent.policy(origin)?.stack, 'strict')
-      assert.equal(agent.policy(origin)?.http1Only, true)
-    } finally {
-      events.stop()
-      await agent.close()
-    }
+    t.after(async () => { events.stop(); await agent.close() })
+    const first = await failure(() => send(agent, `${origin}/secure`, { method: 'POST', body: 'q'.repeat(100) }))
+    assert.equal(first.code, 'TLS_FALLBACK_NOT_REPLAYED')
+    assert.equal(agent.policy(origin)?.http1Only, true)
+    const reply = await send(agent, `${origin}/secure`, { method: 'POST', body: 'q'.repeat(100) })
+    assert.equal(reply.status, 403)
+    assert.ok(reply.text.includes(PHA_TEXT))
+    assert.deepEqual(events.attempts.map((a) => [a.stack, a.http1Only]), [['strict', false], ['strict', true]])
+    assert.equal(agent.policy(origin)?.stack, 'strict')
+    assert.equal(agent.policy(origin)?.http1Only, true)
   })
 
-  test('without the certificate: a POST with an Idempotency-Key goes again over HTTP/1.1 in the same call and gets the 403 as it came', async () => {
+  test('without the certificate: a POST with an Idempotency-Key goes again over HTTP/1.1 in the same call and gets the 403 as it came', async (t) => {
     const origin = `https://localhost:${apache.port}`
     const events = record(origin)
     const agent = makeAgent({ logger: memoryLogger().logger })
-    try {
-      const reply = await send(agent, `${origin}/secure`, { method: 'POST', body: 'q'.repeat(100), headers: { 'idempotency-key': 'k-1' } })
-      assert.equal(reply.status, 403)
-      assert.ok(reply.text.includes(PHA_TEXT))
-      assert.deepEqual(events.attempts.map((a) => [a.stack, a.http1Only]), [['strict', false], ['strict', true]])
-      assert.equal(agent.policy(origin)?.stack, 'strict')
-      assert.equal(agent.policy(origin)?.http1Only, true)
-    } finally {
-      events.stop()
-      await agent.close()
-    }
+    t.after(async () => { events.stop(); await agent.close() })
+    const reply = await send(agent, `${origin}/secure`, { method: 'POST', body: 'q'.repeat(100), headers: { 'idempotency-key': 'k-1' } })
+    assert.equal(reply.status, 403)
+    assert.ok(reply.text.includes(PHA_TEXT))
+    assert.deepEqual(events.attempts.map((a) => [a.stack, a.http1Only]), [['strict', false], ['strict', true]])
+    assert.equal(agent.policy(origin)?.stack, 'strict')
+    assert.equal(agent.policy(origin)?.http1Only, true)
   })
 })
 
@@ -296,7 +276,7 @@ describe('other 403s pass through untouched', () => {
     }
   })
 
-  test('a held 403 whose connection breaks before its Content-Length arrived: the caller gets the status, headers and bytes so far, then the error; one attempt, no diagnosis', async () => {
+  test('a held 403 whose connection breaks before its Content-Length arrived: the caller gets the status, headers and bytes so far, then the error; one attempt, no diagnosis', async (t) => {
     const page = Buffer.from(APACHE_PHA_PAGE, 'latin1')
     const server = await startModern({
       handle: (_req, res) => {
@@ -308,32 +288,27 @@ describe('other 403s pass through untouched', () => {
     const origin = `https://localhost:${server.port}`
     const events = record(origin)
     const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
-    try {
-      const order: string[] = []
-      const chunks: Buffer[] = []
-      const failed = await new Promise<Error>((resolve, reject) => {
-        agent.dispatch({ origin, path: '/secure', method: 'GET' }, {
-          onResponseStart: (_c, status) => { order.push(`headers ${status}`) },
-          onResponseData: (_c, chunk) => { order.push('data'); chunks.push(chunk) },
-          onResponseEnd: () => { reject(new Error('the response ended')) },
-          onResponseError: (_c, error) => { order.push('error'); resolve(error) }
-        })
+    t.after(async () => { events.stop(); await agent.close(); await server.close() })
+    const order: string[] = []
+    const chunks: Buffer[] = []
+    const failed = await new Promise<Error>((resolve, reject) => {
+      agent.dispatch({ origin, path: '/secure', method: 'GET' }, {
+        onResponseStart: (_c, status) => { order.push(`headers ${status}`) },
+        onResponseData: (_c, chunk) => { order.push('data'); chunks.push(chunk) },
+        onResponseEnd: () => { reject(new Error('the response ended')) },
+        onResponseError: (_c, error) => { order.push('error'); resolve(error) }
       })
-      assert.equal(order[0], 'headers 403')
-      assert.equal(order.at(-1), 'error')
-      assert.ok(page.subarray(0, 100).equals(Buffer.concat(chunks)))
-      assert.ok(failed instanceof Error)
-      assert.equal(events.diagnoses.length, 0)
-      assert.equal(events.attempts.length, 1)
-      assert.equal(agent.policy(origin), undefined)
-    } finally {
-      events.stop()
-      await agent.close()
-      await server.close()
-    }
+    })
+    assert.equal(order[0], 'headers 403')
+    assert.equal(order.at(-1), 'error')
+    assert.ok(page.subarray(0, 100).equals(Buffer.concat(chunks)))
+    assert.ok(failed instanceof Error)
+    assert.equal(events.diagnoses.length, 0)
+    assert.equal(events.attempts.length, 1)
+    assert.equal(agent.policy(origin), undefined)
   })
 
-  test('the post-handshake-auth text in a 403 over TLS 1.2 is not the fingerprint (renegotiation is how a TLS 1.2 server asks)', async () => {
+  test('the post-handshake-auth text in a 403 over TLS 1.2 is not the fingerprint (renegotiation is how a TLS 1.2 server asks)', async (t) => {
     const server = await startModern({
       maxVersion: 'TLSv1.2',
       handle: (_req, res) => {
@@ -344,17 +319,12 @@ describe('other 403s pass through untouched', () => {
     const origin = `https://localhost:${server.port}`
     const events = record(origin)
     const agent = makeAgent({ hosts: { localhost: { clientCert } } })
-    try {
-      const reply = await send(agent, `${origin}/secure`)
-      assert.equal(reply.status, 403)
-      assert.equal(reply.text, APACHE_PHA_PAGE)
-      assert.equal(events.diagnoses.length, 0)
-      assert.equal(events.attempts.length, 1)
-    } finally {
-      events.stop()
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await server.close() })
+    const reply = await send(agent, `${origin}/secure`)
+    assert.equal(reply.status, 403)
+    assert.equal(reply.text, APACHE_PHA_PAGE)
+    assert.equal(events.diagnoses.length, 0)
+    assert.equal(events.attempts.length, 1)
   })
 })
 
@@ -417,26 +387,21 @@ describe('attack: an application that reflects text into its 403 (issue 27, item
     })
   }
 
-  test('a GET whose resource name carries Apache\'s sentence: one request, the 403 as it came, no policy', async () => {
+  test('a GET whose resource name carries Apache\'s sentence: one request, the 403 as it came, no policy', async (t) => {
     const { server } = await startReflecting()
     const origin = `https://localhost:${server.port}`
     const events = record(origin)
     const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
-    try {
-      const reply = await send(agent, `${origin}/${encodeURIComponent(`${PHA_TEXT}<br />`)}`)
-      assert.equal(reply.status, 403)
-      assert.ok(reply.text.includes(PHA_TEXT))
-      assert.equal(server.requests.length, 1)
-      assert.equal(events.diagnoses.length, 0)
-      assert.equal(agent.policy(origin), undefined)
-    } finally {
-      events.stop()
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await server.close() })
+    const reply = await send(agent, `${origin}/${encodeURIComponent(`${PHA_TEXT}<br />`)}`)
+    assert.equal(reply.status, 403)
+    assert.ok(reply.text.includes(PHA_TEXT))
+    assert.equal(server.requests.length, 1)
+    assert.equal(events.diagnoses.length, 0)
+    assert.equal(agent.policy(origin), undefined)
   })
 
-  test('Apache\'s whole page sent by an application with its own headers (no Server: Apache, UTF-8) is not the fingerprint', async () => {
+  test('Apache\'s whole page sent by an application with its own headers (no Server: Apache, UTF-8) is not the fingerprint', async (t) => {
     const server = await startModern({
       handle: (_req, res) => {
         const r = res as import('node:http').ServerResponse
@@ -447,39 +412,29 @@ describe('attack: an application that reflects text into its 403 (issue 27, item
     const origin = `https://localhost:${server.port}`
     const events = record(origin)
     const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
-    try {
-      const reply = await send(agent, `${origin}/secure`, { method: 'POST', body: 'x' })
-      assert.equal(reply.status, 403)
-      assert.equal(reply.text, APACHE_PHA_PAGE)
-      assert.equal(server.requests.length, 1)
-      assert.equal(events.diagnoses.length, 0)
-      assert.equal(agent.policy(origin), undefined)
-    } finally {
-      events.stop()
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await server.close() })
+    const reply = await send(agent, `${origin}/secure`, { method: 'POST', body: 'x' })
+    assert.equal(reply.status, 403)
+    assert.equal(reply.text, APACHE_PHA_PAGE)
+    assert.equal(server.requests.length, 1)
+    assert.equal(events.diagnoses.length, 0)
+    assert.equal(agent.policy(origin), undefined)
   })
 })
 
 describe('a Node emulator of the post-handshake-auth 403 (TLS 1.3) and renegotiation (TLS 1.2)', () => {
-  test('with ServerSignature\'s line (Debian\'s default), the 403 is recognised and a PUT goes over TLS 1.2', async () => {
+  test('with ServerSignature\'s line (Debian\'s default), the 403 is recognised and a PUT goes over TLS 1.2', async (t) => {
     const server = await startPhaLike({ signature: true })
     const origin = `https://localhost:${server.port}`
     const events = record(origin)
     const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
-    try {
-      const reply = await send(agent, `${origin}/secure`, { method: 'PUT', body: 'put-body' })
-      assert.equal(reply.status, 200)
-      assert.deepEqual(reply.json(), { ok: true, method: 'PUT', bodyLength: 8, renegotiated: true })
-      assert.deepEqual(server.requests, ['PUT /secure TLSv1.3 403', 'PUT /secure TLSv1.2 200'])
-      assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['post-handshake-auth-required'])
-      assert.equal(agent.policy(origin)?.stack, 'renegotiation')
-    } finally {
-      events.stop()
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await server.close() })
+    const reply = await send(agent, `${origin}/secure`, { method: 'PUT', body: 'put-body' })
+    assert.equal(reply.status, 200)
+    assert.deepEqual(reply.json(), { ok: true, method: 'PUT', bodyLength: 8, renegotiated: true })
+    assert.deepEqual(server.requests, ['PUT /secure TLSv1.3 403', 'PUT /secure TLSv1.2 200'])
+    assert.deepEqual(events.diagnoses.map((d) => d.fingerprint), ['post-handshake-auth-required'])
+    assert.equal(agent.policy(origin)?.stack, 'renegotiation')
   })
 
   test('the page chunked or gzip-encoded is not Apache\'s (Apache sends it with a Content-Length, never compressed): the 403 as it came, one attempt, no policy', async () => {
@@ -504,110 +459,83 @@ describe('a Node emulator of the post-handshake-auth 403 (TLS 1.3) and renegotia
     }
   })
 
-  test('a buggy server that sends the same 403 over TLS 1.2: the caller gets that 403, the policy does not move', async () => {
+  test('a buggy server that sends the same 403 over TLS 1.2: the caller gets that 403, the policy does not move', async (t) => {
     const server = await startPhaLike({ alsoOnTls12: true })
     const origin = `https://localhost:${server.port}`
     const events = record(origin)
     const { logger, lines } = memoryLogger()
     const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger })
-    try {
-      const reply = await send(agent, `${origin}/secure`)
-      assert.equal(reply.status, 403)
-      assert.equal(reply.text, APACHE_PHA_PAGE)
-      assert.deepEqual(server.requests, ['GET /secure TLSv1.3 403', 'GET /secure TLSv1.2 403'])
-      assert.equal(agent.policy(origin), undefined)
-      assert.equal(events.fallbacks.length, 0)
-      assert.ok(lines.some((l) => l.level === 'warn' && /same 403/.test(l.msg ?? '')))
-    } finally {
-      events.stop()
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await server.close() })
+    const reply = await send(agent, `${origin}/secure`)
+    assert.equal(reply.status, 403)
+    assert.equal(reply.text, APACHE_PHA_PAGE)
+    assert.deepEqual(server.requests, ['GET /secure TLSv1.3 403', 'GET /secure TLSv1.2 403'])
+    assert.equal(agent.policy(origin), undefined)
+    assert.equal(events.fallbacks.length, 0)
+    assert.ok(lines.some((l) => l.level === 'warn' && /same 403/.test(l.msg ?? '')))
   })
 
-  test('a TLS 1.3-only server: the TLS 1.2 attempt cannot connect, TLS_FALLBACK_EXHAUSTED lists both attempts, no policy', async () => {
+  test('a TLS 1.3-only server: the TLS 1.2 attempt cannot connect, TLS_FALLBACK_EXHAUSTED lists both attempts, no policy', async (t) => {
     const server = await startPhaLike({ tls13Only: true })
     const origin = `https://localhost:${server.port}`
     const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: memoryLogger().logger })
-    try {
-      const error = await failure(() => send(agent, `${origin}/secure`))
-      assert.equal(error.code, 'TLS_FALLBACK_EXHAUSTED')
-      assert.equal(error.fingerprint, 'post-handshake-auth-required')
-      assert.deepEqual(error.attempts.map((a: { stack: string, code: string }) => [a.stack, a.code]), [['strict', 'HTTP_403'], ['renegotiation', error.cause?.code]])
-      assert.match(String(error.cause?.code), /ERR_SSL/)
-      assert.deepEqual(server.requests, ['GET /secure TLSv1.3 403'])
-      assert.equal(agent.policy(origin), undefined)
-    } finally {
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { await agent.close(); await server.close() })
+    const error = await failure(() => send(agent, `${origin}/secure`))
+    assert.equal(error.code, 'TLS_FALLBACK_EXHAUSTED')
+    assert.equal(error.fingerprint, 'post-handshake-auth-required')
+    assert.deepEqual(error.attempts.map((a: { stack: string, code: string }) => [a.stack, a.code]), [['strict', 'HTTP_403'], ['renegotiation', error.cause?.code]])
+    assert.match(String(error.cause?.code), /ERR_SSL/)
+    assert.deepEqual(server.requests, ['GET /secure TLSv1.3 403'])
+    assert.equal(agent.policy(origin), undefined)
   })
 
-  test('a host whose fallback leaves out renegotiation: the 403 as it came and a TLS_FALLBACK_NOT_ALLOWED warning', async () => {
+  test('a host whose fallback leaves out renegotiation: the 403 as it came and a TLS_FALLBACK_NOT_ALLOWED warning', async (t) => {
     const server = await startPhaLike()
     const origin = `https://localhost:${server.port}`
     const agent = makeAgent({ hosts: { localhost: { clientCert, fallback: ['tls13'] } } })
-    try {
-      const { result, warnings: list } = await warnings(async () => await send(agent, `${origin}/secure`))
-      assert.equal(result.status, 403)
-      assert.equal(result.text, APACHE_PHA_PAGE)
-      assert.deepEqual(server.requests, ['GET /secure TLSv1.3 403'])
-      assert.ok(list.some((w) => w.code === 'TLS_FALLBACK_NOT_ALLOWED' && /renegotiation/.test(w.message)))
-      assert.equal(agent.policy(origin), undefined)
-    } finally {
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { await agent.close(); await server.close() })
+    const { result, warnings: list } = await warnings(async () => await send(agent, `${origin}/secure`))
+    assert.equal(result.status, 403)
+    assert.equal(result.text, APACHE_PHA_PAGE)
+    assert.deepEqual(server.requests, ['GET /secure TLSv1.3 403'])
+    assert.ok(list.some((w) => w.code === 'TLS_FALLBACK_NOT_ALLOWED' && /renegotiation/.test(w.message)))
+    assert.equal(agent.policy(origin), undefined)
   })
 
-  test('a stream body longer than maxReplayBodySize cannot go again: the 403 as it came, and a warning', async () => {
+  test('a stream body longer than maxReplayBodySize cannot go again: the 403 as it came, and a warning', async (t) => {
     const server = await startPhaLike()
     const origin = `https://localhost:${server.port}`
     const agent = makeAgent({ hosts: { localhost: { clientCert } }, maxReplayBodySize: 1024 })
-    try {
-      const { result, warnings: list } = await warnings(async () =>
-        await send(agent, `${origin}/secure`, { method: 'POST', body: Readable.from([Buffer.alloc(4000, 1), Buffer.alloc(4000, 2)]) }))
-      assert.equal(result.status, 403)
-      assert.ok(list.some((w) => w.code === 'TLS_FALLBACK_BODY_NOT_REPLAYABLE'))
-      assert.deepEqual(server.requests, ['POST /secure TLSv1.3 403'])
-      assert.equal(agent.policy(origin), undefined)
-    } finally {
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { await agent.close(); await server.close() })
+    const { result, warnings: list } = await warnings(async () =>
+      await send(agent, `${origin}/secure`, { method: 'POST', body: Readable.from([Buffer.alloc(4000, 1), Buffer.alloc(4000, 2)]) }))
+    assert.equal(result.status, 403)
+    assert.ok(list.some((w) => w.code === 'TLS_FALLBACK_BODY_NOT_REPLAYABLE'))
+    assert.deepEqual(server.requests, ['POST /secure TLSv1.3 403'])
+    assert.equal(agent.policy(origin), undefined)
   })
 
-  test('an on-path box without the server\'s key cannot produce it: its own TLS 1.3 answer with the 403 fails certificate verification, no fingerprint', async () => {
+  test('an on-path box without the server\'s key cannot produce it: its own TLS 1.3 answer with the 403 fails certificate verification, no fingerprint', async (t) => {
     const box = await startPhaLike({ cert: certs.untrustedCert, key: certs.untrustedKey })
     const origin = `https://localhost:${box.port}`
     const events = record(origin)
     const agent = makeAgent({ hosts: { localhost: { clientCert } } })
-    try {
-      await assert.rejects(send(agent, `${origin}/secure`), (error: Error & { code?: string }) => /CERT|SIGNATURE|ISSUER|SELF_SIGNED|VERIFY/.test(error.code ?? ''))
-      assert.equal(events.diagnoses.length, 0)
-      assert.equal(agent.policy(origin), undefined)
-      assert.deepEqual(box.requests, [])
-    } finally {
-      events.stop()
-      await agent.close()
-      await box.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await box.close() })
+    await assert.rejects(send(agent, `${origin}/secure`), (error: Error & { code?: string }) => /CERT|SIGNATURE|ISSUER|SELF_SIGNED|VERIFY/.test(error.code ?? ''))
+    assert.equal(events.diagnoses.length, 0)
+    assert.equal(agent.policy(origin), undefined)
+    assert.deepEqual(box.requests, [])
   })
 
-  test('a pinned host gets the 403 untouched (no detection)', async () => {
+  test('a pinned host gets the 403 untouched (no detection)', async (t) => {
     const server = await startPhaLike()
     const origin = `https://localhost:${server.port}`
     const events = record(origin)
     const agent = makeAgent({ hosts: { localhost: { clientCert, stack: 'strict' } } })
-    try {
-      const reply = await send(agent, `${origin}/secure`)
-      assert.equal(reply.status, 403)
-      assert.equal(reply.text, APACHE_PHA_PAGE)
-      assert.equal(events.diagnoses.length, 0)
-    } finally {
-      events.stop()
-      await agent.close()
-      await server.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await server.close() })
+    const reply = await send(agent, `${origin}/secure`)
+    assert.equal(reply.status, 403)
+    assert.equal(reply.text, APACHE_PHA_PAGE)
+    assert.equal(events.diagnoses.length, 0)
   })
 })

@@ -1,18 +1,30 @@
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { after, before, describe, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { FilePolicyCache, RedisPolicyCache, type PolicyEntry } from '../src/index.ts'
 import { redactArg, scrubArgs, shownArg } from '../src/cli/redact.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { freePort } from './servers/ports.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
+import { eventually, policyEntry, startReplica as startWorker } from './helpers/stores.ts'
+
+const HOURS_3 = 3 * 60 * 60_000
+
+/** A replica (test/fixtures/store-worker.ts) whose ready line says nothing else. */
+async function startReplica (config: object): ReturnType<typeof startWorker> {
+  const replica = await startWorker(config)
+  assert.deepEqual(replica.started, { ready: true })
+  return replica
+}
+
+function entry (origin: string, extra: Partial<PolicyEntry> = {}): PolicyEntry {
+  return policyEntry(origin, extra, {}, HOURS_3)
+}
 
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
 
@@ -22,59 +34,6 @@ async function cli (args: string[]): Promise<{ code: number, stdout: string, std
       resolve({ code: error === null ? 0 : Number((error as { code?: number }).code), stdout, stderr })
     })
   })
-}
-
-interface Replica {
-  send: (command: object) => Promise<any>
-  close: () => Promise<void>
-}
-
-/** A separate process with its own agent and store (test/fixtures/store-worker.ts). */
-async function startReplica (config: object): Promise<Replica> {
-  const child = spawn(process.execPath, [new URL('./fixtures/store-worker.ts', import.meta.url).pathname, JSON.stringify(config)], {
-    stdio: ['pipe', 'pipe', 'inherit']
-  })
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
-  const next = async (): Promise<any> => {
-    const line = await lines.next()
-    if (line.done === true) throw new Error('the replica exited')
-    return JSON.parse(line.value)
-  }
-  assert.deepEqual(await next(), { ready: true })
-  return {
-    send: async (command) => {
-      child.stdin.write(JSON.stringify(command) + '\n')
-      return await next()
-    },
-    close: async () => {
-      if (child.exitCode === null) {
-        child.stdin.write(JSON.stringify({ cmd: 'close' }) + '\n')
-        await next().catch(() => {})
-        await new Promise((resolve) => child.once('exit', resolve))
-      }
-    }
-  }
-}
-
-async function eventually (check: () => Promise<boolean>, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await sleep(20)
-  }
-}
-
-function entry (origin: string, extra: Partial<PolicyEntry> = {}): PolicyEntry {
-  const now = Date.now()
-  return {
-    origin,
-    stack: 'renegotiation',
-    fingerprint: 'renegotiation-refused',
-    evidence: { errorCode: 'ECONNRESET', tlsVersion: 'TLSv1.2', cipher: null, bytesReceived: 33, bytesSent: 131, plaintextReceived: 0, verified: true, summary: 'test' },
-    learnedAt: now,
-    expiresAt: now + 3 * 60 * 60_000,
-    ...extra
-  }
 }
 
 /**
@@ -156,7 +115,7 @@ describe('undici-tls-fallback policies: a file store', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  test('lists what replicas learned (table and --json); --forget removes one origin from the file and from every process watching it', async () => {
+  test('lists what replicas learned (table and --json); --forget removes one origin from the file and from every process watching it', async (t) => {
     const path = join(dir, 'policies.json')
     const origin = `https://localhost:${iis.port}`
     const other = 'https://erp.example.test:8443'
@@ -164,47 +123,43 @@ describe('undici-tls-fallback policies: a file store', () => {
     seed.set(other, entry(other, { stack: 'strict', http1Only: true, fingerprint: 'http11-required', evidence: { ...entry(other).evidence, verified: false } }))
     await seed.close()
     const [a, b] = await Promise.all([startReplica({ store: 'file', path }), startReplica({ store: 'file', path })])
-    try {
-      const learned = await a.send({ cmd: 'request', url: `${origin}/secure` })
-      assert.deepEqual(learned.attempts, [['strict', 'initial'], ['renegotiation', 'fallback']])
-      await eventually(async () => (await readFile(path, 'utf8')).includes(origin))
-      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy !== null)
+    t.after(async () => { await a.close(); await b.close() })
+    const learned = await a.send({ cmd: 'request', url: `${origin}/secure` })
+    assert.deepEqual(learned.attempts, [['strict', 'initial'], ['renegotiation', 'fallback']])
+    await eventually(async () => (await readFile(path, 'utf8')).includes(origin))
+    await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy !== null)
 
-      const table = await cli(['--file', path])
-      assert.equal(table.code, 0, table.stderr)
-      assert.match(table.stdout, /origin\s+stack\s+fingerprint\s+verified\s+learned\s+expires/)
-      const row = table.stdout.split('\n').find((l) => l.startsWith(origin)) ?? ''
-      assert.match(row, /renegotiation\s+renegotiation-refused\s+yes\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(in \dh \d+m\)/)
-      const otherRow = table.stdout.split('\n').find((l) => l.startsWith(other)) ?? ''
-      assert.match(otherRow, /strict \(HTTP\/1\.1\)\s+http11-required\s+no/)
-      assert.match(table.stdout, /2 policies/)
-      assert.ok(table.stdout.indexOf(other) < table.stdout.indexOf(origin), 'sorted by origin')
+    const table = await cli(['--file', path])
+    assert.equal(table.code, 0, table.stderr)
+    assert.match(table.stdout, /origin\s+stack\s+fingerprint\s+verified\s+learned\s+expires/)
+    const row = table.stdout.split('\n').find((l) => l.startsWith(origin)) ?? ''
+    assert.match(row, /renegotiation\s+renegotiation-refused\s+yes\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(in \dh \d+m\)/)
+    const otherRow = table.stdout.split('\n').find((l) => l.startsWith(other)) ?? ''
+    assert.match(otherRow, /strict \(HTTP\/1\.1\)\s+http11-required\s+no/)
+    assert.match(table.stdout, /2 policies/)
+    assert.ok(table.stdout.indexOf(other) < table.stdout.indexOf(origin), 'sorted by origin')
 
-      const json = await cli(['--file', path, '--json'])
-      assert.equal(json.code, 0)
-      const listed = JSON.parse(json.stdout)
-      assert.deepEqual(listed.store, { kind: 'file', path })
-      assert.deepEqual(listed.policies.map((p: PolicyEntry) => [p.origin, p.stack, p.http1Only === true, p.fingerprint, p.evidence.verified]),
-        [[other, 'strict', true, 'http11-required', false], [origin, 'renegotiation', false, 'renegotiation-refused', true]])
+    const json = await cli(['--file', path, '--json'])
+    assert.equal(json.code, 0)
+    const listed = JSON.parse(json.stdout)
+    assert.deepEqual(listed.store, { kind: 'file', path })
+    assert.deepEqual(listed.policies.map((p: PolicyEntry) => [p.origin, p.stack, p.http1Only === true, p.fingerprint, p.evidence.verified]),
+      [[other, 'strict', true, 'http11-required', false], [origin, 'renegotiation', false, 'renegotiation-refused', true]])
 
-      const forgot = await cli(['--file', path, '--forget', `${origin}/secure/anything?x=1`])
-      assert.equal(forgot.code, 0, forgot.stderr)
-      assert.match(forgot.stdout, new RegExp(`forgot ${origin} \\(it used the renegotiation stack\\)`))
-      const onDisk = JSON.parse(await readFile(path, 'utf8'))
-      assert.deepEqual(Object.keys(onDisk.entries), [other], 'only that origin left the file')
-      // Both replicas watch the file: they drop it, and the next request starts on strict again.
-      await eventually(async () => (await a.send({ cmd: 'policy', origin })).policy === null)
-      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy === null)
-      const again = await b.send({ cmd: 'request', url: `${origin}/secure` })
-      assert.deepEqual(again.attempts[0], ['strict', 'initial'])
+    const forgot = await cli(['--file', path, '--forget', `${origin}/secure/anything?x=1`])
+    assert.equal(forgot.code, 0, forgot.stderr)
+    assert.match(forgot.stdout, new RegExp(`forgot ${origin} \\(it used the renegotiation stack\\)`))
+    const onDisk = JSON.parse(await readFile(path, 'utf8'))
+    assert.deepEqual(Object.keys(onDisk.entries), [other], 'only that origin left the file')
+    // Both replicas watch the file: they drop it, and the next request starts on strict again.
+    await eventually(async () => (await a.send({ cmd: 'policy', origin })).policy === null)
+    await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy === null)
+    const again = await b.send({ cmd: 'request', url: `${origin}/secure` })
+    assert.deepEqual(again.attempts[0], ['strict', 'initial'])
 
-      const absent = await cli(['--file', path, '--forget', 'https://never.example.test', '--json'])
-      assert.equal(absent.code, 0)
-      assert.deepEqual(JSON.parse(absent.stdout), { store: { kind: 'file', path }, forgot: 'https://never.example.test', found: false, policy: null })
-    } finally {
-      await a.close()
-      await b.close()
-    }
+    const absent = await cli(['--file', path, '--forget', 'https://never.example.test', '--json'])
+    assert.equal(absent.code, 0)
+    assert.deepEqual(JSON.parse(absent.stdout), { store: { kind: 'file', path }, forgot: 'https://never.example.test', found: false, policy: null })
   })
 
   test('a missing file, a file that is not JSON or not a policy file: exit 1 with a clear message; a malformed entry is listed as invalid with its reason', async () => {
@@ -318,49 +273,43 @@ describe('undici-tls-fallback policies: a Redis store', () => {
     await redis.close()
   })
 
-  test('lists the fleet\'s policies; --forget deletes the key and every replica drops the origin (pub/sub)', async () => {
+  test('lists the fleet\'s policies; --forget deletes the key and every replica drops the origin (pub/sub)', async (t) => {
     const origin = `https://localhost:${iis.port}`
     const [a, b] = await Promise.all([startReplica({ store: 'redis', url: redis.url }), startReplica({ store: 'redis', url: redis.url })])
     const client = new Redis(redis.url)
     const local = new RedisPolicyCache({ url: redis.url })
-    try {
-      await local.ready
-      const heard: Array<[string, PolicyEntry | undefined]> = []
-      local.subscribe((o, e) => { heard.push([o, e]) })
-      const learned = await a.send({ cmd: 'request', url: `${origin}/secure` })
-      assert.deepEqual(learned.attempts, [['strict', 'initial'], ['renegotiation', 'fallback']])
-      await eventually(async () => (await client.get(`undici-tls-fallback:policy:${origin}`)) !== null)
-      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy !== null)
-      await eventually(async () => local.get(origin) !== undefined)
-      // Another service's prefix is another fleet.
-      await client.set(`other:policy:${'https://elsewhere.example.test'}`, JSON.stringify(entry('https://elsewhere.example.test')), 'PX', 60_000)
+    t.after(async () => { await a.close(); await b.close(); await local.close(); client.disconnect() })
+    await local.ready
+    const heard: Array<[string, PolicyEntry | undefined]> = []
+    local.subscribe((o, e) => { heard.push([o, e]) })
+    const learned = await a.send({ cmd: 'request', url: `${origin}/secure` })
+    assert.deepEqual(learned.attempts, [['strict', 'initial'], ['renegotiation', 'fallback']])
+    await eventually(async () => (await client.get(`undici-tls-fallback:policy:${origin}`)) !== null)
+    await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy !== null)
+    await eventually(async () => local.get(origin) !== undefined)
+    // Another service's prefix is another fleet.
+    await client.set(`other:policy:${'https://elsewhere.example.test'}`, JSON.stringify(entry('https://elsewhere.example.test')), 'PX', 60_000)
 
-      const table = await cli(['--redis', redis.url])
-      assert.equal(table.code, 0, table.stderr)
-      assert.match(table.stdout, new RegExp(`store: redis redis://127\\.0\\.0\\.1:${redis.port}(/)? \\(prefix undici-tls-fallback:\\)`))
-      assert.match(table.stdout.split('\n').find((l) => l.startsWith(origin)) ?? '', /renegotiation\s+renegotiation-refused\s+yes/)
-      assert.doesNotMatch(table.stdout, /elsewhere/)
-      const otherFleet = JSON.parse((await cli(['--redis', redis.url, '--prefix', 'other:', '--json'])).stdout)
-      assert.deepEqual(otherFleet.policies.map((p: PolicyEntry) => p.origin), ['https://elsewhere.example.test'])
+    const table = await cli(['--redis', redis.url])
+    assert.equal(table.code, 0, table.stderr)
+    assert.match(table.stdout, new RegExp(`store: redis redis://127\\.0\\.0\\.1:${redis.port}(/)? \\(prefix undici-tls-fallback:\\)`))
+    assert.match(table.stdout.split('\n').find((l) => l.startsWith(origin)) ?? '', /renegotiation\s+renegotiation-refused\s+yes/)
+    assert.doesNotMatch(table.stdout, /elsewhere/)
+    const otherFleet = JSON.parse((await cli(['--redis', redis.url, '--prefix', 'other:', '--json'])).stdout)
+    assert.deepEqual(otherFleet.policies.map((p: PolicyEntry) => p.origin), ['https://elsewhere.example.test'])
 
-      const forgot = await cli(['--redis', redis.url, '--forget', origin, '--json'])
-      assert.equal(forgot.code, 0, forgot.stderr)
-      const result = JSON.parse(forgot.stdout)
-      assert.equal(result.found, true)
-      assert.equal(result.policy.stack, 'renegotiation')
-      assert.equal(await client.get(`undici-tls-fallback:policy:${origin}`), null, 'the key is gone')
-      await eventually(async () => (await a.send({ cmd: 'policy', origin })).policy === null)
-      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy === null)
-      await eventually(async () => heard.some(([o, e]) => o === origin && e === undefined))
-      assert.equal(local.get(origin), undefined)
-      const again = await b.send({ cmd: 'request', url: `${origin}/secure` })
-      assert.deepEqual(again.attempts[0], ['strict', 'initial'], 'the next request starts on the strict stack')
-    } finally {
-      await a.close()
-      await b.close()
-      await local.close()
-      client.disconnect()
-    }
+    const forgot = await cli(['--redis', redis.url, '--forget', origin, '--json'])
+    assert.equal(forgot.code, 0, forgot.stderr)
+    const result = JSON.parse(forgot.stdout)
+    assert.equal(result.found, true)
+    assert.equal(result.policy.stack, 'renegotiation')
+    assert.equal(await client.get(`undici-tls-fallback:policy:${origin}`), null, 'the key is gone')
+    await eventually(async () => (await a.send({ cmd: 'policy', origin })).policy === null)
+    await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy === null)
+    await eventually(async () => heard.some(([o, e]) => o === origin && e === undefined))
+    assert.equal(local.get(origin), undefined)
+    const again = await b.send({ cmd: 'request', url: `${origin}/secure` })
+    assert.deepEqual(again.attempts[0], ['strict', 'initial'], 'the next request starts on the strict stack')
   })
 
   test('an unreachable Redis, one that never answers, and a wrong password: exit 1, a clear message, no password printed, no hang', async () => {
@@ -405,25 +354,22 @@ describe('undici-tls-fallback policies: a Redis store', () => {
     }
   })
 
-  test('poisoned entries in Redis (expiresAt 1e300, not JSON, wrong types, controls, ESC, C1 and bidi in keys and values) are listed as invalid with their reason; exit 0', async () => {
+  test('poisoned entries in Redis (expiresAt 1e300, not JSON, wrong types, controls, ESC, C1 and bidi in keys and values) are listed as invalid with their reason; exit 0', async (t) => {
     const client = new Redis(redis.url)
     const prefix = 'fuzz:'
-    try {
-      for (const { key, value } of poisoned()) {
-        await client.set(`${prefix}policy:${key}`, typeof value === 'string' ? value : JSON.stringify(value), 'PX', 60_000)
-      }
-      const [table, json] = await Promise.all([cli(['--redis', redis.url, '--prefix', prefix]), cli(['--redis', redis.url, '--prefix', prefix, '--json'])])
-      assertPoisonedListing(table, json)
-      const forgot = await cli(['--redis', redis.url, '--prefix', prefix, '--forget', 'https://huge.example.test', '--json'])
-      assert.equal(forgot.code, 0, forgot.stderr)
-      const result = JSON.parse(forgot.stdout)
-      assert.equal(result.found, true)
-      assert.equal(result.policy, null)
-      assert.match(result.invalid, /expiresAt 1e\+300 is not a date/)
-      assert.equal(await client.get(`${prefix}policy:https://huge.example.test`), null)
-    } finally {
-      client.disconnect()
+    t.after(() => { client.disconnect() })
+    for (const { key, value } of poisoned()) {
+      await client.set(`${prefix}policy:${key}`, typeof value === 'string' ? value : JSON.stringify(value), 'PX', 60_000)
     }
+    const [table, json] = await Promise.all([cli(['--redis', redis.url, '--prefix', prefix]), cli(['--redis', redis.url, '--prefix', prefix, '--json'])])
+    assertPoisonedListing(table, json)
+    const forgot = await cli(['--redis', redis.url, '--prefix', prefix, '--forget', 'https://huge.example.test', '--json'])
+    assert.equal(forgot.code, 0, forgot.stderr)
+    const result = JSON.parse(forgot.stdout)
+    assert.equal(result.found, true)
+    assert.equal(result.policy, null)
+    assert.match(result.invalid, /expiresAt 1e\+300 is not a date/)
+    assert.equal(await client.get(`${prefix}policy:https://huge.example.test`), null)
   })
 
   test('a password given only in the query (?password=, which ioredis reads) and a rejected --forget with user:token@ never appear: table header, --json, errors', async () => {

@@ -80,32 +80,25 @@ describe('through Squid (HTTP CONNECT)', () => {
     }
   })
 
-  test('Basic auth from the URL\'s credentials opens the tunnel; the password is in no log line, event or policy', async () => {
+  test('Basic auth from the URL\'s credentials opens the tunnel; the password is in no log line, event or policy', async (t) => {
     const origin = `https://localhost:${iis.port}`
     const { logger, lines } = memoryLogger()
     const events = record(origin)
     const agent = makeAgent({ proxy: `http://${squid.user}:${squid.password}@127.0.0.1:${squid.auth}`, logger })
-    try {
-      assert.equal((await send(agent, `${origin}/secure/auth`)).status, 200)
-      assert.equal(agent.policy(origin)?.stack, 'renegotiation')
-      const everything = JSON.stringify({ lines, attempts: events.attempts, diagnoses: events.diagnoses, fallbacks: events.fallbacks, policies: agent.policies() })
-      assert.ok(!everything.includes(squid.password))
-      assert.ok(!everything.includes(Buffer.from(`${squid.user}:${squid.password}`).toString('base64')))
-      assert.ok((await squid.waitForLog(new RegExp(`TCP_TUNNEL/200 .* CONNECT localhost:${iis.port} ${squid.user} `), 1)).length >= 1)
-    } finally {
-      events.stop()
-      await agent.close()
-    }
+    t.after(async () => { events.stop(); await agent.close() })
+    assert.equal((await send(agent, `${origin}/secure/auth`)).status, 200)
+    assert.equal(agent.policy(origin)?.stack, 'renegotiation')
+    const everything = JSON.stringify({ lines, attempts: events.attempts, diagnoses: events.diagnoses, fallbacks: events.fallbacks, policies: agent.policies() })
+    assert.ok(!everything.includes(squid.password))
+    assert.ok(!everything.includes(Buffer.from(`${squid.user}:${squid.password}`).toString('base64')))
+    assert.ok((await squid.waitForLog(new RegExp(`TCP_TUNNEL/200 .* CONNECT localhost:${iis.port} ${squid.user} `), 1)).length >= 1)
   })
 
-  test('token: the Proxy-Authorization value as given, as undici\'s ProxyAgent takes it', async () => {
+  test('token: the Proxy-Authorization value as given, as undici\'s ProxyAgent takes it', async (t) => {
     const token = `Basic ${Buffer.from(`${squid.user}:${squid.password}`).toString('base64')}`
     const agent = makeAgent({ proxy: { uri: `http://127.0.0.1:${squid.auth}`, token } })
-    try {
-      assert.equal((await send(agent, `https://localhost:${modern.port}/`)).status, 200)
-    } finally {
-      await agent.close()
-    }
+    t.after(async () => { await agent.close() })
+    assert.equal((await send(agent, `https://localhost:${modern.port}/`)).status, 200)
   })
 
   describe('a proxy failure is never a fingerprint', () => {
@@ -141,83 +134,64 @@ describe('through Squid (HTTP CONNECT)', () => {
       })
     }
 
-    test('503: the proxy cannot reach the origin (closed port)', async () => {
+    test('503: the proxy cannot reach the origin (closed port)', async (t) => {
       const closed = await freePort()
       const origin = `https://localhost:${closed}`
       const agent = makeAgent({ proxy: `http://127.0.0.1:${squid.open}` })
-      try {
-        const error = await failure(() => send(agent, `${origin}/`))
-        assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
-        assert.ok(error.statusCode === 503 || error.statusCode === 502, String(error.statusCode))
-        assert.match(error.message, /could not reach the origin/)
-        assert.equal(agent.policy(origin), undefined)
-      } finally {
-        await agent.close()
-      }
+      t.after(async () => { await agent.close() })
+      const error = await failure(() => send(agent, `${origin}/`))
+      assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
+      assert.ok(error.statusCode === 503 || error.statusCode === 502, String(error.statusCode))
+      assert.match(error.message, /could not reach the origin/)
+      assert.equal(agent.policy(origin), undefined)
     })
 
-    test('refused: nothing listens on the proxy\'s port', async () => {
+    test('refused: nothing listens on the proxy\'s port', async (t) => {
       const port = await freePort()
       const agent = makeAgent({ proxy: `http://user:refused-secret-99@127.0.0.1:${port}` })
-      try {
-        const error = await failure(() => send(agent, `https://localhost:${iis.port}/secure/x`))
-        assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
-        assert.equal(error.cause?.code, 'ECONNREFUSED')
-        assert.equal(error.proxy, `http://***@127.0.0.1:${port}`)
-        assert.ok(!error.message.includes('refused-secret-99'))
-        assert.equal(agent.policy(`https://localhost:${iis.port}`), undefined)
-      } finally {
-        await agent.close()
-      }
+      t.after(async () => { await agent.close() })
+      const error = await failure(() => send(agent, `https://localhost:${iis.port}/secure/x`))
+      assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
+      assert.equal(error.cause?.code, 'ECONNREFUSED')
+      assert.equal(error.proxy, `http://***@127.0.0.1:${port}`)
+      assert.ok(!error.message.includes('refused-secret-99'))
+      assert.equal(agent.policy(`https://localhost:${iis.port}`), undefined)
     })
 
-    test('reset: the proxy resets the connection during the CONNECT', async () => {
+    test('reset: the proxy resets the connection during the CONNECT', async (t) => {
       const box = net.createServer((socket) => { socket.once('data', () => socket.resetAndDestroy()) })
       await new Promise<void>((resolve) => box.listen(0, '127.0.0.1', resolve))
       const port = (box.address() as net.AddressInfo).port
       const events = record()
       const agent = makeAgent({ proxy: `http://127.0.0.1:${port}` })
-      try {
-        const error = await failure(() => send(agent, `https://localhost:${iis.port}/secure/x`))
-        assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
-        assert.equal(error.statusCode, undefined)
-        assert.equal(events.attempts.length, 1, 'a reset by the proxy is not retried as a reset by the origin')
-        assert.equal(events.diagnoses.length, 0)
-      } finally {
-        events.stop()
-        await agent.close()
-        box.close()
-      }
+      t.after(async () => { events.stop(); await agent.close(); box.close() })
+      const error = await failure(() => send(agent, `https://localhost:${iis.port}/secure/x`))
+      assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
+      assert.equal(error.statusCode, undefined)
+      assert.equal(events.attempts.length, 1, 'a reset by the proxy is not retried as a reset by the origin')
+      assert.equal(events.diagnoses.length, 0)
     })
 
-    test('a proxy that accepts the connection and never answers the CONNECT: a proxy error after connectTimeout', async () => {
+    test('a proxy that accepts the connection and never answers the CONNECT: a proxy error after connectTimeout', async (t) => {
       const box = net.createServer(() => {})
       await new Promise<void>((resolve) => box.listen(0, '127.0.0.1', resolve))
       const port = (box.address() as net.AddressInfo).port
       const agent = makeAgent({ proxy: `http://127.0.0.1:${port}`, connectTimeout: 300 })
-      try {
-        const error = await failure(() => send(agent, `https://localhost:${iis.port}/`))
-        assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
-        assert.match(error.message, /did not open the tunnel within 300 ms/)
-      } finally {
-        await agent.close()
-        box.close()
-      }
+      t.after(async () => { await agent.close(); box.close() })
+      const error = await failure(() => send(agent, `https://localhost:${iis.port}/`))
+      assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
+      assert.match(error.message, /did not open the tunnel within 300 ms/)
     })
 
-    test('a proxy that answers 200 then sends bytes before the client spoke is refused', async () => {
+    test('a proxy that answers 200 then sends bytes before the client spoke is refused', async (t) => {
       const box = net.createServer((socket) => { socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\n\r\n\x16\x03\x03\x00\x04\x0e\x00\x00\x00')) })
       await new Promise<void>((resolve) => box.listen(0, '127.0.0.1', resolve))
       const port = (box.address() as net.AddressInfo).port
       const agent = makeAgent({ proxy: `http://127.0.0.1:${port}` })
-      try {
-        const error = await failure(() => send(agent, `https://localhost:${iis.port}/`))
-        assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
-        assert.match(error.message, /sent bytes after its CONNECT answer/)
-      } finally {
-        await agent.close()
-        box.close()
-      }
+      t.after(async () => { await agent.close(); box.close() })
+      const error = await failure(() => send(agent, `https://localhost:${iis.port}/`))
+      assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
+      assert.match(error.message, /sent bytes after its CONNECT answer/)
     })
   })
 
@@ -299,20 +273,16 @@ describe('through Squid (HTTP CONNECT)', () => {
     }
   })
 
-  test('plain http:// origins are forwarded in absolute form as undici\'s ProxyAgent does', async () => {
+  test('plain http:// origins are forwarded in absolute form as undici\'s ProxyAgent does', async (t) => {
     const server = http.createServer((req, res) => res.end(`plain ${req.url ?? ''}`))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const port = (server.address() as net.AddressInfo).port
     const agent = makeAgent({ proxy: `http://127.0.0.1:${squid.open}` })
-    try {
-      const reply = await send(agent, `http://127.0.0.1:${port}/hello?x=1`)
-      assert.equal(reply.text, 'plain /hello?x=1')
-      const lines = await squid.waitForLog(new RegExp(`GET http://127\\.0\\.0\\.1:${port}/hello`), 1)
-      assert.equal(lines.length, 1)
-    } finally {
-      await agent.close()
-      server.close()
-    }
+    t.after(async () => { await agent.close(); server.close() })
+    const reply = await send(agent, `http://127.0.0.1:${port}/hello?x=1`)
+    assert.equal(reply.text, 'plain /hello?x=1')
+    const lines = await squid.waitForLog(new RegExp(`GET http://127\\.0\\.0\\.1:${port}/hello`), 1)
+    assert.equal(lines.length, 1)
   })
 
   test('HTTP/2 through the tunnel: an IIS-like host behind h2 gives http11-required, then the renegotiation stack over HTTP/1.1', async () => {
@@ -382,21 +352,17 @@ describe('through Squid\'s https_port (TLS to the proxy)', () => {
     }
   })
 
-  test('a proxy certificate the client does not trust is a proxy error, not a fingerprint', async () => {
+  test('a proxy certificate the client does not trust is a proxy error, not a fingerprint', async (t) => {
     const origin = `https://localhost:${iis.port}`
     const events = record(origin)
     // The agent trusts the test CA for origins; the proxy gets no CA: Node's default roots.
     const agent = makeAgent({ proxy: `https://localhost:${squid.tls}` })
-    try {
-      const error = await failure(() => send(agent, `${origin}/secure/x`))
-      assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
-      assert.match(String(error.cause?.code), /CERT|SELF_SIGNED|ISSUER|VERIFY/)
-      assert.equal(events.attempts.length, 1)
-      assert.equal(agent.policy(origin), undefined)
-    } finally {
-      events.stop()
-      await agent.close()
-    }
+    t.after(async () => { events.stop(); await agent.close() })
+    const error = await failure(() => send(agent, `${origin}/secure/x`))
+    assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
+    assert.match(String(error.cause?.code), /CERT|SELF_SIGNED|ISSUER|VERIFY/)
+    assert.equal(events.attempts.length, 1)
+    assert.equal(agent.policy(origin), undefined)
   })
 })
 
@@ -476,92 +442,72 @@ describe('through Dante (SOCKS5)', () => {
     await iis.close()
   })
 
-  test('the IIS-like host falls back through SOCKS5 with verified evidence; Dante logged a tunnel per attempt', async () => {
+  test('the IIS-like host falls back through SOCKS5 with verified evidence; Dante logged a tunnel per attempt', async (t) => {
     const origin = `https://localhost:${iis.port}`
     const agent = makeAgent({ proxy: `socks5://127.0.0.1:${dante.port}` })
-    try {
-      assert.equal((await send(agent, `${origin}/secure/socks`)).status, 200)
-      const entry = agent.policy(origin)
-      assert.equal(entry?.stack, 'renegotiation')
-      assert.equal(entry?.evidence.verified, true)
-      assert.equal(entry?.evidence.bytesReceived, 33, 'the SOCKS5 replies are not counted')
-      const opened = await dante.waitForLog(new RegExp(`pass\\(1\\): tcp/connect \\[: .* 127\\.0\\.0\\.1\\.${iis.port}$`), 2)
-      assert.equal(opened.length, 2)
-    } finally {
-      await agent.close()
-    }
+    t.after(async () => { await agent.close() })
+    assert.equal((await send(agent, `${origin}/secure/socks`)).status, 200)
+    const entry = agent.policy(origin)
+    assert.equal(entry?.stack, 'renegotiation')
+    assert.equal(entry?.evidence.verified, true)
+    assert.equal(entry?.evidence.bytesReceived, 33, 'the SOCKS5 replies are not counted')
+    const opened = await dante.waitForLog(new RegExp(`pass\\(1\\): tcp/connect \\[: .* 127\\.0\\.0\\.1\\.${iis.port}$`), 2)
+    assert.equal(opened.length, 2)
   })
 
-  test('plain http:// origins go through the SOCKS5 tunnel too', async () => {
+  test('plain http:// origins go through the SOCKS5 tunnel too', async (t) => {
     const server = http.createServer((req, res) => res.end(`socks ${req.url ?? ''}`))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const port = (server.address() as net.AddressInfo).port
     const agent = makeAgent({ proxy: `socks5://127.0.0.1:${dante.port}` })
-    try {
-      assert.equal((await send(agent, `http://127.0.0.1:${port}/x`)).text, 'socks /x')
-      assert.equal((await dante.waitForLog(new RegExp(`127\\.0\\.0\\.1\\.${port}$`), 1)).length, 1)
-    } finally {
-      await agent.close()
-      server.close()
-    }
+    t.after(async () => { await agent.close(); server.close() })
+    assert.equal((await send(agent, `http://127.0.0.1:${port}/x`)).text, 'socks /x')
+    assert.equal((await dante.waitForLog(new RegExp(`127\\.0\\.0\\.1\\.${port}$`), 1)).length, 1)
   })
 
-  test('a SOCKS5 refusal (the origin\'s port is closed) is a proxy error', async () => {
+  test('a SOCKS5 refusal (the origin\'s port is closed) is a proxy error', async (t) => {
     const closed = await freePort()
     const agent = makeAgent({ proxy: `socks5://127.0.0.1:${dante.port}` })
-    try {
-      const error = await failure(() => send(agent, `https://127.0.0.1:${closed}/`))
-      assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
-      assert.match(error.message, /refused the tunnel: connection refused/)
-      assert.equal(error.statusCode, undefined)
-    } finally {
-      await agent.close()
-    }
+    t.after(async () => { await agent.close() })
+    const error = await failure(() => send(agent, `https://127.0.0.1:${closed}/`))
+    assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
+    assert.match(error.message, /refused the tunnel: connection refused/)
+    assert.equal(error.statusCode, undefined)
   })
 
-  test('a SOCKS5 server that requires username/password: without them, and with wrong ones, a proxy error that shows no password', async () => {
+  test('a SOCKS5 server that requires username/password: without them, and with wrong ones, a proxy error that shows no password', async (t) => {
     const strict = await startDante({ method: 'username' })
     const none = makeAgent({ proxy: `socks5://127.0.0.1:${strict.port}` })
     const wrong = makeAgent({ proxy: `socks5://nobody-here:socks-secret-42@127.0.0.1:${strict.port}` })
-    try {
-      const missing = await failure(() => send(none, `https://localhost:${iis.port}/`))
-      assert.equal(missing.code, 'TLS_FALLBACK_PROXY_ERROR')
-      assert.match(missing.message, /requires a username and password/)
-      const refused = await failure(() => send(wrong, `https://localhost:${iis.port}/`))
-      assert.equal(refused.code, 'TLS_FALLBACK_PROXY_ERROR')
-      assert.match(refused.message, /refused the username and password/)
-      assert.equal(refused.proxy, `socks5://***@127.0.0.1:${strict.port}`)
-      assert.ok(!refused.message.includes('socks-secret-42'))
-    } finally {
-      await none.close()
-      await wrong.close()
-      await strict.close()
-    }
+    t.after(async () => { await none.close(); await wrong.close(); await strict.close() })
+    const missing = await failure(() => send(none, `https://localhost:${iis.port}/`))
+    assert.equal(missing.code, 'TLS_FALLBACK_PROXY_ERROR')
+    assert.match(missing.message, /requires a username and password/)
+    const refused = await failure(() => send(wrong, `https://localhost:${iis.port}/`))
+    assert.equal(refused.code, 'TLS_FALLBACK_PROXY_ERROR')
+    assert.match(refused.message, /refused the username and password/)
+    assert.equal(refused.proxy, `socks5://***@127.0.0.1:${strict.port}`)
+    assert.ok(!refused.message.includes('socks-secret-42'))
   })
 
-  test('a SOCKS5 server that checks username/password (microsocks): the right ones open the tunnel and the IIS-like host falls back through it; wrong ones are a proxy error that shows no password', async () => {
+  test('a SOCKS5 server that checks username/password (microsocks): the right ones open the tunnel and the IIS-like host falls back through it; wrong ones are a proxy error that shows no password', async (t) => {
     const socks = await startMicrosocks({ user: 'utf-user', password: 'socks pass/42' })
     const origin = `https://localhost:${iis.port}`
     const proxy = `socks5://utf-user:${encodeURIComponent('socks pass/42')}@127.0.0.1:${socks.port}`
     const { logger, lines } = memoryLogger()
     const agent = makeAgent({ proxy, logger })
     const wrong = makeAgent({ proxy: `socks5://utf-user:not-it-77@127.0.0.1:${socks.port}` })
-    try {
-      const reply = await send(agent, `${origin}/secure`)
-      assert.equal(reply.status, 200)
-      assert.equal(agent.policy(origin)?.stack, 'renegotiation')
-      assert.equal(agent.policy(origin)?.evidence.verified, true)
-      assert.ok(!JSON.stringify(lines).includes('socks pass'), 'no password in the logs')
-      const refused = await failure(() => send(wrong, `${origin}/`))
-      assert.equal(refused.code, 'TLS_FALLBACK_PROXY_ERROR')
-      assert.equal(refused.proxy, `socks5://***@127.0.0.1:${socks.port}`)
-      assert.ok(!refused.message.includes('not-it-77'))
-      // The same route with the wrong password fails: the answer above came through the authenticated tunnel.
-      assert.equal(wrong.policy(origin), undefined)
-    } finally {
-      await agent.close()
-      await wrong.close()
-      await socks.close()
-    }
+    t.after(async () => { await agent.close(); await wrong.close(); await socks.close() })
+    const reply = await send(agent, `${origin}/secure`)
+    assert.equal(reply.status, 200)
+    assert.equal(agent.policy(origin)?.stack, 'renegotiation')
+    assert.equal(agent.policy(origin)?.evidence.verified, true)
+    assert.ok(!JSON.stringify(lines).includes('socks pass'), 'no password in the logs')
+    const refused = await failure(() => send(wrong, `${origin}/`))
+    assert.equal(refused.code, 'TLS_FALLBACK_PROXY_ERROR')
+    assert.equal(refused.proxy, `socks5://***@127.0.0.1:${socks.port}`)
+    assert.ok(!refused.message.includes('not-it-77'))
+    // The same route with the wrong password fails: the answer above came through the authenticated tunnel.
+    assert.equal(wrong.policy(origin), undefined)
   })
 })

@@ -9,25 +9,13 @@ import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, validateEntry, ty
 import { startModern, type ModernServer } from './servers/modern.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
 import { makeAgent, memoryLogger, record, send } from './helpers.ts'
+import { policyEntry as entry } from './helpers/stores.ts'
 
 const TTL = 60_000
 /** The largest time a Date can hold: 13 September 275760. */
 const YEAR_275760 = 8.64e15
 /** 1 January 2100. */
 const YEAR_2100 = 4_102_444_800_000
-
-function entry (origin: string, overrides: Partial<PolicyEntry> = {}): PolicyEntry {
-  const now = Date.now()
-  return {
-    origin,
-    stack: 'renegotiation',
-    fingerprint: 'renegotiation-refused',
-    evidence: { errorCode: 'ECONNRESET', tlsVersion: 'TLSv1.2', cipher: null, bytesReceived: 33, bytesSent: 131, plaintextReceived: 0, verified: true, summary: 'test' },
-    learnedAt: now,
-    expiresAt: now + TTL,
-    ...overrides
-  }
-}
 
 /** A custom store that hands out whatever object it is given, as a buggy or hostile store would. */
 function customStore (objects: Map<string, unknown>): PolicyCache {
@@ -45,7 +33,7 @@ describe('a store entry is copied, validated and capped once', () => {
   before(async () => { server = await startModern() })
   after(async () => { await server.close() })
 
-  test('a custom store\'s entry whose stack is an accessor passes the host check once, then names legacy-server-connect: the agent only uses its copy', async () => {
+  test('a custom store\'s entry whose stack is an accessor passes the host check once, then names legacy-server-connect: the agent only uses its copy', async (t) => {
     const origin = `https://localhost:${server.port}`
     let reads = 0
     const hostile = { ...entry(origin) } as Record<string, unknown>
@@ -53,30 +41,22 @@ describe('a store entry is copied, validated and capped once', () => {
     Object.defineProperty(hostile, 'stack', { enumerable: true, get: () => ++reads <= 3 ? 'renegotiation' : 'legacy-server-connect' })
     const events = record(origin)
     const agent = makeAgent({ cache: customStore(new Map([[origin, hostile]])), logger: memoryLogger().logger })
-    try {
-      assert.equal((await send(agent, `${origin}/`)).status, 200)
-      assert.equal((await send(agent, `${origin}/`)).status, 200)
-      assert.deepEqual(events.attempts.map((a) => a.stack), ['renegotiation', 'renegotiation'], 'never the legacy-server-connect stack')
-      assert.equal(reads, 1, 'the store\'s object was read once, into a copy')
-    } finally {
-      events.stop()
-      await agent.close()
-    }
+    t.after(async () => { events.stop(); await agent.close() })
+    assert.equal((await send(agent, `${origin}/`)).status, 200)
+    assert.equal((await send(agent, `${origin}/`)).status, 200)
+    assert.deepEqual(events.attempts.map((a) => a.stack), ['renegotiation', 'renegotiation'], 'never the legacy-server-connect stack')
+    assert.equal(reads, 1, 'the store\'s object was read once, into a copy')
   })
 
-  test('a custom store\'s entry that expires in the year 275760 lasts no longer than learnedAt + ttl', async () => {
+  test('a custom store\'s entry that expires in the year 275760 lasts no longer than learnedAt + ttl', async (t) => {
     const origin = `https://localhost:${server.port}`
     const now = Date.now()
     const stale = entry(origin, { learnedAt: now - TTL - 1_000, expiresAt: YEAR_275760 })
     const events = record(origin)
     const agent = makeAgent({ cache: customStore(new Map([[origin, stale]])), logger: memoryLogger().logger })
-    try {
-      assert.equal((await send(agent, `${origin}/`)).status, 200)
-      assert.deepEqual(events.attempts.map((a) => a.stack), ['strict'], 'the entry had expired: learned more than ttl ago')
-    } finally {
-      events.stop()
-      await agent.close()
-    }
+    t.after(async () => { events.stop(); await agent.close() })
+    assert.equal((await send(agent, `${origin}/`)).status, 200)
+    assert.deepEqual(events.attempts.map((a) => a.stack), ['strict'], 'the entry had expired: learned more than ttl ago')
   })
 
   test('validateEntry reads each property of a Proxy once, and a throwing getter is a reason, not a crash', () => {
@@ -119,36 +99,30 @@ describe('FilePolicyCache: entries from the file are capped', () => {
   before(async () => { dir = await mkdtemp(join(tmpdir(), 'tls-fallback-entries-')) })
   after(async () => { await rm(dir, { recursive: true, force: true }) })
 
-  test('an entry that expires in the year 275760 is capped at learnedAt + ttl', async () => {
+  test('an entry that expires in the year 275760 is capped at learnedAt + ttl', async (t) => {
     const path = join(dir, 'forever.json')
     const origin = 'https://forever.example.test'
     const learned = entry(origin, { expiresAt: YEAR_275760 })
     await writeFile(path, JSON.stringify({ version: 1, entries: { [origin]: learned } }))
     const cache = new FilePolicyCache({ path, ttl: TTL, logger: memoryLogger().logger })
-    try {
-      assert.equal(cache.get(origin)?.expiresAt, learned.learnedAt + TTL)
-    } finally {
-      await cache.close()
-    }
+    t.after(async () => { await cache.close() })
+    assert.equal(cache.get(origin)?.expiresAt, learned.learnedAt + TTL)
   })
 
-  test('an entry learned "in the year 2100" is refused, and loses the merge against a change of ours', async () => {
+  test('an entry learned "in the year 2100" is refused, and loses the merge against a change of ours', async (t) => {
     const path = join(dir, 'future.json')
     const origin = 'https://future.example.test'
     await writeFile(path, JSON.stringify({ version: 1, entries: { [origin]: entry(origin, { learnedAt: YEAR_2100, expiresAt: YEAR_2100 + TTL }) } }))
     const { logger, lines } = memoryLogger()
     const cache = new FilePolicyCache({ path, ttl: TTL, writeDelay: 0, logger })
-    try {
-      assert.equal(cache.get(origin), undefined)
-      assert.ok(lines.some((l) => l.level === 'warn' && /learnedAt is in the future/.test(l.msg ?? '')))
-      cache.set(origin, entry(origin, { stack: 'tls13' }))
-      await cache.flush()
-      const onDisk = JSON.parse(await readFile(path, 'utf8'))
-      assert.equal(onDisk.entries[origin].stack, 'tls13', 'our newer entry is on disk')
-      assert.ok(onDisk.entries[origin].learnedAt <= Date.now())
-    } finally {
-      await cache.close()
-    }
+    t.after(async () => { await cache.close() })
+    assert.equal(cache.get(origin), undefined)
+    assert.ok(lines.some((l) => l.level === 'warn' && /learnedAt is in the future/.test(l.msg ?? '')))
+    cache.set(origin, entry(origin, { stack: 'tls13' }))
+    await cache.flush()
+    const onDisk = JSON.parse(await readFile(path, 'utf8'))
+    assert.equal(onDisk.entries[origin].stack, 'tls13', 'our newer entry is on disk')
+    assert.ok(onDisk.entries[origin].learnedAt <= Date.now())
   })
 })
 
@@ -164,39 +138,33 @@ describe('RedisPolicyCache with a real redis-server: entries from Redis are capp
     await redis.close()
   })
 
-  test('an entry that expires in the year 275760 is capped at learnedAt + ttl, on load at start and on load(origin)', async () => {
+  test('an entry that expires in the year 275760 is capped at learnedAt + ttl, on load at start and on load(origin)', async (t) => {
     const early = 'https://early.example.test'
     const late = 'https://late.example.test'
     await raw.set(`caps:policy:${early}`, JSON.stringify(entry(early, { expiresAt: YEAR_275760 })))
     const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'caps:', ttl: TTL, logger: memoryLogger().logger })
-    try {
-      await store.ready
-      const loaded = store.get(early) as PolicyEntry
-      assert.equal(loaded.expiresAt, loaded.learnedAt + TTL)
-      await raw.set(`caps:policy:${late}`, JSON.stringify(entry(late, { expiresAt: YEAR_275760 })))
-      const looked = await store.load(late) as PolicyEntry
-      assert.equal(looked.expiresAt, looked.learnedAt + TTL)
-    } finally {
-      await store.close()
-    }
+    t.after(async () => { await store.close() })
+    await store.ready
+    const loaded = store.get(early) as PolicyEntry
+    assert.equal(loaded.expiresAt, loaded.learnedAt + TTL)
+    await raw.set(`caps:policy:${late}`, JSON.stringify(entry(late, { expiresAt: YEAR_275760 })))
+    const looked = await store.load(late) as PolicyEntry
+    assert.equal(looked.expiresAt, looked.learnedAt + TTL)
   })
 
-  test('an entry learned "in the year 2100" is refused, by key and by pub/sub', async () => {
+  test('an entry learned "in the year 2100" is refused, by key and by pub/sub', async (t) => {
     const origin = 'https://future.example.test'
     const poisoned = entry(origin, { learnedAt: YEAR_2100, expiresAt: YEAR_2100 + TTL })
     await raw.set(`future:policy:${origin}`, JSON.stringify(poisoned))
     const { logger, lines } = memoryLogger()
     const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'future:', ttl: TTL, logger })
-    try {
-      await store.ready
-      assert.equal(store.get(origin), undefined)
-      await raw.publish('future:changes', JSON.stringify({ id: 'someone-else', origin, entry: poisoned }))
-      const deadline = Date.now() + 3_000
-      while (lines.filter((l) => /learnedAt is in the future/.test(l.msg ?? '')).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
-      assert.equal(lines.filter((l) => /learnedAt is in the future/.test(l.msg ?? '')).length, 2)
-      assert.equal(store.get(origin), undefined)
-    } finally {
-      await store.close()
-    }
+    t.after(async () => { await store.close() })
+    await store.ready
+    assert.equal(store.get(origin), undefined)
+    await raw.publish('future:changes', JSON.stringify({ id: 'someone-else', origin, entry: poisoned }))
+    const deadline = Date.now() + 3_000
+    while (lines.filter((l) => /learnedAt is in the future/.test(l.msg ?? '')).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.equal(lines.filter((l) => /learnedAt is in the future/.test(l.msg ?? '')).length, 2)
+    assert.equal(store.get(origin), undefined)
   })
 })

@@ -14,6 +14,7 @@ import { internStats } from '../src/policy/memory-cache.ts'
 import { StoreSupport, STORE_WARNINGS_PER_INTERVAL } from '../src/policy/store-support.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
 import { failure, memoryLogger, warnings } from './helpers.ts'
+import { eventually as eventuallyWithin, policyEntry } from './helpers/stores.ts'
 
 const TTL = 60_000
 const MiB = 1024 * 1024
@@ -22,24 +23,11 @@ const HOSTILE = 'https://x.example\n{"level":50,"msg":"forged line"}\u001b]0;pwn
 const RAW_CONTROL = /[\n\r\u001b\u0007\u009b]/ // eslint-disable-line no-control-regex
 
 function entry (origin: string, overrides: Partial<PolicyEntry> = {}, evidence: Partial<PolicyEntry['evidence']> = {}): PolicyEntry {
-  const now = Date.now()
-  return {
-    origin,
-    stack: 'renegotiation',
-    fingerprint: 'renegotiation-refused',
-    evidence: { errorCode: 'ECONNRESET', tlsVersion: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-GCM-SHA256', bytesReceived: 33, bytesSent: 131, plaintextReceived: 0, verified: true, summary: 'test', ...evidence },
-    learnedAt: now,
-    expiresAt: now + TTL,
-    ...overrides
-  }
+  return policyEntry(origin, overrides, { cipher: 'ECDHE-RSA-AES128-GCM-SHA256', ...evidence }, TTL)
 }
 
 async function eventually (check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not in time: ${what}`)
-    await sleep(20)
-  }
+  await eventuallyWithin(check, what, ms)
 }
 
 describe('entry bounds: every string kept is bounded', () => {
@@ -69,101 +57,89 @@ describe('RedisPolicyCache with a real redis-server: a peer that can publish or 
     await redis.close()
   })
 
-  test('64 entries of 2 MiB published on the channel are refused before they are parsed; nothing of them is kept', async () => {
+  test('64 entries of 2 MiB published on the channel are refused before they are parsed; nothing of them is kept', async (t) => {
     const { logger, lines } = memoryLogger()
     const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'big:', ttl: TTL, logger })
-    try {
-      await store.ready
-      const before = internStats().bytes
-      for (let i = 0; i < 64; i++) {
-        const origin = `https://big${i}.example`
-        await raw.publish('big:changes', JSON.stringify({ id: 'peer', origin, entry: entry(origin, {}, { summary: `${i}`.padEnd(2 * MiB, 'x') }) }))
-      }
-      await raw.publish('big:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
-      await eventually(() => store.get('https://sentinel.example') !== undefined, 'the sentinel after the 64 messages')
-      for (let i = 0; i < 64; i++) assert.equal(store.get(`https://big${i}.example`), undefined, `entry ${i} refused`)
-      assert.ok(internStats().bytes - before < 4_096, `interning grew by ${internStats().bytes - before} bytes`)
-      const refused = lines.filter((l) => /larger than/.test(l.msg ?? ''))
-      assert.ok(refused.length >= 1 && refused.length <= STORE_WARNINGS_PER_INTERVAL, `${refused.length} warnings`)
-    } finally {
-      await store.close()
+    t.after(async () => { await store.close() })
+    await store.ready
+    const before = internStats().bytes
+    for (let i = 0; i < 64; i++) {
+      const origin = `https://big${i}.example`
+      await raw.publish('big:changes', JSON.stringify({ id: 'peer', origin, entry: entry(origin, {}, { summary: `${i}`.padEnd(2 * MiB, 'x') }) }))
     }
+    await raw.publish('big:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
+    await eventually(() => store.get('https://sentinel.example') !== undefined, 'the sentinel after the 64 messages')
+    for (let i = 0; i < 64; i++) assert.equal(store.get(`https://big${i}.example`), undefined, `entry ${i} refused`)
+    assert.ok(internStats().bytes - before < 4_096, `interning grew by ${internStats().bytes - before} bytes`)
+    const refused = lines.filter((l) => /larger than/.test(l.msg ?? ''))
+    assert.ok(refused.length >= 1 && refused.length <= STORE_WARNINGS_PER_INTERVAL, `${refused.length} warnings`)
   })
 
-  test('a Redis value of 2 MiB is refused before it is parsed, at start (SCAN) and by load(origin)', async () => {
+  test('a Redis value of 2 MiB is refused before it is parsed, at start (SCAN) and by load(origin)', async (t) => {
     const early = 'https://early-big.example'
     const late = 'https://late-big.example'
     const big = (origin: string): string => JSON.stringify(entry(origin, {}, { summary: 'y'.repeat(2 * MiB) }))
     await raw.set(`bigkey:policy:${early}`, big(early))
     const { logger, lines } = memoryLogger()
     const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'bigkey:', ttl: TTL, logger })
-    try {
-      await store.ready
-      assert.equal(store.get(early), undefined)
-      await raw.set(`bigkey:policy:${late}`, big(late))
-      assert.equal(await store.load(late), undefined)
-      assert.equal(lines.filter((l) => new RegExp(`larger than ${MAX_ENTRY_BYTES} bytes`).test(l.msg ?? '')).length, 2)
-    } finally {
-      await store.close()
-    }
+    t.after(async () => { await store.close() })
+    await store.ready
+    assert.equal(store.get(early), undefined)
+    await raw.set(`bigkey:policy:${late}`, big(late))
+    assert.equal(await store.load(late), undefined)
+    assert.equal(lines.filter((l) => new RegExp(`larger than ${MAX_ENTRY_BYTES} bytes`).test(l.msg ?? '')).length, 2)
   })
 
-  test('4,000 distinct valid entries with long summaries: the interning tables stay under their bound, and let go once the entries are deleted', async () => {
+  test('4,000 distinct valid entries with long summaries: the interning tables stay under their bound, and let go once the entries are deleted', async (t) => {
     const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'many:', ttl: TTL, logger: memoryLogger().logger })
     const count = 4_000
-    try {
-      await store.ready
-      const baseline = internStats().bytes
-      let peak = 0
-      for (let i = 0; i < count; i++) {
-        const origin = `https://many${i}.example`
-        // Each differs in its summary (500 characters) and its byte counts: nothing can be shared.
-        const e = entry(origin, {}, { bytesSent: i, summary: `${i} `.padEnd(500, 'z') })
-        await raw.publish('many:changes', JSON.stringify({ id: 'peer', origin, entry: e }))
-        if (i % 500 === 499) peak = Math.max(peak, internStats().bytes)
-      }
-      await eventually(() => store.get(`https://many${count - 1}.example`) !== undefined, 'the last entry')
-      assert.equal(store.entries().length, count, 'every entry is valid and kept')
-      const full = internStats()
-      peak = Math.max(peak, full.bytes)
-      assert.ok(peak <= full.maxBytes, `${peak} bytes held, bound ${full.maxBytes}`)
-      for (const [name, table] of Object.entries(full.tables)) assert.ok(table.bytes <= table.maxBytes, `${name}: ${table.bytes} > ${table.maxBytes}`)
-      assert.ok(full.tables.evidences.bytes > MiB, `the bound was reached: evidences hold ${full.tables.evidences.bytes} bytes`)
-      for (let i = 0; i < count; i++) await raw.publish('many:changes', JSON.stringify({ id: 'peer', origin: `https://many${i}.example`, entry: null }))
-      await eventually(() => store.entries().length === 0, 'every entry deleted')
-      const after = internStats()
-      assert.ok(after.bytes - baseline <= 1_024, `after the deletions the tables hold ${after.bytes} bytes (${baseline} before)`)
-    } finally {
-      await store.close()
+    t.after(async () => { await store.close() })
+    await store.ready
+    const baseline = internStats().bytes
+    let peak = 0
+    for (let i = 0; i < count; i++) {
+      const origin = `https://many${i}.example`
+      // Each differs in its summary (500 characters) and its byte counts: nothing can be shared.
+      const e = entry(origin, {}, { bytesSent: i, summary: `${i} `.padEnd(500, 'z') })
+      await raw.publish('many:changes', JSON.stringify({ id: 'peer', origin, entry: e }))
+      if (i % 500 === 499) peak = Math.max(peak, internStats().bytes)
     }
+    await eventually(() => store.get(`https://many${count - 1}.example`) !== undefined, 'the last entry')
+    assert.equal(store.entries().length, count, 'every entry is valid and kept')
+    const full = internStats()
+    peak = Math.max(peak, full.bytes)
+    assert.ok(peak <= full.maxBytes, `${peak} bytes held, bound ${full.maxBytes}`)
+    for (const [name, table] of Object.entries(full.tables)) assert.ok(table.bytes <= table.maxBytes, `${name}: ${table.bytes} > ${table.maxBytes}`)
+    assert.ok(full.tables.evidences.bytes > MiB, `the bound was reached: evidences hold ${full.tables.evidences.bytes} bytes`)
+    for (let i = 0; i < count; i++) await raw.publish('many:changes', JSON.stringify({ id: 'peer', origin: `https://many${i}.example`, entry: null }))
+    await eventually(() => store.entries().length === 0, 'every entry deleted')
+    const after = internStats()
+    assert.ok(after.bytes - baseline <= 1_024, `after the deletions the tables hold ${after.bytes} bytes (${baseline} before)`)
   })
 
-  test('2,001 junk messages with newlines and ESC in origin: a bounded number of warnings (logger), none with a raw control character', async () => {
+  test('2,001 junk messages with newlines and ESC in origin: a bounded number of warnings (logger), none with a raw control character', async (t) => {
     const { logger, lines } = memoryLogger()
     const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'junk:', ttl: TTL, logger })
-    try {
-      await store.ready
-      for (let i = 0; i < 2_001; i++) {
-        // Alternately: an entry for another origin under a hostile key, and a hostile origin alone.
-        const message = i % 2 === 0
-          ? { id: 'peer', origin: `${HOSTILE}${i}`, entry: entry('https://a.example') }
-          : { id: 'peer', origin: `${HOSTILE}${i}`, entry: null }
-        await raw.publish('junk:changes', JSON.stringify(message))
-      }
-      await raw.publish('junk:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
-      await eventually(() => store.get('https://sentinel.example') !== undefined, 'the sentinel after the junk')
-      const warned = lines.filter((l) => l.level === 'warn')
-      assert.ok(warned.length >= 1 && warned.length <= STORE_WARNINGS_PER_INTERVAL, `${warned.length} warnings for 2,001 messages`)
-      for (const line of warned) {
-        assert.doesNotMatch(line.msg ?? '', RAW_CONTROL, line.msg)
-        for (const value of Object.values(line.obj as Record<string, unknown>)) {
-          if (typeof value === 'string') assert.doesNotMatch(value, RAW_CONTROL, value)
-        }
-      }
-      assert.ok(warned.some((l) => (l.msg ?? '').includes('\\n{\\"level\\":50')), 'the origin is shown escaped')
-    } finally {
-      await store.close()
+    t.after(async () => { await store.close() })
+    await store.ready
+    for (let i = 0; i < 2_001; i++) {
+      // Alternately: an entry for another origin under a hostile key, and a hostile origin alone.
+      const message = i % 2 === 0
+        ? { id: 'peer', origin: `${HOSTILE}${i}`, entry: entry('https://a.example') }
+        : { id: 'peer', origin: `${HOSTILE}${i}`, entry: null }
+      await raw.publish('junk:changes', JSON.stringify(message))
     }
+    await raw.publish('junk:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
+    await eventually(() => store.get('https://sentinel.example') !== undefined, 'the sentinel after the junk')
+    const warned = lines.filter((l) => l.level === 'warn')
+    assert.ok(warned.length >= 1 && warned.length <= STORE_WARNINGS_PER_INTERVAL, `${warned.length} warnings for 2,001 messages`)
+    for (const line of warned) {
+      assert.doesNotMatch(line.msg ?? '', RAW_CONTROL, line.msg)
+      for (const value of Object.values(line.obj as Record<string, unknown>)) {
+        if (typeof value === 'string') assert.doesNotMatch(value, RAW_CONTROL, value)
+      }
+    }
+    assert.ok(warned.some((l) => (l.msg ?? '').includes('\\n{\\"level\\":50')), 'the origin is shown escaped')
   })
 
   test('2,001 junk messages without a logger: a bounded number of process warnings, none with a raw control character; keys from SCAN are quoted too', async () => {
@@ -209,19 +185,16 @@ describe('FilePolicyCache: the file\'s size, kind and name', () => {
   before(async () => { dir = await mkdtemp(join(tmpdir(), 'tls-fallback-limits-')) })
   after(async () => { await rm(dir, { recursive: true, force: true }) })
 
-  test('a file larger than its bound is not read: its entries are not kept, one warning says why', async () => {
+  test('a file larger than its bound is not read: its entries are not kept, one warning says why', async (t) => {
     const path = join(dir, 'huge.json')
     const origin = 'https://huge.example'
     // max 10: the bound is MIN_FILE_BYTES (1 MiB); this file is valid JSON of 2 MiB.
     await writeFile(path, JSON.stringify({ version: 1, entries: { [origin]: entry(origin) }, padding: 'p'.repeat(2 * MiB) }))
     const { logger, lines } = memoryLogger()
     const cache = new FilePolicyCache({ path, max: 10, ttl: TTL, logger })
-    try {
-      assert.equal(cache.get(origin), undefined)
-      assert.equal(lines.filter((l) => /is larger than 1048576 bytes/.test(l.msg ?? '')).length, 1)
-    } finally {
-      await cache.close()
-    }
+    t.after(async () => { await cache.close() })
+    assert.equal(cache.get(origin), undefined)
+    assert.equal(lines.filter((l) => /is larger than 1048576 bytes/.test(l.msg ?? '')).length, 1)
   })
 
   test('a FIFO in the file\'s place is refused at construction instead of blocking the process', async () => {
@@ -239,20 +212,17 @@ describe('FilePolicyCache: the file\'s size, kind and name', () => {
     assert.match(out, /^TLS_FALLBACK_INVALID_OPTION TlsFallbackAgent: FilePolicyCache.path is not a regular file/)
   })
 
-  test('a file name with a newline and ESC is quoted in the warnings', async () => {
+  test('a file name with a newline and ESC is quoted in the warnings', async (t) => {
     const path = join(dir, 'evil\n[fake] line\u001b]0;t\u0007.json')
     await writeFile(path, 'not json')
     const { logger, lines } = memoryLogger()
     const cache = new FilePolicyCache({ path, ttl: TTL, logger })
-    try {
-      const line = lines.find((l) => /is not JSON/.test(l.msg ?? ''))
-      assert.ok(line !== undefined)
-      assert.doesNotMatch(line.msg ?? '', RAW_CONTROL, line.msg)
-      assert.doesNotMatch(String(line.obj.path), RAW_CONTROL)
-      assert.ok((line.msg ?? '').includes('evil\\n[fake] line\\u001b]0;t\\u0007.json"'), line.msg)
-    } finally {
-      await cache.close()
-    }
+    t.after(async () => { await cache.close() })
+    const line = lines.find((l) => /is not JSON/.test(l.msg ?? ''))
+    assert.ok(line !== undefined)
+    assert.doesNotMatch(line.msg ?? '', RAW_CONTROL, line.msg)
+    assert.doesNotMatch(String(line.obj.path), RAW_CONTROL)
+    assert.ok((line.msg ?? '').includes('evil\\n[fake] line\\u001b]0;t\\u0007.json"'), line.msg)
   })
 })
 
@@ -324,7 +294,7 @@ describe('MemoryPolicyCache gives back what it shared', () => {
 })
 
 describe('the agent shows what a store says changed, escaped', () => {
-  test('a custom store reports changes with a newline and ESC in origin and stack, and an entry whose getter throws: escaped debug lines, nothing thrown into the store', async () => {
+  test('a custom store reports changes with a newline and ESC in origin and stack, and an entry whose getter throws: escaped debug lines, nothing thrown into the store', async (t) => {
     let listener: ((origin: string, entry: PolicyEntry | undefined) => void) | undefined
     const store = {
       ttl: TTL,
@@ -336,21 +306,18 @@ describe('the agent shows what a store says changed, escaped', () => {
     }
     const { logger, lines } = memoryLogger()
     const agent = new TlsFallbackAgent({ cache: store, logger })
-    try {
-      assert.ok(listener !== undefined)
-      listener(HOSTILE, { ...entry('https://a.example'), stack: HOSTILE as never })
-      listener(HOSTILE, undefined)
-      listener('https://b.example', Object.defineProperty({}, 'stack', { get: () => { throw new Error('boom') } }) as PolicyEntry)
-      const shown = lines.filter((l) => /elsewhere/.test(l.msg ?? ''))
-      assert.equal(shown.length, 3)
-      for (const line of shown) {
-        assert.doesNotMatch(line.msg ?? '', RAW_CONTROL, line.msg)
-        for (const value of Object.values(line.obj as Record<string, unknown>)) {
-          if (typeof value === 'string') assert.doesNotMatch(value, RAW_CONTROL, value)
-        }
+    t.after(async () => { await agent.close() })
+    assert.ok(listener !== undefined)
+    listener(HOSTILE, { ...entry('https://a.example'), stack: HOSTILE as never })
+    listener(HOSTILE, undefined)
+    listener('https://b.example', Object.defineProperty({}, 'stack', { get: () => { throw new Error('boom') } }) as PolicyEntry)
+    const shown = lines.filter((l) => /elsewhere/.test(l.msg ?? ''))
+    assert.equal(shown.length, 3)
+    for (const line of shown) {
+      assert.doesNotMatch(line.msg ?? '', RAW_CONTROL, line.msg)
+      for (const value of Object.values(line.obj as Record<string, unknown>)) {
+        if (typeof value === 'string') assert.doesNotMatch(value, RAW_CONTROL, value)
       }
-    } finally {
-      await agent.close()
     }
   })
 })
@@ -367,7 +334,7 @@ describe('RedisPolicyCache: ready means loaded and listening', () => {
     await redis.close()
   })
 
-  test('an entry published as soon as ready resolves is heard, even when the subscriber connection is slower than the load', async () => {
+  test('an entry published as soon as ready resolves is heard, even when the subscriber connection is slower than the load', async (t) => {
     const client = new Redis(redis.url)
     const duplicate = client.duplicate.bind(client)
     // A real subscriber connection whose SUBSCRIBE goes out 300 ms late (a slow or distant link).
@@ -378,17 +345,13 @@ describe('RedisPolicyCache: ready means loaded and listening', () => {
       return subscriber
     }) as typeof client.duplicate
     const store = new RedisPolicyCache({ client: client as unknown as RedisClient, keyPrefix: 'ready:', ttl: TTL, loadTimeout: 2_000, logger: memoryLogger().logger })
-    try {
-      await store.ready
-      const origin = 'https://ready.example'
-      await raw.publish('ready:changes', JSON.stringify({ id: 'peer', origin, entry: entry(origin) }))
-      await raw.publish('ready:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
-      const deadline = Date.now() + 3_000
-      while (store.get('https://sentinel.example') === undefined && Date.now() < deadline) await sleep(10)
-      assert.ok(store.get(origin) !== undefined, 'the change published right after ready was heard')
-    } finally {
-      await store.close()
-      client.disconnect()
-    }
+    t.after(async () => { await store.close(); client.disconnect() })
+    await store.ready
+    const origin = 'https://ready.example'
+    await raw.publish('ready:changes', JSON.stringify({ id: 'peer', origin, entry: entry(origin) }))
+    await raw.publish('ready:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
+    const deadline = Date.now() + 3_000
+    while (store.get('https://sentinel.example') === undefined && Date.now() < deadline) await sleep(10)
+    assert.ok(store.get(origin) !== undefined, 'the change published right after ready was heard')
   })
 })

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import net from 'node:net'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, type PolicyCache } from '../src/index.ts'
@@ -12,50 +10,7 @@ import { startIisLike, type TestServer } from './servers/iis.ts'
 import { freePort } from './servers/ports.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
 import { failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
-
-interface Replica {
-  /** The ready line: with `first` in the config, the outcome of the request sent at start. */
-  started: any
-  send: (command: object) => Promise<any>
-  close: () => Promise<void>
-}
-
-/** A separate process with its own agent and store (test/fixtures/store-worker.ts). */
-async function startReplica (config: object): Promise<Replica> {
-  const child = spawn(process.execPath, [new URL('./fixtures/store-worker.ts', import.meta.url).pathname, JSON.stringify(config)], {
-    stdio: ['pipe', 'pipe', 'inherit']
-  })
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
-  const next = async (): Promise<any> => {
-    const line = await lines.next()
-    if (line.done === true) throw new Error('the replica exited')
-    return JSON.parse(line.value)
-  }
-  const started = await next()
-  assert.equal(started.ready, true)
-  return {
-    started,
-    send: async (command) => {
-      child.stdin.write(JSON.stringify(command) + '\n')
-      return await next()
-    },
-    close: async () => {
-      if (child.exitCode === null) {
-        child.stdin.write(JSON.stringify({ cmd: 'close' }) + '\n')
-        await next().catch(() => {})
-        await new Promise((resolve) => child.once('exit', resolve))
-      }
-    }
-  }
-}
-
-async function eventually (check: () => Promise<boolean>, ms = 3_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await sleep(20)
-  }
-}
+import { eventually, policyEntry as entry, startReplica } from './helpers/stores.ts'
 
 describe('FilePolicyCache', () => {
   let iis: TestServer
@@ -134,7 +89,7 @@ describe('FilePolicyCache', () => {
     await local.close()
   })
 
-  test('a malformed file is ignored with a warning, and a poisoned entry is never used', async () => {
+  test('a malformed file is ignored with a warning, and a poisoned entry is never used', async (t) => {
     const path = join(dir, 'poisoned.json')
     await writeFile(path, '{ not json')
     const { logger, lines } = memoryLogger()
@@ -156,16 +111,11 @@ describe('FilePolicyCache', () => {
     assert.ok(warned.lines.some((l) => /unknown stack/.test(l.msg ?? '')), 'the malformed entry is reported')
     const events = record(origin)
     const agent = makeAgent({ cache, logger: warned.logger })
-    try {
-      const reply = await send(agent, `${origin}/secure`)
-      assert.equal(reply.status, 200)
-      assert.deepEqual(events.attempts.map((a) => a.stack), ['strict', 'renegotiation'], 'the legacy entry was not used')
-      assert.ok(warned.lines.some((l) => /ignoring the cached policy/.test(l.msg ?? '')))
-    } finally {
-      events.stop()
-      await agent.close()
-      await cache.close()
-    }
+    t.after(async () => { events.stop(); await agent.close(); await cache.close() })
+    const reply = await send(agent, `${origin}/secure`)
+    assert.equal(reply.status, 200)
+    assert.deepEqual(events.attempts.map((a) => a.stack), ['strict', 'renegotiation'], 'the legacy entry was not used')
+    assert.ok(warned.lines.some((l) => /ignoring the cached policy/.test(l.msg ?? '')))
   })
 })
 
@@ -273,7 +223,7 @@ describe('RedisPolicyCache with a real redis-server', () => {
       // b was already running: the policy arrives by pub/sub, within a second, without a request.
       const origin = `https://localhost:${iis.port}`
       const started = Date.now()
-      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy !== null, 1_000)
+      await eventually(async () => (await b.send({ cmd: 'policy', origin })).policy !== null, 'condition', 1_000)
       assert.ok(Date.now() - started < 1_000)
       const fromB = await b.send({ cmd: 'request', url })
       assert.equal(fromB.status, 200)
@@ -327,20 +277,16 @@ describe('RedisPolicyCache with a real redis-server', () => {
     }
   })
 
-  test('a policy learned before the connection is ready is written once it is, with no outage warning', async () => {
+  test('a policy learned before the connection is ready is written once it is, with no outage warning', async (t) => {
     const { logger, lines } = memoryLogger()
     const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'early:', logger })
     const origin = 'https://early.example.test'
     store.set(origin, entry(origin))
     const other = new RedisPolicyCache({ url: redis.url, keyPrefix: 'early:' })
-    try {
-      await eventually(async () => (await other.load(origin)) !== undefined)
-      assert.equal(other.get(origin)?.stack, 'renegotiation')
-      assert.deepEqual(lines.filter((l) => l.level === 'warn'), [])
-    } finally {
-      await other.close()
-      await store.close()
-    }
+    t.after(async () => { await other.close(); await store.close() })
+    await eventually(async () => (await other.load(origin)) !== undefined)
+    assert.equal(other.get(origin)?.stack, 'renegotiation')
+    assert.deepEqual(lines.filter((l) => l.level === 'warn'), [])
   })
 
   test('a store that never finishes connecting holds the first request at most loadTimeout, then it goes on as unknown', async () => {
@@ -369,19 +315,16 @@ describe('RedisPolicyCache with a real redis-server', () => {
     }
   })
 
-  test('a Redis that refuses the connection at start is unreachable: a warning, and the first request does not wait for loadTimeout', async () => {
+  test('a Redis that refuses the connection at start is unreachable: a warning, and the first request does not wait for loadTimeout', async (t) => {
     const { logger, lines } = memoryLogger()
     const port = await freePort()
     const store = new RedisPolicyCache({ url: `redis://127.0.0.1:${port}`, loadTimeout: 60_000, logger })
-    try {
-      // With a 60 s bound, only the outage can end this wait before the 30 s guard.
-      const loaded = store.load('https://unknown.example.test')
-      const guard = sleep(30_000, 'still waiting', { ref: false })
-      assert.equal(await Promise.race([loaded, guard]), undefined)
-      assert.ok(lines.some((l) => l.level === 'warn' && /unreachable/.test(l.msg ?? '')))
-    } finally {
-      await store.close()
-    }
+    t.after(async () => { await store.close() })
+    // With a 60 s bound, only the outage can end this wait before the 30 s guard.
+    const loaded = store.load('https://unknown.example.test')
+    const guard = sleep(30_000, 'still waiting', { ref: false })
+    assert.equal(await Promise.race([loaded, guard]), undefined)
+    assert.ok(lines.some((l) => l.level === 'warn' && /unreachable/.test(l.msg ?? '')))
   })
 
   test('a poisoned value in Redis is ignored with a warning', async () => {
@@ -426,7 +369,7 @@ describe('RedisPolicyCache with a real redis-server', () => {
       const other = new RedisPolicyCache({ url: redis.url, keyPrefix: 'crash:' })
       await other.ready
       // The entry learned during the outage reaches Redis after the reconnection.
-      await eventually(async () => (await other.load(origin)) !== undefined, 8_000)
+      await eventually(async () => (await other.load(origin)) !== undefined, 'condition', 8_000)
       assert.equal(other.get(origin)?.stack, 'renegotiation')
       await other.close()
     } finally {
@@ -435,15 +378,3 @@ describe('RedisPolicyCache with a real redis-server', () => {
     }
   })
 })
-
-function entry (origin: string): import('../src/index.ts').PolicyEntry {
-  const now = Date.now()
-  return {
-    origin,
-    stack: 'renegotiation',
-    fingerprint: 'renegotiation-refused',
-    evidence: { errorCode: 'ECONNRESET', tlsVersion: 'TLSv1.2', cipher: null, bytesReceived: 33, bytesSent: 131, plaintextReceived: 0, verified: true, summary: 'test' },
-    learnedAt: now,
-    expiresAt: now + 60_000
-  }
-}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { bootstrapMedianCi, median, pairedRatios, prng, quantile, quantileSorted, summarize, summarizeRatios } from '../bench/stats.ts'
+import { bootstrapMedianCi, median, pairedRatios, prng, quantile, quantileSorted, summarize, summarizeRatios } from '../stats.ts'
 
 describe('bench statistics: quantiles and summaries', () => {
   test('quantiles interpolate linearly between sorted values', () => {

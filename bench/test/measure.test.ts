@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { LOAD_PROCESS_FLAGS, measureScenario, rows, startClients, stopClients, type Measured, type Plan } from '../bench/fast-path.ts'
-import type { Worker } from '../bench/ipc.ts'
+import { LOAD_PROCESS_FLAGS, measureScenario, rows, startClients, stopClients, type Measured, type Plan } from '../fast-path.ts'
+import type { Worker } from '../ipc.ts'
 
 /** A measurement of `value`; the rest as a round of the bench would carry it. */
 function measured (value: number, handshakes = 0): Measured {

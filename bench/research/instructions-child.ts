@@ -1,4 +1,4 @@
-// The load process of the instruction count (bench/instructions.ts), run under callgrind: one
+// The load process of the instruction count (bench/research/instructions.ts), run under callgrind: one
 // contender, small GETs with a fixed number in flight, warmed up, then a fixed number of requests
 // between two marks. A mark is a call to os.userInfo(): callgrind runs with
 // --dump-before=uv_os_get_passwd, so each mark ends a part of the dump, and the part between the two
@@ -11,13 +11,13 @@
 // own scavenges (the plain Agent read 162,122 to 162,962 with seeds 3 to 5, no full collection in
 // the measured part); the line printed says how many still ran in it.
 //
-//   node bench/instructions-child.ts <contender> <origin> <warmup requests> <requests> <in flight>
+//   node bench/research/instructions-child.ts <contender> <origin> <warmup requests> <requests> <in flight>
 import { subscribe } from 'node:diagnostics_channel'
 import { userInfo } from 'node:os'
 import { PerformanceObserver, constants } from 'node:perf_hooks'
-import { certs } from '../test/servers/certs.ts'
-import { makeContender } from './contenders.ts'
-import { REWARM } from './harness.ts'
+import { certs } from '../../test/servers/certs.ts'
+import { makeContender } from '../contenders.ts'
+import { REWARM } from '../harness.ts'
 
 const [name = 'agent', origin = '', warmup = '0', requests = '0', inFlight = '1'] = process.argv.slice(2)
 const contender = await makeContender(name, certs.ca)

@@ -8,9 +8,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { categories, CATEGORIES, libraryFunctions, parsePart, parsePerfMap, type Category } from './callgrind.ts'
-import { BASELINE, LOAD_PROCESS_FLAGS } from './fast-path.ts'
-import { baseline, log, median, pairedRatios, REWARM, summarize, summarizeRatios, type RatioSummary, type Summary } from './harness.ts'
-import { canPin, pin, startWorker } from './ipc.ts'
+import { BASELINE, LOAD_PROCESS_FLAGS } from '../fast-path.ts'
+import { baseline, log, median, pairedRatios, REWARM, summarize, summarizeRatios, type RatioSummary, type Summary } from '../harness.ts'
+import { canPin, pin, startWorker } from '../ipc.ts'
 
 export interface InstructionsConfig {
   contenders: string[]
@@ -29,7 +29,7 @@ export interface InstructionsConfig {
 /** What a contender's measured requests did, besides instructions: connections opened (none expected) and errors. */
 interface Outcome {
   contender: string
-  /** Instructions per request in each kind of code (self cost; see bench/callgrind.ts). */
+  /** Instructions per request in each kind of code (self cost; see bench/research/callgrind.ts). */
   categories: Record<Category, number>
   /** The library's own functions and their instructions per request, highest first. */
   library: Array<{ name: string, instructions: number }>
@@ -225,7 +225,7 @@ export async function runInstructions (config: InstructionsConfig): Promise<Inst
     return { rows: [], settings, skipped: 'valgrind is not installed', samples: [] }
   }
   log(`instructions: ${contenders.join(', ')}; ${settings}`)
-  const server = await startWorker(new URL('./server.ts', import.meta.url))
+  const server = await startWorker(new URL('../server.ts', import.meta.url))
   try {
     const { port } = await server.call<{ port: number }>('start', { kind: 'fast' })
     const origin = `https://localhost:${port}`

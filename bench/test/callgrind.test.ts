@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { categories, categorize, libraryFunctions, parsePart, parsePerfMap, shortName } from '../bench/callgrind.ts'
-import { LOAD_PROCESS_FLAGS } from '../bench/fast-path.ts'
-import { callgrindArgs, instructionRows, seedFor, type InstructionsSample } from '../bench/instructions.ts'
+import { categories, categorize, libraryFunctions, parsePart, parsePerfMap, shortName } from '../research/callgrind.ts'
+import { LOAD_PROCESS_FLAGS } from '../fast-path.ts'
+import { callgrindArgs, instructionRows, seedFor, type InstructionsSample } from '../research/instructions.ts'
 
 // One part of a dump as callgrind 3.19 writes it with --dump-instr=no --dump-line=no --compress-strings=no.
 const PART = `# callgrind format

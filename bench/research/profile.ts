@@ -4,18 +4,18 @@
 // categories (this library by file, undici, Node's streams/TLS/net, GC, idle) and divided by the
 // requests made in that window.
 //
-//   node bench/profile.ts [--seconds 6] [--rounds 3] [--alt <index.ts>] [--label <text>] [--out <file>] [--no-pin]
+//   node bench/research/profile.ts [--seconds 6] [--rounds 3] [--alt <index.ts>] [--label <text>] [--out <file>] [--no-pin]
 //
-// Prints a Markdown table (stderr gets the progress); --out writes it to a file as well (bench/PROFILE.md
+// Prints a Markdown table (stderr gets the progress); --out writes it to a file as well (bench/research/PROFILE.md
 // is included in bench/RESULTS.md by the next full run). With --alt (a copy of src/ from before a
 // change), the table has the change's before and after side by side. The rounds alternate the contenders and the
 // per-request figures are medians over rounds.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import type { LoadResult } from './client.ts'
-import { log, median } from './harness.ts'
-import { LOAD_PROCESS_FLAGS } from './fast-path.ts'
-import { canPin, startWorker, type Worker } from './ipc.ts'
+import type { LoadResult } from '../client.ts'
+import { log, median } from '../harness.ts'
+import { LOAD_PROCESS_FLAGS } from '../fast-path.ts'
+import { canPin, startWorker, type Worker } from '../ipc.ts'
 
 const { values } = parseArgs({
   options: {
@@ -79,11 +79,11 @@ function attribute (profile: Profile, fromUs: number, toUs: number): { byCategor
   return { byCategory, byFunction }
 }
 
-const dir = new URL('../.tmp/bench-profiles/breakdown/', import.meta.url).pathname
+const dir = new URL('../../.tmp/bench-profiles/breakdown/', import.meta.url).pathname
 rmSync(dir, { recursive: true, force: true })
 mkdirSync(dir, { recursive: true })
 
-const server = await startWorker(new URL('./server.ts', import.meta.url), { cpus: pinning ? '0' : undefined })
+const server = await startWorker(new URL('../server.ts', import.meta.url), { cpus: pinning ? '0' : undefined })
 const { port } = await server.call<{ id: number, port: number }>('start', { kind: 'fast' })
 const url = `https://localhost:${port}/small`
 const perRequest = new Map<string, Array<Map<string, number>>>()
@@ -95,7 +95,7 @@ try {
     for (const name of round % 2 === 0 ? contenders : [...contenders].reverse()) {
       const profDir = `${dir}${name}-${round}/`
       mkdirSync(profDir, { recursive: true })
-      const client: Worker = await startWorker(new URL('./client.ts', import.meta.url), {
+      const client: Worker = await startWorker(new URL('../client.ts', import.meta.url), {
         args: [name], cpus: pinning ? '1' : undefined, execArgv: [...LOAD_PROCESS_FLAGS, '--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '100']
       })
       await client.call('small', { url, concurrency: 32, durationMs: 1500 })
@@ -124,7 +124,7 @@ const totals = (name: string): number => median((perRequest.get(name) ?? []).map
 categories.sort((a, b) => medianOf(perRequest.get('tls-fallback') ?? [], b) - medianOf(perRequest.get('tls-fallback') ?? [], a))
 const lines: string[] = []
 const header = (name: string): string => name === 'tls-fallback-alt' ? `TlsFallbackAgent, ${values.label ?? '--alt copy'}` : name === 'tls-fallback' ? 'TlsFallbackAgent' : 'undici Agent'
-lines.push(`Written by \`node bench/profile.ts ${process.argv.slice(2).join(' ')}\` on ${new Date().toISOString()}. `)
+lines.push(`Written by \`node bench/research/profile.ts ${process.argv.slice(2).join(' ')}\` on ${new Date().toISOString()}. `)
 lines.push(`Main-thread profile (--cpu-prof, 100 µs sampling) of ${seconds} s of small keep-alive GETs, 32 in flight, per contender; ${rounds} rounds, medians; µs per request by self time.\n`)
 lines.push(`| where | ${contenders.map(header).join(' | ')} |`)
 lines.push(`| --- | ${contenders.map(() => '---').join(' | ')} |`)
