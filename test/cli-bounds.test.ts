@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import net from 'node:net'
 import { describe, test } from 'node:test'
 import { startModern } from './servers/modern.ts'
@@ -7,17 +7,9 @@ import { startOnPath } from './servers/onpath.ts'
 import { freePort } from './servers/ports.ts'
 import { readFileSync } from 'node:fs'
 import { certs, makeAgent } from './helpers.ts'
+import { CLI_MAIN, runCli as cli } from './helpers/cli.ts'
 
-const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
 const CA = certs.path('ca.crt')
-
-async function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {
-  return await new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : Number((error as { code?: number }).code), stdout, stderr })
-    })
-  })
-}
 
 async function probeJson (url: string, extra: string[] = []): Promise<{ code: number, result: any, stdout: string, stderr: string }> {
   const run = await cli(['probe', url, '--ca', CA, '--json', ...extra])
@@ -123,7 +115,7 @@ describe('undici-tls-fallback probe always ends: bad identities, refusals, silen
     const silent = net.createServer((s) => { sockets.add(s); connected() })
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
     try {
-      const child = spawn(process.execPath, [MAIN, 'probe', `https://localhost:${(silent.address() as net.AddressInfo).port}/`, '--ca', CA, '--timeout', '30000'])
+      const child = spawn(process.execPath, [CLI_MAIN, 'probe', `https://localhost:${(silent.address() as net.AddressInfo).port}/`, '--ca', CA, '--timeout', '30000'])
       // The probe is connecting: its Ctrl-C handler is in place (a fixed delay raced a slow start on a loaded machine).
       await probing
       const sent = Date.now()

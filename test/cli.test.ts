@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { describe, test } from 'node:test'
 import { startIisLike } from './servers/iis.ts'
 import { startModern } from './servers/modern.ts'
@@ -8,17 +7,9 @@ import { startApache } from './servers/apache.ts'
 import { certs, makeAgent } from './helpers.ts'
 import { redactUrl } from '../src/cli/redact.ts'
 import type { AttemptEvent } from '../src/telemetry.ts'
+import { runCli as cli } from './helpers/cli.ts'
 
-const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
 const CA = certs.path('ca.crt')
-
-async function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {
-  return await new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : Number((error as { code?: number }).code), stdout, stderr })
-    })
-  })
-}
 
 async function probeJson (url: string, extra: string[] = []): Promise<{ code: number, result: any, stdout: string, stderr: string }> {
   const run = await cli(['probe', url, '--ca', CA, '--json', ...extra])

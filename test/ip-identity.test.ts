@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import https from 'node:https'
 import type net from 'node:net'
 import tls from 'node:tls'
@@ -11,6 +10,7 @@ import { startGnutls, type GnutlsServer } from './servers/gnutls.ts'
 import { startIisLike } from './servers/iis.ts'
 import { startRelay } from './servers/relay.ts'
 import { certs, failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
+import { runCli as cli } from './helpers/cli.ts'
 
 // Every TLS client the library opens must verify the identity the user named. For an IP literal
 // that is an IP SAN: Node's tls.connect({ socket }) without `host` checks the certificate against
@@ -186,16 +186,6 @@ describe('an IPv6 literal origin', () => {
     }
   })
 })
-
-const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
-
-async function cli (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  return await new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : Number((error as { code?: number }).code), stdout, stderr })
-    })
-  })
-}
 
 describe('probe https://<IP>/ against an impostor with a certificate for DNS:localhost only', () => {
   test('an IIS-like impostor at 127.0.0.1: no stack works (exit 1), every attempt is the certificate error, it received no request and asked for no client certificate', async (t) => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -12,6 +11,7 @@ import { startIisLike, type TestServer } from './servers/iis.ts'
 import { freePort } from './servers/ports.ts'
 import { startRedis, type RedisServer } from './servers/redis.ts'
 import { eventually, policyEntry, startReplica as startWorker } from './helpers/stores.ts'
+import { runCli, type CliRun } from './helpers/cli.ts'
 
 const HOURS_3 = 3 * 60 * 60_000
 
@@ -26,14 +26,8 @@ function entry (origin: string, extra: Partial<PolicyEntry> = {}): PolicyEntry {
   return policyEntry(origin, extra, {}, HOURS_3)
 }
 
-const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
-
-async function cli (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  return await new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, 'policies', ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : Number((error as { code?: number }).code), stdout, stderr })
-    })
-  })
+async function cli (args: string[]): Promise<CliRun> {
+  return await runCli(['policies', ...args])
 }
 
 /**

@@ -1,21 +1,17 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { after, before, describe, test } from 'node:test'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { startSquid, type SquidProxy } from './servers/squid.ts'
 import { certs } from './helpers.ts'
+import { runCli, type CliRun } from './helpers/cli.ts'
 
-const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
 const CA = certs.path('ca.crt')
 
-async function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {
-  return await new Promise((resolve) => {
-    // The proxy variables of the test's own environment never leak into the probe's.
-    const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(https?|no)_proxy$/i.test(name)))
-    execFile(process.execPath, [MAIN, ...args], { env: { ...base, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : Number((error as { code?: number }).code), stdout, stderr })
-    })
-  })
+/** The proxy variables of the test's own environment never leak into the probe's. */
+const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(https?|no)_proxy$/i.test(name)))
+
+async function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return await runCli(args, env, BASE_ENV)
 }
 
 const NO_ENV_PROXY = {}
