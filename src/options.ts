@@ -2,6 +2,7 @@ import { constants, X509Certificate } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import tls, { type ConnectionOptions } from 'node:tls'
 import type { Agent } from 'undici'
+import { decodeLegacyPkcs12, isUnsupportedPkcs12, markLegacyPkcs12, Pkcs12Error } from './certs/pkcs12.ts'
 import { invalidOption } from './errors.ts'
 import { quoteOutside } from './outside-text.ts'
 import { isPlainObject } from './plain-object.ts'
@@ -255,11 +256,35 @@ export function checkClientCert (path: string, value: unknown, connect: ConnectO
     // fails at construction instead of on the first request.
     tls.createSecureContext({ ...pickTls(connect), ...(value as ClientCertificate) })
   } catch (error) {
+    if (pfx !== undefined && isUnsupportedPkcs12(error)) return legacyPkcs12(path, pfx as Uint8Array | string, passphrase, connect)
     const code = (error as { code?: string }).code
     throw invalidOption(path, `cannot be loaded${code === undefined ? '' : ` (${code})`}: check the certificate, the key and the passphrase`,
       refusal(error, value).cause)
   }
   return value as ClientCertificate
+}
+
+/**
+ * A legacy PKCS#12 (RC2/3DES, SHA-1 MAC) that OpenSSL 3 refuses: decoded once, now, into a PEM key
+ * and chain (src/certs/pkcs12.ts), then loaded as any other client certificate. Nothing
+ * process-wide changes. The errors name the option and never echo the passphrase.
+ */
+function legacyPkcs12 (path: string, pfx: Uint8Array | string, passphrase: string | undefined, connect: ConnectOptions): ClientCertificate {
+  let pem
+  try {
+    pem = decodeLegacyPkcs12(pfx, passphrase)
+  } catch (error) {
+    if (!(error instanceof Pkcs12Error)) throw error
+    throw invalidOption(error.reason === 'bad-passphrase' ? `${path}.passphrase` : `${path}.pfx`, error.message)
+  }
+  const clientCert: ClientCertificate = { cert: pem.cert, key: pem.key }
+  try {
+    tls.createSecureContext({ ...pickTls(connect), ...clientCert })
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    throw invalidOption(path, `cannot be loaded after decoding the legacy PKCS#12${code === undefined ? '' : ` (${code})`}`)
+  }
+  return markLegacyPkcs12(clientCert)
 }
 
 /** Values that may be secret in TLS options, as the strings they would appear as in a message. */
