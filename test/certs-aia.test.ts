@@ -8,6 +8,8 @@ import { failure, memoryLogger, send } from './helpers.ts'
 import { makePki, openssl, type Pki } from './servers/pki.ts'
 import { startAia, type AiaServer } from './servers/aia.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
+import { probe } from '../src/cli/probe.ts'
+import { render, toJson } from '../src/cli/render.ts'
 
 let pki: Pki
 let aia: AiaServer
@@ -197,4 +199,29 @@ test('fetchIntermediates is validated at construction, naming the option', () =>
   assert.throws(() => agent({ fetchIntermediates: { maxBytes: -1 } }), { option: 'fetchIntermediates.maxBytes' })
   assert.throws(() => agent({ fetchIntermediates: { allowLoopback: 1 as never } }), { option: 'fetchIntermediates.allowLoopback' })
   assert.throws(() => agent({ hosts: { 'a.example': { fetchIntermediates: { https: true } as never } } }), { option: 'hosts[\'a.example\'].fetchIntermediates.https' })
+})
+
+test('probe: names the missing intermediate and its AIA URL, and that fetching it fixes the chain', async () => {
+  const result = await probe({ url: new URL(`https://127.0.0.1:${server.port}/`), ca: pki.read('r1.crt'), method: 'GET', timeout: 5000, allowLegacy: false, signal: new AbortController().signal, aiaAllowLoopback: true })
+  assert.deepEqual(result.missingIntermediate, { issuer: 'CN=i1 Issuing CA', url: `http://127.0.0.1:${aia.port}/i1.cer`, outcome: 'fetched', fetchFixes: true })
+  const text = render(result, { color: false, hasClientCert: false })
+  assert.ok(text.includes(`its certificate says it is at http://127.0.0.1:${aia.port}/i1.cer`), text)
+  assert.match(text, /fetchIntermediates: true fixes this/)
+  assert.match(text, /server fix \(missing intermediate\)/)
+  assert.equal(text.includes(secretQuery), false)
+  assert.equal(JSON.parse(toJson(result)).missingIntermediate.fetchFixes, true)
+})
+
+test('probe: an intermediate that chains to an untrusted root does not fix it, and the probe says so', async () => {
+  aia.mode = { body: i2Der }
+  const result = await probe({ url: new URL(`https://127.0.0.1:${foreign.port}/`), ca: pki.read('r1.crt'), method: 'GET', timeout: 5000, allowLegacy: false, signal: new AbortController().signal, aiaAllowLoopback: true })
+  assert.equal(result.missingIntermediate?.fetchFixes, false)
+  assert.match(render(result, { color: false, hasClientCert: false }), /Fetching it does not fix this \(the chain still does not verify\)/)
+})
+
+test('probe: a server that sends its whole chain has no missing-intermediate note', async () => {
+  const result = await probe({ url: new URL(`https://127.0.0.1:${server.port}/`), ca: Buffer.concat([pki.read('r1.crt'), pki.read('i1.crt')]), method: 'GET', timeout: 5000, allowLegacy: false, signal: new AbortController().signal, aiaAllowLoopback: true })
+  assert.equal(result.verdict.stack, 'strict')
+  assert.equal(result.missingIntermediate, null)
+  assert.equal(aia.requests.length, 0)
 })

@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import https from 'node:https'
 import tls, { type TLSSocket } from 'node:tls'
 import type { AddressInfo } from 'node:net'
@@ -109,4 +110,22 @@ test('without node-forge a legacy PKCS#12 fails with a coded error that says to 
 
 test('bytes that are not PKCS#12 are refused as malformed, not as a passphrase problem', () => {
   assert.throws(() => decodeLegacyPkcs12(Buffer.from('not a pfx at all'), passphrase), (error: Error & { reason?: string }) => error.reason === 'malformed')
+})
+
+test('probe CLI: a legacy PKCS#12 identity works and the probe says it was legacy, with the command to re-export it', async () => {
+  const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
+  const run = async (extra: string[]): Promise<{ code: number, stdout: string }> => await new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, 'probe', `${origin}/`, '--ca', certs.path('ca.crt'), '--pfx', pki.file('alice-legacy.pfx'), '--passphrase-env', 'PFX_PASS', ...extra],
+      { env: { ...process.env, PFX_PASS: passphrase }, timeout: 60_000 }, (error, stdout) => {
+        resolve({ code: error === null ? 0 : Number((error as { code?: number }).code), stdout })
+      })
+  })
+  const json = await run(['--json'])
+  const result = JSON.parse(json.stdout)
+  assert.equal(result.legacyPkcs12, true)
+  assert.equal(result.verdict.stack, 'strict')
+  const text = await run([])
+  assert.match(text.stdout, /legacy PKCS#12/)
+  assert.match(text.stdout, /openssl pkcs12 -in old\.pfx -nodes -legacy \| openssl pkcs12 -export -out new\.pfx/)
+  assert.equal(text.stdout.includes(passphrase), false)
 })
