@@ -9,6 +9,7 @@ import { makePki, openssl, type Pki } from './servers/pki.ts'
 import { startAia, type AiaServer } from './servers/aia.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
 import { probe } from '../src/cli/probe.ts'
+import { startDante } from './servers/dante.ts'
 import { render, toJson } from '../src/cli/render.ts'
 
 let pki: Pki
@@ -224,4 +225,19 @@ test('probe: a server that sends its whole chain has no missing-intermediate not
   assert.equal(result.verdict.stack, 'strict')
   assert.equal(result.missingIntermediate, null)
   assert.equal(aia.requests.length, 0)
+})
+
+test('through a SOCKS5 proxy (real Dante): the AIA fetch takes the proxy too, never a direct connection', async () => {
+  const dante = await startDante()
+  try {
+    const reply = await use(agent({ fetchIntermediates: on, proxy: `socks5://127.0.0.1:${dante.port}` }), async (a) => await send(a, `https://127.0.0.1:${server.port}/`))
+    assert.equal(reply.status, 200)
+    assert.equal(aia.requests.length, 1)
+    // Dante logs each tunnel with its destination: the origin's and the AIA server's.
+    const lines = await dante.waitForLog(new RegExp(`127\\.0\\.0\\.1\\.${aia.port}\\b`))
+    assert.ok(lines.length >= 1)
+    assert.equal(aia.requests[0]?.headers['proxy-authorization'], undefined)
+  } finally {
+    await dante.close()
+  }
 })
