@@ -10,6 +10,7 @@ import type { Proxy } from './proxy/options.ts'
 import { openTunnel } from './proxy/open.ts'
 import { caIssuersUrls, describeUrl, IntermediateCache, type FetchOutcome, type IntermediateFetch, type Tunnel } from './certs/aia.ts'
 import { quoteOutside } from './outside-text.ts'
+import { decideMissingIntermediate } from './decide.ts'
 
 /**
  * The connector opens each TCP socket itself and hands it to undici's connector as `httpSocket`, so
@@ -449,7 +450,7 @@ export class ConnectionTracker {
       // An intermediate fetched for this origin before goes with the first handshake: no failed one, no fetch.
       const known = intermediates ?? (fetch === undefined ? undefined : this.#knownIntermediates.get(origin))
       if (known !== undefined) resolved = this.#withIntermediates(base, known)
-      if (intermediates === undefined) callback = this.#onMissingIntermediate(stack, allowH2, opts, callback, origin, fetch, known !== undefined)
+      callback = this.#onMissingIntermediate(stack, allowH2, opts, callback, origin, fetch, known !== undefined, intermediates !== undefined)
     }
     const undiciConnect = this.#undiciConnector(stack, allowH2, resolved)
     const proxy = opts.httpSocket === undefined ? this.#options.proxy?.(opts.protocol, opts.hostname, port) : undefined
@@ -469,23 +470,22 @@ export class ConnectionTracker {
    * retry fails, the caller gets the original error with its code, its message saying what we know.
    */
   #onMissingIntermediate (stack: StackName, allowH2: boolean, opts: buildConnector.Options, callback: ConnectCallback,
-    origin: string, fetch: IntermediateFetch | undefined, usedKnown: boolean): ConnectCallback {
+    origin: string, fetch: IntermediateFetch | undefined, usedKnown: boolean, retried: boolean): ConnectCallback {
     return (error, socket) => {
       if (error === null) {
         callback(null, socket)
         return
       }
       const leaf = this.#leaves.get(error)
-      if (leaf === undefined || (error as { code?: string }).code !== 'UNABLE_TO_VERIFY_LEAF_SIGNATURE') {
+      const step = leaf === undefined
+        ? { kind: 'pass' as const }
+        : decideMissingIntermediate((error as { code?: string }).code, caIssuersUrls(leaf), fetch !== undefined, retried)
+      if (step.kind === 'pass' || leaf === undefined) {
         callback(error, null)
         return
       }
-      const url = caIssuersUrls(leaf).find((u) => u.startsWith('http:'))
-      if (url === undefined) {
-        callback(error, null)
-        return
-      }
-      if (fetch === undefined) {
+      const url = step.url
+      if (step.kind === 'explain' || fetch === undefined) {
         explainMissingIntermediate(error, leaf, url, undefined)
         callback(error, null)
         return

@@ -3,6 +3,7 @@ import net from 'node:net'
 import tls, { type TLSSocket } from 'node:tls'
 import pRetry, { AbortError } from 'p-retry'
 import { Client } from 'undici'
+import { decideMissingIntermediate } from '../decide.ts'
 import { ErrorCodes } from '../errors.ts'
 import { isApachePostHandshakeAuth, isHttp11Required, isUnsafeLegacyError, type FingerprintId } from '../fingerprint.ts'
 import { openTunnel } from '../proxy/open.ts'
@@ -392,9 +393,11 @@ async function attempt (stack: StackName, http2: boolean, options: ProbeOptions)
  */
 async function checkMissingIntermediate (first: ProbeAttempt, options: ProbeOptions): Promise<MissingIntermediate | null> {
   const leaf = leaves.get(first)
-  if (first.error !== 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || leaf === undefined) return null
-  const url = caIssuersUrls(leaf).find((u) => u.startsWith('http:'))
-  if (url === undefined) return null
+  if (leaf === undefined) return null
+  // As the agent decides with fetchIntermediates on (src/decide.ts).
+  const step = decideMissingIntermediate(first.error ?? undefined, caIssuersUrls(leaf), true, false)
+  if (step.kind !== 'fetch') return null
+  const url = step.url
   const proxy = options.proxy
   const fetched = await fetchIssuers(url, {
     maxBytes: DEFAULT_MAX_BYTES, timeout: options.timeout, allowLoopback: options.aiaAllowLoopback === true, allowLinkLocal: false, logger: undefined
