@@ -2,8 +2,9 @@ import { after, before, beforeEach, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { X509Certificate } from 'node:crypto'
+import net, { type AddressInfo } from 'node:net'
 import { TlsFallbackAgent, type TlsFallbackAgentOptions } from '../src/index.ts'
-import { INTERMEDIATE_CHANNEL, parseCertificates, pkcs7Certificates, refusedAddress, type IntermediateFetchEvent } from '../src/certs/aia.ts'
+import { fetchIssuers, IntermediateCache, INTERMEDIATE_CHANNEL, parseCertificates, pkcs7Certificates, refusedAddress, type IntermediateFetchEvent } from '../src/certs/aia.ts'
 import { failure, memoryLogger, send } from './helpers.ts'
 import { makePki, openssl, type Pki } from './servers/pki.ts'
 import { startAia, type AiaServer } from './servers/aia.ts'
@@ -240,4 +241,38 @@ test('through a SOCKS5 proxy (real Dante): the AIA fetch takes the proxy too, ne
   } finally {
     await dante.close()
   }
+})
+
+test('fetchIssuers outcomes: an HTTP error, a body that is no certificate, other schemes and credentials, a closed port', async () => {
+  const options = { maxBytes: 65_536, timeout: 2000, allowLoopback: true, allowLinkLocal: false, logger: undefined }
+  aia.mode = { status: 404 }
+  assert.equal((await fetchIssuers(`http://127.0.0.1:${aia.port}/i1.cer`, options)).outcome, 'http-status')
+  aia.mode = { body: Buffer.from('<html>not here</html>'), type: 'text/html' }
+  assert.equal((await fetchIssuers(`http://localhost:${aia.port}/i1.cer`, options)).outcome, 'not-certificate')
+  assert.equal((await fetchIssuers(`https://127.0.0.1:${aia.port}/i1.cer`, options)).outcome, 'refused-scheme')
+  assert.equal((await fetchIssuers(`http://user:pw@127.0.0.1:${aia.port}/i1.cer`, options)).outcome, 'refused-scheme')
+  assert.equal((await fetchIssuers('not a url', options)).outcome, 'refused-scheme')
+  const requests = aia.requests.length
+  const closed = net.createServer()
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+  const port = (closed.address() as AddressInfo).port
+  await new Promise((resolve) => closed.close(resolve))
+  assert.equal((await fetchIssuers(`http://127.0.0.1:${port}/i1.cer`, options)).outcome, 'network-error')
+  assert.equal((await fetchIssuers('http://no-such-host.invalid/i1.cer', options)).outcome, 'network-error')
+  assert.equal(aia.requests.length, requests)
+})
+
+test('IntermediateCache: one fetch for concurrent handshakes of one issuer, then remembered', async () => {
+  const cache = new IntermediateCache()
+  const leaf = new X509Certificate(pki.read('l1.crt'))
+  const url = `http://127.0.0.1:${aia.port}/i1.cer`
+  const options = { maxBytes: 65_536, timeout: 2000, allowLoopback: true, allowLinkLocal: false, logger: undefined }
+  const [a, b] = await Promise.all([cache.obtain(leaf, url, 'https://x', options), cache.obtain(leaf, url, 'https://x', options)])
+  assert.equal(aia.requests.length, 1)
+  assert.equal(a.outcome, 'fetched')
+  assert.deepEqual(b.pem, a.pem)
+  const c = await cache.obtain(leaf, url, 'https://y', options)
+  assert.equal(c.outcome, 'cached')
+  assert.equal(aia.requests.length, 1)
+  assert.equal(cache.size, 1)
 })
