@@ -129,3 +129,13 @@ test('probe CLI: a legacy PKCS#12 identity works and the probe says it was legac
   assert.match(text.stdout, /openssl pkcs12 -in old\.pfx -nodes -legacy \| openssl pkcs12 -export -out new\.pfx/)
   assert.equal(text.stdout.includes(passphrase), false)
 })
+
+test('decoding a legacy PKCS#12 with a wrong passphrase: bad-passphrase, and the message holds no passphrase', () => {
+  const wrong = 'wrong-Passphrase-77b1'
+  assert.throws(() => decodeLegacyPkcs12(legacy, wrong), (error: Error & { reason?: string }) => {
+    assert.equal(error.reason, 'bad-passphrase')
+    assert.equal(error.message.includes(wrong), false)
+    assert.equal(error.message.includes(passphrase), false)
+    return true
+  })
+})
