@@ -1,13 +1,16 @@
 import { subscribe } from 'node:diagnostics_channel'
 import net from 'node:net'
 import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls'
-import { constants } from 'node:crypto'
+import { constants, type X509Certificate } from 'node:crypto'
 import { buildConnector } from 'undici'
 import type { ConnectionSnapshot, Http2StreamFacts } from './fingerprint.ts'
 import { acceptsRenegotiation, type StackName } from './stacks.ts'
 import { originFromParts } from './policy/origin.ts'
 import type { Proxy } from './proxy/options.ts'
 import { openTunnel } from './proxy/open.ts'
+import { caIssuersUrls, describeUrl, IntermediateCache, type FetchOutcome, type IntermediateFetch, type Tunnel } from './certs/aia.ts'
+import { quoteOutside } from './outside-text.ts'
+import { decideMissingIntermediate } from './decide.ts'
 
 /**
  * The connector opens each TCP socket itself and hands it to undici's connector as `httpSocket`, so
@@ -119,6 +122,8 @@ class Connection {
   finalFlightPending = false
   resumed = false
   readonly tlsErrors: string[] = []
+  /** The server's leaf, read only when the chain did not verify (see #secure). */
+  leaf: X509Certificate | undefined
   mark: Mark = { rawRead: 0, rawWritten: 0, plainRead: 0, plainWritten: 0, handshakes: 0, beforeFinalFlight: false, shared: false }
   /**
    * The request whose headers were sent last on this connection, and the sink (the attempt) that
@@ -364,12 +369,39 @@ function offersTls13 (options: ConnectionOptions): boolean {
 }
 
 const MAX_RENEGOTIATED_ORIGINS = 10_000
+const MAX_KNOWN_INTERMEDIATES = 1_024
+
+/** Whether the chain of a socket whose handshake just finished failed to verify (Node checks it right after). */
+function verificationFailed (socket: TLSSocket): boolean {
+  const ssl = (socket as unknown as { _handle?: { verifyError?: () => unknown } | null })._handle
+  return typeof ssl?.verifyError !== 'function' || ssl.verifyError() != null
+}
+
+/**
+ * Adds to a certificate error's message what the leaf tells (its code stays): the server did not
+ * send its intermediate, the leaf says where it lives, the option that fetches it, the server-side fix.
+ */
+function explainMissingIntermediate (error: Error, leaf: X509Certificate, url: string, outcome: FetchOutcome | undefined): void {
+  const where = quoteOutside(describeUrl(url))
+  const issuer = quoteOutside(leaf.issuer.replaceAll('\n', ', '))
+  const fetched = outcome === undefined
+    ? 'fetchIntermediates: true (or hosts[\'<host>\'].fetchIntermediates) fetches it and retries with it as an untrusted intermediate'
+    : `fetchIntermediates could not use it (${outcome})`
+  error.message = `${error.message} (the server did not send the intermediate certificate that issued its own, ${issuer}; ` +
+    `its certificate says the issuer is at ${where}; ${fetched}; the fix on the server is to send its intermediate certificates with its certificate)`
+}
 
 export class ConnectionTracker {
   readonly #options: ConnectorOptions
   readonly #errors = new WeakMap<Error, ConnectionSnapshot>()
   readonly #renegotiated = new Set<string>()
   readonly #connectors = new WeakMap<object, Map<string, UndiciConnect>>()
+  /** The leaf a failed handshake saw, by the error the socket emitted (only when verification failed). */
+  readonly #leaves = new WeakMap<Error, X509Certificate>()
+  readonly #intermediates = new IntermediateCache()
+  /** Per origin, the intermediates fetched for it (PEM): its next connections send them from the start. */
+  readonly #knownIntermediates = new Map<string, string[]>()
+  readonly #intermediateTls = new WeakMap<object, Map<string, ResolvedTls>>()
 
   constructor (options: ConnectorOptions) {
     this.#options = options
@@ -427,9 +459,18 @@ export class ConnectionTracker {
     return connector
   }
 
-  #connect (stack: StackName, allowH2: boolean, opts: buildConnector.Options, callback: ConnectCallback): net.Socket | TLSSocket {
+  #connect (stack: StackName, allowH2: boolean, opts: buildConnector.Options, callback: ConnectCallback, intermediates?: string[]): net.Socket | TLSSocket {
     const port = Number(opts.port === '' || opts.port === undefined ? (opts.protocol === 'https:' ? 443 : 80) : opts.port)
-    const resolved = this.#options.resolve(stack, opts.hostname, port)
+    const base = this.#options.resolve(stack, opts.hostname, port)
+    let resolved = base
+    if (opts.protocol === 'https:') {
+      const origin = originFromParts(opts.protocol, opts.hostname, port)
+      const fetch = (base.key as { fetchIntermediates?: IntermediateFetch }).fetchIntermediates
+      // An intermediate fetched for this origin before goes with the first handshake: no failed one, no fetch.
+      const known = intermediates ?? (fetch === undefined ? undefined : this.#knownIntermediates.get(origin))
+      if (known !== undefined) resolved = this.#withIntermediates(base, known)
+      callback = this.#onMissingIntermediate(stack, allowH2, opts, callback, origin, fetch, known !== undefined, intermediates !== undefined)
+    }
     const undiciConnect = this.#undiciConnector(stack, allowH2, resolved)
     const proxy = opts.httpSocket === undefined ? this.#options.proxy?.(opts.protocol, opts.hostname, port) : undefined
     if (proxy !== undefined) return this.#connectThrough(proxy, stack, resolved, undiciConnect, opts, port, callback)
@@ -437,6 +478,79 @@ export class ConnectionTracker {
       return undiciConnect(opts, callback) as unknown as net.Socket
     }
     return this.#secure(stack, resolved, undiciConnect, opts, port, callback)
+  }
+
+  /**
+   * Wraps a connect callback: a handshake that failed because the server did not send the
+   * intermediate that issued its leaf (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`), whose leaf names a
+   * `caIssuers` URL, is retried once with the intermediate fetched from there when the host has
+   * `fetchIntermediates` (src/certs/aia.ts); the fetched certificate is untrusted, so the retried
+   * handshake verifies the whole chain to a root the user trusts. Otherwise, or when the fetch or the
+   * retry fails, the caller gets the original error with its code, its message saying what we know.
+   */
+  #onMissingIntermediate (stack: StackName, allowH2: boolean, opts: buildConnector.Options, callback: ConnectCallback,
+    origin: string, fetch: IntermediateFetch | undefined, usedKnown: boolean, retried: boolean): ConnectCallback {
+    return (error, socket) => {
+      if (error === null) {
+        callback(null, socket)
+        return
+      }
+      const leaf = this.#leaves.get(error)
+      const step = leaf === undefined
+        ? { kind: 'pass' as const }
+        : decideMissingIntermediate((error as { code?: string }).code, caIssuersUrls(leaf), fetch !== undefined, retried)
+      if (step.kind === 'pass' || leaf === undefined) {
+        callback(error, null)
+        return
+      }
+      const url = step.url
+      if (step.kind === 'explain' || fetch === undefined) {
+        explainMissingIntermediate(error, leaf, url, undefined)
+        callback(error, null)
+        return
+      }
+      if (usedKnown) this.#knownIntermediates.delete(origin)
+      const tunnel: Tunnel = (host, port, done) => {
+        const proxy = this.#options.proxy?.('https:', host, port)
+        if (proxy === undefined) return false
+        openTunnel(proxy, { host, port, tcp: this.#options.tcp as Record<string, unknown>, timeout: fetch.timeout, origin: `http://${host}:${port}` },
+          (tunnelError, tunnelSocket) => { done(tunnelError, tunnelSocket ?? undefined) })
+        return true
+      }
+      this.#intermediates.obtain(leaf, url, origin, fetch, tunnel).then(({ pem, outcome }) => {
+        if (pem === undefined) {
+          explainMissingIntermediate(error, leaf, url, outcome)
+          callback(error, null)
+          return
+        }
+        if (this.#knownIntermediates.size >= MAX_KNOWN_INTERMEDIATES) this.#knownIntermediates.clear()
+        this.#knownIntermediates.set(origin, pem)
+        try {
+          this.#connect(stack, allowH2, opts, callback, pem)
+        } catch (retryError) {
+          callback(retryError as Error, null)
+        }
+      }, (fetchError: unknown) => { callback(fetchError as Error, null) })
+    }
+  }
+
+  /** The host's TLS options with these PEM intermediates beside the roots it trusts (untrusted: not self-signed). */
+  #withIntermediates (base: ResolvedTls, pem: string[]): ResolvedTls {
+    let byPem = this.#intermediateTls.get(base.key)
+    if (byPem === undefined) {
+      byPem = new Map()
+      this.#intermediateTls.set(base.key, byPem)
+    }
+    const id = pem.join('')
+    let resolved = byPem.get(id)
+    if (resolved === undefined) {
+      const own = base.options.ca
+      const roots = own === undefined ? tls.getCACertificates('default') : Array.isArray(own) ? own : [own]
+      resolved = { key: {}, options: { ...base.options, ca: [...roots, ...pem] } }
+      if (byPem.size >= MAX_KNOWN_INTERMEDIATES) byPem.clear()
+      byPem.set(id, resolved)
+    }
+    return resolved
   }
 
   /**
@@ -551,8 +665,14 @@ export class ConnectionTracker {
       }
       connection.markRequest()
     })
+    // Before Node's own 'secure' listener, which verifies the chain and destroys the socket when it
+    // fails: the leaf can still be read then. Only when verification failed (one native call otherwise).
+    socket.prependListener('secure', () => {
+      if (connection.leaf === undefined && verificationFailed(socket)) connection.leaf = socket.getPeerX509Certificate()
+    })
     socket.prependListener('error', (error: Error & { code?: string }) => {
       this.#errors.set(error, connection.snapshot())
+      if (connection.leaf !== undefined) this.#leaves.set(error, connection.leaf)
       if (isTlsLayerError(error.code)) connection.tlsErrors.push(error.code ?? 'ERR_SSL')
     })
     if (acceptsRenegotiation(stack)) this.#countHandshakes(connection)

@@ -313,3 +313,25 @@ export function mayLearn (input: LearnInput): boolean {
   if (!input.worked) return false
   return input.to === 'tls13' || input.to === 'strict' || (input.to === 'renegotiation' && input.renegotiated)
 }
+
+/** What to do about a handshake that failed verification, given what the server's leaf says (issue 33). */
+export type IntermediateStep =
+  /** Not a missing intermediate the leaf points at (or already retried once): the error as it came. */
+  | { kind: 'pass' }
+  /** Off: the error keeps its code; its message names the URL, the option and the server fix. */
+  | { kind: 'explain', url: string }
+  /** Fetch the URL, and retry once with what issued the leaf as an untrusted intermediate. */
+  | { kind: 'fetch', url: string }
+
+/**
+ * Only `UNABLE_TO_VERIFY_LEAF_SIGNATURE` (the leaf's issuer is unknown: any other certificate error,
+ * an untrusted root, an expired or misnamed certificate, is no missing intermediate), only an
+ * `http:` caIssuers URL (as AIA is; the first such), only when the host asked for fetching, and
+ * never a second time for one connection.
+ */
+export function decideMissingIntermediate (code: string | undefined, caIssuers: readonly string[], fetchConfigured: boolean, retried: boolean): IntermediateStep {
+  if (code !== 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || retried) return { kind: 'pass' }
+  const url = caIssuers.find((u) => u.startsWith('http:'))
+  if (url === undefined) return { kind: 'pass' }
+  return fetchConfigured ? { kind: 'fetch', url } : { kind: 'explain', url }
+}

@@ -1,5 +1,6 @@
 export { TlsFallbackAgent } from './agent.ts'
-export type { TlsFallbackAgentOptions, HostOptions, ConnectOptions, UndiciAgentOptions } from './options.ts'
+export type { TlsFallbackAgentOptions, HostOptions, ConnectOptions, UndiciAgentOptions, FetchIntermediatesOptions } from './options.ts'
+export type { IntermediateFetchEvent, FetchOutcome } from './certs/aia.ts'
 export type { ProxyOptions, ProxySetting } from './proxy/options.ts'
 export { TlsFallbackError, ErrorCodes } from './errors.ts'
 export type { ErrorCode, AttemptSummary } from './errors.ts'

@@ -2,6 +2,8 @@ import { constants, X509Certificate } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import tls, { type ConnectionOptions } from 'node:tls'
 import type { Agent } from 'undici'
+import { DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES, type IntermediateFetch } from './certs/aia.ts'
+import { decodeLegacyPkcs12, isUnsupportedPkcs12, markLegacyPkcs12, Pkcs12Error } from './certs/pkcs12.ts'
 import { invalidOption } from './errors.ts'
 import { quoteOutside } from './outside-text.ts'
 import { isPlainObject } from './plain-object.ts'
@@ -33,6 +35,20 @@ export interface HostOptions {
   replayNonIdempotent?: boolean
   /** `false`: this host goes direct even when the agent has a proxy. A proxy: this host goes through it. */
   proxy?: false | ProxySetting
+  /** Overrides the agent's `fetchIntermediates` for this host (`false` turns it off here). */
+  fetchIntermediates?: boolean | FetchIntermediatesOptions
+}
+
+/** How missing intermediates are fetched (`fetchIntermediates: { ... }`). */
+export interface FetchIntermediatesOptions {
+  /** Largest AIA response accepted, in bytes. Default: 65,536. */
+  maxBytes?: number
+  /** Time for the whole fetch (connect, headers, body), in ms. Default: 5,000. */
+  timeout?: number
+  /** Fetch from loopback addresses (127.0.0.0/8, ::1). Default: false. */
+  allowLoopback?: boolean
+  /** Fetch from link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254, 100.100.100.200). Default: false. */
+  allowLinkLocal?: boolean
 }
 
 /** TLS options for every stack: undici's `connect` object form. */
@@ -97,6 +113,14 @@ export interface TlsFallbackAgentOptions extends UndiciAgentOptions {
   // 'env' is a string too: named for the reader and the docs.
   // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents
   proxy?: ProxySetting | 'env'
+  /**
+   * When a server sends its certificate without the intermediate that issued it
+   * (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`) and the certificate names a `caIssuers` URL (AIA), fetch it
+   * (http: only, bounded, no credentials, through the host's proxy) and retry the handshake with it
+   * as an untrusted intermediate: the chain must still end at a root you trust. Default: false (the
+   * error's message then names the URL and this option).
+   */
+  fetchIntermediates?: boolean | FetchIntermediatesOptions
 }
 
 /** A host's settings after validation, with the ladder resolved. */
@@ -114,6 +138,8 @@ export interface HostRule {
   readonly replayNonIdempotent: boolean
   /** `false`: direct; a proxy: this host's own; undefined: the agent's choice. */
   readonly proxy: Proxy | false | undefined
+  /** How to fetch a missing intermediate for this host; undefined: never (the default). */
+  readonly fetchIntermediates: IntermediateFetch | undefined
 }
 
 export interface AgentConfig {
@@ -141,14 +167,35 @@ const UNDICI_KEYS = new Set<string>([
 ])
 const OWN_KEYS = new Set<string>([
   'connect', 'fallback', 'hosts', 'cache', 'logger', 'hooks', 'maxReplayBodySize', 'resetRetries', 'coldStartTimeout', 'replayNonIdempotent',
-  'proxy'
+  'proxy', 'fetchIntermediates'
 ])
 const UNSUPPORTED: Record<string, string> = {
   factory: 'is not supported: the agent creates one undici Agent per TLS stack itself',
   socketPath: 'is not supported: TLS fallback needs TCP connections',
   interceptors: 'is not an undici 8 option: use agent.compose(...)'
 }
-const HOST_KEYS = new Set(['fallback', 'stack', 'clientCert', 'http1Only', 'replayNonIdempotent', 'proxy'])
+const HOST_KEYS = new Set(['fallback', 'stack', 'clientCert', 'http1Only', 'replayNonIdempotent', 'proxy', 'fetchIntermediates'])
+const FETCH_KEYS = new Set(['maxBytes', 'timeout', 'allowLoopback', 'allowLinkLocal'])
+
+/** Validates `fetchIntermediates` (top level or per host): undefined when off. */
+function checkFetchIntermediates (path: string, value: unknown, logger: Logger | undefined): IntermediateFetch | undefined {
+  if (value === undefined || value === false) return undefined
+  if (value !== true && !isPlainObject(value)) throw invalidOption(path, `must be a boolean or an object, got ${describe(value)}`)
+  const o: Record<string, unknown> = value === true ? {} : value
+  for (const key of Object.keys(o)) {
+    if (!FETCH_KEYS.has(key)) throw invalidOption(`${path}.${key}`, `is not an option (known: ${[...FETCH_KEYS].join(', ')})`)
+  }
+  for (const key of ['allowLoopback', 'allowLinkLocal']) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') throw invalidOption(`${path}.${key}`, `must be a boolean, got ${describe(o[key])}`)
+  }
+  return Object.freeze({
+    maxBytes: o.maxBytes === undefined ? DEFAULT_MAX_BYTES : checkNonNegativeInteger(`${path}.maxBytes`, o.maxBytes, 16 * 1024 * 1024),
+    timeout: o.timeout === undefined ? DEFAULT_FETCH_TIMEOUT : checkNonNegativeInteger(`${path}.timeout`, o.timeout, 600_000),
+    allowLoopback: o.allowLoopback === true,
+    allowLinkLocal: o.allowLinkLocal === true,
+    logger
+  })
+}
 const CERT_KEYS = new Set(['cert', 'key', 'pfx', 'passphrase'])
 const HOOK_KEYS = new Set(['onAttempt', 'onDiagnosis', 'onFallback'])
 const TLS_VERSION_NAMES = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
@@ -255,11 +302,35 @@ export function checkClientCert (path: string, value: unknown, connect: ConnectO
     // fails at construction instead of on the first request.
     tls.createSecureContext({ ...pickTls(connect), ...(value as ClientCertificate) })
   } catch (error) {
+    if (pfx !== undefined && isUnsupportedPkcs12(error)) return legacyPkcs12(path, pfx as Uint8Array | string, passphrase, connect)
     const code = (error as { code?: string }).code
     throw invalidOption(path, `cannot be loaded${code === undefined ? '' : ` (${code})`}: check the certificate, the key and the passphrase`,
       refusal(error, value).cause)
   }
   return value as ClientCertificate
+}
+
+/**
+ * A legacy PKCS#12 (RC2/3DES, SHA-1 MAC) that OpenSSL 3 refuses: decoded once, now, into a PEM key
+ * and chain (src/certs/pkcs12.ts), then loaded as any other client certificate. Nothing
+ * process-wide changes. The errors name the option and never echo the passphrase.
+ */
+function legacyPkcs12 (path: string, pfx: Uint8Array | string, passphrase: string | undefined, connect: ConnectOptions): ClientCertificate {
+  let pem
+  try {
+    pem = decodeLegacyPkcs12(pfx, passphrase)
+  } catch (error) {
+    if (!(error instanceof Pkcs12Error)) throw error
+    throw invalidOption(error.reason === 'bad-passphrase' ? `${path}.passphrase` : `${path}.pfx`, error.message)
+  }
+  const clientCert: ClientCertificate = { cert: pem.cert, key: pem.key }
+  try {
+    tls.createSecureContext({ ...pickTls(connect), ...clientCert })
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    throw invalidOption(path, `cannot be loaded after decoding the legacy PKCS#12${code === undefined ? '' : ` (${code})`}`)
+  }
+  return markLegacyPkcs12(clientCert)
 }
 
 /** Values that may be secret in TLS options, as the strings they would appear as in a message. */
@@ -357,7 +428,7 @@ function checkConnect (value: unknown): ConnectOptions {
   return connect
 }
 
-function checkHosts (value: unknown, defaults: HostRule, connect: ConnectOptions): Array<{ pattern: HostPattern, value: HostRule }> {
+function checkHosts (value: unknown, defaults: HostRule, connect: ConnectOptions, logger: Logger | undefined): Array<{ pattern: HostPattern, value: HostRule }> {
   if (value === undefined) return []
   if (!isPlainObject(value)) throw invalidOption('hosts', `must be an object keyed by host pattern, got ${kind(value)}`)
   const rules: Array<{ pattern: HostPattern, value: HostRule }> = []
@@ -397,6 +468,9 @@ function checkHosts (value: unknown, defaults: HostRule, connect: ConnectOptions
       throw invalidOption(`${path}.replayNonIdempotent`, `must be a boolean, got ${describe(host.replayNonIdempotent)}`)
     }
     const proxy = host.proxy === undefined ? undefined : parseHostProxy(`${path}.proxy`, host.proxy)
+    const fetchIntermediates = host.fetchIntermediates === undefined
+      ? defaults.fetchIntermediates
+      : checkFetchIntermediates(`${path}.fetchIntermediates`, host.fetchIntermediates, logger)
     rules.push({
       pattern,
       value: {
@@ -408,7 +482,8 @@ function checkHosts (value: unknown, defaults: HostRule, connect: ConnectOptions
         clientCert,
         http1Only: host.http1Only === true,
         replayNonIdempotent: (host.replayNonIdempotent) ?? defaults.replayNonIdempotent,
-        proxy
+        proxy,
+        fetchIntermediates
       }
     })
   }
@@ -466,6 +541,7 @@ export function resolveOptions (input: unknown): AgentConfig {
     throw invalidOption('replayNonIdempotent', `must be a boolean, got ${describe(options.replayNonIdempotent)}`)
   }
   const fallback = options.fallback === undefined ? DEFAULT_FALLBACK : checkFallback('fallback', options.fallback, false)
+  const logger = checkLogger(options.logger)
   const defaults: HostRule = {
     path: 'fallback',
     pattern: undefined,
@@ -475,9 +551,10 @@ export function resolveOptions (input: unknown): AgentConfig {
     clientCert: undefined,
     http1Only: false,
     replayNonIdempotent: options.replayNonIdempotent === true,
-    proxy: undefined
+    proxy: undefined,
+    fetchIntermediates: checkFetchIntermediates('fetchIntermediates', options.fetchIntermediates, logger)
   }
-  const hosts = new HostMatcher(checkHosts(options.hosts, defaults, connect))
+  const hosts = new HostMatcher(checkHosts(options.hosts, defaults, connect, logger))
   const maxReplayBodySize = options.maxReplayBodySize === undefined
     ? DEFAULT_MAX_REPLAY_BODY_SIZE
     : checkNonNegativeInteger('maxReplayBodySize', options.maxReplayBodySize, 1024 * 1024 * 1024)
@@ -494,7 +571,7 @@ export function resolveOptions (input: unknown): AgentConfig {
     defaults,
     hosts,
     cache: checkCache(options.cache),
-    logger: checkLogger(options.logger),
+    logger,
     hooks: checkHooks(options.hooks),
     maxReplayBodySize,
     resetRetries,

@@ -9,7 +9,9 @@ export const CHANNELS = {
   diagnosis: 'undici-tls-fallback:diagnosis',
   fallback: 'undici-tls-fallback:fallback',
   requestStart: 'undici-tls-fallback:request:start',
-  requestEnd: 'undici-tls-fallback:request:end'
+  requestEnd: 'undici-tls-fallback:request:end',
+  /** One fetch of a missing intermediate (`fetchIntermediates`): `IntermediateFetchEvent`. */
+  intermediate: 'undici-tls-fallback:intermediate'
 } as const
 
 /**

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import {
   decideCandidateFailed, decideDiagnosed, decideProxyFailure, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
-  giveUp, learnsOnSuccess, mayHoldBack, mayLearn, notReplayable, routeFailure, stackCannotWork,
+  decideMissingIntermediate, giveUp, learnsOnSuccess, mayHoldBack, mayLearn, notReplayable, routeFailure, stackCannotWork,
   type DiagnosedInput, type DiagnosedStep, type FollowInput, type Http11Input, type LearnInput, type PostHandshakeAuthInput,
   type UndiagnosedInput
 } from '../src/decide.ts'
@@ -30,7 +30,8 @@ const ROW = {
   hello: 'One forged hello teaches nothing.',
   pha: 'A 403 moves nothing unless it is the server\'s own post-handshake-auth answer over TLS 1.3.',
   others: 'Detection leaves other responses alone.',
-  proxy: 'A proxy\'s failure is never a fingerprint.'
+  proxy: 'A proxy\'s failure is never a fingerprint.',
+  aia: 'A fetched intermediate is never trusted, and is fetched only when asked.'
 } as const
 
 /** Rows that guard I/O, not a decision: where they are tested instead. */
@@ -58,7 +59,8 @@ const NOT_A_DECISION: Record<string, string> = {
   'NTLM is NTLMv2 only, bound to its messages and its TLS channel.': 'test/auth-ntlm.test.ts',
   'Kerberos: single-use tokens and mutual authentication.': 'test/auth-negotiate.test.ts',
   // Decisions too (src/upload-rules.ts), tested there until they move into src/decide.ts.
-  'A priming request sends nothing the caller did not, and a 413 moves nothing.': 'test/upload-rules.test.ts, test/priming.test.ts, test/uploads.test.ts'
+  'A priming request sends nothing the caller did not, and a 413 moves nothing.': 'test/upload-rules.test.ts, test/priming.test.ts, test/uploads.test.ts',
+  'A legacy PKCS#12 changes nothing process-wide, and its passphrase is never echoed.': 'test/certs-pkcs12.test.ts'
 }
 
 const covered = new Map<string, number>()
@@ -545,6 +547,21 @@ describe('a failure of the proxy itself', () => {
   test(row(ROW.proxy, 'any other failure is not the proxy\'s: it goes on to the fingerprints'), () => {
     for (const code of ['ECONNRESET', 'UND_ERR_SOCKET', 'ECONNREFUSED', 'ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED', undefined]) {
       assert.equal(decideProxyFailure(code), undefined, String(code))
+    }
+  })
+})
+
+describe('decideMissingIntermediate', () => {
+  const url = 'http://pki.corp.example/issuing.cer'
+  test(row(ROW.aia, 'only a leaf whose issuer is unknown, with an http: caIssuers URL: fetched when asked, else explained; never twice'), () => {
+    assert.deepEqual(decideMissingIntermediate('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [url], false, false), { kind: 'explain', url })
+    assert.deepEqual(decideMissingIntermediate('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [url], true, false), { kind: 'fetch', url })
+    assert.deepEqual(decideMissingIntermediate('UNABLE_TO_VERIFY_LEAF_SIGNATURE', ['ldap://dc/ca', url], true, false), { kind: 'fetch', url })
+    assert.deepEqual(decideMissingIntermediate('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [url], true, true), { kind: 'pass' })
+    assert.deepEqual(decideMissingIntermediate('UNABLE_TO_VERIFY_LEAF_SIGNATURE', ['https://pki.corp.example/i.cer', 'ldap://dc/ca'], true, false), { kind: 'pass' })
+    assert.deepEqual(decideMissingIntermediate('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [], true, false), { kind: 'pass' })
+    for (const code of ['SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', undefined]) {
+      assert.deepEqual(decideMissingIntermediate(code, [url], true, false), { kind: 'pass' }, String(code))
     }
   })
 })

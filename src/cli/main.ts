@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { TlsFallbackError } from '../errors.ts'
+import { wasLegacyPkcs12 } from '../certs/pkcs12.ts'
 import { checkClientCert, checkPem } from '../options.ts'
 import { quoteOutside } from '../outside-text.ts'
 import { parseProxy, parseProxyChoice, type Proxy } from '../proxy/options.ts'
@@ -63,6 +64,8 @@ interface Parsed {
   timeout: number
   allowLegacy: boolean
   json: boolean
+  /** The client identity was a legacy PKCS#12 (decoded by checkClientCert). */
+  legacyPkcs12: boolean
   proxy: Proxy | undefined
 }
 
@@ -157,7 +160,8 @@ function parse (argv: string[]): Parsed | 'help' {
   // certificate, or an encrypted key without its passphrase fails here, before any connection, with the agent's message.
   try {
     if (ca !== undefined) checkPem('--ca', ca, 'ca')
-    if (clientCert !== undefined) checkClientCert(values.pfx === undefined ? '--cert/--key' : '--pfx', clientCert, ca === undefined ? {} : { ca })
+    // A legacy PKCS#12 comes back decoded (PEM key and chain), as the agent would present it.
+    if (clientCert !== undefined) clientCert = checkClientCert(values.pfx === undefined ? '--cert/--key' : '--pfx', clientCert, ca === undefined ? {} : { ca })
   } catch (error) {
     if (error instanceof TlsFallbackError) throw new UsageError(error.message.replace(/^TlsFallbackAgent: /, ''))
     throw error
@@ -170,6 +174,7 @@ function parse (argv: string[]): Parsed | 'help' {
     method,
     timeout,
     allowLegacy: values['allow-legacy'] === true,
+    legacyPkcs12: clientCert !== undefined && wasLegacyPkcs12(clientCert),
     json: values.json === true
   }
 }
@@ -249,6 +254,7 @@ export async function main (argv: string[]): Promise<number> {
       method: parsed.method,
       timeout: parsed.timeout,
       allowLegacy: parsed.allowLegacy,
+      legacyPkcs12: parsed.legacyPkcs12,
       proxy: parsed.proxy,
       signal: controller.signal,
       onProgress: progress.update

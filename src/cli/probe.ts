@@ -1,13 +1,16 @@
+import type { X509Certificate } from 'node:crypto'
 import net from 'node:net'
 import tls, { type TLSSocket } from 'node:tls'
 import pRetry, { AbortError } from 'p-retry'
 import { Client } from 'undici'
+import { decideMissingIntermediate } from '../decide.ts'
 import { ErrorCodes } from '../errors.ts'
 import { isApachePostHandshakeAuth, isHttp11Required, isUnsafeLegacyError, type FingerprintId } from '../fingerprint.ts'
 import { openTunnel } from '../proxy/open.ts'
 import type { Proxy } from '../proxy/options.ts'
 import { HOLD_LIMIT } from '../response-hold.ts'
 import { stackTlsOptions, type ClientCertificate, type StackName } from '../stacks.ts'
+import { caIssuersUrls, describeUrl, DEFAULT_MAX_BYTES, fetchIssuers, issued, type FetchOutcome } from '../certs/aia.ts'
 import { RecordObserver, RecordType, type TlsRecord } from './records.ts'
 import { redactUrl } from './redact.ts'
 
@@ -26,6 +29,22 @@ export interface ProbeOptions {
   lookup?: net.LookupFunction | undefined
   /** A proxy to tunnel through (CONNECT or SOCKS5); the records observed are the origin's only. */
   proxy?: Proxy | undefined
+  /** The client identity was a legacy PKCS#12, decoded by checkClientCert (the result says so). */
+  legacyPkcs12?: boolean | undefined
+  /** Let the AIA check fetch from loopback (tests). */
+  aiaAllowLoopback?: boolean | undefined
+}
+
+/** The server sent its leaf without the intermediate that issued it, and the leaf names where that lives. */
+export interface MissingIntermediate {
+  /** The leaf's issuer, as the certificate names it. */
+  issuer: string
+  /** The caIssuers URL, without its query. */
+  url: string
+  /** What fetching it gave (as \`fetchIntermediates\` would). */
+  outcome: FetchOutcome
+  /** Whether the strict handshake verified with the fetched certificate as an untrusted intermediate. */
+  fetchFixes: boolean
 }
 
 export interface ProbeAttempt {
@@ -74,6 +93,10 @@ export interface ProbeResult {
   timeout: number
   /** The proxy every attempt went through, without credentials (`http://***@proxy:3128`), or null when direct. */
   proxy: string | null
+  /** Set when the strict handshake failed for a missing intermediate whose leaf names a caIssuers URL. */
+  missingIntermediate?: MissingIntermediate | null
+  /** The client identity given was a legacy PKCS#12 (RC2/3DES), which the agent decodes with node-forge. */
+  legacyPkcs12?: boolean
 }
 
 const TRANSIENT = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENETDOWN', 'UND_ERR_CONNECT_TIMEOUT'])
@@ -92,7 +115,12 @@ interface RawOutcome {
   postHandshakeAuth: boolean
   connected: boolean
   timedOut: ProbeAttempt['timedOut']
+  /** The server's leaf when its chain did not verify. */
+  leaf: X509Certificate | null
 }
+
+/** The leaf of an attempt whose chain did not verify. */
+const leaves = new WeakMap<ProbeAttempt, X509Certificate>()
 
 // undici's codes for the same phases (its connect timeout covers the handshake too).
 const TIMEOUT_CODES = { connect: 'UND_ERR_CONNECT_TIMEOUT', handshake: 'UND_ERR_CONNECT_TIMEOUT', response: 'UND_ERR_HEADERS_TIMEOUT', body: 'UND_ERR_BODY_TIMEOUT' } as const
@@ -107,6 +135,7 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
   let handshakeAt: number | null = null
   let tlsVersion: string | null = null
   let alpn: string | null = null
+  let leaf: X509Certificate | null = null
   const tlsOptions = stackTlsOptions(stack, options.ca === undefined ? {} : { ca: options.ca }, options.clientCert)
   // --timeout bounds the whole attempt: the TCP connection (or the tunnel), the handshake and the response.
   let phase: keyof typeof TIMEOUT_CODES = 'connect'
@@ -158,6 +187,11 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
           return
         }
         opened.push(s)
+        // Before Node's own listener, which verifies the chain and destroys the socket when that fails.
+        s.prependListener('secure', () => {
+          const handle = (s as unknown as { _handle?: { verifyError?: () => unknown } | null })._handle
+          if (typeof handle?.verifyError !== 'function' || handle.verifyError() != null) leaf = s.getPeerX509Certificate() ?? null
+        })
         s.once('secureConnect', () => {
           phase = 'response'
           handshakeAt = observer?.elapsed() ?? null
@@ -235,7 +269,8 @@ async function once (stack: StackName, http2: boolean, options: ProbeOptions): P
     timeMs: Math.round(performance.now() - started),
     postHandshakeAuth,
     connected,
-    timedOut
+    timedOut,
+    leaf
   }
 }
 
@@ -331,7 +366,7 @@ async function attempt (stack: StackName, http2: boolean, options: ProbeOptions)
     : outcome.timedOut !== null
       ? timeoutEvidence(outcome, options.timeout)
       : outcome.connected ? explained.evidence : `no connection: ${outcome.error?.code ?? outcome.error?.message ?? 'failed'}`
-  return {
+  const result: ProbeAttempt = {
     stack,
     // Negotiated when the handshake completed (no ALPN means HTTP/1.1), offered otherwise.
     http: outcome.alpn === 'h2' || (outcome.tlsVersion === null && http2) ? 'h2' : 'http/1.1',
@@ -347,6 +382,40 @@ async function attempt (stack: StackName, http2: boolean, options: ProbeOptions)
     timedOut: outcome.timedOut,
     records: outcome.records
   }
+  if (outcome.leaf !== null) leaves.set(result, outcome.leaf)
+  return result
+}
+
+/**
+ * A strict handshake that failed for a missing intermediate whose leaf names a caIssuers URL: fetch
+ * it as \`fetchIntermediates\` would (same bounds and address rules, through the probe's proxy) and
+ * try the strict handshake once more with it as an untrusted intermediate.
+ */
+async function checkMissingIntermediate (first: ProbeAttempt, options: ProbeOptions): Promise<MissingIntermediate | null> {
+  const leaf = leaves.get(first)
+  if (leaf === undefined) return null
+  // As the agent decides with fetchIntermediates on (src/decide.ts).
+  const step = decideMissingIntermediate(first.error ?? undefined, caIssuersUrls(leaf), true, false)
+  if (step.kind !== 'fetch') return null
+  const url = step.url
+  const proxy = options.proxy
+  const fetched = await fetchIssuers(url, {
+    maxBytes: DEFAULT_MAX_BYTES, timeout: options.timeout, allowLoopback: options.aiaAllowLoopback === true, allowLinkLocal: false, logger: undefined
+  }, proxy === undefined
+    ? undefined
+    : (host, port, done) => {
+        openTunnel(proxy, { host, port, tcp: {}, timeout: options.timeout }, (error, tunnel) => { done(error, tunnel ?? undefined) })
+        return true
+      })
+  const issuers = fetched.certificates.filter((c) => issued(c, leaf))
+  const outcome: FetchOutcome = fetched.outcome === 'fetched' && issuers.length === 0 ? 'not-issuer' : fetched.outcome
+  let fetchFixes = false
+  if (issuers.length > 0) {
+    const roots = options.ca === undefined ? tls.getCACertificates('default').join('\n') : options.ca.toString('latin1')
+    const retry = await once('strict', true, { ...options, ca: Buffer.from([roots, ...issuers.map((c) => c.toString())].join('\n')) })
+    fetchFixes = retry.tlsVersion !== null
+  }
+  return { issuer: leaf.issuer.replaceAll('\n', ', '), url: describeUrl(url), outcome, fetchFixes }
 }
 
 function timeoutEvidence (outcome: RawOutcome, timeout: number): string {
@@ -374,6 +443,7 @@ export async function probe (options: ProbeOptions): Promise<ProbeResult> {
   }
   let http2 = true
   const first = await run('strict', true)
+  const missingIntermediate = await checkMissingIntermediate(first, options)
   const result = (verdict: ProbeResult['verdict'], unreachable: ProbeUnreachable | null, legacyWouldWork = false): ProbeResult => ({
     url: redactUrl(options.url),
     origin: options.url.origin,
@@ -382,7 +452,9 @@ export async function probe (options: ProbeOptions): Promise<ProbeResult> {
     legacyWouldWork,
     unreachable,
     timeout: options.timeout,
-    proxy: options.proxy?.redacted ?? null
+    proxy: options.proxy?.redacted ?? null,
+    missingIntermediate,
+    legacyPkcs12: options.legacyPkcs12 === true
   })
   if (!first.connected) {
     // No connection to the server at all (refused, unreachable, unknown host, no TCP answer in time): no stack can do better.

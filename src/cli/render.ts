@@ -121,6 +121,18 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
   if (result.legacyWouldWork) {
     lines.push(`${s.yellow('note:')}    the server lacks RFC 5746; legacy-server-connect would likely work. It was not tried: run again with --allow-legacy to try it.`)
   }
+  const missing = result.missingIntermediate
+  if (missing != null) {
+    lines.push(`${s.yellow('note:')}    the server did not send the intermediate certificate that issued its own (${escapeOutside(missing.issuer, 200)}); its certificate says it is at ${escapeOutside(missing.url, 200)}. ` +
+      (missing.fetchFixes
+        ? `Fetched, it completes the chain to a trusted root: ${s.bold('fetchIntermediates: true')} fixes this for the agent.`
+        : `Fetching it does not fix this (${missing.outcome === 'fetched' ? 'the chain still does not verify' : missing.outcome}).`))
+    lines.push(`${s.bold('server fix')} (missing intermediate): configure the server to send its intermediate certificate(s) with its own (IIS: import the intermediate into the computer's Intermediate Certification Authorities store; Apache: SSLCertificateFile with the chain).`)
+  }
+  if (result.legacyPkcs12 === true) {
+    lines.push(`${s.yellow('note:')}    the client identity is a legacy PKCS#12 (RC2/3DES, SHA-1 MAC) that OpenSSL 3 refuses; the agent decodes it with node-forge. Re-export it once: ` +
+      s.bold('openssl pkcs12 -in old.pfx -nodes -legacy | openssl pkcs12 -export -out new.pfx'))
+  }
   const fixes = [...new Set(result.attempts.map((a) => a.fingerprint).filter((f): f is NonNullable<typeof f> => f !== null))]
   for (const f of fixes) {
     const fix = SERVER_FIXES[f]
@@ -138,6 +150,8 @@ export function toJson (result: ProbeResult): string {
     verdict: result.verdict,
     legacyWouldWork: result.legacyWouldWork,
     unreachable: result.unreachable,
+    missingIntermediate: result.missingIntermediate ?? null,
+    legacyPkcs12: result.legacyPkcs12 === true,
     attempts: result.attempts.map(({ stack, http, ok, status, tlsVersion, error, evidence, fingerprint, timeMs, retries, timedOut }) => ({
       stack, http, ok, status, tlsVersion, error, fingerprint, evidence, timeMs, retries, timedOut
     }))
