@@ -4,7 +4,7 @@ import neostandard from 'neostandard'
 import tseslint from 'typescript-eslint'
 
 export default [
-  { ignores: ['dist/**', 'coverage/**', '.tmp/**', 'node_modules/**'] },
+  { ignores: ['dist/**', 'coverage/**', '.tmp/**', 'node_modules/**', 'test/conformance/upstream/**'] },
   ...neostandard({ ts: true }),
   ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: ['src/**/*.ts'] })),
   {

@@ -135,7 +135,7 @@ export class TlsFallbackAgent extends Dispatcher {
     // undici checks most options only when it creates a Client: build one now (it connects to
     // nothing) and the strict stack's Agent, so that bad options fail at construction.
     try {
-      const { connections: _c, clientTtl: _t, maxOrigins: _m, ...clientOptions } = config.undici as Record<string, unknown>
+      const { connections: _c, clientTtl: _t, maxOrigins: _m, factory: _f, ...clientOptions } = config.undici as Record<string, unknown>
       new Client('https://options.invalid', { ...clientOptions, connect: () => undefined }).destroy().catch(() => {})
       this.#primary = this.#agentFor('strict', !config.allowH2)
     } catch (error) {
@@ -252,7 +252,8 @@ export class TlsFallbackAgent extends Dispatcher {
     if (proxy !== undefined && proxy.protocol !== 'socks5:') {
       let agent = this.#proxyAgents.get(proxy)
       if (agent === undefined) {
-        agent = new ProxyAgent({ ...this.#config.undici, ...proxy.agentOptions })
+        const { factory: _factory, ...undici } = this.#config.undici
+        agent = new ProxyAgent({ ...undici, ...proxy.agentOptions })
         this.#forwardEvents(agent)
         this.#proxyAgents.set(proxy, agent)
       }

@@ -68,7 +68,7 @@ export type UndiciAgentOptions = Pick<Agent.Options,
   'maxResponseSize' | 'localAddress' | 'maxCachedSessions' | 'strictContentLength' | 'autoSelectFamily' |
   'autoSelectFamilyAttemptTimeout' | 'maxConcurrentStreams' | 'clientTtl' | 'maxOrigins' |
   'maxRequestsPerClient' | 'initialWindowSize' | 'connectionWindowSize' | 'pingInterval' | 'webSocket' | 'eventSource' |
-  'h2Options'> & UndiciClientOnlyOptions
+  'h2Options' | 'factory'> & UndiciClientOnlyOptions
 
 /** undici Client options its Agent passes on but does not declare. */
 export interface UndiciClientOnlyOptions {
@@ -163,14 +163,13 @@ const UNDICI_KEYS = new Set<string>([
   'maxResponseSize', 'localAddress', 'maxCachedSessions', 'strictContentLength', 'autoSelectFamily',
   'autoSelectFamilyAttemptTimeout', 'maxConcurrentStreams', 'clientTtl', 'maxOrigins',
   'maxRequestsPerClient', 'initialWindowSize', 'connectionWindowSize', 'pingInterval', 'webSocket', 'eventSource',
-  'useH2c', 'h2Options'
+  'useH2c', 'h2Options', 'factory'
 ])
 const OWN_KEYS = new Set<string>([
   'connect', 'fallback', 'hosts', 'cache', 'logger', 'hooks', 'maxReplayBodySize', 'resetRetries', 'coldStartTimeout', 'replayNonIdempotent',
   'proxy', 'fetchIntermediates'
 ])
 const UNSUPPORTED: Record<string, string> = {
-  factory: 'is not supported: the agent creates one undici Agent per TLS stack itself',
   socketPath: 'is not supported: TLS fallback needs TCP connections',
   interceptors: 'is not an undici 8 option: use agent.compose(...)'
 }
@@ -562,6 +561,7 @@ export function resolveOptions (input: unknown): AgentConfig {
   const coldStartTimeout = options.coldStartTimeout === undefined ? 10_000 : checkNonNegativeInteger('coldStartTimeout', options.coldStartTimeout, 600_000)
   if (options.allowH2 !== undefined && typeof options.allowH2 !== 'boolean') throw invalidOption('allowH2', `must be a boolean, got ${describe(options.allowH2)}`)
   if (options.connectTimeout !== undefined) checkNonNegativeInteger('connectTimeout', options.connectTimeout, 2_147_483_647)
+  if (options.factory !== undefined && typeof options.factory !== 'function') throw invalidOption('factory', `must be a function, got ${describe(options.factory)}`)
   const undici: Record<string, unknown> = {}
   for (const key of UNDICI_KEYS) {
     if (options[key] !== undefined) undici[key] = options[key]

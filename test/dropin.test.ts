@@ -3,7 +3,7 @@ import http from 'node:http'
 import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { Agent, EventSource, errors, interceptors, request, type Dispatcher } from 'undici'
+import { Agent, EventSource, Pool, errors, interceptors, request, type Dispatcher } from 'undici'
 import { ErrorCodes, TlsFallbackAgent } from '../src/index.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
@@ -255,6 +255,31 @@ describe('a drop-in for undici\'s Agent', () => {
       await assert.rejects(dispatcher.close(), errors.ClientDestroyedError, name)
       const [error, data] = await new Promise<unknown[]>((resolve) => { dispatcher.destroy((...args: unknown[]) => resolve(args)) })
       assert.deepEqual([error, data], [null, null], `${name}: destroy's callback gets (null, null)`)
+    }
+  })
+
+  test('factory builds each stack\'s pools with the agent\'s connector: an IIS-like host still falls back, on verified evidence', async () => {
+    const iis = await startIisLike()
+    const origin = `https://localhost:${iis.port}`
+    const made: Array<{ origin: string, connect: string, allowH2: unknown }> = []
+    const agent = makeAgent({
+      factory: (o: string | URL, options: Pool.Options) => {
+        made.push({ origin: String(o), connect: typeof options.connect, allowH2: options.allowH2 })
+        return new Pool(o, options)
+      }
+    })
+    try {
+      const r = await request(`${origin}/secure/factory`, { dispatcher: agent })
+      assert.equal(r.statusCode, 200)
+      assert.equal(((await r.body.json()) as { renegotiated: boolean }).renegotiated, true)
+      const entry = agent.policy(origin)
+      assert.equal(entry?.stack, 'renegotiation')
+      assert.equal(entry?.evidence.verified, true, 'the evidence came from the agent\'s connector')
+      assert.ok(made.length >= 2, 'one pool per stack')
+      for (const m of made) assert.deepEqual([m.origin.replace(/\/$/, ''), m.connect], [origin, 'function'])
+    } finally {
+      await agent.close()
+      await iis.close()
     }
   })
 

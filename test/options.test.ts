@@ -26,7 +26,7 @@ const bad: BadCase[] = [
   { name: 'options that are an array', options: [], option: 'options', mentions: ['an array'] },
   { name: 'options that are a class instance', options: new Map(), option: 'options' },
   { name: 'an unknown top-level key', options: { retries: 3 }, option: 'retries', mentions: ['is not an option'] },
-  { name: 'a factory', options: { factory: noop }, option: 'factory', mentions: ['not supported'] },
+  { name: 'a factory that is not a function', options: { factory: 'pool' }, option: 'factory', mentions: ['must be a function'] },
   { name: 'a socketPath', options: { socketPath: '/tmp/sock' }, option: 'socketPath', mentions: ['TCP'] },
   { name: 'interceptors, which undici 8 dropped', options: { interceptors: {} }, option: 'interceptors', mentions: ['compose'] },
   { name: 'connect as a function', options: { connect: noop }, option: 'connect', mentions: ['connect function is not supported'] },
