@@ -2,11 +2,15 @@ import type { Dispatcher } from 'undici'
 import { AsyncResource } from 'node:async_hooks'
 import type { Duplex } from 'node:stream'
 import { StableController } from './controller.ts'
-import { ErrorCodes, TlsFallbackError, type AttemptSummary } from './errors.ts'
+import { ErrorCodes, type AttemptSummary } from './errors.ts'
+import {
+  bodyNotReplayableError, clientCertificateError, exhaustedError, notAllowedError, notReplayedError, postHandshakeAuthNotice,
+  type FailureContext
+} from './failures.ts'
 import { expectConnection, http2FactsFor, type ConnectionFacts, type ConnectionSink } from './connector.ts'
 import {
   decideCandidateFailed, decideDiagnosed, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
-  decideProxyFailure, giveUp, learnsOnSuccess, mayHoldBack, routeFailure, stackCannotWork, type FailStep
+  decideProxyFailure, fallbackAllowing, giveUp, learnsOnSuccess, mayHoldBack, routeFailure, stackCannotWork, type NotReplayableStep
 } from './decide.ts'
 import {
   diagnose, isApachePostHandshakeAuth, isConnectionClosedError, postHandshakeAuthDiagnosis,
@@ -82,15 +86,18 @@ class Recovery {
   constructor (retries: number) {
     this.retriesLeft = retries
   }
+
+  /** A ladder begins (or is followed): the diagnosis it answers, the error that started it, the stacks left to try. */
+  begin (diagnosis: Diagnosis, error: Error, candidates: FallbackStack[]): void {
+    this.diagnosis = diagnosis
+    this.firstError = error
+    this.candidates = candidates
+  }
 }
 
 function pathOf (path: string): string {
   const q = path.indexOf('?')
   return q === -1 ? path : path.slice(0, q)
-}
-
-function hostOfRule (rule: HostRule, url: URL): string {
-  return rule.pattern?.key ?? url.host
 }
 
 /**
@@ -383,27 +390,7 @@ export class FallbackRequest implements HoldOwner {
       this.#onDiagnosed(diagnosis, error, undefined)
       return
     }
-    const tail = 'The 403 was passed on as it came.'
-    let message: string
-    switch (step.notice) {
-      case 'same-answer':
-        message = `${this.origin}: the ${this.#stack} stack got the same 403 (the server cannot perform post-handshake authentication); ` +
-          'no other stack is left, the policy stays as it was, and the 403 was passed on as it came.'
-        break
-      case 'client-cert':
-        message = `${this.origin}: 403 Forbidden, "Cannot perform Post-Handshake Authentication": the server asks for a client certificate ` +
-          `after the TLS 1.3 handshake, which Node's TLS client cannot answer. No client certificate is configured for ${hostOfRule(this.rule, this.url)}: ` +
-          `set ${this.#clientCertPath()} (cert and key, or pfx) and the request goes again over TLS 1.2, where the server renegotiates for it. ${tail}`
-        break
-      case 'not-allowed':
-        message = `${this.origin}: post-handshake-auth-required (${diagnosis.evidence.summary}). The renegotiation stack (TLS 1.2) would address it, ` +
-          `but ${this.rule.fallbackPath} does not allow it for ${this.rule.pattern?.key ?? this.url.hostname}. ${tail}`
-        break
-      case 'body':
-        message = `${this.origin}: post-handshake-auth-required, and the request body cannot be sent again (a stream longer than ` +
-          `maxReplayBodySize, ${this.#host.maxReplayBodySize} bytes). ${tail}`
-        break
-    }
+    const message = postHandshakeAuthNotice(this.#failureContext(), step.notice, diagnosis)
     this.#deliverUnremedied(held, trailers, step.notice, message, ErrorCodes[step.code])
   }
 
@@ -412,13 +399,6 @@ export class FallbackRequest implements HoldOwner {
     // No policy moves: a ladder that got this answer again has learned nothing.
     this.#release(held, this.#recovery?.diagnosis === undefined)
     if (!this.#done) this.onAttemptEnd(trailers)
-  }
-
-  /** The option to set for this host's client certificate. */
-  #clientCertPath (): string {
-    return this.rule.pattern === undefined
-      ? `hosts: { '${this.url.hostname}': { clientCert: { cert, key } } }`
-      : `${this.rule.path}.clientCert`
   }
 
   // ---- end of the held-back 403 ----
@@ -588,14 +568,12 @@ export class FallbackRequest implements HoldOwner {
       running?.then(follow, follow)
       return
     }
-    if (step.kind === 'fail' && !('candidates' in step)) {
+    if (step.kind === 'fail' && step.error === 'CLIENT_CERTIFICATE_REQUIRED') {
       this.#failClientCertificate(diagnosis, error)
       return
     }
     const recovery = this.#recover()
-    recovery.diagnosis = diagnosis
-    recovery.firstError = error
-    recovery.candidates = step.candidates
+    recovery.begin(diagnosis, error, step.candidates)
     if (step.kind === 'fail') {
       if (step.error === 'NOT_ALLOWED' || step.error === 'EXHAUSTED') this.#giveUp(error)
       else this.#notReplayable(diagnosis, error, step)
@@ -635,10 +613,7 @@ export class FallbackRequest implements HoldOwner {
       this.#notReplayable(diagnosis, error, step)
       return
     }
-    const recovery = this.#recover()
-    recovery.diagnosis = diagnosis
-    recovery.firstError = error
-    recovery.candidates = []
+    this.#recover().begin(diagnosis, error, [])
     this.#fromPolicy = true
     this.#stack = step.stack
     this.#http1Only = step.http1Only
@@ -653,7 +628,7 @@ export class FallbackRequest implements HoldOwner {
   }
 
   /** A request that may not go again after a diagnosis (see `notReplayable` in src/decide.ts). */
-  #notReplayable (diagnosis: Diagnosis, error: Error & { code?: string }, step: FailStep): void {
+  #notReplayable (diagnosis: Diagnosis, error: Error & { code?: string }, step: NotReplayableStep): void {
     const target = step.learn
     if (target !== undefined) {
       // The evidence is authenticated, so the next request can go straight to the stack that works.
@@ -673,21 +648,17 @@ export class FallbackRequest implements HoldOwner {
     }
   }
 
-  /** A verified refusal after the request was sent, and a request that is not idempotent: not sent twice by default. */
   #failNotReplayed (diagnosis: Diagnosis, error: Error, next: string): void {
-    const option = this.rule.pattern === undefined ? 'replayNonIdempotent: true' : `${this.rule.path}.replayNonIdempotent: true`
-    this.#fail(new TlsFallbackError(ErrorCodes.NOT_REPLAYED,
-      `${this.origin}: ${diagnosis.fingerprint} on the ${this.#stack} stack (${diagnosis.evidence.summary}). ` +
-      `The server may have acted on the ${this.#method} request, so it was not sent again. ${next} ` +
-      `If this server checks before it acts, ${option} sends such requests again; or send an Idempotency-Key header.`,
-      { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
+    this.#fail(notReplayedError(this.#failureContext(), diagnosis, error, next))
   }
 
   #failNotReplayable (diagnosis: Diagnosis, error: Error, what: string, next: string): void {
-    this.#fail(new TlsFallbackError(ErrorCodes.BODY_NOT_REPLAYABLE,
-      `${this.origin}: ${what}, and the request body cannot be sent again ` +
-      `(a stream longer than maxReplayBodySize, ${this.#host.maxReplayBodySize} bytes). ${next}`,
-      { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
+    this.#fail(bodyNotReplayableError(this.#failureContext(), diagnosis, error, what, next))
+  }
+
+  /** What an error message says about this request (see src/failures.ts). */
+  #failureContext (): FailureContext {
+    return { origin: this.origin, url: this.url, rule: this.rule, stack: this.#stack, method: this.#method, attempts: this.#attempts, maxReplayBodySize: this.#host.maxReplayBodySize }
   }
 
   #next (): void {
@@ -730,12 +701,7 @@ export class FallbackRequest implements HoldOwner {
 
   #failClientCertificate (diagnosis: Diagnosis, error: Error): void {
     this.#host.settled(this, false)
-    const host = hostOfRule(this.rule, this.url)
-    const path = this.rule.pattern === undefined ? `hosts: { '${this.url.hostname}': { clientCert: { cert, key } } }` : `${this.rule.path}.clientCert`
-    this.#fail(new TlsFallbackError(ErrorCodes.CLIENT_CERTIFICATE_REQUIRED,
-      `${this.origin}: the server renegotiated to ask for a client certificate and none is configured for ${host}. ` +
-      `Set ${path} (cert and key, or pfx).`,
-      { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
+    this.#fail(clientCertificateError(this.#failureContext(), diagnosis, error))
   }
 
   /** No stack left to try: either the stack that would work is not allowed, or every allowed one failed. */
@@ -744,26 +710,9 @@ export class FallbackRequest implements HoldOwner {
     const recovery = this.#recover()
     const diagnosis = recovery.diagnosis as Diagnosis
     const verdict = giveUp(diagnosis.fingerprint, this.rule.fallback)
-    const tried = this.#attempts.map((a) => `${a.stack}: ${a.code ?? 'ok'}${a.fingerprint === undefined ? '' : ` (${a.fingerprint})`}`).join('; ')
-    if (verdict.error === 'NOT_ALLOWED') {
-      const needed = verdict.needed
-      const host = this.rule.pattern?.key ?? this.url.hostname
-      const allowed = needed === 'legacy-server-connect'
-        ? [...this.rule.fallback, needed]
-        : [...this.rule.fallback.filter((s) => s !== 'legacy-server-connect'), needed, ...this.rule.fallback.filter((s) => s === 'legacy-server-connect')]
-      const line = `hosts: { '${host}': { fallback: ${JSON.stringify(allowed).replaceAll('"', '\'').replaceAll(',', ', ')} } }`
-      const why = needed === 'legacy-server-connect'
-        ? ' This stack exposes the client to CVE-2009-3555 (RFC 5746), so it is only used for hosts that list it.'
-        : ''
-      this.#fail(new TlsFallbackError(ErrorCodes.NOT_ALLOWED,
-        `${this.origin}: ${diagnosis.fingerprint} (${diagnosis.evidence.summary}). The ${needed} stack would address it, ` +
-        `but ${this.rule.fallbackPath} does not allow it for ${host}. To allow it: ${line}.${why}`,
-        { cause: recovery.firstError ?? error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
-      return
-    }
-    this.#fail(new TlsFallbackError(ErrorCodes.EXHAUSTED,
-      `${this.origin}: ${diagnosis.fingerprint}, and every stack allowed for this host that could address it failed (${tried}).`,
-      { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
+    this.#fail(verdict.error === 'NOT_ALLOWED'
+      ? notAllowedError(this.#failureContext(), diagnosis, verdict.needed, fallbackAllowing(this.rule.fallback, verdict.needed), recovery.firstError ?? error)
+      : exhaustedError(this.#failureContext(), diagnosis, error))
   }
 
   #fail (error: Error): void {
