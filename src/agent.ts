@@ -42,9 +42,9 @@ export class TlsFallbackAgent extends Dispatcher {
   readonly #unsubscribe: (() => void) | undefined
   #closed = false
   #destroyed = false
-  /** Callbacks waiting for close() or destroy() to finish; null once it has. */
-  #onClosed: Callback[] | null = null
-  #onDestroyed: Callback[] | null = null
+  /** Callbacks waiting for close() or destroy() to finish. */
+  readonly #onClosed = new Waiters()
+  readonly #onDestroyed = new Waiters()
   /** The strict stack's Agent: undici's WebSocket and EventSource read their limits from it. */
   readonly #primary: Agent
 
@@ -135,19 +135,12 @@ export class TlsFallbackAgent extends Dispatcher {
       return
     }
     if (this.#closed) {
-      if (this.#onClosed !== null) this.#onClosed.push(callback)
-      else queueMicrotask(() => { callback(null, null) })
+      this.#onClosed.add(callback)
       return
     }
     this.#closed = true
-    this.#onClosed = [callback]
-    this.#close().catch(() => {}).then(async () => { await this.destroy() }).then(() => {
-      queueMicrotask(() => {
-        const callbacks = this.#onClosed ?? []
-        this.#onClosed = null
-        for (const done of callbacks) done(null, null)
-      })
-    }, () => {})
+    this.#onClosed.start(callback)
+    this.#close().catch(() => {}).then(async () => { await this.destroy() }).then(() => { this.#onClosed.finish() }, () => {})
   }
 
   override destroy (): Promise<void>
@@ -165,19 +158,12 @@ export class TlsFallbackAgent extends Dispatcher {
     }
     if (typeof callback !== 'function') throw new errors.InvalidArgumentError('invalid callback')
     if (this.#destroyed) {
-      if (this.#onDestroyed !== null) this.#onDestroyed.push(callback)
-      else queueMicrotask(() => { callback(null, null) })
+      this.#onDestroyed.add(callback)
       return
     }
     this.#destroyed = true
-    this.#onDestroyed = [callback]
-    this.#destroy(error).then(() => {
-      queueMicrotask(() => {
-        const callbacks = this.#onDestroyed ?? []
-        this.#onDestroyed = null
-        for (const done of callbacks) done(null, null)
-      })
-    }, () => {})
+    this.#onDestroyed.start(callback)
+    this.#destroy(error).then(() => { this.#onDestroyed.finish() }, () => {})
   }
 
   get closed (): boolean {
@@ -251,6 +237,30 @@ export class TlsFallbackAgent extends Dispatcher {
         if (emitter.listenerCount(event) > 0) emitter.emit(event, ...args)
       })
     }
+  }
+}
+
+/** Callbacks waiting for close() or destroy() to finish, called with (null, null) as undici's DispatcherBase does. */
+class Waiters {
+  /** Undefined before the work starts and once it has finished. */
+  #pending: Callback[] | undefined
+
+  start (callback: Callback): void {
+    this.#pending = [callback]
+  }
+
+  /** Waits with the others, or is called at once (in a microtask) when the work has finished. */
+  add (callback: Callback): void {
+    if (this.#pending !== undefined) this.#pending.push(callback)
+    else queueMicrotask(() => { callback(null, null) })
+  }
+
+  finish (): void {
+    queueMicrotask(() => {
+      const callbacks = this.#pending ?? []
+      this.#pending = undefined
+      for (const done of callbacks) done(null, null)
+    })
   }
 }
 

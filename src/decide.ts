@@ -6,8 +6,9 @@ import { ladderFor, stackFor, type FallbackStack, type StackName } from './stack
 /**
  * The decisions of a request after a failure, as pure functions: what they are given is data
  * (the diagnosis, the host's rule, the stack tried, whether the body can go again, the method's
- * idempotency), what they return is the next step. `FallbackRequest` (src/request.ts) does the I/O
- * and the bookkeeping around them: sending, learning, telemetry and the error messages.
+ * idempotency), what they return is the next step. `Recovery` (src/recovery.ts) follows the steps:
+ * it sends through its `FallbackRequest` (src/request.ts), learns through the `PolicyBook`, and
+ * says why through src/failures.ts.
  */
 
 /** What the caller gets when the request ends with an error: a `TLS_FALLBACK_*` code, or the attempt's own error. */

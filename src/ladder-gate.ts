@@ -1,9 +1,22 @@
+import type { HostRule } from './options.ts'
 import type { PolicyBook } from './policy/book.ts'
-import type { FallbackRequest } from './request.ts'
+import type { PolicyEntry } from './policy/entry.ts'
 import type { Telemetry } from './telemetry.ts'
 
+/** What the gate sees of a request (a FallbackRequest, src/request.ts). */
+export interface GatedRequest {
+  readonly origin: string
+  readonly rule: HostRule
+  readonly pinned: boolean
+  readonly fromPolicy: boolean
+  /** Where the request sits in the list of requests in flight: written by this list only. */
+  slot: number
+  start: (entry: PolicyEntry | undefined) => void
+  abort: (error: Error) => void
+}
+
 interface Gate {
-  waiters: FallbackRequest[]
+  waiters: GatedRequest[]
   timer: NodeJS.Timeout | undefined
 }
 
@@ -21,13 +34,13 @@ export class LadderGate {
   readonly #signal: AbortSignal
   readonly #gates = new Map<string, Gate>()
   /** The requests that opened a gate and have not settled yet: when one settles, its origin's gate opens. */
-  readonly #leaders = new Set<FallbackRequest>()
+  readonly #leaders = new Set<GatedRequest>()
   readonly #ladders = new Map<string, Promise<void>>()
   /**
    * Requests in flight, in an array with swap-remove (each request knows its slot). A Set churned
    * by every request kept dead requests reachable across scavenges and multiplied GC work.
    */
-  readonly #inflight: FallbackRequest[] = []
+  readonly #inflight: GatedRequest[] = []
   #drained: (() => void) | undefined
 
   constructor (book: PolicyBook, telemetry: Telemetry, coldStartTimeout: number, signal: AbortSignal) {
@@ -38,13 +51,13 @@ export class LadderGate {
   }
 
   /** Lists a new request as in flight. */
-  track (request: FallbackRequest): void {
+  track (request: GatedRequest): void {
     request.slot = this.#inflight.length
     this.#inflight.push(request)
   }
 
   /** Cold-start gate: while the first request to an origin with no policy is in flight, the others wait for its outcome. */
-  admit (request: FallbackRequest): void {
+  admit (request: GatedRequest): void {
     const origin = request.origin
     if (request.pinned) {
       request.start(undefined)
@@ -73,7 +86,7 @@ export class LadderGate {
   }
 
   /** An origin this process has never seen: a shared store may know it (the store bounds the wait). */
-  #loadThenStart (request: FallbackRequest): void {
+  #loadThenStart (request: GatedRequest): void {
     const loading = this.#book.load(request.origin, this.#signal)
     if (loading === undefined) {
       request.start(this.#book.read(request.origin, request.rule))
@@ -94,22 +107,22 @@ export class LadderGate {
   }
 
   /** However a leader ended, the requests behind it must not wait for the gate's timeout. */
-  #leaderDone (request: FallbackRequest): void {
+  #leaderDone (request: GatedRequest): void {
     if (this.#leaders.size !== 0 && this.#leaders.delete(request)) this.#open(request.origin)
   }
 
   /** The request got a response (`ok`), or gave up: its origin may become warm, its gate opens. */
-  settled (request: FallbackRequest, ok: boolean): void {
+  settled (request: GatedRequest, ok: boolean): void {
     if (ok && request.rule.stack === undefined && !request.fromPolicy) this.#book.worked(request.origin)
     this.#leaderDone(request)
   }
 
   /** The caller's handler got its last callback. */
-  finished (request: FallbackRequest): void {
+  finished (request: GatedRequest): void {
     this.#leaderDone(request)
     const slot = request.slot
     if (slot < 0 || this.#inflight[slot] !== request) return
-    const last = this.#inflight.pop() as FallbackRequest
+    const last = this.#inflight.pop() as GatedRequest
     if (last !== request) {
       this.#inflight[slot] = last
       last.slot = slot

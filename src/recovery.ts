@@ -74,6 +74,20 @@ export class Recovery {
     return { origin: r.origin, url: r.url, rule: r.rule, stack: r.stack, method: r.method, attempts: this.attempts, maxReplayBodySize: this.#services.limits.maxReplayBodySize }
   }
 
+  /** The diagnosis event of this attempt, with the request it belongs to (OpenTelemetry links them by it). */
+  #publishDiagnosis (diagnosis: Diagnosis, error: Error & { code?: string }): void {
+    const request = this.#request
+    this.#services.telemetry.diagnosis({
+      origin: request.origin,
+      method: request.method,
+      stack: request.stack,
+      fingerprint: diagnosis.fingerprint,
+      evidence: diagnosis.evidence,
+      error: { code: error.code, message: error.message },
+      request: request.info
+    })
+  }
+
   #settleAndFail (error: Error): void {
     this.#services.gate.settled(this.#request, false)
     this.#request.fail(error)
@@ -95,7 +109,7 @@ export class Recovery {
       : diagnose({ error, stack: request.stack, connection, hasClientCert: request.rule.clientCert !== undefined, http2: transport.http2FailureFor(error) ?? http2 })
     // Attempts are listed for error reports; one that got a response needs no entry.
     this.recordAttempt(error.code ?? error.name, diagnosis?.fingerprint)
-    if (diagnosis !== undefined) request.publishDiagnosis(diagnosis, error)
+    if (diagnosis !== undefined) this.#publishDiagnosis(diagnosis, error)
 
     // No detection on a pinned host; a bare reset of an idempotent request still gets its retry.
     switch (routeFailure(diagnosis?.fingerprint, request.http1Only, request.pinned, this.diagnosis !== undefined)) {
@@ -315,7 +329,7 @@ export class Recovery {
     const diagnosis = postHandshakeAuthDiagnosis(held.connection, held.size)
     const error = new Error(`${request.origin}: HTTP 403 on the ${request.stack} stack: ${diagnosis.evidence.summary}`)
     this.recordAttempt('HTTP_403', diagnosis.fingerprint)
-    request.publishDiagnosis(diagnosis, error)
+    this.#publishDiagnosis(diagnosis, error)
 
     const inLadder = this.diagnosis !== undefined
     // A stack of the ladder got the same answer: the next one, else the 403 as it came.

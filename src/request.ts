@@ -85,7 +85,7 @@ export class FallbackRequest implements HoldOwner {
   readonly #info: RequestInfo | undefined
   /** The caller's async context, kept only for tracers (see Telemetry.wantsCallerContext). */
   readonly #callerScope: AsyncResource | undefined
-  /** Where the request sits in the gate's list of requests in flight (written by that list only). */
+  /** Where the request sits in the gate's list of requests in flight (written by that list only, see LadderGate#track). */
   slot = -1
 
   constructor (services: RequestServices, origin: string, url: URL, rule: HostRule, opts: Dispatcher.DispatchOptions, handler: Handler) {
@@ -133,6 +133,11 @@ export class FallbackRequest implements HoldOwner {
   /** Whether the request's body can be sent again. */
   get replayable (): boolean {
     return this.#body.replayable
+  }
+
+  /** The request as telemetry names it; undefined while no one listens to requests. */
+  get info (): RequestInfo | undefined {
+    return this.#info
   }
 
   /** Whether the caller's handler got its last callback. */
@@ -321,19 +326,6 @@ export class FallbackRequest implements HoldOwner {
       if (this.#done || this.#controller.abortedByCaller) return
       this.#handler.onResponseData?.(this.#controller, chunk)
     }
-  }
-
-  /** The diagnosis event of this attempt, with the request it belongs to (OpenTelemetry links them by it). */
-  publishDiagnosis (diagnosis: Diagnosis, error: Error & { code?: string }): void {
-    this.#services.telemetry.diagnosis({
-      origin: this.origin,
-      method: this.method,
-      stack: this.#stack,
-      fingerprint: diagnosis.fingerprint,
-      evidence: diagnosis.evidence,
-      error: { code: error.code, message: error.message },
-      request: this.#info
-    })
   }
 
   /** The request's failure state, made at its first failure. */
