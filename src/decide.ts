@@ -6,8 +6,9 @@ import { ladderFor, stackFor, type FallbackStack, type StackName } from './stack
 /**
  * The decisions of a request after a failure, as pure functions: what they are given is data
  * (the diagnosis, the host's rule, the stack tried, whether the body can go again, the method's
- * idempotency), what they return is the next step. `FallbackRequest` (src/request.ts) does the I/O
- * and the bookkeeping around them: sending, learning, telemetry and the error messages.
+ * idempotency), what they return is the next step. `Recovery` (src/recovery.ts) follows the steps:
+ * it sends through its `FallbackRequest` (src/request.ts), learns through the `PolicyBook`, and
+ * says why through src/failures.ts.
  */
 
 /** What the caller gets when the request ends with an error: a `TLS_FALLBACK_*` code, or the attempt's own error. */
@@ -145,11 +146,16 @@ export function mayReplay (verdict: ReplayVerdict, bodyReplayable: boolean): boo
  * (`NOT_REPLAYED`), forgeable evidence and not idempotent (the original error, nothing learned),
  * or a body that cannot be sent again (`BODY_NOT_REPLAYABLE`).
  */
-export function notReplayable (diagnosis: Diagnosis, verdict: ReplayVerdict, candidates: readonly FallbackStack[], http1Only: boolean): FailStep {
+export function notReplayable (diagnosis: Diagnosis, verdict: ReplayVerdict, candidates: readonly FallbackStack[], http1Only: boolean): NotReplayableStep {
   const target = candidates.includes('renegotiation') ? 'renegotiation' : candidates[0]
   const learn = target !== undefined && diagnosis.evidence.verified ? { stack: target, http1Only } : undefined
   const error = verdict === 'not-idempotent' ? 'NOT_REPLAYED' : verdict === 'unverified' ? 'original' : 'BODY_NOT_REPLAYABLE'
   return { kind: 'fail', error, learn }
+}
+
+/** A request that may not go again (see `notReplayable`). */
+export interface NotReplayableStep extends FailStep {
+  error: 'NOT_REPLAYED' | 'BODY_NOT_REPLAYABLE' | 'original'
 }
 
 /** Why no stack is left: the one that would address the fingerprint is not allowed for the host, or every allowed one failed. */
@@ -159,6 +165,16 @@ export function giveUp (fingerprint: FingerprintId, fallback: readonly FallbackS
   const needed = stackFor(fingerprint)
   if (needed !== undefined && !fallback.includes(needed)) return { error: 'NOT_ALLOWED', needed }
   return { error: 'EXHAUSTED', needed }
+}
+
+/**
+ * The host's `fallback` with the needed stack added, as a NOT_ALLOWED error suggests it:
+ * `legacy-server-connect` last (it is the one to consent to), any other stack before it.
+ */
+export function fallbackAllowing (fallback: readonly FallbackStack[], needed: FallbackStack): FallbackStack[] {
+  return needed === 'legacy-server-connect'
+    ? [...fallback, needed]
+    : [...fallback.filter((s) => s !== 'legacy-server-connect'), needed, ...fallback.filter((s) => s === 'legacy-server-connect')]
 }
 
 /** What decides the step after a first diagnosis (outside a ladder, on a host that is not pinned). */
@@ -183,9 +199,22 @@ export interface LadderStep {
   confirmLegacy: boolean
 }
 
-/** The step after a first diagnosis; a step with `candidates` starts this request's ladder (even one that fails at once). */
-export type DiagnosedStep = { kind: 'follow-ladder' } | { kind: 'fail', error: 'CLIENT_CERTIFICATE_REQUIRED' } |
-  (FailStep & { candidates: FallbackStack[] }) | LadderStep
+/** The renegotiation asked for a client certificate the host lacks: the caller's to fix; no ladder starts. */
+export interface ClientCertificateStep {
+  kind: 'fail'
+  error: 'CLIENT_CERTIFICATE_REQUIRED'
+}
+
+/** A ladder that ends at once: no stack is left (`NOT_ALLOWED`, `EXHAUSTED`), or the request may not go again. */
+export type LadderFailStep = { kind: 'fail', error: 'NOT_ALLOWED', candidates: FallbackStack[] } |
+  { kind: 'fail', error: 'EXHAUSTED', candidates: FallbackStack[] } | (NotReplayableStep & { candidates: FallbackStack[] })
+
+/**
+ * The step after a first diagnosis, told apart by `kind` and, for a failure, by `error`: a
+ * `ClientCertificateStep` starts no ladder; a `LadderFailStep` starts this request's ladder with its
+ * `candidates` and ends it at once.
+ */
+export type DiagnosedStep = { kind: 'follow-ladder' } | ClientCertificateStep | LadderFailStep | LadderStep
 
 /**
  * After a first diagnosis: a renegotiation for a client certificate the host lacks is the caller's
@@ -222,7 +251,7 @@ export interface FollowInput {
  * The other ladder taught the origin another stack: the request goes there (when it may go again).
  * Otherwise the request decides on its own diagnosis (`diagnose`: see `decideDiagnosed`).
  */
-export function decideFollow (input: FollowInput): ReplayStep | FailStep | { kind: 'diagnose' } {
+export function decideFollow (input: FollowInput): ReplayStep | NotReplayableStep | { kind: 'diagnose' } {
   const { policy } = input
   if (policy === undefined || policy.stack === input.stack) return { kind: 'diagnose' }
   const verdict = replayVerdict(input.diagnosis, input.idempotent, input.replayNonIdempotent)

@@ -1,113 +1,73 @@
 import type { Dispatcher } from 'undici'
 import { AsyncResource } from 'node:async_hooks'
 import type { Duplex } from 'node:stream'
+import { AttemptHandler } from './attempt.ts'
 import { StableController } from './controller.ts'
-import { ErrorCodes, TlsFallbackError, type AttemptSummary } from './errors.ts'
-import { expectConnection, http2FactsFor, type ConnectionFacts, type ConnectionSink } from './connector.ts'
-import {
-  decideCandidateFailed, decideDiagnosed, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
-  decideProxyFailure, giveUp, learnsOnSuccess, mayHoldBack, routeFailure, stackCannotWork, type FailStep
-} from './decide.ts'
-import {
-  diagnose, isApachePostHandshakeAuth, isConnectionClosedError, postHandshakeAuthDiagnosis,
-  type ConnectionSnapshot, type Diagnosis, type Http2StreamFacts
-} from './fingerprint.ts'
+import type { AttemptSummary } from './errors.ts'
+import { learnsOnSuccess, mayHoldBack } from './decide.ts'
+import { isApachePostHandshakeAuth, type ConnectionSnapshot, type Diagnosis, type Http2StreamFacts } from './fingerprint.ts'
+import type { LadderGate } from './ladder-gate.ts'
 import type { HostRule } from './options.ts'
+import type { PolicyBook } from './policy/book.ts'
 import type { PolicyEntry } from './policy/entry.ts'
+import { Recovery } from './recovery.ts'
 import { ReplayableBody } from './replay.ts'
-import { requestIsIdempotent } from './replay-policy.ts'
 import { HeldResponse, type HoldOwner } from './response-hold.ts'
-import type { FallbackStack, StackName } from './stacks.ts'
+import type { StackName } from './stacks.ts'
 import type { AttemptReason, RequestInfo, Telemetry } from './telemetry.ts'
 
 type Handler = Dispatcher.DispatchHandler
 type Controller = Dispatcher.DispatchController
 type Headers = Parameters<NonNullable<Handler['onResponseStart']>>[2]
 
-/** What a request needs from its agent. */
-export interface RequestHost {
-  readonly telemetry: Telemetry
-  readonly resetRetries: number
-  readonly maxReplayBodySize: number
+/** Where a request's attempts go, and what the agent knows about the connections they failed on. */
+export interface Transport {
   send: (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Handler) => void
   snapshotFor: (error: unknown) => ConnectionSnapshot | undefined
   /** What Node reported about the HTTP/2 stream that failed with this error. */
   http2FailureFor: (error: unknown) => Http2StreamFacts | undefined
-  /** The validated policy of an origin, if any. */
-  policyFor: (origin: string, rule: HostRule) => PolicyEntry | undefined
-  /** Records a transition once the evidence allows it; returns whether the policy moved. */
-  learn: (origin: string, rule: HostRule, to: StackName, http1Only: boolean, diagnosis: Diagnosis, proven: boolean) => boolean
   /**
    * After a strict hello without RFC 5746: whether a completed (authenticated) handshake confirms
    * that the server lacks it. Resolves to verified evidence, or undefined; never rejects.
    */
   confirmLegacy: (origin: string, url: URL, diagnosis: Diagnosis) => Promise<Diagnosis | undefined>
-  /** A notice (warn line, or process warning without a logger) shown once per origin and kind. */
-  noticeOnce: (origin: string, kind: string, fields: object, message: string, code: string) => void
-  /** Drops an origin's policy (it named a stack that no longer connects). */
-  unlearn: (origin: string, reason: string) => void
-  /** A ladder already running for this origin, to wait for instead of starting another. */
-  ladderInProgress: (origin: string) => Promise<void> | undefined
-  ladderStarted: (origin: string) => () => void
-  /** The request got a response, or gave up: an origin's cold-start gate may open. */
-  settled: (request: FallbackRequest, ok: boolean) => void
-  /** The caller's handler got its last callback. */
-  finished: (request: FallbackRequest) => void
+}
+
+/** A request's collaborators: the agent's telemetry, transport, policy book and gate, and two limits. */
+export interface RequestServices {
+  readonly telemetry: Telemetry
+  readonly transport: Transport
+  readonly book: PolicyBook
+  readonly gate: LadderGate
+  readonly limits: { readonly resetRetries: number, readonly maxReplayBodySize: number }
 }
 
 const NO_CONTEXT = Object.freeze({})
 /** The failures of every request that has none (telemetry's `failures`); frozen, so that nothing can push into it by mistake. */
 const NO_ATTEMPTS: AttemptSummary[] = Object.freeze([]) as unknown as AttemptSummary[]
-/** A Recovery's candidates until a diagnosis names some: shared, never written to (shift() on an empty array writes nothing). */
-const NO_CANDIDATES: FallbackStack[] = []
-
-/**
- * What a request keeps once one of its attempts failed: the failures for error reports, the
- * diagnosis, the ladder's candidates and errors. A request that succeeds at its first attempt (almost
- * every request) never allocates it, and carries one field instead of eight.
- */
-class Recovery {
-  readonly attempts: AttemptSummary[] = []
-  /** Same-stack retries left for a connection closed before any response byte. */
-  retriesLeft: number
-  diagnosis: Diagnosis | undefined = undefined
-  firstError: Error | undefined = undefined
-  candidates: FallbackStack[] = NO_CANDIDATES
-  /** Ends the ladder this request runs for its origin (see RequestHost.ladderStarted). */
-  endLadder: (() => void) | undefined = undefined
-  lastError: Error | undefined = undefined
-  /** Whether the request may be sent twice, read once (see FallbackRequest#isIdempotent). */
-  idempotent: boolean | undefined = undefined
-
-  constructor (retries: number) {
-    this.retriesLeft = retries
-  }
-}
 
 function pathOf (path: string): string {
   const q = path.indexOf('?')
   return q === -1 ? path : path.slice(0, q)
 }
 
-function hostOfRule (rule: HostRule, url: URL): string {
-  return rule.pattern?.key ?? url.host
-}
-
 /**
- * One request through the agent: it makes attempts on stacks, matches failures against
- * fingerprints, and replays the request on the next stack when that is safe. The caller's handler
- * sees one onRequestStart, one controller and at most one response.
+ * One request through the agent, as a relay: which attempt is live, the caller's handler and its
+ * one controller, and how the request ends. The caller's handler sees one onRequestStart, one
+ * controller and at most one response. A failed attempt goes to the request's Recovery (the
+ * ladder, src/recovery.ts), which decides with src/decide.ts and sends the next attempt here.
  */
 export class FallbackRequest implements HoldOwner {
   readonly origin: string
   readonly url: URL
   readonly rule: HostRule
-  readonly #host: RequestHost
-  readonly #opts: Dispatcher.DispatchOptions
+  /** The caller's options, with the agent's own origin string. */
+  readonly opts: Dispatcher.DispatchOptions
+  readonly method: string
+  readonly #services: RequestServices
   readonly #handler: Handler
   readonly #controller: StableController
   readonly #body: ReplayableBody
-  readonly #method: string
   #stack: StackName = 'strict'
   #http1Only = false
   #fromPolicy = false
@@ -125,13 +85,11 @@ export class FallbackRequest implements HoldOwner {
   readonly #info: RequestInfo | undefined
   /** The caller's async context, kept only for tracers (see Telemetry.wantsCallerContext). */
   readonly #callerScope: AsyncResource | undefined
-  /** Set by the agent while the request waits at a cold-start gate. */
-  leader = false
-  /** The agent's bookkeeping: where the request sits in its list of requests in flight. */
+  /** Where the request sits in the gate's list of requests in flight (written by that list only, see LadderGate#track). */
   slot = -1
 
-  constructor (host: RequestHost, origin: string, url: URL, rule: HostRule, opts: Dispatcher.DispatchOptions, handler: Handler) {
-    this.#host = host
+  constructor (services: RequestServices, origin: string, url: URL, rule: HostRule, opts: Dispatcher.DispatchOptions, handler: Handler) {
+    this.#services = services
     this.origin = origin
     this.url = url
     this.rule = rule
@@ -140,15 +98,15 @@ export class FallbackRequest implements HoldOwner {
     // time: 556 instructions per request (callgrind; 1,735 in a plain Agent's process). The attempts
     // carry the agent's own string for this origin instead, the same object every time and already
     // hashed: 46.
-    this.#opts = { ...opts, origin }
+    this.opts = { ...opts, origin }
     this.#handler = handler
     // 'GET' (most requests) as it is: toUpperCase() costs tens of nanoseconds even when nothing changes.
-    this.#method = opts.method === 'GET' ? 'GET' : String(opts.method ?? 'GET').toUpperCase()
-    this.#body = ReplayableBody.of(opts.body, host.maxReplayBodySize)
+    this.method = opts.method === 'GET' ? 'GET' : String(opts.method ?? 'GET').toUpperCase()
+    this.#body = ReplayableBody.of(opts.body, services.limits.maxReplayBodySize)
     this.#controller = new StableController(this)
-    const telemetry = host.telemetry
+    const telemetry = services.telemetry
     if (telemetry.wantsRequests) {
-      this.#info = { origin, method: this.#method, path: pathOf(opts.path) }
+      this.#info = { origin, method: this.method, path: pathOf(opts.path) }
       telemetry.requestStart({ request: this.#info })
     }
     if (telemetry.wantsCallerContext) this.#callerScope = new AsyncResource('undici-tls-fallback:request')
@@ -156,6 +114,35 @@ export class FallbackRequest implements HoldOwner {
 
   get pinned (): boolean {
     return this.rule.stack !== undefined
+  }
+
+  /** The stack of the current (or last) attempt. */
+  get stack (): StackName {
+    return this.#stack
+  }
+
+  get http1Only (): boolean {
+    return this.#http1Only
+  }
+
+  /** Whether the current attempt follows a learned policy. */
+  get fromPolicy (): boolean {
+    return this.#fromPolicy
+  }
+
+  /** Whether the request's body can be sent again. */
+  get replayable (): boolean {
+    return this.#body.replayable
+  }
+
+  /** The request as telemetry names it; undefined while no one listens to requests. */
+  get info (): RequestInfo | undefined {
+    return this.#info
+  }
+
+  /** Whether the caller's handler got its last callback. */
+  get ended (): boolean {
+    return this.#done
   }
 
   /**
@@ -171,18 +158,10 @@ export class FallbackRequest implements HoldOwner {
     return !this.#done
   }
 
-  /** Whether the first attempt followed a learned policy. */
-  get fromPolicy (): boolean {
-    return this.#fromPolicy
-  }
-
   /** First attempt: the pinned stack, else the learned policy (as the agent read it), else strict. */
   start (entry: PolicyEntry | undefined): void {
     if (this.pinned) entry = undefined
-    this.#fromPolicy = entry !== undefined
-    this.#stack = this.rule.stack ?? entry?.stack ?? 'strict'
-    this.#http1Only = this.rule.http1Only || entry?.http1Only === true
-    this.#send('initial')
+    this.send('initial', this.rule.stack ?? entry?.stack ?? 'strict', this.rule.http1Only || entry?.http1Only === true, entry !== undefined)
   }
 
   /** Fails the request (the agent is being destroyed): at once when it waits, through its attempt otherwise. */
@@ -191,10 +170,14 @@ export class FallbackRequest implements HoldOwner {
     this.#controller.abort(error)
   }
 
-  #send (reason: AttemptReason): void {
+  /** Sends an attempt on this stack; the attempts before it no longer count. */
+  send (reason: AttemptReason, stack: StackName, http1Only: boolean, fromPolicy: boolean): void {
+    this.#stack = stack
+    this.#http1Only = http1Only
+    this.#fromPolicy = fromPolicy
     if (this.#done) return
     if (this.#controller.abortedByCaller) {
-      this.#fail(this.#controller.reason ?? new Error('aborted'))
+      this.fail(this.#controller.reason ?? new Error('aborted'))
       return
     }
     this.#attempt += 1
@@ -204,37 +187,23 @@ export class FallbackRequest implements HoldOwner {
     try {
       body = this.#body.nextBody()
     } catch (error) {
-      this.#fail(error as Error)
+      this.fail(error as Error)
       return
     }
-    const telemetry = this.#host.telemetry
+    const { telemetry, transport } = this.#services
     if (telemetry.wantsAttempts) {
-      telemetry.attempt({
-        origin: this.origin,
-        method: this.#method,
-        path: pathOf(this.#opts.path),
-        stack: this.#stack,
-        http1Only: this.#http1Only,
-        attempt,
-        reason,
-        request: this.#info
-      })
+      telemetry.attempt({ origin: this.origin, method: this.method, path: pathOf(this.opts.path), stack, http1Only, attempt, reason, request: this.#info })
     }
     // The request's options (the caller's, with the agent's origin string) go as they are unless the body must be replaced (a stream, teed).
-    const opts = body === this.#opts.body ? this.#opts : { ...this.#opts, body } as Dispatcher.DispatchOptions
+    const opts = body === this.opts.body ? this.opts : { ...this.opts, body } as Dispatcher.DispatchOptions
     const handler = new AttemptHandler(this, attempt)
-    if (this.#callerScope === undefined) this.#host.send(this.#stack, this.#http1Only, opts, handler)
-    else this.#callerScope.runInAsyncScope(this.#host.send, this.#host, this.#stack, this.#http1Only, opts, handler)
+    if (this.#callerScope === undefined) transport.send(stack, http1Only, opts, handler)
+    else this.#callerScope.runInAsyncScope(transport.send, transport, stack, http1Only, opts, handler)
   }
 
   /** Whether callbacks of this attempt still count (a later attempt replaced it, or the request ended). */
   isCurrent (attempt: number): boolean {
     return attempt === this.#live && !this.#done
-  }
-
-  /** Whether the caller's handler got its last callback. */
-  get ended (): boolean {
-    return this.#done
   }
 
   onAttemptStart (controller: Controller, context: unknown): void {
@@ -282,9 +251,13 @@ export class FallbackRequest implements HoldOwner {
   }
 
   /** `http2`: what Node reported about the attempt's HTTP/2 stream, if it had one. */
-  onAttemptFailed (error: Error, http2?: Http2StreamFacts): void {
+  onAttemptFailed (error: Error & { code?: string }, http2?: Http2StreamFacts): void {
     this.#inFlight = false
-    this.#onAttemptError(error, http2)
+    if (this.#responded || this.#controller.abortedByCaller) {
+      this.fail(this.#controller.abortedByCaller ? (this.#controller.reason ?? error) : error)
+      return
+    }
+    this.#recover().attemptFailed(error, http2)
   }
 
   onAttemptBodySent (chunk: Buffer): void {
@@ -294,8 +267,6 @@ export class FallbackRequest implements HoldOwner {
   onAttemptRequestSent (): void {
     this.#handler.onRequestSent?.()
   }
-
-  // ---- A 403 held back: post-handshake authentication (src/response-hold.ts holds the bytes) ----
 
   /**
    * A 403 that may say "cannot perform post-handshake authentication" is held back while its body
@@ -328,11 +299,17 @@ export class FallbackRequest implements HoldOwner {
     if (this.#done) return
     const answer = { statusCode: held.statusCode, statusMessage: held.statusMessage, headers: held.headers, body: held.body(), alpn: held.connection?.alpn }
     if (!isApachePostHandshakeAuth(answer)) {
-      this.#release(held, true)
-      if (!this.#done) this.onAttemptEnd(trailers)
+      this.deliver(held, trailers, true)
       return
     }
-    this.#onPostHandshakeAuth(held, trailers)
+    this.#inFlight = false
+    this.#recover().postHandshakeAuth(held, trailers)
+  }
+
+  /** Hands the caller a held response whole; `success`: whether it counts as the request's answer (a policy may be learned). */
+  deliver (held: HeldResponse, trailers: Headers, success: boolean): void {
+    this.#release(held, success)
+    if (!this.#done) this.onAttemptEnd(trailers)
   }
 
   /** Hands the caller a held response's status, headers and body so far, as they came. */
@@ -341,8 +318,8 @@ export class FallbackRequest implements HoldOwner {
     if (success) {
       this.#onSuccess()
     } else {
-      this.#stopLadder()
-      this.#host.settled(this, false)
+      this.#recovery?.stopLadder()
+      this.#services.gate.settled(this, false)
     }
     this.#handler.onResponseStart?.(this.#controller, held.statusCode, held.headers, held.statusMessage)
     for (const chunk of held.take()) {
@@ -351,371 +328,23 @@ export class FallbackRequest implements HoldOwner {
     }
   }
 
-  /**
-   * The server answered 403 because it cannot perform post-handshake authentication. The remedy is
-   * TLS 1.2, where it renegotiates for the client certificate: the `renegotiation` stack, with the
-   * host's certificate. The server refused the request in its access check, before any handler
-   * ran, so any method may go again. Without a remedy the caller gets the 403 as it came.
-   */
-  #onPostHandshakeAuth (held: HeldResponse, trailers: Headers): void {
-    this.#inFlight = false
-    const diagnosis = postHandshakeAuthDiagnosis(held.connection, held.size)
-    const error = new Error(`${this.origin}: HTTP 403 on the ${this.#stack} stack: ${diagnosis.evidence.summary}`)
-    this.#recordAttempt('HTTP_403', diagnosis.fingerprint)
-    this.#publishDiagnosis(diagnosis, error)
-
-    const recovery = this.#recover()
-    const inLadder = recovery.diagnosis !== undefined
-    // A stack of the ladder got the same answer: the next one, else the 403 as it came.
-    if (inLadder) recovery.lastError = error
-    const step = decidePostHandshakeAuth({
-      inLadder,
-      candidatesLeft: recovery.candidates.length,
-      hasClientCert: this.rule.clientCert !== undefined,
-      fallback: this.rule.fallback,
-      bodyReplayable: this.#body.replayable
-    })
-    if (step.kind === 'next') {
-      this.#next()
-      return
-    }
-    if (step.kind === 'diagnose') {
-      this.#onDiagnosed(diagnosis, error, undefined)
-      return
-    }
-    const tail = 'The 403 was passed on as it came.'
-    let message: string
-    switch (step.notice) {
-      case 'same-answer':
-        message = `${this.origin}: the ${this.#stack} stack got the same 403 (the server cannot perform post-handshake authentication); ` +
-          'no other stack is left, the policy stays as it was, and the 403 was passed on as it came.'
-        break
-      case 'client-cert':
-        message = `${this.origin}: 403 Forbidden, "Cannot perform Post-Handshake Authentication": the server asks for a client certificate ` +
-          `after the TLS 1.3 handshake, which Node's TLS client cannot answer. No client certificate is configured for ${hostOfRule(this.rule, this.url)}: ` +
-          `set ${this.#clientCertPath()} (cert and key, or pfx) and the request goes again over TLS 1.2, where the server renegotiates for it. ${tail}`
-        break
-      case 'not-allowed':
-        message = `${this.origin}: post-handshake-auth-required (${diagnosis.evidence.summary}). The renegotiation stack (TLS 1.2) would address it, ` +
-          `but ${this.rule.fallbackPath} does not allow it for ${this.rule.pattern?.key ?? this.url.hostname}. ${tail}`
-        break
-      case 'body':
-        message = `${this.origin}: post-handshake-auth-required, and the request body cannot be sent again (a stream longer than ` +
-          `maxReplayBodySize, ${this.#host.maxReplayBodySize} bytes). ${tail}`
-        break
-    }
-    this.#deliverUnremedied(held, trailers, step.notice, message, ErrorCodes[step.code])
-  }
-
-  #deliverUnremedied (held: HeldResponse, trailers: Headers, kind: string, message: string, code: string): void {
-    this.#host.noticeOnce(this.origin, `pha:${kind}`, { origin: this.origin, stack: this.#stack, fingerprint: 'post-handshake-auth-required' }, message, code)
-    // No policy moves: a ladder that got this answer again has learned nothing.
-    this.#release(held, this.#recovery?.diagnosis === undefined)
-    if (!this.#done) this.onAttemptEnd(trailers)
-  }
-
-  /** The option to set for this host's client certificate. */
-  #clientCertPath (): string {
-    return this.rule.pattern === undefined
-      ? `hosts: { '${this.url.hostname}': { clientCert: { cert, key } } }`
-      : `${this.rule.path}.clientCert`
-  }
-
-  // ---- end of the held-back 403 ----
-
-  /** The diagnosis event of this attempt, with the request it belongs to (OpenTelemetry links them by it). */
-  #publishDiagnosis (diagnosis: Diagnosis, error: Error & { code?: string }): void {
-    this.#host.telemetry.diagnosis({
-      origin: this.origin,
-      method: this.#method,
-      stack: this.#stack,
-      fingerprint: diagnosis.fingerprint,
-      evidence: diagnosis.evidence,
-      error: { code: error.code, message: error.message },
-      request: this.#info
-    })
-  }
-
   /** The request's failure state, made at its first failure. */
   #recover (): Recovery {
-    this.#recovery ??= new Recovery(this.#host.resetRetries)
+    this.#recovery ??= new Recovery(this, this.#services)
     return this.#recovery
-  }
-
-  /** Failed attempts so far, for error reports and telemetry. */
-  get #attempts (): AttemptSummary[] {
-    return this.#recovery?.attempts ?? NO_ATTEMPTS
-  }
-
-  /** Lists a failed attempt for error reports. */
-  #recordAttempt (code: string | undefined, fingerprint: string | undefined): void {
-    this.#recover().attempts.push({ stack: this.#stack, http1Only: this.#http1Only, code, fingerprint })
   }
 
   #onSuccess (): void {
     // A request that never failed has no diagnosis to learn from and no ladder to end.
-    const diagnosis = this.#recovery?.diagnosis
-    if (diagnosis !== undefined && learnsOnSuccess(this.#stack, this.#http1Only)) {
-      this.#host.learn(this.origin, this.rule, this.#stack, this.#http1Only, diagnosis, true)
-    }
-    this.#stopLadder()
-    this.#host.settled(this, true)
-  }
-
-  /** This request's ladder is over (it ran one): requests that waited for it go on. */
-  #stopLadder (): void {
     const recovery = this.#recovery
-    if (recovery?.endLadder === undefined) return
-    recovery.endLadder()
-    recovery.endLadder = undefined
-  }
-
-  #onAttemptError (error: Error & { code?: string }, http2: Http2StreamFacts | undefined): void {
-    if (this.#responded || this.#controller.abortedByCaller) {
-      this.#fail(this.#controller.abortedByCaller ? (this.#controller.reason ?? error) : error)
-      return
+    if (recovery !== undefined) {
+      const diagnosis = recovery.diagnosis
+      if (diagnosis !== undefined && learnsOnSuccess(this.#stack, this.#http1Only)) {
+        this.#services.book.learn(this.origin, this.rule, this.#stack, this.#http1Only, diagnosis, true)
+      }
+      recovery.stopLadder()
     }
-    if (decideProxyFailure(error.code) !== undefined) {
-      // The proxy failed, not the origin: never a fingerprint, no other stack, no retry, no policy moves.
-      this.#recordAttempt(error.code, undefined)
-      this.#host.settled(this, false)
-      this.#fail(error)
-      return
-    }
-    const connection = this.#host.snapshotFor(error)
-    const diagnosis = this.pinned
-      ? undefined
-      : diagnose({ error, stack: this.#stack, connection, hasClientCert: this.rule.clientCert !== undefined, http2: this.#host.http2FailureFor(error) ?? http2 })
-    // Attempts are listed for error reports; one that got a response needs no entry.
-    this.#recordAttempt(error.code ?? error.name, diagnosis?.fingerprint)
-    if (diagnosis !== undefined) this.#publishDiagnosis(diagnosis, error)
-
-    // No detection on a pinned host; a bare reset of an idempotent request still gets its retry.
-    switch (routeFailure(diagnosis?.fingerprint, this.#http1Only, this.pinned, this.#recovery?.diagnosis !== undefined)) {
-      case 'http11-required':
-        this.#onHttp11Required(diagnosis as Diagnosis, error)
-        break
-      case 'undiagnosed':
-        this.#onUndiagnosed(error, connection)
-        break
-      case 'diagnosed':
-        this.#onDiagnosed(diagnosis as Diagnosis, error, connection)
-        break
-      case 'candidate':
-        this.#onCandidateFailed(diagnosis, error)
-        break
-    }
-  }
-
-  /**
-   * The server refused HTTP/2 for this request: the request goes again over HTTP/1.1 on the same
-   * stack when that is safe (see `replayVerdict`: any method when a GOAWAY proved the stream
-   * unprocessed). Outside a ladder the origin learns `http1Only` at once: the evidence is an
-   * authenticated HTTP/2 frame. If HTTP/1.1 then meets a renegotiation, the ladder goes on from
-   * there with the same request.
-   */
-  #onHttp11Required (diagnosis: Diagnosis, error: Error & { code?: string }): void {
-    const step = decideHttp11Required({
-      diagnosis,
-      stack: this.#stack,
-      pinned: this.pinned,
-      inLadder: this.#recovery?.diagnosis !== undefined,
-      idempotent: this.#isIdempotent(),
-      replayNonIdempotent: this.rule.replayNonIdempotent,
-      bodyReplayable: this.#body.replayable
-    })
-    if (step.learn !== undefined) this.#host.learn(this.origin, this.rule, step.learn.stack, step.learn.http1Only, diagnosis, false)
-    const next = step.learn !== undefined ? 'The next request goes over HTTP/1.1.' : 'No policy was learned.'
-    if (step.kind === 'fail') {
-      this.#host.settled(this, false)
-      if (step.error === 'NOT_REPLAYED') this.#failNotReplayed(diagnosis, error, next)
-      else this.#failNotReplayable(diagnosis, error, 'the server requires HTTP/1.1', next)
-      return
-    }
-    this.#http1Only = step.http1Only
-    this.#send(step.reason)
-  }
-
-  /** No fingerprint: the error reaches the caller unchanged, after at most a same-stack retry. */
-  #onUndiagnosed (error: Error & { code?: string }, connection: ConnectionSnapshot | undefined): void {
-    const step = decideUndiagnosed({
-      fromPolicy: this.#fromPolicy,
-      stack: this.#stack,
-      http1Only: this.#http1Only,
-      ruleHttp1Only: this.rule.http1Only,
-      handshakeComplete: connection?.handshakeComplete,
-      plainRead: connection?.plainRead,
-      cannotWork: stackCannotWork(error),
-      connectionClosed: isConnectionClosedError(error),
-      retriesLeft: this.#recover().retriesLeft,
-      idempotent: this.#isIdempotent(),
-      bodyReplayable: this.#body.replayable
-    })
-    if (step.kind === 'fail') {
-      this.#host.settled(this, false)
-      this.#fail(error)
-      return
-    }
-    if (step.reason === 'revalidate') {
-      // The learned stack no longer completes a handshake: the server changed. Start again from strict.
-      this.#host.unlearn(this.origin, `the ${this.#stack} stack failed its handshake (${error.code ?? error.message})`)
-      this.#fromPolicy = false
-    } else {
-      this.#recover().retriesLeft -= 1
-      this.#host.telemetry.debug({ origin: this.origin, stack: this.#stack, ...this.#host.telemetry.errorField(error) },
-        'connection closed before any response byte, no fingerprint: sending the idempotent request once more on the same stack')
-    }
-    this.#stack = step.stack
-    this.#http1Only = step.http1Only
-    this.#send(step.reason)
-  }
-
-  #onDiagnosed (diagnosis: Diagnosis, error: Error & { code?: string }, connection: ConnectionSnapshot | undefined): void {
-    const running = this.#host.ladderInProgress(this.origin)
-    const step = decideDiagnosed({
-      diagnosis,
-      fallback: this.rule.fallback,
-      connection,
-      ladderRunning: running !== undefined,
-      http1Only: this.#http1Only,
-      idempotent: this.#isIdempotent(),
-      replayNonIdempotent: this.rule.replayNonIdempotent,
-      bodyReplayable: this.#body.replayable
-    })
-    if (step.kind === 'follow-ladder') {
-      // Another request is already finding the right stack for this origin: follow its result.
-      const follow = (): void => { this.#followLadder(diagnosis, error, connection) }
-      running?.then(follow, follow)
-      return
-    }
-    if (step.kind === 'fail' && !('candidates' in step)) {
-      this.#failClientCertificate(diagnosis, error)
-      return
-    }
-    const recovery = this.#recover()
-    recovery.diagnosis = diagnosis
-    recovery.firstError = error
-    recovery.candidates = step.candidates
-    if (step.kind === 'fail') {
-      if (step.error === 'NOT_ALLOWED' || step.error === 'EXHAUSTED') this.#giveUp(error)
-      else this.#notReplayable(diagnosis, error, step)
-      return
-    }
-    recovery.endLadder = this.#host.ladderStarted(this.origin)
-    if (step.confirmLegacy) {
-      // One refused hello is forgeable (a box on the path strips renegotiation_info): the policy is
-      // learned only if an authenticated handshake confirms it. The request goes on either way.
-      this.#host.confirmLegacy(this.origin, this.url, diagnosis).then((confirmed) => {
-        if (confirmed !== undefined && recovery.diagnosis === diagnosis) recovery.diagnosis = confirmed
-        this.#next()
-      }, () => { this.#next() })
-      return
-    }
-    this.#next()
-  }
-
-  #followLadder (diagnosis: Diagnosis, error: Error & { code?: string }, connection: ConnectionSnapshot | undefined): void {
-    if (this.#done) return
-    const step = decideFollow({
-      diagnosis,
-      policy: this.#host.policyFor(this.origin, this.rule),
-      stack: this.#stack,
-      ruleHttp1Only: this.rule.http1Only,
-      candidates: this.#recover().candidates,
-      http1Only: this.#http1Only,
-      idempotent: this.#isIdempotent(),
-      replayNonIdempotent: this.rule.replayNonIdempotent,
-      bodyReplayable: this.#body.replayable
-    })
-    if (step.kind === 'diagnose') {
-      this.#onDiagnosed(diagnosis, error, connection)
-      return
-    }
-    if (step.kind === 'fail') {
-      this.#notReplayable(diagnosis, error, step)
-      return
-    }
-    const recovery = this.#recover()
-    recovery.diagnosis = diagnosis
-    recovery.firstError = error
-    recovery.candidates = []
-    this.#fromPolicy = true
-    this.#stack = step.stack
-    this.#http1Only = step.http1Only
-    this.#send(step.reason)
-  }
-
-  /** Whether the request says it may be sent twice (method, undici's `idempotent`, `Idempotency-Key`); read once. */
-  #isIdempotent (): boolean {
-    const recovery = this.#recover()
-    recovery.idempotent ??= requestIsIdempotent(this.#method, this.#opts.idempotent, this.#opts.headers)
-    return recovery.idempotent
-  }
-
-  /** A request that may not go again after a diagnosis (see `notReplayable` in src/decide.ts). */
-  #notReplayable (diagnosis: Diagnosis, error: Error & { code?: string }, step: FailStep): void {
-    const target = step.learn
-    if (target !== undefined) {
-      // The evidence is authenticated, so the next request can go straight to the stack that works.
-      this.#host.learn(this.origin, this.rule, target.stack, target.http1Only, diagnosis, false)
-    }
-    this.#host.settled(this, false)
-    const learned = target !== undefined
-      ? `The ${target.stack} stack was learned for this origin: the next request goes straight to it.`
-      : 'No policy was learned.'
-    if (step.error === 'NOT_REPLAYED') {
-      this.#failNotReplayed(diagnosis, error, learned)
-    } else if (step.error === 'original') {
-      // A non-idempotent request on evidence an attacker could have forged: not sent twice.
-      this.#fail(error)
-    } else {
-      this.#failNotReplayable(diagnosis, error, `${diagnosis.fingerprint} on the ${this.#stack} stack`, learned)
-    }
-  }
-
-  /** A verified refusal after the request was sent, and a request that is not idempotent: not sent twice by default. */
-  #failNotReplayed (diagnosis: Diagnosis, error: Error, next: string): void {
-    const option = this.rule.pattern === undefined ? 'replayNonIdempotent: true' : `${this.rule.path}.replayNonIdempotent: true`
-    this.#fail(new TlsFallbackError(ErrorCodes.NOT_REPLAYED,
-      `${this.origin}: ${diagnosis.fingerprint} on the ${this.#stack} stack (${diagnosis.evidence.summary}). ` +
-      `The server may have acted on the ${this.#method} request, so it was not sent again. ${next} ` +
-      `If this server checks before it acts, ${option} sends such requests again; or send an Idempotency-Key header.`,
-      { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
-  }
-
-  #failNotReplayable (diagnosis: Diagnosis, error: Error, what: string, next: string): void {
-    this.#fail(new TlsFallbackError(ErrorCodes.BODY_NOT_REPLAYABLE,
-      `${this.origin}: ${what}, and the request body cannot be sent again ` +
-      `(a stream longer than maxReplayBodySize, ${this.#host.maxReplayBodySize} bytes). ${next}`,
-      { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
-  }
-
-  #next (): void {
-    const recovery = this.#recover()
-    const next = recovery.candidates.shift()
-    if (next === undefined) {
-      this.#giveUp(recovery.lastError ?? recovery.firstError as Error)
-      return
-    }
-    this.#stack = next
-    this.#fromPolicy = false
-    this.#send('fallback')
-  }
-
-  #onCandidateFailed (diagnosis: Diagnosis | undefined, error: Error & { code?: string }): void {
-    this.#recover().lastError = error
-    const step = decideCandidateFailed(diagnosis?.fingerprint, stackCannotWork(error))
-    if (step.kind === 'next') {
-      this.#next()
-      return
-    }
-    if (step.error === 'CLIENT_CERTIFICATE_REQUIRED') {
-      this.#failClientCertificate(diagnosis as Diagnosis, error)
-      return
-    }
-    // Not about the stack (refused connection, certificate, timeout, abort): the caller gets it as it is.
-    this.#host.settled(this, false)
-    this.#fail(error)
+    this.#services.gate.settled(this, true)
   }
 
   /**
@@ -724,51 +353,14 @@ export class FallbackRequest implements HoldOwner {
    */
   callerAborted (reason: Error): void {
     if (this.#done || this.#inFlight) return
-    this.#host.settled(this, false)
-    this.#fail(reason)
+    this.#services.gate.settled(this, false)
+    this.fail(reason)
   }
 
-  #failClientCertificate (diagnosis: Diagnosis, error: Error): void {
-    this.#host.settled(this, false)
-    const host = hostOfRule(this.rule, this.url)
-    const path = this.rule.pattern === undefined ? `hosts: { '${this.url.hostname}': { clientCert: { cert, key } } }` : `${this.rule.path}.clientCert`
-    this.#fail(new TlsFallbackError(ErrorCodes.CLIENT_CERTIFICATE_REQUIRED,
-      `${this.origin}: the server renegotiated to ask for a client certificate and none is configured for ${host}. ` +
-      `Set ${path} (cert and key, or pfx).`,
-      { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
-  }
-
-  /** No stack left to try: either the stack that would work is not allowed, or every allowed one failed. */
-  #giveUp (error: Error): void {
-    this.#host.settled(this, false)
-    const recovery = this.#recover()
-    const diagnosis = recovery.diagnosis as Diagnosis
-    const verdict = giveUp(diagnosis.fingerprint, this.rule.fallback)
-    const tried = this.#attempts.map((a) => `${a.stack}: ${a.code ?? 'ok'}${a.fingerprint === undefined ? '' : ` (${a.fingerprint})`}`).join('; ')
-    if (verdict.error === 'NOT_ALLOWED') {
-      const needed = verdict.needed
-      const host = this.rule.pattern?.key ?? this.url.hostname
-      const allowed = needed === 'legacy-server-connect'
-        ? [...this.rule.fallback, needed]
-        : [...this.rule.fallback.filter((s) => s !== 'legacy-server-connect'), needed, ...this.rule.fallback.filter((s) => s === 'legacy-server-connect')]
-      const line = `hosts: { '${host}': { fallback: ${JSON.stringify(allowed).replaceAll('"', '\'').replaceAll(',', ', ')} } }`
-      const why = needed === 'legacy-server-connect'
-        ? ' This stack exposes the client to CVE-2009-3555 (RFC 5746), so it is only used for hosts that list it.'
-        : ''
-      this.#fail(new TlsFallbackError(ErrorCodes.NOT_ALLOWED,
-        `${this.origin}: ${diagnosis.fingerprint} (${diagnosis.evidence.summary}). The ${needed} stack would address it, ` +
-        `but ${this.rule.fallbackPath} does not allow it for ${host}. To allow it: ${line}.${why}`,
-        { cause: recovery.firstError ?? error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
-      return
-    }
-    this.#fail(new TlsFallbackError(ErrorCodes.EXHAUSTED,
-      `${this.origin}: ${diagnosis.fingerprint}, and every stack allowed for this host that could address it failed (${tried}).`,
-      { cause: error, origin: this.origin, fingerprint: diagnosis.fingerprint, attempts: this.#attempts }))
-  }
-
-  #fail (error: Error): void {
+  /** Ends the request with this error (the caller's onResponseError). */
+  fail (error: Error): void {
     if (this.#done) return
-    this.#stopLadder()
+    this.#recovery?.stopLadder()
     this.#done = true
     this.#body.dispose()
     try {
@@ -776,7 +368,7 @@ export class FallbackRequest implements HoldOwner {
     } finally {
       if (this.#info !== undefined) this.#publishEnd(error)
       this.#controller.detach()
-      this.#host.finished(this)
+      this.#services.gate.finished(this)
     }
   }
 
@@ -786,85 +378,18 @@ export class FallbackRequest implements HoldOwner {
     this.#body.dispose()
     if (this.#info !== undefined) this.#publishEnd(undefined)
     this.#controller.detach()
-    this.#host.finished(this)
+    this.#services.gate.finished(this)
   }
 
   #publishEnd (error: (Error & { code?: string }) | undefined): void {
-    this.#host.telemetry.requestEnd({
+    this.#services.telemetry.requestEnd({
       request: this.#info as RequestInfo,
       stack: this.#stack,
       http1Only: this.#http1Only,
       attempts: this.#attempt,
-      failures: this.#attempts,
+      failures: this.#recovery?.attempts ?? NO_ATTEMPTS,
       responded: this.#responded,
       error: error === undefined ? undefined : { code: error.code, message: String(error.message) }
     })
-  }
-}
-
-/**
- * The handler of one attempt: it forwards to its request while the attempt is the current one.
- * A class (methods on the prototype), not an object of closures: one small object per attempt.
- */
-class AttemptHandler implements Handler, ConnectionSink {
-  readonly #request: FallbackRequest
-  readonly #attempt: number
-  /** The connection this attempt's request went out on (set by the connector, see expectConnection). */
-  connection: ConnectionFacts | undefined = undefined
-  /** Set while the request holds this attempt's response back: its callbacks go there. */
-  hold: HeldResponse | undefined = undefined
-  /** The HTTP/2 stream of this attempt's request (set by the connector). */
-  http2Stream: object | undefined = undefined
-
-  constructor (request: FallbackRequest, attempt: number) {
-    this.#request = request
-    this.#attempt = attempt
-  }
-
-  onRequestStart (controller: Controller, context: unknown): void {
-    if (this.#request.isCurrent(this.#attempt)) {
-      expectConnection(this)
-      this.#request.onAttemptStart(controller, context)
-    } else {
-      this.#request.onStaleStart(controller)
-    }
-  }
-
-  onRequestUpgrade (_controller: Controller, statusCode: number, headers: Headers, socket: Duplex): void {
-    this.connection?.release(this)
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptUpgrade(statusCode, headers, socket)
-  }
-
-  onResponseStarted (): void {
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptResponseStarted()
-  }
-
-  onResponseStart (_controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptHeaders(statusCode, headers, statusMessage, this)
-  }
-
-  onResponseData (_controller: Controller, chunk: Buffer): void {
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptData(chunk)
-    else if (this.hold !== undefined && !this.#request.ended) this.hold.data(chunk)
-  }
-
-  onResponseEnd (_controller: Controller, trailers: Headers): void {
-    this.connection?.release(this)
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptEnd(trailers)
-    else if (this.hold !== undefined && !this.#request.ended) this.hold.end(trailers)
-  }
-
-  onResponseError (_controller: Controller | null, error: Error): void {
-    this.connection?.release(this)
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptFailed(error, http2FactsFor(this))
-    else if (this.hold !== undefined && !this.#request.ended) this.hold.error(error)
-  }
-
-  onBodySent (chunk: Buffer): void {
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptBodySent(chunk)
-  }
-
-  onRequestSent (): void {
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptRequestSent()
   }
 }

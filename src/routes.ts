@@ -1,0 +1,221 @@
+import { Agent, Client, type Dispatcher, ProxyAgent, errors } from 'undici'
+import { ConnectionTracker, http2FailureFor, type ResolvedTls } from './connector.ts'
+import { invalidOption } from './errors.ts'
+import type { ConnectionSnapshot, Diagnosis, Http2StreamFacts } from './fingerprint.ts'
+import { LegacyChecks } from './legacy-check.ts'
+import type { AgentConfig, HostRule } from './options.ts'
+import { MAX_WARM_ORIGINS } from './policy/book.ts'
+import { normalizeHostname } from './policy/hosts.ts'
+import { hostAndPort } from './policy/origin.ts'
+import type { Proxy } from './proxy/options.ts'
+import type { Transport } from './request.ts'
+import { stackTlsOptions, type StackName } from './stacks.ts'
+import type { Telemetry } from './telemetry.ts'
+
+/** A dispatch's origin, parsed once: its URL, origin key and host rule. */
+export interface Target {
+  url: URL
+  origin: string
+  rule: HostRule
+}
+
+const TCP_KEYS = ['lookup', 'family', 'hints', 'autoSelectFamily', 'autoSelectFamilyAttemptTimeout'] as const
+
+/**
+ * Where a request goes: the host rule of an origin, its proxy, the undici Agent of each stack (one
+ * per stack and HTTP variant), undici's ProxyAgent for plain http:// behind an HTTP(S) proxy, and
+ * each host's TLS options per stack. As the agent's Transport it sends attempts and tells what the
+ * connector saw of a failed connection.
+ */
+export class Routes implements Transport {
+  readonly #config: AgentConfig
+  readonly tracker: ConnectionTracker
+  /** TCP options for `net.connect` (lookup, family, ...), from `connect` or undici's options. */
+  readonly tcp: Record<string, unknown>
+  /** Called with each undici Agent or ProxyAgent made (the agent forwards its events). */
+  readonly #made: (agent: Dispatcher) => void
+  readonly #agents = new Map<string, Agent>()
+  /** undici ProxyAgents for plain http:// origins behind an HTTP(S) proxy, one per proxy. */
+  readonly #proxyAgents = new Map<Proxy, ProxyAgent>()
+  /** Where plain http:// origins go, memoized by origin string. */
+  readonly #plainRoutes = new Map<string, Dispatcher>()
+  /** The same Agents by stack, one map per HTTP variant: found per request without building a key string. */
+  readonly #agentsH1 = new Map<StackName, Agent>()
+  readonly #agentsH2 = new Map<StackName, Agent>()
+  readonly #tls = new Map<HostRule, Map<StackName, ResolvedTls>>()
+  readonly #targets = new Map<string, Target>()
+  /** The last origin string looked up and its target: a run of requests to one origin skips the Map. */
+  #lastKey: string | undefined
+  #lastTarget: Target | undefined
+  readonly #legacy: LegacyChecks
+  /** The strict stack's Agent: undici's WebSocket and EventSource read their limits from it. */
+  readonly primary: Agent
+
+  constructor (config: AgentConfig, telemetry: Telemetry, signal: AbortSignal, made: (agent: Dispatcher) => void) {
+    this.#config = config
+    this.#made = made
+    const tcp: Record<string, unknown> = {}
+    for (const key of TCP_KEYS) {
+      const value = (config.connect as Record<string, unknown>)[key] ?? (config.undici as Record<string, unknown>)[key]
+      if (value !== undefined) tcp[key] = value
+    }
+    this.tcp = tcp
+    this.tracker = new ConnectionTracker({
+      resolve: (stack, hostname, port) => this.resolveTls(stack, hostname, port),
+      timeout: config.connect.timeout ?? config.undici.connectTimeout,
+      maxCachedSessions: config.connect.maxCachedSessions ?? config.undici.maxCachedSessions,
+      keepAlive: config.connect.keepAlive,
+      keepAliveInitialDelay: config.connect.keepAliveInitialDelay,
+      useH2c: config.undici.h2Options?.useH2c ?? config.undici.useH2c,
+      tcp: tcp as Record<string, never>,
+      proxy: (protocol, hostname, port) => {
+        const proxy = this.proxyFor(protocol, hostname, port)
+        // Plain http:// origins behind an HTTP(S) proxy are forwarded by undici's ProxyAgent instead.
+        return proxy !== undefined && (protocol === 'https:' || proxy.protocol === 'socks5:') ? proxy : undefined
+      }
+    })
+    this.#legacy = new LegacyChecks(this, telemetry, config.connect.timeout ?? config.undici.connectTimeout ?? 10_000, signal)
+    // undici checks most options only when it creates a Client: build one now (it connects to
+    // nothing) and the strict stack's Agent, so that bad options fail at construction.
+    try {
+      const { connections: _c, clientTtl: _t, maxOrigins: _m, factory: _f, ...clientOptions } = config.undici as Record<string, unknown>
+      new Client('https://options.invalid', { ...clientOptions, connect: () => undefined }).destroy().catch(() => {})
+      this.primary = this.#agentFor('strict', !config.allowH2)
+    } catch (error) {
+      const message = (error as Error).message
+      const option = Object.keys(config.undici).find((key) => message.toLowerCase().includes(key.toLowerCase())) ?? 'options'
+      throw invalidOption(option, `was refused by undici: ${message}`, error)
+    }
+  }
+
+  /** The parsed origin and host rule of a dispatch, memoized by the origin string. Undefined for plain HTTP. */
+  target (origin: string | URL): Target | undefined {
+    const key = typeof origin === 'string' ? origin : origin.href
+    // undici hands each request a fresh origin string (URL#origin): comparing it with the last one
+    // costs less than hashing it for the Map.
+    if (key === this.#lastKey) return this.#lastTarget
+    let target = this.#targets.get(key)
+    if (target !== undefined) {
+      this.#lastKey = key
+      this.#lastTarget = target
+      return target
+    }
+    let url: URL
+    try {
+      url = typeof origin === 'string' ? new URL(origin) : origin
+    } catch {
+      throw new errors.InvalidArgumentError(`invalid origin: ${String(origin)}`)
+    }
+    if (url.protocol !== 'https:') return undefined
+    // undici's rule for an origin (its parseOrigin): the attempts carry url.origin, which would hide a path.
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '') throw new errors.InvalidArgumentError('invalid url')
+    const { hostname, port } = hostAndPort(url)
+    target = { url, origin: url.origin, rule: this.#config.hosts.match(hostname, port) ?? this.#config.defaults }
+    if (this.#targets.size >= MAX_WARM_ORIGINS) this.#targets.clear()
+    this.#targets.set(key, target)
+    this.#lastKey = key
+    this.#lastTarget = target
+    return target
+  }
+
+  /** Where a plain http:// origin goes: the strict stack's Agent, or undici's ProxyAgent behind an HTTP(S) proxy. */
+  plainRoute (origin: string | URL): Dispatcher {
+    const key = typeof origin === 'string' ? origin : origin.href
+    let route = this.#plainRoutes.get(key)
+    if (route !== undefined) return route
+    const url = typeof origin === 'string' ? new URL(origin) : origin
+    const { hostname, port } = hostAndPort(url)
+    const proxy = this.proxyFor(url.protocol, hostname, port)
+    if (proxy !== undefined && proxy.protocol !== 'socks5:') {
+      let agent = this.#proxyAgents.get(proxy)
+      if (agent === undefined) {
+        const { factory: _factory, ...undici } = this.#config.undici
+        agent = new ProxyAgent({ ...undici, ...proxy.agentOptions })
+        this.#made(agent)
+        this.#proxyAgents.set(proxy, agent)
+      }
+      route = agent
+    } else {
+      // The strict stack's Agent: undici's own Agent then applies a per-request allowH2 and useH2c.
+      route = this.primary
+    }
+    if (this.#plainRoutes.size >= MAX_WARM_ORIGINS) this.#plainRoutes.clear()
+    this.#plainRoutes.set(key, route)
+    return route
+  }
+
+  /**
+   * The proxy for a connection to this host: the host's own (`hosts[...].proxy`, `false` for
+   * direct), else the agent's (`'env'`: `NO_PROXY` first, then `HTTPS_PROXY` or `HTTP_PROXY`).
+   */
+  proxyFor (protocol: string, hostname: string, port: number): Proxy | undefined {
+    const rule = this.#config.hosts.match(hostname, port) ?? this.#config.defaults
+    if (rule.proxy === false) return undefined
+    if (rule.proxy !== undefined) return rule.proxy
+    const choice = this.#config.proxy
+    if (choice.kind === 'none') return undefined
+    if (choice.kind === 'fixed') return choice.proxy
+    if (choice.noProxy.bypasses(normalizeHostname(hostname), port)) return undefined
+    return protocol === 'https:' ? choice.https : choice.http
+  }
+
+  /** Sends an attempt through its stack's Agent; a per-request allowH2 wins over the agent's, as in undici's Agent. */
+  send (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+    const agent = this.#agentFor(stack, http1Only || ((opts as { allowH2?: boolean }).allowH2 ?? this.#config.allowH2) === false)
+    agent.dispatch(opts, handler)
+  }
+
+  snapshotFor (error: unknown): ConnectionSnapshot | undefined {
+    return this.tracker.snapshotFor(error)
+  }
+
+  http2FailureFor (error: unknown): Http2StreamFacts | undefined {
+    return http2FailureFor(error)
+  }
+
+  async confirmLegacy (origin: string, url: URL, diagnosis: Diagnosis): Promise<Diagnosis | undefined> {
+    return await this.#legacy.confirm(origin, url, diagnosis)
+  }
+
+  #agentFor (stack: StackName, http1Only: boolean): Agent {
+    const byStack = http1Only ? this.#agentsH1 : this.#agentsH2
+    const known = byStack.get(stack)
+    if (known !== undefined) return known
+    const key = `${stack}/${http1Only ? 'h1' : 'h2'}`
+    let agent = this.#agents.get(key)
+    if (agent === undefined) {
+      const allowH2 = !http1Only
+      agent = new Agent({
+        ...this.#config.undici,
+        allowH2,
+        connect: this.tracker.connectFunction(stack, allowH2)
+      })
+      this.#made(agent)
+      this.#agents.set(key, agent)
+    }
+    byStack.set(stack, agent)
+    return agent
+  }
+
+  resolveTls (stack: StackName, hostname: string, port: number): ResolvedTls {
+    const rule = this.#config.hosts.match(hostname, port) ?? this.#config.defaults
+    let byStack = this.#tls.get(rule)
+    if (byStack === undefined) {
+      byStack = new Map()
+      this.#tls.set(rule, byStack)
+    }
+    let resolved = byStack.get(stack)
+    if (resolved === undefined) {
+      const { connect } = this.#config
+      const { timeout: _t, maxCachedSessions: _m, keepAlive: _k, keepAliveInitialDelay: _d, ...tlsOptions } = connect
+      resolved = { key: rule, options: stackTlsOptions(stack, tlsOptions, rule.clientCert) }
+      byStack.set(stack, resolved)
+    }
+    return resolved
+  }
+
+  /** Every undici Agent and ProxyAgent made so far. */
+  dispatchers (): Dispatcher[] {
+    return [...this.#agents.values(), ...this.#proxyAgents.values()]
+  }
+}
