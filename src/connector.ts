@@ -43,12 +43,30 @@ export interface ConnectorOptions {
   tcp: net.TcpNetConnectOpts | Record<string, never>
   /** The proxy a connection to this origin goes through (tunnelled), if any. */
   proxy?: (protocol: string, hostname: string, port: number) => Proxy | undefined
-  /**
-   * Runs on each new https: connection once its TLS handshake is complete, before undici gets the
-   * socket (priming, src/priming.ts): `done(null)` hands the socket to undici, `done(error)` fails
-   * the connect with that error (the socket is destroyed).
-   */
-  prepare?: (socket: TLSSocket, connection: PreparingConnection, done: (error: Error | null) => void) => void
+  /** The default `Prepare` of every connect function (one given to `connectFunction` wins). */
+  prepare?: Prepare
+}
+
+/**
+ * Runs on each new https: connection once its TLS handshake is complete, before undici gets the
+ * socket (priming, src/priming.ts; connection authentication, src/auth/*): `done(null)` hands the
+ * socket to undici, `done(error)` fails the connect with that error (the socket is destroyed).
+ */
+export type Prepare = (socket: TLSSocket, connection: PreparingConnection, done: (error: Error | null) => void) => void
+
+/** Runs the steps one after the other on the same connection; the first failure ends it. */
+export function composePrepare (...steps: Array<Prepare | undefined>): Prepare | undefined {
+  const present = steps.filter((step): step is Prepare => step !== undefined)
+  if (present.length <= 1) return present[0]
+  return (socket, connection, done) => {
+    let index = 0
+    const next = (error: Error | null): void => {
+      const step = present[index++]
+      if (error !== null || step === undefined) done(error)
+      else step(socket, connection, next)
+    }
+    next(null)
+  }
 }
 
 /** What `ConnectorOptions.prepare` gets to know about the new connection. */
@@ -426,9 +444,12 @@ export class ConnectionTracker {
     this.#renegotiated.delete(origin)
   }
 
-  /** An undici `connect` function for one stack. */
-  connectFunction (stack: StackName, allowH2: boolean): UndiciConnect {
-    const connect: UndiciConnect = (opts, callback) => this.#connect(stack, allowH2, opts, callback)
+  /**
+   * An undici `connect` function for one stack. `prepare` runs on each of its new https:
+   * connections (default: `ConnectorOptions.prepare`).
+   */
+  connectFunction (stack: StackName, allowH2: boolean, prepare: Prepare | undefined = this.#options.prepare): UndiciConnect {
+    const connect: UndiciConnect = (opts, callback) => this.#connect(stack, allowH2, opts, callback, undefined, prepare)
     return connect
   }
 
@@ -459,7 +480,7 @@ export class ConnectionTracker {
     return connector
   }
 
-  #connect (stack: StackName, allowH2: boolean, opts: buildConnector.Options, callback: ConnectCallback, intermediates?: string[]): net.Socket | TLSSocket {
+  #connect (stack: StackName, allowH2: boolean, opts: buildConnector.Options, callback: ConnectCallback, intermediates?: string[], prepare?: Prepare): net.Socket | TLSSocket {
     const port = Number(opts.port === '' || opts.port === undefined ? (opts.protocol === 'https:' ? 443 : 80) : opts.port)
     const base = this.#options.resolve(stack, opts.hostname, port)
     let resolved = base
@@ -469,15 +490,15 @@ export class ConnectionTracker {
       // An intermediate fetched for this origin before goes with the first handshake: no failed one, no fetch.
       const known = intermediates ?? (fetch === undefined ? undefined : this.#knownIntermediates.get(origin))
       if (known !== undefined) resolved = this.#withIntermediates(base, known)
-      callback = this.#onMissingIntermediate(stack, allowH2, opts, callback, origin, fetch, known !== undefined, intermediates !== undefined)
+      callback = this.#onMissingIntermediate(stack, allowH2, opts, callback, origin, fetch, known !== undefined, intermediates !== undefined, prepare)
     }
     const undiciConnect = this.#undiciConnector(stack, allowH2, resolved)
     const proxy = opts.httpSocket === undefined ? this.#options.proxy?.(opts.protocol, opts.hostname, port) : undefined
-    if (proxy !== undefined) return this.#connectThrough(proxy, stack, resolved, undiciConnect, opts, port, callback)
+    if (proxy !== undefined) return this.#connectThrough(proxy, stack, resolved, undiciConnect, opts, port, callback, prepare)
     if (opts.protocol !== 'https:') {
       return undiciConnect(opts, callback) as unknown as net.Socket
     }
-    return this.#secure(stack, resolved, undiciConnect, opts, port, callback)
+    return this.#secure(stack, resolved, undiciConnect, opts, port, callback, prepare)
   }
 
   /**
@@ -489,7 +510,7 @@ export class ConnectionTracker {
    * retry fails, the caller gets the original error with its code, its message saying what we know.
    */
   #onMissingIntermediate (stack: StackName, allowH2: boolean, opts: buildConnector.Options, callback: ConnectCallback,
-    origin: string, fetch: IntermediateFetch | undefined, usedKnown: boolean, retried: boolean): ConnectCallback {
+    origin: string, fetch: IntermediateFetch | undefined, usedKnown: boolean, retried: boolean, prepare: Prepare | undefined): ConnectCallback {
     return (error, socket) => {
       if (error === null) {
         callback(null, socket)
@@ -526,7 +547,7 @@ export class ConnectionTracker {
         if (this.#knownIntermediates.size >= MAX_KNOWN_INTERMEDIATES) this.#knownIntermediates.clear()
         this.#knownIntermediates.set(origin, pem)
         try {
-          this.#connect(stack, allowH2, opts, callback, pem)
+          this.#connect(stack, allowH2, opts, callback, pem, prepare)
         } catch (retryError) {
           callback(retryError as Error, null)
         }
@@ -559,7 +580,7 @@ export class ConnectionTracker {
    * TLS options apply to the origin. The byte counters start after the tunnel is up.
    */
   #connectThrough (proxy: Proxy, stack: StackName, resolved: ResolvedTls, undiciConnect: UndiciConnect,
-    opts: buildConnector.Options, port: number, callback: ConnectCallback): net.Socket {
+    opts: buildConnector.Options, port: number, callback: ConnectCallback, prepare: Prepare | undefined): net.Socket {
     const host = opts.hostname.startsWith('[') ? opts.hostname.slice(1, -1) : opts.hostname
     return openTunnel(proxy, {
       host,
@@ -581,7 +602,7 @@ export class ConnectionTracker {
         return
       }
       try {
-        this.#secure(stack, resolved, undiciConnect, { ...opts, httpSocket: tunnel }, port, callback)
+        this.#secure(stack, resolved, undiciConnect, { ...opts, httpSocket: tunnel }, port, callback, prepare)
       } catch (error) {
         tunnel.on('error', () => {}).destroy()
         callback(error as Error, null)
@@ -590,7 +611,7 @@ export class ConnectionTracker {
   }
 
   #secure (stack: StackName, resolved: ResolvedTls, undiciConnect: UndiciConnect, opts: buildConnector.Options,
-    port: number, callback: ConnectCallback): TLSSocket {
+    port: number, callback: ConnectCallback, prepare: Prepare | undefined): TLSSocket {
     let raw: net.Socket | undefined
     let httpSocket = opts.httpSocket
     if (httpSocket === undefined) {
@@ -611,7 +632,6 @@ export class ConnectionTracker {
     // Assigned below, once undici's connector returned the socket; `prepare` runs after the handshake.
     // eslint-disable-next-line prefer-const
     let connection: Connection | undefined
-    const prepare = this.#options.prepare
     const connected: ConnectCallback = prepare === undefined
       ? callback
       : (error, ready) => {
