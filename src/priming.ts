@@ -7,7 +7,7 @@ import { ErrorCodes, TlsFallbackError } from './errors.ts'
  * it holds no body. The upload then goes on the same connection, which the server no longer
  * renegotiates, so no buffer limit applies (Apache `SSLRenegBufferSize`, IIS `uploadReadAheadSize`).
  * One round trip per new connection, never per request. The decisions of when to prime are in
- * src/upload-rules.ts; the connector runs this through `ConnectorOptions.prepare`.
+ * src/decide.ts (`needsPriming`), routed by src/uploads.ts; the connector runs this through `ConnectorOptions.prepare`.
  *
  * TLS 1.3: there is no renegotiation, and a server that wants the certificate after the request
  * needs post-handshake authentication, which Node's TLS client cannot announce (nodejs/node#36926:
