@@ -1,5 +1,5 @@
 import { Agent, Client, type Dispatcher, ProxyAgent, errors } from 'undici'
-import { ConnectionTracker, http2FailureFor, type ResolvedTls } from './connector.ts'
+import { composePrepare, ConnectionTracker, http2FailureFor, type Prepare, type ResolvedTls } from './connector.ts'
 import { invalidOption } from './errors.ts'
 import type { ConnectionSnapshot, Diagnosis, Http2StreamFacts } from './fingerprint.ts'
 import { LegacyChecks } from './legacy-check.ts'
@@ -11,6 +11,7 @@ import type { Proxy } from './proxy/options.ts'
 import type { Transport } from './request.ts'
 import { stackTlsOptions, type StackName } from './stacks.ts'
 import type { Telemetry } from './telemetry.ts'
+import { isPrimingFailure, primingPrepare } from './uploads.ts'
 
 /** A dispatch's origin, parsed once: its URL, origin key and host rule. */
 export interface Target {
@@ -20,6 +21,15 @@ export interface Target {
 }
 
 const TCP_KEYS = ['lookup', 'family', 'hints', 'autoSelectFamily', 'autoSelectFamilyAttemptTimeout'] as const
+
+/**
+ * Pools of primed connections (uploads, issue 31): one undici Agent per stack and primed path, so
+ * per origin, stack and path (an Agent keeps one pool per origin). By path, because a server asks
+ * for the certificate per location (Apache `<Location>`, IIS per application): a connection primed
+ * for one path may meet a renegotiation on another. Bounded: past this many, the least recently
+ * used is closed (its requests in flight finish first).
+ */
+export const MAX_PRIMED_POOLS = 32
 
 /**
  * Where a request goes: the host rule of an origin, its proxy, the undici Agent of each stack (one
@@ -48,12 +58,18 @@ export class Routes implements Transport {
   #lastKey: string | undefined
   #lastTarget: Target | undefined
   readonly #legacy: LegacyChecks
+  readonly #telemetry: Telemetry
+  /** Agents whose new connections are primed for a path (see MAX_PRIMED_POOLS), least recently used first. */
+  readonly #primed = new Map<string, Agent>()
+  /** One-connection Clients of resends after a renegotiation buffer's 413, until they close. */
+  readonly #resends = new Set<Client>()
   /** The strict stack's Agent: undici's WebSocket and EventSource read their limits from it. */
   readonly primary: Agent
 
   constructor (config: AgentConfig, telemetry: Telemetry, signal: AbortSignal, made: (agent: Dispatcher) => void) {
     this.#config = config
     this.#made = made
+    this.#telemetry = telemetry
     const tcp: Record<string, unknown> = {}
     for (const key of TCP_KEYS) {
       const value = (config.connect as Record<string, unknown>)[key] ?? (config.undici as Record<string, unknown>)[key]
@@ -159,10 +175,41 @@ export class Routes implements Transport {
     return protocol === 'https:' ? choice.https : choice.http
   }
 
-  /** Sends an attempt through its stack's Agent; a per-request allowH2 wins over the agent's, as in undici's Agent. */
-  send (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+  /**
+   * Sends an attempt through its stack's Agent; a per-request allowH2 wins over the agent's, as in
+   * undici's Agent. With `primePath`, through the stack's Agent of connections primed for that path
+   * (HTTP/1.1: the priming is an HTTP/1.1 exchange, and an HTTP/2 server cannot renegotiate).
+   */
+  send (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, primePath?: string): void {
+    if (primePath !== undefined) {
+      this.#primedAgentFor(stack, primePath).dispatch(opts, handler)
+      return
+    }
     const agent = this.#agentFor(stack, http1Only || ((opts as { allowH2?: boolean }).allowH2 ?? this.#config.allowH2) === false)
     agent.dispatch(opts, handler)
+  }
+
+  /**
+   * The one resend after a renegotiation buffer's 413: on a connection of its own, primed for the
+   * path, that carries the request only if the priming renegotiated (see `resendAfterPriming`);
+   * otherwise the attempt fails with a priming failure and nothing is sent.
+   */
+  resendPrimed (stack: StackName, primePath: string, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+    const { connections: _c, clientTtl: _t, maxOrigins: _m, factory: _f, ...clientOptions } = this.#config.undici as Record<string, unknown>
+    const client = new Client(opts.origin as string, {
+      ...clientOptions,
+      allowH2: false,
+      pipelining: 1,
+      connect: this.tracker.connectFunction(stack, false, this.#prepareFor(primePath, true))
+    })
+    this.#resends.add(client)
+    client.dispatch(opts, handler)
+    client.close().catch(() => {}).finally(() => { this.#resends.delete(client) })
+  }
+
+  /** Whether the attempt failed in the priming of its connection, before its request left. */
+  primingFailed (error: unknown): boolean {
+    return isPrimingFailure(error)
   }
 
   snapshotFor (error: unknown): ConnectionSnapshot | undefined {
@@ -197,6 +244,31 @@ export class Routes implements Transport {
     return agent
   }
 
+  #primedAgentFor (stack: StackName, path: string): Agent {
+    const key = `${stack} ${path}`
+    let agent = this.#primed.get(key)
+    if (agent !== undefined) {
+      // Most recently used last.
+      this.#primed.delete(key)
+      this.#primed.set(key, agent)
+      return agent
+    }
+    if (this.#primed.size >= MAX_PRIMED_POOLS) {
+      const [oldestKey, oldest] = this.#primed.entries().next().value as [string, Agent]
+      this.#primed.delete(oldestKey)
+      oldest.close().catch(() => {})
+    }
+    agent = new Agent({ ...this.#config.undici, allowH2: false, connect: this.tracker.connectFunction(stack, false, this.#prepareFor(path, false)) })
+    this.#made(agent)
+    this.#primed.set(key, agent)
+    return agent
+  }
+
+  /** The prepare steps of a primed connection. */
+  #prepareFor (path: string, requireRenegotiation: boolean): Prepare {
+    return composePrepare(primingPrepare(path, this.#telemetry, requireRenegotiation)) as Prepare
+  }
+
   resolveTls (stack: StackName, hostname: string, port: number): ResolvedTls {
     const rule = this.#config.hosts.match(hostname, port) ?? this.#config.defaults
     let byStack = this.#tls.get(rule)
@@ -216,6 +288,6 @@ export class Routes implements Transport {
 
   /** Every undici Agent and ProxyAgent made so far. */
   dispatchers (): Dispatcher[] {
-    return [...this.#agents.values(), ...this.#proxyAgents.values()]
+    return [...this.#agents.values(), ...this.#proxyAgents.values(), ...this.#primed.values(), ...this.#resends]
   }
 }
