@@ -103,6 +103,11 @@ export class Recovery {
       return
     }
     const { transport } = this.#services
+    const probe = request.pinned ? undefined : transport.primingAnswer(error)
+    if (probe !== undefined) {
+      this.primingPostHandshakeAuth(error, probe.connection, probe.bodyBytes)
+      return
+    }
     const connection = transport.snapshotFor(error)
     const diagnosis = request.pinned
       ? undefined
@@ -203,7 +208,8 @@ export class Recovery {
       http1Only: request.http1Only,
       idempotent: this.#isIdempotent(),
       replayNonIdempotent: request.rule.replayNonIdempotent,
-      bodyReplayable: request.replayable
+      bodyReplayable: request.replayable,
+      unsent: this.#services.transport.primingFailed(error)
     })
     if (step.kind === 'follow-ladder') {
       // Another request is already finding the right stack for this origin: follow its result.
@@ -246,7 +252,8 @@ export class Recovery {
       http1Only: request.http1Only,
       idempotent: this.#isIdempotent(),
       replayNonIdempotent: request.rule.replayNonIdempotent,
-      bodyReplayable: request.replayable
+      bodyReplayable: request.replayable,
+      unsent: this.#services.transport.primingFailed(error)
     })
     if (step.kind === 'diagnose') {
       this.#onDiagnosed(diagnosis, error, connection)
@@ -328,6 +335,22 @@ export class Recovery {
     const request = this.#request
     const diagnosis = postHandshakeAuthDiagnosis(held.connection, held.size)
     const error = new Error(`${request.origin}: HTTP 403 on the ${request.stack} stack: ${diagnosis.evidence.summary}`)
+    // No policy moves: a ladder that got this answer again has learned nothing.
+    const inLadder = this.diagnosis !== undefined
+    this.#answeredPostHandshakeAuth(diagnosis, error, () => { request.deliver(held, trailers, !inLadder) })
+  }
+
+  /**
+   * The TLS 1.3 probe of a connection primed for an upload (src/priming.ts) got the 403: the same
+   * steps, and the upload never left. Without a remedy the caller gets the priming's error, which
+   * says so.
+   */
+  primingPostHandshakeAuth (error: Error, connection: { protocol: string | null, cipher: string | null }, bodyBytes: number): void {
+    this.#answeredPostHandshakeAuth(postHandshakeAuthDiagnosis(connection, bodyBytes), error, () => { this.#settleAndFail(error) })
+  }
+
+  #answeredPostHandshakeAuth (diagnosis: Diagnosis, error: Error, deliver: () => void): void {
+    const request = this.#request
     this.recordAttempt('HTTP_403', diagnosis.fingerprint)
     this.#publishDiagnosis(diagnosis, error)
 
@@ -352,7 +375,6 @@ export class Recovery {
     const message = postHandshakeAuthNotice(this.#context(), step.notice, diagnosis)
     this.#services.book.noticeOnce(request.origin, `pha:${step.notice}`,
       { origin: request.origin, stack: request.stack, fingerprint: 'post-handshake-auth-required' }, message, ErrorCodes[step.code])
-    // No policy moves: a ladder that got this answer again has learned nothing.
-    request.deliver(held, trailers, !inLadder)
+    deliver()
   }
 }

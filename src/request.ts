@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import { AttemptHandler } from './attempt.ts'
 import { StableController } from './controller.ts'
 import type { AttemptSummary } from './errors.ts'
-import { learnsOnSuccess, mayHoldBack } from './decide.ts'
+import { decideTooLarge, learnsOnSuccess, mayHoldBack } from './decide.ts'
 import { isApachePostHandshakeAuth, type ConnectionSnapshot, type Diagnosis, type Http2StreamFacts } from './fingerprint.ts'
 import type { LadderGate } from './ladder-gate.ts'
 import type { HostRule } from './options.ts'
@@ -15,6 +15,8 @@ import { ReplayableBody } from './replay.ts'
 import { HeldResponse, type HoldOwner } from './response-hold.ts'
 import type { StackName } from './stacks.ts'
 import type { AttemptReason, RequestInfo, Telemetry } from './telemetry.ts'
+import { primingPathFor, requestBodyLength } from './uploads.ts'
+import { primingTarget } from './priming.ts'
 
 type Handler = Dispatcher.DispatchHandler
 type Controller = Dispatcher.DispatchController
@@ -22,7 +24,14 @@ type Headers = Parameters<NonNullable<Handler['onResponseStart']>>[2]
 
 /** Where a request's attempts go, and what the agent knows about the connections they failed on. */
 export interface Transport {
-  send: (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Handler) => void
+  /** `primePath`: on a connection primed for that path (uploads, src/uploads.ts). */
+  send: (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Handler, primePath?: string) => void
+  /** The one resend after a renegotiation buffer's 413: on a new connection, only if its priming renegotiates. */
+  resendPrimed: (stack: StackName, primePath: string, opts: Dispatcher.DispatchOptions, handler: Handler) => void
+  /** Whether the attempt failed in the priming of its connection (the request never left). */
+  primingFailed: (error: unknown) => boolean
+  /** When the TLS 1.3 probe of a primed connection got Apache's post-handshake-auth 403: its connection and body size. */
+  primingAnswer: (error: unknown) => { connection: { protocol: string | null, cipher: string | null }, bodyBytes: number } | undefined
   snapshotFor: (error: unknown) => ConnectionSnapshot | undefined
   /** What Node reported about the HTTP/2 stream that failed with this error. */
   http2FailureFor: (error: unknown) => Http2StreamFacts | undefined
@@ -74,6 +83,13 @@ export class FallbackRequest implements HoldOwner {
   #attempt = 0
   /** The attempt whose callbacks count; 0 while a held-back response routes its attempt's callbacks. */
   #live = 0
+  /** The body's size when known before sending; null without a body; undefined: unknown (uploads). */
+  readonly #bodyLength: number | null | undefined
+  /** The origin's policy came from a post-handshake-auth 403 (uploads: it may renegotiate). */
+  #phaFallback = false
+  /** A renegotiation buffer's 413, held while the one resend goes (see #holdsTooLarge). */
+  #tooLarge: { held: HeldResponse, trailers: Headers } | undefined
+  #resent = false
   #started = false
   #responded = false
   #done = false
@@ -103,6 +119,7 @@ export class FallbackRequest implements HoldOwner {
     // 'GET' (most requests) as it is: toUpperCase() costs tens of nanoseconds even when nothing changes.
     this.method = opts.method === 'GET' ? 'GET' : String(opts.method ?? 'GET').toUpperCase()
     this.#body = ReplayableBody.of(opts.body, services.limits.maxReplayBodySize)
+    this.#bodyLength = opts.body == null ? null : requestBodyLength(opts.body, opts.headers)
     this.#controller = new StableController(this)
     const telemetry = services.telemetry
     if (telemetry.wantsRequests) {
@@ -161,6 +178,7 @@ export class FallbackRequest implements HoldOwner {
   /** First attempt: the pinned stack, else the learned policy (as the agent read it), else strict. */
   start (entry: PolicyEntry | undefined): void {
     if (this.pinned) entry = undefined
+    if (entry?.fingerprint === 'post-handshake-auth-required') this.#phaFallback = true
     this.send('initial', this.rule.stack ?? entry?.stack ?? 'strict', this.rule.http1Only || entry?.http1Only === true, entry !== undefined)
   }
 
@@ -170,8 +188,8 @@ export class FallbackRequest implements HoldOwner {
     this.#controller.abort(error)
   }
 
-  /** Sends an attempt on this stack; the attempts before it no longer count. */
-  send (reason: AttemptReason, stack: StackName, http1Only: boolean, fromPolicy: boolean): void {
+  /** Sends an attempt on this stack; the attempts before it no longer count. `resendPath`: the one resend after a buffer 413. */
+  send (reason: AttemptReason, stack: StackName, http1Only: boolean, fromPolicy: boolean, resendPath?: string): void {
     this.#stack = stack
     this.#http1Only = http1Only
     this.#fromPolicy = fromPolicy
@@ -191,14 +209,31 @@ export class FallbackRequest implements HoldOwner {
       return
     }
     const { telemetry, transport } = this.#services
+    // Uploads (issue 31): nothing to decide for a request without a body (most requests).
+    const primePath = resendPath ?? (this.#bodyLength === null ? undefined : this.#primePath(stack))
     if (telemetry.wantsAttempts) {
-      telemetry.attempt({ origin: this.origin, method: this.method, path: pathOf(this.opts.path), stack, http1Only, attempt, reason, request: this.#info })
+      telemetry.attempt({
+        origin: this.origin, method: this.method, path: pathOf(this.opts.path), stack, http1Only, attempt, reason, ...(primePath === undefined ? {} : { primed: true }), request: this.#info
+      })
     }
     // The request's options (the caller's, with the agent's origin string) go as they are unless the body must be replaced (a stream, teed).
     const opts = body === this.opts.body ? this.opts : { ...this.opts, body } as Dispatcher.DispatchOptions
     const handler = new AttemptHandler(this, attempt)
-    if (this.#callerScope === undefined) transport.send(stack, http1Only, opts, handler)
-    else this.#callerScope.runInAsyncScope(transport.send, transport, stack, http1Only, opts, handler)
+    handler.primed = primePath !== undefined
+    if (resendPath !== undefined) {
+      transport.resendPrimed(stack, resendPath, opts, handler)
+      return
+    }
+    if (this.#callerScope === undefined) transport.send(stack, http1Only, opts, handler, primePath)
+    else this.#callerScope.runInAsyncScope(transport.send, transport, stack, http1Only, opts, handler, primePath)
+  }
+
+  /** The path to prime for an attempt on this stack, if its body needs a primed connection. */
+  #primePath (stack: StackName): string | undefined {
+    const limit = this.rule.uploadPriming
+    if (limit === false) return undefined
+    const phaFallback = this.#phaFallback || this.#recovery?.diagnosis?.fingerprint === 'post-handshake-auth-required'
+    return primingPathFor(stack, { limit, hasClientCert: this.rule.clientCert !== undefined, phaFallback }, this.#bodyLength, this.opts.path)
   }
 
   /** Whether callbacks of this attempt still count (a later attempt replaced it, or the request ended). */
@@ -234,6 +269,7 @@ export class FallbackRequest implements HoldOwner {
   onAttemptHeaders (statusCode: number, headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): void {
     // The one check every response pays: only a 403 may be held back (see #holdsBack).
     if (statusCode === 403 && this.#holdsBack(headers, statusMessage, attempt)) return
+    if (statusCode === 413 && this.#holdsTooLarge(headers, statusMessage, attempt)) return
     if (statusCode >= 200 && !this.#responded) {
       this.#responded = true
       this.#onSuccess()
@@ -253,6 +289,18 @@ export class FallbackRequest implements HoldOwner {
   /** `http2`: what Node reported about the attempt's HTTP/2 stream, if it had one. */
   onAttemptFailed (error: Error & { code?: string }, http2?: Http2StreamFacts): void {
     this.#inFlight = false
+    const tooLarge = this.#tooLarge
+    if (tooLarge !== undefined) {
+      this.#tooLarge = undefined
+      if (!this.#responded && this.#services.transport.primingFailed(error)) {
+        // The resend's priming did not renegotiate (or failed): the 413 was not the buffer's, or
+        // cannot be shown to be. The caller gets it as it came; the request was sent once.
+        const { telemetry } = this.#services
+        telemetry.debug({ origin: this.origin, stack: this.#stack, ...telemetry.errorField(error) }, 'a 413 on a connection that had not renegotiated: the priming for the resend did not renegotiate, the 413 is delivered as it came')
+        this.deliver(tooLarge.held, tooLarge.trailers, true)
+        return
+      }
+    }
     if (this.#responded || this.#controller.abortedByCaller) {
       this.fail(this.#controller.abortedByCaller ? (this.#controller.reason ?? error) : error)
       return
@@ -283,6 +331,42 @@ export class FallbackRequest implements HoldOwner {
     return true
   }
 
+  /**
+   * A 413 that may be the renegotiation buffer's (see `decideTooLarge`) is held back while its body
+   * (at most HOLD_LIMIT bytes) arrives, then the request goes once more on a new connection primed
+   * for its path, which carries it only if that priming renegotiates (`resendAfterPriming`).
+   */
+  #holdsTooLarge (headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): boolean {
+    if (this.#responded) return false
+    const connection = attempt.connection
+    const limit = this.rule.uploadPriming
+    const step = decideTooLarge({
+      origin: { stack: this.#stack, phaFallback: this.#phaFallback, hasClientCert: this.rule.clientCert !== undefined, limit },
+      renegotiationsBefore: connection === undefined ? 0 : Math.max(0, connection.handshakes - 1),
+      protocol: connection?.protocol ?? null,
+      bodyReplayable: this.#body.replayable,
+      primed: attempt.primed,
+      resent: this.#resent
+    })
+    const path = primingTarget(this.opts.path)
+    if (step.kind === 'deliver' || path === undefined || !HeldResponse.fits(headers)) {
+      if (step.kind === 'deliver' && step.reason !== 'origin-does-not-renegotiate') {
+        this.#services.telemetry.debug({ origin: this.origin, stack: this.#stack, reason: step.reason }, 'a 413 is delivered as it came')
+      }
+      return false
+    }
+    attempt.hold = new HeldResponse(this, 413, headers, statusMessage, connection)
+    this.#live = 0
+    return true
+  }
+
+  #resendTooLarge (held: HeldResponse, trailers: Headers): void {
+    this.#resent = true
+    this.#tooLarge = { held, trailers }
+    this.#services.telemetry.debug({ origin: this.origin, stack: this.#stack }, 'a 413 on a connection that had not renegotiated: once more on a new connection, if its priming renegotiates')
+    this.send('upload-resend', this.#stack, this.#http1Only, this.#fromPolicy, primingTarget(this.opts.path))
+  }
+
   heldOverflowed (held: HeldResponse): void {
     if (this.#done) return
     this.#release(held, true)
@@ -297,6 +381,10 @@ export class FallbackRequest implements HoldOwner {
 
   heldEnded (held: HeldResponse, trailers: Headers): void {
     if (this.#done) return
+    if (held.statusCode === 413) {
+      this.#resendTooLarge(held, trailers)
+      return
+    }
     const answer = { statusCode: held.statusCode, statusMessage: held.statusMessage, headers: held.headers, body: held.body(), alpn: held.connection?.alpn }
     if (!isApachePostHandshakeAuth(answer)) {
       this.deliver(held, trailers, true)

@@ -11,7 +11,7 @@ import type { Proxy } from './proxy/options.ts'
 import type { Transport } from './request.ts'
 import { stackTlsOptions, type StackName } from './stacks.ts'
 import type { Telemetry } from './telemetry.ts'
-import { isPrimingFailure, primingPrepare } from './uploads.ts'
+import { isPrimingFailure, primingAnswer, primingPrepare } from './uploads.ts'
 
 /** A dispatch's origin, parsed once: its URL, origin key and host rule. */
 export interface Target {
@@ -210,6 +210,10 @@ export class Routes implements Transport {
   /** Whether the attempt failed in the priming of its connection, before its request left. */
   primingFailed (error: unknown): boolean {
     return isPrimingFailure(error)
+  }
+
+  primingAnswer (error: unknown): ReturnType<typeof primingAnswer> {
+    return primingAnswer(error)
   }
 
   snapshotFor (error: unknown): ConnectionSnapshot | undefined {

@@ -4,6 +4,7 @@ import { DEFAULT_PRIMING_BODY_LIMIT, needsPriming } from './decide.ts'
 import { ErrorCodes, invalidOption, TlsFallbackError } from './errors.ts'
 import { isPlainObject } from './plain-object.ts'
 import { describe } from './policy/memory-cache.ts'
+import { isApachePostHandshakeAuth } from './fingerprint.ts'
 import { primeConnection, primingTarget, type PrimingResult } from './priming.ts'
 import type { StackName } from './stacks.ts'
 import type { Telemetry } from './telemetry.ts'
@@ -93,6 +94,14 @@ export function primingPathFor (stack: StackName, context: UploadContext, bodyLe
 /** Errors of a priming (the connection's, or `TLS_FALLBACK_PRIMING_FAILED`): the request on that connection never left. */
 const primingFailures = new WeakSet<object>()
 
+/** Priming failures that were Apache's post-handshake-auth 403 to the TLS 1.3 probe: what the connection was. */
+const postHandshakeAnswers = new WeakMap<object, { connection: { protocol: string | null, cipher: string | null }, bodyBytes: number }>()
+
+/** When the TLS 1.3 probe got Apache's post-handshake-auth 403 (`isApachePostHandshakeAuth`): its connection and body size. */
+export function primingAnswer (error: unknown): { connection: { protocol: string | null, cipher: string | null }, bodyBytes: number } | undefined {
+  return typeof error === 'object' && error !== null ? postHandshakeAnswers.get(error) : undefined
+}
+
 /** Whether this error came from the priming of a new connection: the request it failed was not sent. */
 export function isPrimingFailure (error: unknown): boolean {
   return typeof error === 'object' && error !== null && primingFailures.has(error)
@@ -124,8 +133,15 @@ export function primingPrepare (path: string, telemetry: Telemetry, requireReneg
       publish(result, error)
       done(error)
     }
-    primeConnection(socket, { host: connection.host, path, timeout: connection.timeout, handshakes: connection.handshakes }).then((result) => {
-      if (!result.reusable) {
+    primeConnection(socket, { host: connection.host, path, timeout: connection.timeout, handshakes: connection.handshakes, tls13Probe: true }).then((result) => {
+      const answer = result.answer
+      if (answer !== undefined && isApachePostHandshakeAuth({ ...answer, alpn: socket.alpnProtocol })) {
+        // The server asks for the certificate after the request on TLS 1.3, which Node cannot give:
+        // the request goes up the ladder (src/recovery.ts) before its body went anywhere.
+        const error = new TlsFallbackError(ErrorCodes.PRIMING_FAILED, `priming request failed: the server answered 403, it cannot perform post-handshake authentication (on ${socket.getProtocol() ?? 'TLS'})`)
+        postHandshakeAnswers.set(error, { connection: { protocol: socket.getProtocol(), cipher: socket.getCipher()?.standardName ?? null }, bodyBytes: answer.body.length })
+        fail(error, result)
+      } else if (!result.reusable) {
         fail(new TlsFallbackError(ErrorCodes.PRIMING_FAILED, 'priming request failed: the server closes the connection after its response'), result)
       } else if (requireRenegotiation && result.outcome !== 'renegotiated') {
         fail(Object.assign(new TlsFallbackError(ErrorCodes.PRIMING_FAILED, `priming request failed: the path did not renegotiate (${result.outcome})`), { reason: 'not-renegotiated' }), result)
