@@ -45,6 +45,12 @@ export const ATTR_EVIDENCE = 'tls_fallback.evidence'
 export const EVENT_DIAGNOSIS = 'tls_fallback.diagnosis'
 /** Span event: the request's diagnosis moved its origin's policy. */
 export const EVENT_TRANSITION = 'tls_fallback.transition'
+/** Span event: a new connection was primed for an upload (`uploadPriming`), on the span active when it was opened. */
+export const EVENT_PRIMING = 'tls_fallback.priming'
+/** Span event attribute: `renegotiated`, `not-renegotiated`, `not-applicable` or `failed`. */
+export const ATTR_PRIMING_OUTCOME = 'tls_fallback.priming.outcome'
+/** The status of the priming response (HTTP semantic conventions' name). */
+export const ATTR_STATUS_CODE = 'http.response.status_code'
 
 /** The value of `server.address` for origins past the `maxServers` bound. */
 export const OTHER = '_OTHER'
