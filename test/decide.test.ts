@@ -33,7 +33,8 @@ const ROW = {
   others: 'Detection leaves other responses alone.',
   proxy: 'A proxy\'s failure is never a fingerprint.',
   aia: 'A fetched intermediate is never trusted, and is fetched only when asked.',
-  uploads: 'A priming request sends nothing the caller did not, and a 413 moves nothing.'
+  uploads: 'A priming request sends nothing the caller did not, and a 413 moves nothing.',
+  resend: 'A 413 sends a request again only when a renegotiation shows it was the buffer\'s.'
 } as const
 
 /** Rows that guard I/O, not a decision: where they are tested instead. */
@@ -633,7 +634,7 @@ describe('which 413 is a renegotiation buffer\'s (one priming, one resend) and w
     ['a body that cannot be sent again (a stream)', { bodyReplayable: false }, { kind: 'deliver', reason: 'body-not-replayable' }]
   ]
   for (const [name, over, expected] of rows) {
-    test(row(ROW.uploads, `${name}: ${expected.kind === 'deliver' ? `delivered (${expected.reason})` : 'prime and send again'}`), () => {
+    test(row(ROW.resend, `${name}: ${expected.kind === 'deliver' ? `delivered (${expected.reason})` : 'prime and send again'}`), () => {
       assert.deepEqual(decideTooLarge({ ...base, ...over }), expected)
     })
   }
@@ -655,7 +656,7 @@ describe('after a buffer 413 and a new priming: send again only on a renegotiati
     ['failed', false]
   ]
   for (const [outcome, expected] of rows) {
-    test(row(ROW.uploads, `a priming that ${outcome === 'failed' ? 'failed' : `was ${outcome}`}: ${expected ? 'sent once more' : 'the 413 is delivered, nothing is sent again'}`), () => {
+    test(row(ROW.resend, `a priming that ${outcome === 'failed' ? 'failed' : `was ${outcome}`}: ${expected ? 'sent once more' : 'the 413 is delivered, nothing is sent again'}`), () => {
       assert.equal(resendAfterPriming(outcome), expected)
     })
   }
