@@ -4,10 +4,10 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { handshakes, stop } from './apache.ts'
+import { stop } from './apache.ts'
 import { certs } from './certs.ts'
 import type { Kdc } from './kdc.ts'
-import { freePort } from './ports.ts'
+import { freePort, handshakes, waitForServer } from './ports.ts'
 import { accepts, readOr } from './process.ts'
 
 const MODULES = '/usr/lib/apache2/modules'
@@ -179,15 +179,8 @@ ${gssapi('ntlmssp')}
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('apache2 not found: apt-get install -y apache2 libapache2-mod-auth-gssapi gss-ntlmssp', { cause: error })
     throw error
   }
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await handshakes(port)) || !(await accepts(proxyPort))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = readOr(path.join(root, 'logs', 'error.log'))
-      await close()
-      throw new Error(`apache2 (mod_auth_gssapi) did not start on port ${port}:\n${stdio}${log}`)
-    }
-    await sleep(50)
-  }
+  const ready = async (): Promise<boolean> => (await handshakes(port)) && (await accepts(proxyPort))
+  await waitForServer({ child, ready, timeoutMs: STARTUP_TIMEOUT_MS, what: `apache2 (mod_auth_gssapi) did not start on port ${port}`, log: () => stdio + readOr(path.join(root, 'logs', 'error.log')), close })
 
   const accessLog = (): string => readOr(path.join(root, 'logs', 'access.log'))
   return {

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import tls from 'node:tls'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { freePort } from './ports.ts'
+import { freePort, handshakes, waitForServer } from './ports.ts'
+import { readOr } from './process.ts'
 
 const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url))
 const MODULES = '/usr/lib/apache2/modules'
@@ -93,15 +93,7 @@ export async function startApache (options: ApacheOptions = {}): Promise<ApacheS
     throw error
   }
 
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await handshakes(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = await readFile(path.join(root, 'logs', 'error.log'), 'utf8').catch(() => '')
-      await close()
-      throw new Error(`apache2 did not start on port ${port}:\n${stdio}${log}`)
-    }
-    await sleep(50)
-  }
+  await waitForServer({ child, ready: async () => await handshakes(port), timeoutMs: STARTUP_TIMEOUT_MS, what: `apache2 did not start on port ${port}`, log: () => stdio + readOr(path.join(root, 'logs', 'error.log')), close })
 
   const read = (name: string) => {
     try {
@@ -248,18 +240,6 @@ ScriptAlias /limited/count "${root}/cgi-bin/count"
   LimitRequestBody 65536
 </Location>
 `
-}
-
-export async function handshakes (port: number): Promise<boolean> {
-  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false })
-  try {
-    await once(socket, 'secureConnect')
-    return true
-  } catch {
-    return false
-  } finally {
-    socket.destroy()
-  }
 }
 
 export async function stop (child: ChildProcess, exited: Promise<unknown>, root: string): Promise<void> {

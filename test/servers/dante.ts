@@ -4,8 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort } from './ports.ts'
-import { accepts, readOr, stopChild } from './process.ts'
+import { freePort, waitForServer } from './ports.ts'
+import { readOr, stopChild } from './process.ts'
 
 const STARTUP_TIMEOUT_MS = 15_000
 
@@ -74,15 +74,7 @@ export async function startDante (options: DanteOptions = {}): Promise<DanteProx
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('danted not found: apt-get install -y dante-server', { cause: error })
     throw error
   }
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = readOr(logFile)
-      await close()
-      throw new Error(`danted did not start on port ${port}:\n${stdio}${log}`)
-    }
-    await sleep(100)
-  }
+  await waitForServer({ child, ready: port, timeoutMs: STARTUP_TIMEOUT_MS, what: `danted did not start on port ${port}`, log: () => stdio + readOr(logFile), close, pollMs: 100 })
   const log = (): string[] => readOr(logFile).split('\n').filter((l) => l.length > 0)
   return {
     port,

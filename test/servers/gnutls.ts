@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { freePort } from './ports.ts'
-import { accepts, stopChild } from './process.ts'
+import { freePort, waitForServer } from './ports.ts'
+import { stopChild } from './process.ts'
 
 const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url))
 const STARTUP_TIMEOUT_MS = 10_000
@@ -51,14 +50,8 @@ export async function startGnutls (options: GnutlsOptions = {}): Promise<GnutlsS
     throw error
   }
 
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      await stopChild(child, exited)
-      throw new Error(`gnutls-serv did not start on port ${port}:\n${output}`)
-    }
-    await sleep(50)
-  }
+  const close = async (): Promise<void> => { await stopChild(child, exited) }
+  await waitForServer({ child, ready: port, timeoutMs: STARTUP_TIMEOUT_MS, what: `gnutls-serv did not start on port ${port}`, log: () => output, close })
 
   return {
     port,

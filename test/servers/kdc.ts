@@ -3,10 +3,9 @@ import { once } from 'node:events'
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { freePort } from './ports.ts'
-import { accepts, readOr, stopChild } from './process.ts'
+import { freePort, waitForServer } from './ports.ts'
+import { readOr, stopChild } from './process.ts'
 
 const run = promisify(execFile)
 const STARTUP_TIMEOUT_MS = 15_000
@@ -117,15 +116,7 @@ export async function startKdc (): Promise<Kdc> {
     await stopChild(child, exited)
     await rm(root, { recursive: true, force: true })
   }
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = readOr(path.join(root, 'kdc.log'))
-      await close()
-      throw new Error(`krb5kdc did not start on port ${port}:\n${stdio}${log}`)
-    }
-    await sleep(50)
-  }
+  await waitForServer({ child, ready: port, timeoutMs: STARTUP_TIMEOUT_MS, what: `krb5kdc did not start on port ${port}`, log: () => stdio + readOr(path.join(root, 'kdc.log')), close })
 
   let caches = 0
   await mkdir(path.join(root, 'ccaches'), { mode: 0o700 })

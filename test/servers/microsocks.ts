@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort } from './ports.ts'
-import { accepts, stopChild } from './process.ts'
+import { freePort, waitForServer } from './ports.ts'
+import { stopChild } from './process.ts'
 
 const STARTUP_TIMEOUT_MS = 15_000
 
@@ -34,13 +33,7 @@ export async function startMicrosocks (options: { user: string, password: string
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('microsocks not found: apt-get install -y microsocks', { cause: error })
     throw error
   }
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      await stopChild(child, exited)
-      throw new Error(`microsocks did not start on port ${port}:\n${output}`)
-    }
-    await sleep(50)
-  }
-  return { port, output: () => output, close: async () => { await stopChild(child, exited) } }
+  const close = async (): Promise<void> => { await stopChild(child, exited) }
+  await waitForServer({ child, ready: port, timeoutMs: STARTUP_TIMEOUT_MS, what: `microsocks did not start on port ${port}`, log: () => output, close })
+  return { port, output: () => output, close }
 }

@@ -5,8 +5,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Kdc } from './kdc.ts'
-import { freePort } from './ports.ts'
-import { accepts, readOr, stopChild } from './process.ts'
+import { freePort, waitForServer } from './ports.ts'
+import { readOr, stopChild } from './process.ts'
 
 const STARTUP_TIMEOUT_MS = 20_000
 
@@ -83,15 +83,7 @@ export async function startSquidNegotiate (kdc: Kdc): Promise<SquidNegotiateProx
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('squid not found: apt-get install -y squid', { cause: error })
     throw error
   }
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = readOr(path.join(root, 'cache.log'))
-      await close()
-      throw new Error(`squid (negotiate) did not start:\n${stdio}${log}`)
-    }
-    await sleep(100)
-  }
+  await waitForServer({ child, ready: port, timeoutMs: STARTUP_TIMEOUT_MS, what: 'squid (negotiate) did not start', log: () => stdio + readOr(path.join(root, 'cache.log')), close, pollMs: 100 })
   const accessLog = (): string[] => readOr(path.join(root, 'access.log')).split('\n').filter((l) => l.length > 0)
   return {
     port,

@@ -3,10 +3,9 @@ import { once } from 'node:events'
 import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import tls from 'node:tls'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { certs } from './certs.ts'
-import { freePort } from './ports.ts'
+import { freePort, handshakes, waitForServer } from './ports.ts'
 import { accepts, readOr, stopChild } from './process.ts'
 
 const STARTUP_TIMEOUT_MS = 20_000
@@ -110,17 +109,9 @@ export async function startSquid (options: { tls?: boolean } = {}): Promise<Squi
     throw error
   }
 
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
   const ports = [open, auth, deny]
-  const ready = async (): Promise<boolean> => (await allAccept(ports)) && (tlsPort === undefined || await handshakes(tlsPort))
-  while (!(await ready())) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = readOr(path.join(root, 'cache.log'))
-      await close()
-      throw new Error(`squid did not start:\n${stdio}${log}`)
-    }
-    await sleep(100)
-  }
+  const ready = async (): Promise<boolean> => (await allAccept(ports)) && (tlsPort === undefined || await handshakes(tlsPort, certs.ca))
+  await waitForServer({ child, ready, timeoutMs: STARTUP_TIMEOUT_MS, what: 'squid did not start', log: () => stdio + readOr(path.join(root, 'cache.log')), close, pollMs: 100 })
 
   const accessLog = (): string[] => readOr(path.join(root, 'access.log')).split('\n').filter((l) => l.length > 0)
   return {
@@ -146,16 +137,4 @@ export async function startSquid (options: { tls?: boolean } = {}): Promise<Squi
 async function allAccept (ports: number[]): Promise<boolean> {
   for (const port of ports) if (!(await accepts(port))) return false
   return true
-}
-
-async function handshakes (port: number): Promise<boolean> {
-  const socket = tls.connect({ port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' })
-  try {
-    await once(socket, 'secureConnect')
-    return true
-  } catch {
-    return false
-  } finally {
-    socket.destroy()
-  }
 }
