@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
+import type { ChildProcess } from 'node:child_process'
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
@@ -7,7 +6,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { freePort, handshakes, waitForServer } from './ports.ts'
-import { readOr } from './process.ts'
+import { readOr, spawnServer } from './process.ts'
 
 const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url))
 const MODULES = '/usr/lib/apache2/modules'
@@ -70,30 +69,15 @@ export async function startApache (options: ApacheOptions = {}): Promise<ApacheS
     (options.uploads === true ? uploadLocations(root) : '') + (options.extraConfig ?? ''))
   if (options.uploads === true) await writeCountingCgi(root)
 
-  const child = spawn('apache2', ['-d', root, '-f', path.join(root, 'httpd.conf'), '-DFOREGROUND'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, output, exited } = await spawnServer('apache2', ['-d', root, '-f', path.join(root, 'httpd.conf'), '-DFOREGROUND'], {
     // On shutdown the Apache parent signals its whole process group (killpg): give it its own group,
     // or close() would SIGTERM the test runner too.
     detached: true,
     env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LANG: 'C' },
-  })
-  let stdio = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  const exited = once(child, 'exit').catch(() => undefined)
-  const close = () => stop(child, exited, root)
+  }, 'apt-get install -y apache2', root)
+  const close = async (): Promise<void> => { await stop(child, exited, root) }
 
-  try {
-    await once(child, 'spawn')
-  } catch (error) {
-    await rm(root, { recursive: true, force: true })
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('apache2 not found: apt-get install -y apache2', { cause: error })
-    }
-    throw error
-  }
-
-  await waitForServer({ child, ready: async () => await handshakes(port), timeoutMs: STARTUP_TIMEOUT_MS, what: `apache2 did not start on port ${port}`, log: () => stdio + readOr(path.join(root, 'logs', 'error.log')), close })
+  await waitForServer({ child, ready: async () => await handshakes(port), timeoutMs: STARTUP_TIMEOUT_MS, what: `apache2 did not start on port ${port}`, log: () => output() + readOr(path.join(root, 'logs', 'error.log')), close })
 
   const read = (name: string) => {
     try {
@@ -106,7 +90,7 @@ export async function startApache (options: ApacheOptions = {}): Promise<ApacheS
     port,
     host: '127.0.0.1',
     close,
-    errorLog: () => stdio + read('error.log'),
+    errorLog: () => output() + read('error.log'),
     accessLog: () => read('access.log'),
     waitForAccessLog: async (pattern, count = 1) => {
       const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`)
