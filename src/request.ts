@@ -27,8 +27,9 @@ const NO_CONTEXT = Object.freeze({})
 /**
  * One request through the agent, as a relay: which attempt is live, the caller's handler and its
  * one controller, and how the request ends. The caller's handler sees one onRequestStart, one
- * controller and at most one response. A failed attempt goes to the request's Recovery (the
- * ladder, src/recovery.ts), which decides with src/decide.ts and sends the next attempt here.
+ * controller and at most one response. A failed attempt goes to the request's Recovery
+ * (src/recovery.ts, and its Ladder, src/ladder.ts), which decides with src/decide.ts and sends the
+ * next attempt here.
  */
 export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwner {
   readonly origin: string
