@@ -1,72 +1,38 @@
 import type { Dispatcher } from 'undici'
 import { AsyncResource } from 'node:async_hooks'
 import type { Duplex } from 'node:stream'
-import { AttemptHandler } from './attempt.ts'
+import { AttemptHandler, type AttemptOwner } from './attempt.ts'
 import { StableController } from './controller.ts'
-import type { AttemptSummary } from './errors.ts'
-import { decideTooLarge, learnsOnSuccess, mayHoldBack } from './decide.ts'
-import { isApachePostHandshakeAuth, type ConnectionSnapshot, type Diagnosis, type Http2StreamFacts } from './fingerprint.ts'
-import type { LadderGate } from './ladder-gate.ts'
+import { mayHoldBack } from './decide.ts'
+import type { RecoveringRequest } from './failure-record.ts'
+import type { Http2StreamFacts } from './fingerprint.ts'
 import type { HostRule } from './options.ts'
-import type { PolicyBook } from './policy/book.ts'
 import type { PolicyEntry } from './policy/entry.ts'
 import { Recovery } from './recovery.ts'
 import { ReplayableBody } from './replay.ts'
 import { HeldResponse, type HoldOwner } from './response-hold.ts'
 import type { StackName } from './stacks.ts'
-import type { AttemptReason, RequestInfo, Telemetry } from './telemetry.ts'
-import { primingPathFor, requestBodyLength } from './uploads.ts'
-import { primingTarget } from './priming.ts'
+import type { RequestServices } from './request-services.ts'
+import { pathOf, requestEnded, requestStarted } from './request-telemetry.ts'
+import type { AttemptReason, RequestInfo } from './telemetry.ts'
+import { RequestUpload } from './upload-request.ts'
 
 type Handler = Dispatcher.DispatchHandler
 type Controller = Dispatcher.DispatchController
 type Headers = Parameters<NonNullable<Handler['onResponseStart']>>[2]
 
-/** Where a request's attempts go, and what the agent knows about the connections they failed on. */
-export interface Transport {
-  /** `primePath`: on a connection primed for that path (uploads, src/uploads.ts). */
-  send: (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Handler, primePath?: string) => void
-  /** The one resend after a renegotiation buffer's 413: on a new connection, only if its priming renegotiates. */
-  resendPrimed: (stack: StackName, primePath: string, opts: Dispatcher.DispatchOptions, handler: Handler) => void
-  /** Whether the attempt failed in the priming of its connection (the request never left). */
-  primingFailed: (error: unknown) => boolean
-  /** When the TLS 1.3 probe of a primed connection got Apache's post-handshake-auth 403: its connection and body size. */
-  primingAnswer: (error: unknown) => { connection: { protocol: string | null, cipher: string | null }, bodyBytes: number } | undefined
-  snapshotFor: (error: unknown) => ConnectionSnapshot | undefined
-  /** What Node reported about the HTTP/2 stream that failed with this error. */
-  http2FailureFor: (error: unknown) => Http2StreamFacts | undefined
-  /**
-   * After a strict hello without RFC 5746: whether a completed (authenticated) handshake confirms
-   * that the server lacks it. Resolves to verified evidence, or undefined; never rejects.
-   */
-  confirmLegacy: (origin: string, url: URL, diagnosis: Diagnosis) => Promise<Diagnosis | undefined>
-}
-
-/** A request's collaborators: the agent's telemetry, transport, policy book and gate, and two limits. */
-export interface RequestServices {
-  readonly telemetry: Telemetry
-  readonly transport: Transport
-  readonly book: PolicyBook
-  readonly gate: LadderGate
-  readonly limits: { readonly resetRetries: number, readonly maxReplayBodySize: number }
-}
+export type { RequestServices, Transport } from './request-services.ts'
 
 const NO_CONTEXT = Object.freeze({})
-/** The failures of every request that has none (telemetry's `failures`); frozen, so that nothing can push into it by mistake. */
-const NO_ATTEMPTS: AttemptSummary[] = Object.freeze([]) as unknown as AttemptSummary[]
-
-function pathOf (path: string): string {
-  const q = path.indexOf('?')
-  return q === -1 ? path : path.slice(0, q)
-}
 
 /**
  * One request through the agent, as a relay: which attempt is live, the caller's handler and its
  * one controller, and how the request ends. The caller's handler sees one onRequestStart, one
- * controller and at most one response. A failed attempt goes to the request's Recovery (the
- * ladder, src/recovery.ts), which decides with src/decide.ts and sends the next attempt here.
+ * controller and at most one response. A failed attempt goes to the request's Recovery
+ * (src/recovery.ts, and its Ladder, src/ladder.ts), which decides with src/decide.ts and sends the
+ * next attempt here.
  */
-export class FallbackRequest implements HoldOwner {
+export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwner {
   readonly origin: string
   readonly url: URL
   readonly rule: HostRule
@@ -77,19 +43,14 @@ export class FallbackRequest implements HoldOwner {
   readonly #handler: Handler
   readonly #controller: StableController
   readonly #body: ReplayableBody
+  /** Uploads (src/upload-request.ts): undefined without a body. */
+  readonly #upload: RequestUpload | undefined
   #stack: StackName = 'strict'
   #http1Only = false
   #fromPolicy = false
   #attempt = 0
   /** The attempt whose callbacks count; 0 while a held-back response routes its attempt's callbacks. */
   #live = 0
-  /** The body's size when known before sending; null without a body; undefined: unknown (uploads). */
-  readonly #bodyLength: number | null | undefined
-  /** The origin's policy came from a post-handshake-auth 403 (uploads: it may renegotiate). */
-  #phaFallback = false
-  /** A renegotiation buffer's 413, held while the one resend goes (see #holdsTooLarge). */
-  #tooLarge: { held: HeldResponse, trailers: Headers } | undefined
-  #resent = false
   #started = false
   #responded = false
   #done = false
@@ -119,13 +80,10 @@ export class FallbackRequest implements HoldOwner {
     // 'GET' (most requests) as it is: toUpperCase() costs tens of nanoseconds even when nothing changes.
     this.method = opts.method === 'GET' ? 'GET' : String(opts.method ?? 'GET').toUpperCase()
     this.#body = ReplayableBody.of(opts.body, services.limits.maxReplayBodySize)
-    this.#bodyLength = opts.body == null ? null : requestBodyLength(opts.body, opts.headers)
+    this.#upload = RequestUpload.of(origin, rule, opts)
     this.#controller = new StableController(this)
     const telemetry = services.telemetry
-    if (telemetry.wantsRequests) {
-      this.#info = { origin, method: this.method, path: pathOf(opts.path) }
-      telemetry.requestStart({ request: this.#info })
-    }
+    this.#info = requestStarted(telemetry, origin, this.method, opts.path)
     if (telemetry.wantsCallerContext) this.#callerScope = new AsyncResource('undici-tls-fallback:request')
   }
 
@@ -178,7 +136,7 @@ export class FallbackRequest implements HoldOwner {
   /** First attempt: the pinned stack, else the learned policy (as the agent read it), else strict. */
   start (entry: PolicyEntry | undefined): void {
     if (this.pinned) entry = undefined
-    if (entry?.fingerprint === 'post-handshake-auth-required') this.#phaFallback = true
+    this.#upload?.started(entry)
     this.send('initial', this.rule.stack ?? entry?.stack ?? 'strict', this.rule.http1Only || entry?.http1Only === true, entry !== undefined)
   }
 
@@ -209,8 +167,8 @@ export class FallbackRequest implements HoldOwner {
       return
     }
     const { telemetry, transport } = this.#services
-    // Uploads (issue 31): nothing to decide for a request without a body (most requests).
-    const primePath = resendPath ?? (this.#bodyLength === null ? undefined : this.#primePath(stack))
+    // Uploads (issue 31): the path to prime, when the body needs a primed connection.
+    const primePath = resendPath ?? this.#upload?.primePath(stack, this.#recovery?.diagnosis?.fingerprint)
     if (telemetry.wantsAttempts) {
       telemetry.attempt({
         origin: this.origin, method: this.method, path: pathOf(this.opts.path), stack, http1Only, attempt, reason, ...(primePath === undefined ? {} : { primed: true }), request: this.#info
@@ -219,21 +177,20 @@ export class FallbackRequest implements HoldOwner {
     // The request's options (the caller's, with the agent's origin string) go as they are unless the body must be replaced (a stream, teed).
     const opts = body === this.opts.body ? this.opts : { ...this.opts, body } as Dispatcher.DispatchOptions
     const handler = new AttemptHandler(this, attempt)
-    handler.primed = primePath !== undefined
-    if (resendPath !== undefined) {
-      transport.resendPrimed(stack, resendPath, opts, handler)
-      return
+    if (primePath !== undefined) {
+      handler.primed = true
+      if (resendPath !== undefined) {
+        transport.resendPrimed(stack, resendPath, opts, handler)
+        return
+      }
     }
     if (this.#callerScope === undefined) transport.send(stack, http1Only, opts, handler, primePath)
     else this.#callerScope.runInAsyncScope(transport.send, transport, stack, http1Only, opts, handler, primePath)
   }
 
-  /** The path to prime for an attempt on this stack, if its body needs a primed connection. */
-  #primePath (stack: StackName): string | undefined {
-    const limit = this.rule.uploadPriming
-    if (limit === false) return undefined
-    const phaFallback = this.#phaFallback || this.#recovery?.diagnosis?.fingerprint === 'post-handshake-auth-required'
-    return primingPathFor(stack, { limit, hasClientCert: this.rule.clientCert !== undefined, phaFallback }, this.#bodyLength, this.opts.path)
+  /** The caller's handler: the callbacks that carry no controller (onResponseStarted, onBodySent, onRequestSent) go to it as they are. */
+  get caller (): Handler {
+    return this.#handler
   }
 
   /** Whether callbacks of this attempt still count (a later attempt replaced it, or the request ended). */
@@ -262,10 +219,6 @@ export class FallbackRequest implements HoldOwner {
     this.#finish()
   }
 
-  onAttemptResponseStarted (): void {
-    this.#handler.onResponseStarted?.()
-  }
-
   onAttemptHeaders (statusCode: number, headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): void {
     // The one check every response pays: only a 403 may be held back (see #holdsBack).
     if (statusCode === 403 && this.#holdsBack(headers, statusMessage, attempt)) return
@@ -289,18 +242,7 @@ export class FallbackRequest implements HoldOwner {
   /** `http2`: what Node reported about the attempt's HTTP/2 stream, if it had one. */
   onAttemptFailed (error: Error & { code?: string }, http2?: Http2StreamFacts): void {
     this.#inFlight = false
-    const tooLarge = this.#tooLarge
-    if (tooLarge !== undefined) {
-      this.#tooLarge = undefined
-      if (!this.#responded && this.#services.transport.primingFailed(error)) {
-        // The resend's priming did not renegotiate (or failed): the 413 was not the buffer's, or
-        // cannot be shown to be. The caller gets it as it came; the request was sent once.
-        const { telemetry } = this.#services
-        telemetry.debug({ origin: this.origin, stack: this.#stack, ...telemetry.errorField(error) }, 'a 413 on a connection that had not renegotiated: the priming for the resend did not renegotiate, the 413 is delivered as it came')
-        this.deliver(tooLarge.held, tooLarge.trailers, true)
-        return
-      }
-    }
+    if (this.#upload?.resendFailed(error, this.#responded, this.#services, this.#stack) === true) return
     if (this.#responded || this.#controller.abortedByCaller) {
       this.fail(this.#controller.abortedByCaller ? (this.#controller.reason ?? error) : error)
       return
@@ -308,100 +250,35 @@ export class FallbackRequest implements HoldOwner {
     this.#recover().attemptFailed(error, http2)
   }
 
-  onAttemptBodySent (chunk: Buffer): void {
-    this.#handler.onBodySent?.(chunk)
-  }
-
-  onAttemptRequestSent (): void {
-    this.#handler.onRequestSent?.()
-  }
-
-  /**
-   * A 403 that may say "cannot perform post-handshake authentication" is held back while its body
-   * (at most HOLD_LIMIT bytes) arrives: on a TLS 1.3 connection, or on the stack tried after that
-   * fingerprint (so that the policy moves only once that stack got another answer). Any other
-   * response, and a 403 with a longer body, streams through untouched.
-   */
+  /** A 403 that may be Apache's post-handshake-auth page is held back while its body arrives (see src/response-hold.ts). */
   #holdsBack (headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): boolean {
     const connection = attempt.connection
-    if (!mayHoldBack(this.#responded, this.pinned, connection?.protocol, this.#recovery?.diagnosis?.fingerprint)) return false
-    if (!HeldResponse.fits(headers)) return false
+    if (!mayHoldBack(this.#responded, this.pinned, connection?.protocol, this.#recovery?.diagnosis?.fingerprint) || !HeldResponse.fits(headers)) return false
     attempt.hold = new HeldResponse(this, 403, headers, statusMessage, connection)
     this.#live = 0
     return true
   }
 
-  /**
-   * A 413 that may be the renegotiation buffer's (see `decideTooLarge`) is held back while its body
-   * (at most HOLD_LIMIT bytes) arrives, then the request goes once more on a new connection primed
-   * for its path, which carries it only if that priming renegotiates (`resendAfterPriming`).
-   */
+  /** A 413 that may be the renegotiation buffer's is held back while its body arrives (see src/upload-request.ts). */
   #holdsTooLarge (headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): boolean {
-    if (this.#responded) return false
-    const connection = attempt.connection
-    const limit = this.rule.uploadPriming
-    const step = decideTooLarge({
-      origin: { stack: this.#stack, phaFallback: this.#phaFallback, hasClientCert: this.rule.clientCert !== undefined, limit },
-      renegotiationsBefore: connection === undefined ? 0 : Math.max(0, connection.handshakes - 1),
-      protocol: connection?.protocol ?? null,
-      bodyReplayable: this.#body.replayable,
-      primed: attempt.primed,
-      resent: this.#resent
-    })
-    const path = primingTarget(this.opts.path)
-    if (step.kind === 'deliver' || path === undefined || !HeldResponse.fits(headers)) {
-      if (step.kind === 'deliver' && step.reason !== 'origin-does-not-renegotiate') {
-        this.#services.telemetry.debug({ origin: this.origin, stack: this.#stack, reason: step.reason }, 'a 413 is delivered as it came')
-      }
-      return false
-    }
-    attempt.hold = new HeldResponse(this, 413, headers, statusMessage, connection)
+    const upload = this.#upload
+    if (upload === undefined || this.#responded || !HeldResponse.fits(headers)) return false
+    if (!upload.holdsTooLarge(this.#stack, attempt.connection, attempt.primed, this.#body.replayable, this.#services.telemetry)) return false
+    attempt.hold = new HeldResponse(this, 413, headers, statusMessage, attempt.connection)
     this.#live = 0
     return true
   }
 
-  #resendTooLarge (held: HeldResponse, trailers: Headers): void {
-    this.#resent = true
-    this.#tooLarge = { held, trailers }
-    this.#services.telemetry.debug({ origin: this.origin, stack: this.#stack }, 'a 413 on a connection that had not renegotiated: once more on a new connection, if its priming renegotiates')
-    this.send('upload-resend', this.#stack, this.#http1Only, this.#fromPolicy, primingTarget(this.opts.path))
-  }
-
-  heldOverflowed (held: HeldResponse): void {
-    if (this.#done) return
-    this.#release(held, true)
-  }
-
-  heldFailed (held: HeldResponse, error: Error): void {
-    if (this.#done) return
-    // The caller sees what it would have seen without the hold: the response so far, then the error.
-    if (!this.#controller.abortedByCaller) this.#release(held, true)
-    this.onAttemptFailed(error)
-  }
-
-  heldEnded (held: HeldResponse, trailers: Headers): void {
-    if (this.#done) return
-    if (held.statusCode === 413) {
-      this.#resendTooLarge(held, trailers)
-      return
-    }
-    const answer = { statusCode: held.statusCode, statusMessage: held.statusMessage, headers: held.headers, body: held.body(), alpn: held.connection?.alpn }
-    if (!isApachePostHandshakeAuth(answer)) {
-      this.deliver(held, trailers, true)
-      return
-    }
+  heldTooLarge (held: HeldResponse, trailers: Headers): void {
     this.#inFlight = false
-    this.#recover().postHandshakeAuth(held, trailers)
+    this.send('upload-resend', this.#stack, this.#http1Only, this.#fromPolicy, (this.#upload as RequestUpload).resend(held, trailers, this.#services.telemetry, this.#stack))
   }
 
-  /** Hands the caller a held response whole; `success`: whether it counts as the request's answer (a policy may be learned). */
-  deliver (held: HeldResponse, trailers: Headers, success: boolean): void {
-    this.#release(held, success)
-    if (!this.#done) this.onAttemptEnd(trailers)
+  get abortedByCaller (): boolean {
+    return this.#controller.abortedByCaller
   }
 
-  /** Hands the caller a held response's status, headers and body so far, as they came. */
-  #release (held: HeldResponse, success: boolean): void {
+  answered (held: HeldResponse, success: boolean): void {
     this.#responded = true
     if (success) {
       this.#onSuccess()
@@ -410,10 +287,11 @@ export class FallbackRequest implements HoldOwner {
       this.#services.gate.settled(this, false)
     }
     this.#handler.onResponseStart?.(this.#controller, held.statusCode, held.headers, held.statusMessage)
-    for (const chunk of held.take()) {
-      if (this.#done || this.#controller.abortedByCaller) return
-      this.#handler.onResponseData?.(this.#controller, chunk)
-    }
+  }
+
+  heldPostHandshakeAuth (held: HeldResponse, trailers: Headers): void {
+    this.#inFlight = false
+    this.#recover().postHandshakeAuth(held, trailers)
   }
 
   /** The request's failure state, made at its first failure. */
@@ -424,14 +302,7 @@ export class FallbackRequest implements HoldOwner {
 
   #onSuccess (): void {
     // A request that never failed has no diagnosis to learn from and no ladder to end.
-    const recovery = this.#recovery
-    if (recovery !== undefined) {
-      const diagnosis = recovery.diagnosis
-      if (diagnosis !== undefined && learnsOnSuccess(this.#stack, this.#http1Only)) {
-        this.#services.book.learn(this.origin, this.rule, this.#stack, this.#http1Only, diagnosis, true)
-      }
-      recovery.stopLadder()
-    }
+    this.#recovery?.succeeded()
     this.#services.gate.settled(this, true)
   }
 
@@ -454,9 +325,7 @@ export class FallbackRequest implements HoldOwner {
     try {
       this.#handler.onResponseError?.(this.#controller, error)
     } finally {
-      if (this.#info !== undefined) this.#publishEnd(error)
-      this.#controller.detach()
-      this.#services.gate.finished(this)
+      this.#ended(error)
     }
   }
 
@@ -464,20 +333,16 @@ export class FallbackRequest implements HoldOwner {
     if (this.#done) return
     this.#done = true
     this.#body.dispose()
-    if (this.#info !== undefined) this.#publishEnd(undefined)
-    this.#controller.detach()
-    this.#services.gate.finished(this)
+    this.#ended(undefined)
   }
 
-  #publishEnd (error: (Error & { code?: string }) | undefined): void {
-    this.#services.telemetry.requestEnd({
-      request: this.#info as RequestInfo,
-      stack: this.#stack,
-      http1Only: this.#http1Only,
-      attempts: this.#attempt,
-      failures: this.#recovery?.attempts ?? NO_ATTEMPTS,
-      responded: this.#responded,
-      error: error === undefined ? undefined : { code: error.code, message: String(error.message) }
-    })
+  /** What follows the caller's last callback: telemetry's request:end, and the gate forgets the request. */
+  #ended (error: Error | undefined): void {
+    if (this.#info !== undefined) {
+      const outcome = { stack: this.#stack, http1Only: this.#http1Only, attempts: this.#attempt, failures: this.#recovery?.attempts, responded: this.#responded }
+      requestEnded(this.#services.telemetry, this.#info, outcome, error)
+    }
+    this.#controller.detach()
+    this.#services.gate.finished(this)
   }
 }
