@@ -10,6 +10,7 @@ import { pairedRatios, REWARM, summarize, type RatioSummary, type Summary } from
 import { seedFor, type InstructionsResult } from './research/instructions.ts'
 import type { MemoryResult } from './memory.ts'
 import { SIDE_LABELS, type RecoveryResult } from './recovery.ts'
+import { uploadsSection, type UploadsResult } from './uploads.ts'
 
 export interface Meta {
   date: string
@@ -31,6 +32,7 @@ export interface BenchResults {
   burst?: BurstResult | undefined
   memory?: MemoryResult | undefined
   proxy?: ScenarioResult | undefined
+  uploads?: UploadsResult | undefined
 }
 
 function packageVersion (path: URL): string {
@@ -70,7 +72,8 @@ export const GOALS = {
   transitions: 1,
   failedAttempts: 1,
   bytesPer100k: 30_000_000,
-  proxyReqRatio: 0.97
+  proxyReqRatio: 0.97,
+  uploadsRatio: 0.9
 } as const
 
 function row (scenario: ScenarioResult | undefined, contender: string): Row | undefined {
@@ -188,6 +191,14 @@ export function summaryJson (results: BenchResults): object {
           proxyAgentReqPerSec: round(row(results.proxy, 'proxy-agent')?.summary.median, 0),
           clientCpuRatio: round(row(results.proxy, 'tls-fallback-proxy')?.cpuRatio.median),
           controlRatio: round(proxyControl(results.proxy)?.median)
+        },
+    uploads: results.uploads === undefined
+      ? null
+      : {
+          mbPerSecRatio: round(results.uploads.rows.find((r) => r.contender === 'tls-fallback')?.ratio?.median),
+          extraRequestsPer100Warm: round(results.uploads.extraPer100Warm, 1),
+          extraRequestsPer100Cold: results.uploads.extraPer100Cold,
+          controlRatio: round(results.uploads.control.median)
         },
     meta: results.meta
   }
@@ -574,6 +585,12 @@ export function markdown (results: BenchResults): string {
     const c = results.proxy === undefined ? undefined : proxyControl(results.proxy)
     goal('7. behind a proxy, small GET: req/s ratio to ProxyAgent', px.reqRatio, `>= ${GOALS.proxyReqRatio}`, typeof px.reqRatio === 'number' ? px.reqRatio >= GOALS.proxyReqRatio : undefined, c === undefined ? '' : ratio(c))
   }
+  const up = results.uploads
+  if (up !== undefined) {
+    const r = up.rows.find((row) => row.contender === 'tls-fallback')?.ratio
+    goalRows.push(['8. uploads, 1 MB POSTs primed (warm): MB/s ratio to Agent with the certificate up front', r === undefined ? '—' : interval(r), `>= ${GOALS.uploadsRatio}`,
+      r === undefined ? '—' : verdict(r.median, '>=', GOALS.uploadsRatio), interval(up.control)])
+  }
   out.push(table(['goal', 'measured: median [95% CI]', 'target', 'met?', 'A/A control: second Agent / first, median [95% CI]'], goalRows))
   out.push('\nThe A/A control is the noise floor of the same measurement: two processes running identical code, paired round by round as the contenders are. ' +
     'The intervals are percentile bootstrap 95% confidence intervals of the median paired ratio (10,000 resamples, each drawing blocks of fresh load processes and then rounds within them; seeded: the same rounds give the same interval). ' +
@@ -596,6 +613,7 @@ export function markdown (results: BenchResults): string {
   if (results.burst !== undefined) out.push(`\n## Cold burst\n\n${burstSection(results.burst)}`)
   if (results.memory !== undefined) out.push(`\n## Memory\n\n${memorySection(results.memory)}`)
   if (results.proxy !== undefined) out.push(`\n## Behind a proxy\n\n${proxySection(results.proxy)}`)
+  if (results.uploads !== undefined) out.push(`\n## Large uploads\n\n${uploadsSection(results.uploads)}`)
   if (results.fastPath !== undefined) out.push(profileSection())
   out.push(beforeAfterSection(results))
   return out.join('\n') + '\n'
