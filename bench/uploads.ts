@@ -109,7 +109,7 @@ export async function runUploads (config: UploadsConfig): Promise<UploadsResult>
       extraPer100Warm: (after.notPosts - warm.notPosts) * 100 / measuredUploads,
       extraPer100Cold: coldExtra,
       tooLarge: after.tooLarge - warm.tooLarge,
-      settings: `both servers in their own process (bench/server.ts: the IIS-like server of test/servers/iis.ts behind its TCP relay, uploadReadAheadSize 49152, TLS 1.2 after renegotiation; ` +
+      settings: 'both servers in their own process (bench/server.ts: the IIS-like server of test/servers/iis.ts behind its TCP relay, uploadReadAheadSize 49152, TLS 1.2 after renegotiation; ' +
         `the same server asking for the certificate in a TLS 1.3 handshake for the plain Agents), the clients in the orchestrating process, ${config.concurrency} uploads at a time, ` +
         `${config.rounds} rounds × ${config.uploads} uploads per contender after ${config.warmup} of warm-up`
     }

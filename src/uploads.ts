@@ -55,7 +55,7 @@ function contentLength (headers: Dispatcher.DispatchOptions['headers']): number 
   } else {
     for (const name of Object.keys(headers)) if (named(name)) value = (headers as Record<string, unknown>)[name]
   }
-  const text = Array.isArray(value) ? value[0] : value
+  const text: unknown = Array.isArray(value) ? (value as unknown[])[0] : value
   return (typeof text === 'string' || typeof text === 'number') && /^\d{1,15}$/.test(String(text)) ? Number(text) : undefined
 }
 

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import type { TlsFallbackAgent, TlsFallbackAgentOptions } from '../src/index.ts'
 import type { PrimingEvent } from '../src/telemetry.ts'
-import { clientCert, makeAgent, record, send, type Recorder, type Reply } from './helpers.ts'
+import { clientCert, makeAgent, record, send, type Reply } from './helpers.ts'
 import { startApache, type ApacheServer } from './servers/apache.ts'
 
 // Issue 31 through the agent, against real Apache with Debian's default SSLRenegBufferSize (131072)
