@@ -4,6 +4,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { INTERMEDIATE_CHANNEL, type IntermediateFetchEvent } from '../src/certs/aia.ts'
 import { send } from './helpers.ts'
 import { allowLoopback, startAiaWorld, using, type AiaWorld } from './helpers/aia.ts'
+import { startModern } from './servers/modern.ts'
 import { startSquid, type SquidProxy } from './servers/squid.ts'
 
 /**
@@ -96,4 +97,19 @@ test('a proxy that refuses the AIA GET (407 without credentials): the fetch fail
   assert.equal(error?.code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')
   assert.deepEqual(events.map((e) => e.outcome), ['http-status'])
   assert.equal(world.aia.requests.length, 0)
+})
+
+test('through a proxy, a metadata address in the AIA is still refused: nothing is sent to the proxy for it', async () => {
+  world.pki.leaf('l3', 'i1', 'http://169.254.169.254/latest/i1.cer')
+  const metadata = await startModern({ cert: world.pki.read('l3.crt'), key: world.pki.read('l3.key') })
+  try {
+    const before = squid.accessLog().length
+    const error = await using(world.agent({ proxy: `http://127.0.0.1:${squid.open}`, hosts: { '127.0.0.1': { proxy: false } }, fetchIntermediates: allowLoopback }),
+      async (a) => await send(a, `https://127.0.0.1:${metadata.port}/`).then(() => undefined, (e: Error & { code?: string }) => e))
+    assert.equal(error?.code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')
+    assert.deepEqual(events.map((e) => [e.host, e.outcome]), [['169.254.169.254', 'refused-address']])
+    assert.equal(squid.accessLog().length, before)
+  } finally {
+    await metadata.close()
+  }
 })

@@ -107,6 +107,16 @@ test('fetchIntermediates: the missing intermediate is fetched once, the handshak
   assert.equal(JSON.stringify(events).includes('sig='), false)
 })
 
+test('a request that never left is sent on as usual: a POST whose handshake needed the fetch reaches the server once, with its body', async () => {
+  const before = server.requests.length
+  const body = 'x'.repeat(10_000)
+  const reply = await use(agent({ fetchIntermediates: on }), async (a) => await send(a, `https://127.0.0.1:${server.port}/form`, { method: 'POST', body }))
+  assert.equal(reply.status, 200)
+  assert.equal(reply.json().bodyLength, body.length)
+  assert.deepEqual(server.requests.slice(before).map((r) => `${r.method} ${r.path}`), ['POST /form'])
+  assert.equal(aia.requests.length, 1)
+})
+
 test('per host: hosts[...].fetchIntermediates turns it on for that host, false turns the agent\'s off', async () => {
   const reply = await use(agent({ hosts: { '127.0.0.1': { fetchIntermediates: on } } }), async (a) => await send(a, `https://127.0.0.1:${server.port}/`))
   assert.equal(reply.status, 200)
