@@ -200,4 +200,20 @@ describe('a poisoned store', () => {
     assert.equal(error.code, 'UNABLE_TO_GET_ISSUER_CERT')
     assert.deepEqual(events.map((e) => e.outcome), ['stored', 'fetched'], 'the stored value failed, a fresh fetch was tried once, then the error')
   })
+
+  test('a custom store that never answers, or throws, or returns an object: the fetch goes on after the fetch timeout at most, and the handshake verifies', async () => {
+    const stores = [
+      { ttl: 60_000, get: () => undefined, set: () => {}, delete: () => {}, entries: () => [], loadIntermediates: async () => await new Promise<string>(() => {}), saveIntermediates: () => { throw new Error('full') } },
+      { ttl: 60_000, get: () => undefined, set: () => {}, delete: () => {}, entries: () => [], loadIntermediates: async () => { throw new Error('down') }, saveIntermediates: () => {} },
+      { ttl: 60_000, get: () => undefined, set: () => {}, delete: () => {}, entries: () => [], loadIntermediates: async () => ({ toString: () => world.i1.toString() }) as never, saveIntermediates: () => {} }
+    ]
+    for (const cache of stores) {
+      events = []
+      world.aia.requests.length = 0
+      const status = await using(world.agent({ cache: cache as never, fetchIntermediates: { ...allowLoopback, timeout: 500 } }),
+        async (a) => (await send(a, `https://127.0.0.1:${world.server.port}/`)).status)
+      assert.equal(status, 200)
+      assert.deepEqual(events.map((e) => e.outcome), ['fetched'])
+    }
+  })
 })

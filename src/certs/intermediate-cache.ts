@@ -82,19 +82,24 @@ export class IntermediateCache {
 
   /** What the store holds for the issuer, if it checks out (see acceptStored); a refused value is logged and then fetched over. */
   async #read (store: IntermediateStore, storeKey: string, leaf: X509Certificate, options: IntermediateFetch): Promise<{ pem: string[], notAfter: number, bytes: number } | undefined> {
-    let text: string | undefined
+    let text: unknown
     try {
-      text = await store.loadIntermediates(storeKey, AbortSignal.timeout(options.timeout))
+      // Bounded here too: a custom store that ignores the signal cannot hold the handshake.
+      const signal = AbortSignal.timeout(options.timeout)
+      text = await new Promise<unknown>((resolve, reject) => {
+        signal.addEventListener('abort', () => { resolve(undefined) }, { once: true })
+        Promise.resolve().then(() => store.loadIntermediates(storeKey, signal)).then(resolve, reject)
+      })
     } catch {
       return undefined
     }
-    if (text === undefined) return undefined
+    if (text === undefined || text === null) return undefined
     const checked = acceptStored(text, leaf)
     if (typeof checked === 'string') {
       options.logger?.warn({ event: 'intermediate-store', problem: checked }, `ignoring the intermediate the policy store holds for ${quoteOutside(leaf.issuer.replaceAll('\n', ', '))}: ${checked}; fetching it again`)
       return undefined
     }
-    return { ...checked, bytes: text.length }
+    return { ...checked, bytes: (text as string).length }
   }
 
   #remember (key: string, pem: string[], notAfter: number, source: IntermediateSource): number {
