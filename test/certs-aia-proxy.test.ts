@@ -70,7 +70,8 @@ test('proxy: \'env\': NO_PROXY names the AIA host, so the fetch goes direct and 
 })
 
 test('a fixed proxy with credentials: the AIA GET goes through it; the proxy\'s credentials reach the proxy only, never the AIA server', async () => {
-  const proxy = `http://${squid.user}:${squid.password}@127.0.0.1:${squid.auth}`
+  // Headers given for the proxy's CONNECT are not sent with the GET: the proxy would pass them on.
+  const proxy = { uri: `http://${squid.user}:${squid.password}@127.0.0.1:${squid.auth}`, headers: { 'x-proxy-secret': 'for-the-proxy-only' } }
   const before = forwarded('127.0.0.1').length
   const reply = await using(world.agent({ proxy, fetchIntermediates: allowLoopback }), async (a) => await send(a, `https://127.0.0.1:${world.server.port}/`))
   assert.equal(reply.status, 200)
@@ -80,6 +81,7 @@ test('a fixed proxy with credentials: the AIA GET goes through it; the proxy\'s 
   assert.equal(seen?.['proxy-authorization'], undefined)
   assert.equal(seen?.authorization, undefined)
   assert.equal(seen?.cookie, undefined)
+  assert.equal(seen?.['x-proxy-secret'], undefined)
 })
 
 test('a host\'s own proxy (hosts[...].proxy) applies to an AIA URL on that host; the origin keeps going direct', async () => {

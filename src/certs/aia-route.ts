@@ -7,7 +7,7 @@ import { isIpLiteral, type Proxy } from '../proxy/options.ts'
  * How an AIA fetch reaches its `http:` URL when a proxy is configured for it: an HTTP(S) proxy
  * forwards a plain GET in absolute form (`GET http://host/path`, as browsers fetch AIA, and as a
  * proxy that refuses CONNECT to port 80 still allows); a SOCKS5 proxy opens a tunnel. Only the
- * proxy's own credentials go to the proxy; the origin's never go anywhere.
+ * proxy's own credentials (Proxy-Authorization) go to the proxy; the origin's never go anywhere.
  */
 export type AiaRoute =
   | { readonly kind: 'forward', readonly connect: () => net.Socket, readonly headers: Readonly<Record<string, string>> }
@@ -25,7 +25,11 @@ export function aiaRoute (proxy: Proxy | undefined, host: string, port: number, 
       }
     }
   }
-  return { kind: 'forward', connect: () => connectToProxy(proxy, tcp), headers: proxy.headers }
+  // Proxy-Authorization only: a proxy consumes it, while it forwards other headers (those the user
+  // gave for CONNECT, meant for the proxy) to the AIA host with the GET.
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(proxy.headers)) if (name.toLowerCase() === 'proxy-authorization') headers[name] = value
+  return { kind: 'forward', connect: () => connectToProxy(proxy, tcp), headers }
 }
 
 /** A connection to an HTTP(S) proxy: TCP, and TLS over it for an https:// proxy (its `proxyTls`, its host checked). */
