@@ -4,6 +4,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { INTERMEDIATE_CHANNEL, type IntermediateFetchEvent } from '../src/certs/aia.ts'
 import { send } from './helpers.ts'
 import { allowLoopback, startAiaWorld, using, type AiaWorld } from './helpers/aia.ts'
+import { certs } from './servers/certs.ts'
 import { startModern } from './servers/modern.ts'
 import { startSquid, type SquidProxy } from './servers/squid.ts'
 
@@ -22,7 +23,7 @@ const ENV = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy
 const saved = new Map(ENV.map((name) => [name, process.env[name]]))
 
 before(async () => {
-  [world, squid] = await Promise.all([startAiaWorld(), startSquid({ tls: false })])
+  [world, squid] = await Promise.all([startAiaWorld(), startSquid()])
   subscribe(INTERMEDIATE_CHANNEL, onEvent)
 })
 
@@ -114,4 +115,22 @@ test('through a proxy, a metadata address in the AIA is still refused: nothing i
   } finally {
     await metadata.close()
   }
+})
+
+test('an https:// proxy (Squid\'s https_port): the AIA GET goes over TLS to the proxy, which is verified', async (t) => {
+  if (squid.tls === undefined) {
+    t.skip('Squid could not start its https_port')
+    return
+  }
+  const before = forwarded('127.0.0.1').length
+  const proxy = { uri: `https://localhost:${squid.tls}`, proxyTls: { ca: certs.ca } }
+  const reply = await using(world.agent({ proxy, fetchIntermediates: allowLoopback }), async (a) => await send(a, `https://127.0.0.1:${world.server.port}/`))
+  assert.equal(reply.status, 200)
+  assert.equal((await squid.waitForLog(new RegExp(`GET http://127\\.0\\.0\\.1:${world.aia.port}/i1\\.cer`), before + 1)).length, before + 1)
+  // A proxy whose certificate the client does not trust gets nothing: the fetch fails, the original error stands.
+  events = []
+  const error = await using(world.agent({ proxy: { uri: `https://localhost:${squid.tls}`, proxyTls: { ca: world.pki.read('r1.crt') } }, hosts: { '127.0.0.1': { proxy: false } }, fetchIntermediates: allowLoopback }),
+    async (a) => await send(a, `https://127.0.0.1:${world.named.port}/`).then(() => undefined, (e: Error & { code?: string }) => e))
+  assert.equal(error?.code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')
+  assert.deepEqual(events.map((e) => e.outcome), ['network-error'])
 })
