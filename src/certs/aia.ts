@@ -18,7 +18,7 @@ import type { AiaRoute } from './aia-route.ts'
  * cookie or credential, and never goes to a link-local or metadata address unless allowed.
  */
 
-/** The diagnostics channel published once per fetch of an intermediate. */
+/** The diagnostics channel published once per fetch of an intermediate (or read back from the policy store: outcome `stored`). */
 export const INTERMEDIATE_CHANNEL = CHANNELS.intermediate
 
 export interface IntermediateFetchEvent {
