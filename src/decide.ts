@@ -489,3 +489,14 @@ export function decideTooLarge (input: TooLargeInput): { kind: 'prime-and-resend
 export function resendAfterPriming (outcome: 'renegotiated' | 'not-renegotiated' | 'not-applicable' | 'failed'): boolean {
   return outcome === 'renegotiated'
 }
+
+/**
+ * A handshake that used intermediates read back from a policy store (outside text: whoever can write
+ * to the file or to Redis) failed to verify its chain, whatever the code: the store is not believed.
+ * The intermediate is fetched afresh, once, and the handshake retried with that (it replaces the
+ * stored value); without an `http:` caIssuers URL, or with fetching off, the error as it came.
+ */
+export function decideStoredIntermediatesFailed (caIssuers: readonly string[], fetchConfigured: boolean): IntermediateStep {
+  const url = caIssuers.find((u) => u.startsWith('http:'))
+  return url === undefined || !fetchConfigured ? { kind: 'pass' } : { kind: 'fetch', url }
+}

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import {
   decideCandidateFailed, decideDiagnosed, decideProxyFailure, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
-  decideMissingIntermediate, giveUp, learnsOnSuccess, mayHoldBack, mayLearn, notReplayable, routeFailure, stackCannotWork,
+  decideMissingIntermediate, decideStoredIntermediatesFailed, giveUp, learnsOnSuccess, mayHoldBack, mayLearn, notReplayable, routeFailure, stackCannotWork,
   decideTooLarge, DEFAULT_PRIMING_BODY_LIMIT, needsPriming, originMayRenegotiate, resendAfterPriming,
   type DiagnosedInput, type DiagnosedStep, type FollowInput, type Http11Input, type LearnInput, type PostHandshakeAuthInput,
   type TooLargeInput, type UndiagnosedInput, type UploadOrigin
@@ -34,7 +34,8 @@ const ROW = {
   proxy: 'A proxy\'s failure is never a fingerprint.',
   aia: 'A fetched intermediate is never trusted, and is fetched only when asked.',
   uploads: 'A priming request sends nothing the caller did not, and a 413 moves nothing.',
-  resend: 'A 413 sends a request again only when a renegotiation shows it was the buffer\'s.'
+  resend: 'A 413 sends a request again only when a renegotiation shows it was the buffer\'s.',
+  storedAia: 'An intermediate read back from a store is outside text: checked, bounded, and fetched over when it fails.'
 } as const
 
 /** Rows that guard I/O, not a decision: where they are tested instead. */
@@ -50,6 +51,7 @@ const NOT_A_DECISION: Record<string, string> = {
   'Store warnings cannot forge log lines or flood.': 'test/store-limits.test.ts',
   'A policy file only its user can change.': 'test/store-limits.test.ts',
   'No secrets in errors or in the probe\'s output.': 'test/options.test.ts, test/cli.test.ts',
+  'An AIA fetch takes the user\'s http: proxy rules, and gives a proxy only its own credentials.': 'test/certs-aia-proxy.test.ts',
   'Bad input fails at construction': 'test/options.test.ts',
   'Clean lifecycle.': 'test/lifecycle.test.ts',
   'Closing releases connections, not knowledge.': 'test/lifecycle.test.ts, test/stores.test.ts',
@@ -671,6 +673,17 @@ describe('a failure of the priming itself: the upload never left', () => {
   })
   test(row(ROW.uploads, 'the same POST when the upload itself was on the connection: not replayed'), () => {
     assert.equal(diagnosed({ diagnosis: dx('renegotiation-refused', true), unsent: false }).kind, 'fail')
+  })
+})
+
+describe('decideStoredIntermediatesFailed', () => {
+  const url = 'http://pki.corp.example/issuing.cer'
+  test(row(ROW.storedAia, 'a handshake with a store\'s intermediates that failed verification fetches afresh once, whatever the code; never without an http: URL or with fetching off'), () => {
+    assert.deepEqual(decideStoredIntermediatesFailed([url], true), { kind: 'fetch', url })
+    assert.deepEqual(decideStoredIntermediatesFailed(['ldap://dc/ca', url], true), { kind: 'fetch', url })
+    assert.deepEqual(decideStoredIntermediatesFailed([url], false), { kind: 'pass' })
+    assert.deepEqual(decideStoredIntermediatesFailed(['https://pki.corp.example/i.cer'], true), { kind: 'pass' })
+    assert.deepEqual(decideStoredIntermediatesFailed([], true), { kind: 'pass' })
   })
 })
 
