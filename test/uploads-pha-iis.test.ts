@@ -56,6 +56,19 @@ describe('Apache on Debian\'s default protocols (TLS 1.3, post-handshake auth) a
     assert.match(await apache.waitForAccessLog(/"POST \/upload\/count HTTP\/1.1" 200 .* TLSv1.2 /, 2), /TLSv1.2/)
   })
 
+  test('first request, a 1 MB stream that cannot be replayed (maxReplayBodySize 0): the OPTIONS probe on TLS 1.3 meets the 403 before the body goes, the stream is sent once on TLS 1.2', async (t) => {
+    const agent = agentWith({ maxReplayBodySize: 0 })
+    const events = record(origin)
+    t.after(async () => { events.stop(); await agent.close() })
+    const start = apache.uploadCounts().length
+    const reply = await post(agent, `${origin}/upload/count`, 'stream')
+    assert.equal(reply.status, 200)
+    assert.equal(reply.text, `counted ${MB} bytes\n`)
+    assert.deepEqual(apache.uploadCounts().slice(start), ['HEAD /upload/count - 0', `POST /upload/count - ${MB}`])
+    assert.deepEqual(events.attempts.map((a) => [a.stack, a.reason]), [['strict', 'initial'], ['renegotiation', 'fallback']])
+    assert.match(await apache.waitForAccessLog(/"OPTIONS \/upload\/count HTTP\/1.1" 403 .* TLSv1.3 /), /TLSv1.3/)
+  })
+
   test('before (uploadPriming: false): the same buffered POST ends in 413 after the fallback to TLS 1.2, and the CGI never runs', async (t) => {
     const agent = agentWith({ uploadPriming: false })
     t.after(() => agent.close())
