@@ -40,10 +40,11 @@ const NETBIOS = { computer: 'APACHE', domain: 'CORP' }
  * - `/any/`   both (needs `kdc`).
  * - `/open/`  no authentication.
  * `GET <location>/` answers "hello <location>"; `POST <location>/echo` answers "received N bytes".
+ * `redirects`: `Redirect 302 <from> <to>` lines (answered before authentication).
  * On `proxyPort`, a forward proxy whose CONNECT needs NTLM (bound to the connection).
  * The service keytab is named by `KRB5_KTNAME` (not `GssapiCredStore`, which breaks ntlmssp).
  */
-export async function startApacheAuth (options: { kdc?: Kdc } = {}): Promise<ApacheAuthServer> {
+export async function startApacheAuth (options: { kdc?: Kdc, redirects?: Array<[from: string, to: string]> } = {}): Promise<ApacheAuthServer> {
   const { kdc } = options
   const port = await freePort()
   const proxyPort = await freePort()
@@ -133,6 +134,7 @@ DirectoryIndex index.html
   SSLCertificateFile "${certs.path('server.crt')}"
   SSLCertificateKeyFile "${certs.path('server.key')}"
   Header always set X-Gss-Mech "%{GSS_MECH}e"
+${(options.redirects ?? []).map(([from, to]) => `  Redirect 302 ${from} ${to}`).join('\n')}
 ${location('ntlm', 'ntlmssp')}
 ${kdc === undefined ? '' : location('krb5', 'krb5')}
 ${kdc === undefined ? '' : location('any', 'krb5 ntlmssp')}
