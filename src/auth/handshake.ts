@@ -19,6 +19,12 @@ export interface ConnectionHandshake {
   authenticated: boolean
   /** Requests sent (legs). */
   legs: number
+  /**
+   * With `checkBound`: whether the connection stays authenticated (a `HEAD` without a header after
+   * the handshake did not get a 401). False: the server wants a fresh token on every request
+   * (Kerberos with `GssapiConnectionBound Off`). Undefined when not checked.
+   */
+  connectionBound?: boolean
 }
 
 interface Head { status: number, reusable: boolean, authenticate: string[] }
@@ -104,7 +110,7 @@ function exchange (socket: TLSSocket, request: string, deadline: number): Promis
  * authentication) or the session has no next leg (refused: the connection stays unauthenticated and
  * the caller's request gets the server's own 401). The socket must stay open between legs and after.
  */
-export async function authenticateConnection (socket: TLSSocket, session: AuthSession, options: { host: string, path: string, timeout: number }): Promise<ConnectionHandshake> {
+export async function authenticateConnection (socket: TLSSocket, session: AuthSession, options: { host: string, path: string, timeout: number, checkBound?: boolean }): Promise<ConnectionHandshake> {
   if (!VISIBLE.test(options.host)) throw failed('the Host cannot be sent in a request line')
   const deadline = Date.now() + options.timeout
   const target = handshakeTarget(options.path)
@@ -114,7 +120,10 @@ export async function authenticateConnection (socket: TLSSocket, session: AuthSe
     if (head.status !== 401) {
       await session.finish(head.authenticate)
       if (!head.reusable) throw failed('the server closes the connection it authenticated')
-      return { status: head.status, authenticated: true, legs: session.legs }
+      if (options.checkBound !== true) return { status: head.status, authenticated: true, legs: session.legs }
+      const check = await exchange(socket, `HEAD ${target} HTTP/1.1\r\nhost: ${options.host}\r\n\r\n`, deadline)
+      if (!check.reusable) throw failed('the server closes the connection it authenticated')
+      return { status: head.status, authenticated: true, legs: session.legs, connectionBound: check.status !== 401 }
     }
     header = await session.next(head.authenticate)
     if (header === undefined) {

@@ -4,6 +4,7 @@ import type { Prepare } from '../connector.ts'
 import { tlsServerEndPoint } from './channel-bindings.ts'
 import { authenticateConnection } from './handshake.ts'
 import type { ResolvedAuth } from './options.ts'
+import { hasAuthorization, offers, Release, withHeader, type PoolEntry as Entry } from './release.ts'
 import { AuthSession, type SessionMechanism } from './session.ts'
 
 type Handler = Dispatcher.DispatchHandler
@@ -57,18 +58,14 @@ export interface AuthPoolOptions {
   handshake: (event: AuthHandshakeEvent) => void
 }
 
-interface Entry {
-  client: Client
-  /** Requests dispatched and not ended. */
-  busy: number
-  /** The path of the request that needs a new connection: the handshake's `HEAD` goes there. */
-  path: string
-}
-
 export class AuthPool {
   readonly #options: AuthPoolOptions
   readonly #entries: Entry[] = []
   #handshakes = 0
+  /** The server wants a fresh Kerberos token on every request (not bound to the connection): never a replay. */
+  #perRequest = false
+  /** Whether a connection was checked for that (`negotiate` only: NTLM is always bound to the connection). */
+  #boundChecked = false
 
   constructor (options: AuthPoolOptions) {
     this.#options = options
@@ -78,11 +75,41 @@ export class AuthPool {
   get handshakes (): number { return this.#handshakes }
   get connections (): number { return this.#entries.length }
 
+  /** Whether every request carries its own fresh token (see `#perRequest`). */
+  get perRequest (): boolean { return this.#perRequest }
+
   dispatch (opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
+    if (this.#perRequest && !hasAuthorization(opts.headers)) {
+      this.#dispatchWithToken(opts, handler)
+      return true
+    }
     const entry = this.#pick()
     entry.busy++
     entry.path = opts.path
-    return entry.client.dispatch(opts, new Release(handler, entry))
+    return entry.client.dispatch(opts, new Release(this, handler, entry, opts, undefined))
+  }
+
+  /** Per-request mode: a fresh Kerberos token on the request itself, the server's final token checked before the caller sees the response. */
+  #dispatchWithToken (opts: Dispatcher.DispatchOptions, handler: Handler): void {
+    const session = new AuthSession(this.#options.auth, { host: this.#options.hostname })
+    session.first().then((header) => {
+      const entry = this.#pick()
+      entry.busy++
+      entry.path = opts.path
+      entry.client.dispatch({ ...opts, headers: withHeader(opts.headers, 'authorization', header) }, new Release(this, handler, entry, opts, session))
+    }, (error: Error) => { handler.onResponseError?.(null as unknown as Controller, error) })
+  }
+
+  /**
+   * A 401 with our scheme on an authenticated connection, for a request that carried no token: the
+   * server is not bound to the connection (Kerberos with `GssapiConnectionBound Off`). From now on
+   * every request gets a fresh token. Returns whether this request may go again with one: only
+   * without a body and with a safe method (it was refused, so not processed, but a body may be gone).
+   */
+  unboundRefusal (entry: Entry, opts: Dispatcher.DispatchOptions, headers: Headers): boolean {
+    if (!entry.authenticated || this.#options.auth.scheme !== 'negotiate' || !offers(headers, 'negotiate')) return false
+    this.#perRequest = true
+    return opts.body == null && (opts.method === 'GET' || opts.method === 'HEAD')
   }
 
   async close (): Promise<void> {
@@ -100,7 +127,7 @@ export class AuthPool {
       if (least === undefined || entry.busy < least.busy) least = entry
     }
     if (least !== undefined && this.#entries.length >= this.#options.maxConnections) return least
-    const entry: Entry = { client: undefined as unknown as Client, busy: 0, path: '/' }
+    const entry: Entry = { client: undefined as unknown as Client, busy: 0, path: '/', authenticated: false }
     const o = this.#options
     entry.client = new Client(o.origin, {
       ...o.client,
@@ -116,13 +143,21 @@ export class AuthPool {
   #prepare (entry: Entry): Prepare {
     return (socket: TLSSocket, connection, done) => {
       const o = this.#options
+      entry.authenticated = false
+      if (this.#perRequest) { done(null); return } // each request carries its own token
+      const checkBound = o.auth.scheme === 'negotiate' && !this.#boundChecked
       const certificate = socket.getPeerX509Certificate()?.raw
       const session = new AuthSession(o.auth, { host: o.hostname, channelBindings: certificate === undefined ? undefined : tlsServerEndPoint(certificate) })
       const event = (outcome: AuthHandshakeEvent['outcome'], status: number | undefined, code?: string): void => {
         this.#handshakes++
         o.handshake({ origin: o.origin, stack: o.stack, scheme: o.auth.scheme, mechanism: session.mechanism, legs: session.legs, outcome, mutual: session.mutual, status, code })
       }
-      authenticateConnection(socket, session, { host: connection.host, path: entry.path, timeout: connection.timeout }).then((result) => {
+      authenticateConnection(socket, session, { host: connection.host, path: entry.path, timeout: connection.timeout, checkBound }).then((result) => {
+        entry.authenticated = result.authenticated
+        if (result.connectionBound !== undefined) {
+          this.#boundChecked = true
+          if (!result.connectionBound && session.mechanism === 'kerberos') this.#perRequest = true
+        }
         event(result.authenticated ? 'authenticated' : 'rejected', result.status)
         done(null)
       }, (error: Error & { code?: string }) => {
@@ -130,52 +165,5 @@ export class AuthPool {
         done(error)
       })
     }
-  }
-}
-
-/** Forwards a request's callbacks and frees its connection when the request ends. */
-class Release implements Handler {
-  readonly #handler: Handler
-  #entry: Entry | undefined
-
-  constructor (handler: Handler, entry: Entry) {
-    this.#handler = handler
-    this.#entry = entry
-  }
-
-  #free (): void {
-    if (this.#entry !== undefined) this.#entry.busy--
-    this.#entry = undefined
-  }
-
-  onRequestStart (controller: Controller, context: unknown): void {
-    this.#handler.onRequestStart?.(controller, context)
-  }
-
-  onRequestUpgrade (controller: Controller, statusCode: number, headers: Headers, socket: Parameters<NonNullable<Handler['onRequestUpgrade']>>[3]): void {
-    this.#free()
-    this.#handler.onRequestUpgrade?.(controller, statusCode, headers, socket)
-  }
-
-  onResponseStarted (): void {
-    (this.#handler as { onResponseStarted?: () => void }).onResponseStarted?.()
-  }
-
-  onResponseStart (controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
-    this.#handler.onResponseStart?.(controller, statusCode, headers, statusMessage)
-  }
-
-  onResponseData (controller: Controller, chunk: Buffer): void {
-    this.#handler.onResponseData?.(controller, chunk)
-  }
-
-  onResponseEnd (controller: Controller, trailers: Headers): void {
-    this.#free()
-    this.#handler.onResponseEnd?.(controller, trailers)
-  }
-
-  onResponseError (controller: Controller, error: Error): void {
-    this.#free()
-    this.#handler.onResponseError?.(controller, error)
   }
 }

@@ -38,6 +38,7 @@ const NETBIOS = { computer: 'APACHE', domain: 'CORP' }
  * - `/ntlm/`  NTLM only, bound to the connection (gss-ntlmssp, users from `NTLM_USER_FILE`):
  *             `WWW-Authenticate: Negotiate` and `WWW-Authenticate: NTLM`.
  * - `/any/`   both (needs `kdc`).
+ * - `/krb5each/` Kerberos with `GssapiConnectionBound Off`: every request needs a fresh token (needs `kdc`).
  * - `/open/`  no authentication.
  * `GET <location>/` answers "hello <location>"; `POST <location>/echo` answers "received N bytes".
  * `redirects`: `Redirect 302 <from> <to>` lines (answered before authentication).
@@ -53,7 +54,7 @@ export async function startApacheAuth (options: { kdc?: Kdc, redirects?: Array<[
   for (const dir of ['htdocs', 'cgi-bin', 'logs', 'run']) await mkdir(path.join(root, dir), { mode: 0o755 })
   await mkdir(path.join(root, 'rcache'), { mode: 0o777 })
   await chmod(path.join(root, 'rcache'), 0o777) // the acceptor's replay cache: www-data writes it
-  const locations = ['krb5', 'ntlm', 'any', 'open']
+  const locations = ['krb5', 'ntlm', 'any', 'open', 'krb5each']
   for (const name of locations) {
     await mkdir(path.join(root, 'htdocs', name), { mode: 0o755 })
     await writeFile(path.join(root, 'htdocs', name, 'index.html'), `hello ${name}\n`, { mode: 0o644 })
@@ -68,23 +69,23 @@ export async function startApacheAuth (options: { kdc?: Kdc, redirects?: Array<[
   const userFile = path.join(root, 'ntlm-users')
   await writeFile(userFile, `${NTLM.domain}:${NTLM.username}:${NTLM.password}\n`, { mode: 0o644 })
 
-  const gssapi = (mechs: string): string => [
+  const gssapi = (mechs: string, bound = true): string => [
     '  AuthType GSSAPI',
     '  AuthName "undici-tls-fallback"',
     `  GssapiAllowedMech ${mechs}`,
-    '  GssapiConnectionBound On',
+    `  GssapiConnectionBound ${bound ? 'On' : 'Off'}`,
     '  GssapiBasicAuth Off',
     '  GssapiPublishMech On',
     '  Require valid-user'
   ].join('\n')
-  const location = (name: string, mechs: string | undefined): string => `
+  const location = (name: string, mechs: string | undefined, bound = true): string => `
 Alias /${name}/echo "${root}/cgi-bin/echo"
 <Location /${name}/echo>
   SetHandler cgi-script
   Options +ExecCGI
 </Location>
 <Location /${name}/>
-${mechs === undefined ? '  Require all granted' : `${gssapi(mechs)}\n  GssapiSSLonly On`}
+${mechs === undefined ? '  Require all granted' : `${gssapi(mechs, bound)}\n  GssapiSSLonly On`}
 </Location>`
   const conf = `
 ${['mpm_prefork', 'authn_core', 'authz_core', 'authz_user', 'mime', 'dir', 'alias', 'headers', 'socache_shmcb', 'ssl', 'cgi', 'auth_gssapi', 'proxy', 'proxy_connect']
@@ -138,6 +139,7 @@ ${(options.redirects ?? []).map(([from, to]) => `  Redirect 302 ${from} ${to}`).
 ${location('ntlm', 'ntlmssp')}
 ${kdc === undefined ? '' : location('krb5', 'krb5')}
 ${kdc === undefined ? '' : location('any', 'krb5 ntlmssp')}
+${kdc === undefined ? '' : location('krb5each', 'krb5', false)}
 ${location('open', undefined)}
 </VirtualHost>
 SSLSessionCache "shmcb:${root}/run/ssl_scache(512000)"
