@@ -6,7 +6,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { interceptors, request } from 'undici'
-import { CHANNELS, TlsFallbackAgent, type AuthHandshakeEvent, type TlsFallbackAgentOptions } from '../src/index.ts'
+import { CHANNELS, MemoryPolicyCache, TlsFallbackAgent, type AuthHandshakeEvent, type TlsFallbackAgentOptions } from '../src/index.ts'
 import { startApacheAuth, type ApacheAuthServer } from './servers/apache-auth.ts'
 import { certs } from './servers/certs.ts'
 
@@ -192,6 +192,35 @@ describe('NTLM origin through the agent', () => {
       assert.ok(sent.length >= 1 && sent.every((h) => !/authorization/i.test(h)))
     } finally {
       await agent.close()
+    }
+  })
+})
+
+describe('NTLM composes with a client certificate asked for by renegotiation, and with the policy cache', () => {
+  test('strict gets the 403 of post-handshake auth, the agent falls back to renegotiation, the HEAD legs renegotiate and authenticate; a second agent with the same cache goes straight there', async () => {
+    const cache = new MemoryPolicyCache()
+    const options = (): TlsFallbackAgentOptions => ({
+      connect: { ca: certs.ca },
+      cache,
+      logger: { debug () {}, info () {}, warn () {}, error () {} },
+      hosts: { [`localhost:${apache.port}`]: { auth: ntlmAuth(), clientCert: { cert: certs.clientCert, key: certs.clientKey } } }
+    })
+    for (const round of [1, 2]) {
+      const agent = new TlsFallbackAgent(options())
+      try {
+        const { result, events } = await handshakes(async () => {
+          const response = await request(`${origin()}/ntlmcert/`, { dispatcher: agent })
+          return { status: response.statusCode, text: await response.body.text() }
+        })
+        assert.deepEqual(result, { status: 200, text: 'hello ntlmcert\n' }, `round ${round}`)
+        const authenticated = events.filter((e) => e.outcome === 'authenticated' && e.status === 200)
+        assert.equal(authenticated.length, 1, `round ${round}: ${JSON.stringify(events)}`)
+        assert.equal(authenticated[0]!.stack, 'renegotiation')
+        if (round === 1) assert.deepEqual(events.map((e) => [e.stack, e.outcome, e.status]), [['strict', 'rejected', 403], ['renegotiation', 'authenticated', 200]])
+        if (round === 2) assert.deepEqual(events.map((e) => e.stack), ['renegotiation'], 'the cached policy: no strict attempt')
+      } finally {
+        await agent.close()
+      }
     }
   })
 })

@@ -15,7 +15,7 @@ export const MAX_HEAD_BYTES = 16_384
 export interface ConnectionHandshake {
   /** The server's last status: 2xx/3xx/404... when authenticated, 401 when the credentials were refused. */
   status: number
-  /** Whether the server accepted the credentials (its last answer was not a 401). */
+  /** Whether the server accepted the credentials (its last answer was neither a 401 nor a 403). */
   authenticated: boolean
   /** Requests sent (legs). */
   legs: number
@@ -120,6 +120,8 @@ export async function authenticateConnection (socket: TLSSocket, session: AuthSe
     if (head.status !== 401) {
       await session.finish(head.authenticate)
       if (!head.reusable) throw failed('the server closes the connection it authenticated')
+      // A 403 (such as Apache's refused post-handshake authentication) says nothing about the credentials.
+      if (head.status === 403) return { status: 403, authenticated: false, legs: session.legs }
       if (options.checkBound !== true) return { status: head.status, authenticated: true, legs: session.legs }
       const check = await exchange(socket, `HEAD ${target} HTTP/1.1\r\nhost: ${options.host}\r\n\r\n`, deadline)
       if (!check.reusable) throw failed('the server closes the connection it authenticated')

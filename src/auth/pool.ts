@@ -30,7 +30,7 @@ export interface AuthHandshakeEvent {
   mechanism: SessionMechanism | undefined
   /** Requests sent during the handshake. */
   legs: number
-  /** `authenticated`; `rejected` (the server's 401 goes to the caller); `failed` (a coded error). */
+  /** `authenticated`; `rejected` (the server's last answer was a 401 or 403: its answer to the request goes to the caller); `failed` (a coded error). */
   outcome: 'authenticated' | 'rejected' | 'failed'
   /** The server proved its identity (Kerberos mutual authentication). */
   mutual: boolean

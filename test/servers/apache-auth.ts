@@ -38,6 +38,8 @@ const NETBIOS = { computer: 'APACHE', domain: 'CORP' }
  * - `/ntlm/`  NTLM only, bound to the connection (gss-ntlmssp, users from `NTLM_USER_FILE`):
  *             `WWW-Authenticate: Negotiate` and `WWW-Authenticate: NTLM`.
  * - `/any/`   both (needs `kdc`).
+ * - `/ntlmcert/` NTLM behind a client certificate asked for per location (`SSLVerifyClient require`:
+ *             renegotiation on TLS 1.2, post-handshake authentication on TLS 1.3).
  * - `/krb5each/` Kerberos with `GssapiConnectionBound Off`: every request needs a fresh token (needs `kdc`).
  * - `/open/`  no authentication.
  * `GET <location>/` answers "hello <location>"; `POST <location>/echo` answers "received N bytes".
@@ -54,7 +56,7 @@ export async function startApacheAuth (options: { kdc?: Kdc, redirects?: Array<[
   for (const dir of ['htdocs', 'cgi-bin', 'logs', 'run']) await mkdir(path.join(root, dir), { mode: 0o755 })
   await mkdir(path.join(root, 'rcache'), { mode: 0o777 })
   await chmod(path.join(root, 'rcache'), 0o777) // the acceptor's replay cache: www-data writes it
-  const locations = ['krb5', 'ntlm', 'any', 'open', 'krb5each']
+  const locations = ['krb5', 'ntlm', 'any', 'open', 'krb5each', 'ntlmcert']
   for (const name of locations) {
     await mkdir(path.join(root, 'htdocs', name), { mode: 0o755 })
     await writeFile(path.join(root, 'htdocs', name, 'index.html'), `hello ${name}\n`, { mode: 0o644 })
@@ -140,6 +142,13 @@ ${location('ntlm', 'ntlmssp')}
 ${kdc === undefined ? '' : location('krb5', 'krb5')}
 ${kdc === undefined ? '' : location('any', 'krb5 ntlmssp')}
 ${kdc === undefined ? '' : location('krb5each', 'krb5', false)}
+  SSLCACertificateFile "${certs.path('ca.crt')}"
+  <Location /ntlmcert/>
+    SSLVerifyClient require
+    SSLVerifyDepth 2
+${gssapi('ntlmssp')}
+    GssapiSSLonly On
+  </Location>
 ${location('open', undefined)}
 </VirtualHost>
 SSLSessionCache "shmcb:${root}/run/ssl_scache(512000)"
