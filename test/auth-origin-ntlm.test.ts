@@ -224,3 +224,57 @@ describe('NTLM composes with a client certificate asked for by renegotiation, an
     }
   })
 })
+
+describe('OpenTelemetry: the handshake is a span event and a counter, never a secret', () => {
+  test('tls_fallback.auth on the caller\'s span (scheme, mechanism, legs, outcome); tls_fallback.auth.handshakes counts 1; no password, NT hash or token in any attribute', async () => {
+    const { context } = await import('@opentelemetry/api')
+    const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks')
+    const { registerInstrumentations } = await import('@opentelemetry/instrumentation')
+    const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics')
+    const { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } = await import('@opentelemetry/sdk-trace')
+    const { TlsFallbackInstrumentation } = await import('../src/opentelemetry/index.ts')
+    const { ntowfv2 } = await import('../src/auth/ntlm.ts')
+    class Reader extends MetricReader {
+      protected override async onForceFlush (): Promise<void> {}
+      protected override async onShutdown (): Promise<void> {}
+    }
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+    const reader = new Reader()
+    const meterProvider = new MeterProvider({ readers: [reader] })
+    const exporter = new InMemorySpanExporter()
+    const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] })
+    const unregister = registerInstrumentations({ instrumentations: [new TlsFallbackInstrumentation()], tracerProvider, meterProvider })
+    const agent = agentWith(ntlmAuth())
+    try {
+      const status = await tracerProvider.getTracer('test').startActiveSpan('caller', async (span) => {
+        try {
+          const response = await request(`${origin()}/ntlm/`, { dispatcher: agent })
+          await response.body.dump()
+          return response.statusCode
+        } finally {
+          span.end()
+        }
+      })
+      assert.equal(status, 200)
+      const caller = exporter.getFinishedSpans().find((s) => s.name === 'caller')!
+      const events = caller.events.filter((e) => e.name === 'tls_fallback.auth').map((e) => e.attributes ?? {})
+      assert.equal(events.length, 1)
+      assert.equal(events[0]!['tls_fallback.auth.scheme'], 'ntlm')
+      assert.equal(events[0]!['tls_fallback.auth.mechanism'], 'ntlm')
+      assert.equal(events[0]!['tls_fallback.auth.legs'], 2)
+      assert.equal(events[0]!['tls_fallback.auth.outcome'], 'authenticated')
+      const { resourceMetrics } = await reader.collect()
+      const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'tls_fallback.auth.handshakes')
+      assert.equal(metric?.dataPoints.reduce((n, p) => n + (p.value as number), 0), 1)
+      const everything = JSON.stringify({ spans: exporter.getFinishedSpans().map((s) => ({ a: s.attributes, e: s.events })), metrics: resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).map((m) => m.dataPoints) })
+      for (const secret of [apache.ntlm.password, ntowfv2(apache.ntlm.password, apache.ntlm.username, apache.ntlm.domain).toString('hex'), 'TlRMTVNT']) {
+        assert.ok(!everything.includes(secret), secret)
+      }
+    } finally {
+      unregister()
+      await agent.close()
+      await meterProvider.shutdown()
+      await tracerProvider.shutdown()
+    }
+  })
+})
