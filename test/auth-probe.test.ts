@@ -17,14 +17,14 @@ describe('probe --auth', () => {
   const url = (): string => `https://localhost:${apache.port}/ntlm/`
   const user = (): string => `${apache.ntlm.domain}\\${apache.ntlm.username}`
 
-  test('--auth ntlm with --auth-user and the password from TLS_FALLBACK_AUTH_PASSWORD: authenticated after 2 legs, 200; no secret printed', async () => {
+  test('--auth ntlm with --auth-user and the password from UNDICI_TLS_FALLBACK_AUTH_PASSWORD: authenticated after 2 legs, 200; no secret printed', async () => {
     const password = apache.ntlm.password
     const key = ntowfv2(password, apache.ntlm.username, apache.ntlm.domain).toString('hex')
-    const json = await runCli(['probe', url(), '--ca', CA, '--json', '--auth', 'ntlm', '--auth-user', user()], { TLS_FALLBACK_AUTH_PASSWORD: password })
+    const json = await runCli(['probe', url(), '--ca', CA, '--json', '--auth', 'ntlm', '--auth-user', user()], { UNDICI_TLS_FALLBACK_AUTH_PASSWORD: password })
     assert.equal(json.code, 0, json.stderr)
     const result = JSON.parse(json.stdout) as { auth: Record<string, unknown> }
     assert.deepEqual(result.auth, { scheme: 'ntlm', mechanism: 'ntlm', outcome: 'authenticated', legs: 2, mutual: false, status: 200, error: null })
-    const table = await runCli(['probe', url(), '--ca', CA, '--auth', 'ntlm', '--auth-user', user()], { TLS_FALLBACK_AUTH_PASSWORD: password })
+    const table = await runCli(['probe', url(), '--ca', CA, '--auth', 'ntlm', '--auth-user', user()], { UNDICI_TLS_FALLBACK_AUTH_PASSWORD: password })
     assert.match(table.stdout, /auth: {4}ntlm: authenticated after 2 legs; the request got 200\./)
     for (const out of [json.stdout, json.stderr, table.stdout, table.stderr]) {
       for (const secret of [password, key, 'TlRMTVNT']) assert.ok(!out.includes(secret), secret)
@@ -41,7 +41,7 @@ describe('probe --auth', () => {
   test('usage errors name the flag and never echo the password: no password variable, a bad scheme, --auth-user without --auth', async () => {
     const noPassword = await runCli(['probe', url(), '--ca', CA, '--auth', 'ntlm', '--auth-user', 'u'], {}, { PATH: process.env.PATH ?? '' })
     assert.equal(noPassword.code, 2)
-    assert.match(noPassword.stderr, /TLS_FALLBACK_AUTH_PASSWORD .*is not set/)
+    assert.match(noPassword.stderr, /UNDICI_TLS_FALLBACK_AUTH_PASSWORD .*is not set/)
     const scheme = await runCli(['probe', url(), '--ca', CA, '--auth', 'basic'])
     assert.equal(scheme.code, 2)
     assert.match(scheme.stderr, /--auth must be one of ntlm, negotiate/)

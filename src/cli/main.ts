@@ -48,7 +48,7 @@ Options:
   --auth ntlm|negotiate   then authenticate to the URL on the stack that works (Windows auth, see docs/auth.md):
                           negotiate uses the Kerberos ticket cache (kinit; KRB5CCNAME), or NTLM with --auth-user
   --auth-user USER        the user name (USER or DOMAIN\\USER); the password is read from the environment
-                          variable TLS_FALLBACK_AUTH_PASSWORD, or the one --auth-password-env names (never argv)
+                          variable UNDICI_TLS_FALLBACK_AUTH_PASSWORD, or the one --auth-password-env names (never argv)
   --auth-password-env NAME  read the password from the environment variable NAME
   --auth-spn SPN          the service principal for Kerberos (default HTTP@<host>)
   --json                  print one JSON object instead of the table
@@ -89,7 +89,7 @@ function readFile (flag: string, path: string): Buffer {
 
 const VALUE_OPTIONS = new Set(['--ca', '--cert', '--key', '--pfx', '--passphrase-env', '--method', '--timeout', '--proxy', '--auth', '--auth-user', '--auth-password-env', '--auth-spn'])
 /** Where `--auth-user`'s password comes from unless `--auth-password-env` names another variable. */
-const AUTH_PASSWORD_ENV = 'TLS_FALLBACK_AUTH_PASSWORD'
+const AUTH_PASSWORD_ENV = 'UNDICI_TLS_FALLBACK_AUTH_PASSWORD'
 
 /** `--timeout -5` as `--timeout=-5`: parseArgs would take `-5` for an option and say only that the value is ambiguous. */
 function joinNegativeValues (argv: string[]): string[] {
