@@ -12,14 +12,10 @@ import { startApacheAuth } from '../test/servers/apache-auth.ts'
 import { certs } from '../test/servers/certs.ts'
 import { rows, type Measured, type ScenarioResult } from './fast-path.ts'
 import { interleave, log, sleep } from './harness.ts'
+import type { ProxyConfig } from './proxy.ts'
 
-export interface AuthConfig {
-  rounds: number
-  warmupMs: number
-  windowMs: number
-  concurrency: number
-  settleMs: number
-}
+/** The proxy scenario's settings without its blocks of load processes (the clients run here). */
+export type AuthConfig = Omit<ProxyConfig, 'blocks' | 'pin'>
 
 export const AUTH_BASELINE = 'agent'
 export const AUTH_CONTENDERS = [AUTH_BASELINE, `${AUTH_BASELINE}#2`, 'tls-fallback-auth'] as const

@@ -288,11 +288,23 @@ function fastPathSection (scenarios: ScenarioResult[]): string {
   return out.join('\n')
 }
 
+/** A scenario's A/A control: the second instance of the baseline over the first, per round. */
+function aaControl (s: ScenarioResult, base: string): Summary | undefined {
+  const a = row(s, base)
+  const b = row(s, `${base}#2`)
+  return a === undefined || b === undefined ? undefined : summarize(pairedRatios(b.values, a.values))
+}
+
 /** The proxy scenario's A/A control: the second ProxyAgent over the first, per round. */
 export function proxyControl (s: ScenarioResult): Summary | undefined {
-  const a = row(s, 'proxy-agent')
-  const b = row(s, 'proxy-agent#2')
-  return a === undefined || b === undefined ? undefined : summarize(pairedRatios(b.values, a.values))
+  return aaControl(s, 'proxy-agent')
+}
+
+/** A row's first cells: the contender, its median and spread, its ratio, and the goal and verdict on the measured contender's row. */
+function goalCells (s: ScenarioResult, r: Row, measured: string): string[] {
+  const mine = r.contender === measured
+  return [LABELS[r.contender] ?? r.contender, n(r.summary.median), spread(r.summary), ratio(r.ratio),
+    mine ? `${s.goal.op} ${s.goal.ratio}` : '', mine ? verdict(r.ratio.median, s.goal.op, s.goal.ratio) : '']
 }
 
 function proxySection (s: ScenarioResult): string {
@@ -303,12 +315,7 @@ function proxySection (s: ScenarioResult): string {
   out.push(table(
     ['contender', `median ${s.unit}`, 'IQR (min–max)', 'ratio to ProxyAgent', 'goal', 'met?', `${s.cpuUnit} (main thread)`, 'CPU ratio (all threads)', 'errors'],
     s.rows.map((r) => [
-      LABELS[r.contender] ?? r.contender,
-      n(r.summary.median),
-      spread(r.summary),
-      ratio(r.ratio),
-      r.contender === 'tls-fallback-proxy' ? `${s.goal.op} ${s.goal.ratio}` : '',
-      r.contender === 'tls-fallback-proxy' ? verdict(r.ratio.median, s.goal.op, s.goal.ratio) : '',
+      ...goalCells(s, r, 'tls-fallback-proxy'),
       n(r.mainCpu.median, 1),
       n(r.cpuRatio.median, 3),
       String(r.errors)
@@ -319,9 +326,7 @@ function proxySection (s: ScenarioResult): string {
 
 /** The auth scenario's A/A control: the second plain Agent over the first, per round. */
 export function authControl (s: ScenarioResult): Summary | undefined {
-  const a = row(s, 'agent')
-  const b = row(s, 'agent#2')
-  return a === undefined || b === undefined ? undefined : summarize(pairedRatios(b.values, a.values))
+  return aaControl(s, 'agent')
 }
 
 export function authSection (s: AuthResult): string {
@@ -332,12 +337,7 @@ export function authSection (s: AuthResult): string {
   out.push(table(
     ['contender', `median ${s.unit}`, 'IQR (min–max)', 'ratio to Agent', 'goal', 'met?', s.cpuUnit, 'CPU ratio', 'handshakes', 'errors'],
     s.rows.map((r) => [
-      LABELS[r.contender] ?? r.contender,
-      n(r.summary.median),
-      spread(r.summary),
-      ratio(r.ratio),
-      r.contender === 'tls-fallback-auth' ? `${s.goal.op} ${s.goal.ratio}` : '',
-      r.contender === 'tls-fallback-auth' ? verdict(r.ratio.median, s.goal.op, s.goal.ratio) : '',
+      ...goalCells(s, r, 'tls-fallback-auth'),
       n(r.cpu.median, 1),
       n(r.cpuRatio.median, 3),
       String(r.handshakes),

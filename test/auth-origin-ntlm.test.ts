@@ -6,7 +6,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { interceptors, request } from 'undici'
-import { CHANNELS, MemoryPolicyCache, TlsFallbackAgent, type AuthHandshakeEvent, type TlsFallbackAgentOptions } from '../src/index.ts'
+import { MemoryPolicyCache, TlsFallbackAgent, type TlsFallbackAgentOptions } from '../src/index.ts'
+import { authEvents } from './auth-helpers.ts'
 import { startApacheAuth, type ApacheAuthServer } from './servers/apache-auth.ts'
 import { certs } from './servers/certs.ts'
 
@@ -40,25 +41,13 @@ function agentWith (auth: ReturnType<typeof ntlmAuth> | undefined, extra: Partia
   return new TlsFallbackAgent({ connect: { ca: certs.ca }, hosts: auth === undefined ? {} : { [`localhost:${apache.port}`]: { auth } }, ...extra })
 }
 
-/** Collects the auth channel's events while `run` runs. */
-async function handshakes<T> (run: () => Promise<T>): Promise<{ result: T, events: AuthHandshakeEvent[] }> {
-  const events: AuthHandshakeEvent[] = []
-  const listener = (message: unknown): void => { events.push(message as AuthHandshakeEvent) }
-  subscribe(CHANNELS.auth, listener)
-  try {
-    return { result: await run(), events }
-  } finally {
-    unsubscribe(CHANNELS.auth, listener)
-  }
-}
-
 const headLegs = (log: string): number => (log.match(/"HEAD \/ntlm\/[^"]*" 401/g) ?? []).length
 
 describe('NTLM origin through the agent', () => {
   test('GET on an NTLM location gets 200 as the user, after one handshake of two legs', async () => {
     const agent = agentWith(ntlmAuth())
     try {
-      const { result, events } = await handshakes(async () => {
+      const { result, events } = await authEvents(async () => {
         const response = await request(`${origin()}/ntlm/`, { dispatcher: agent })
         return { status: response.statusCode, text: await response.body.text(), mech: response.headers['x-gss-mech'] }
       })
@@ -78,7 +67,7 @@ describe('NTLM origin through the agent', () => {
     const agent = agentWith(ntlmAuth())
     const before = headLegs(apache.accessLog())
     try {
-      const { result, events } = await handshakes(async () => {
+      const { result, events } = await authEvents(async () => {
         const statuses: number[] = []
         for (let i = 0; i < 20; i++) {
           const response = await request(`${origin()}/ntlm/`, { dispatcher: agent })
@@ -99,7 +88,7 @@ describe('NTLM origin through the agent', () => {
     const agent = agentWith(ntlmAuth('wrong-password-1'))
     const before = headLegs(apache.accessLog())
     try {
-      const { result, events } = await handshakes(async () => {
+      const { result, events } = await authEvents(async () => {
         const response = await request(`${origin()}/ntlm/`, { dispatcher: agent })
         await response.body.dump()
         return response.statusCode
@@ -208,7 +197,7 @@ describe('NTLM composes with a client certificate asked for by renegotiation, an
     for (const round of [1, 2]) {
       const agent = new TlsFallbackAgent(options())
       try {
-        const { result, events } = await handshakes(async () => {
+        const { result, events } = await authEvents(async () => {
           const response = await request(`${origin()}/ntlmcert/`, { dispatcher: agent })
           return { status: response.statusCode, text: await response.body.text() }
         })
