@@ -145,17 +145,6 @@ describe('NTLM origin through the agent', () => {
     }
   })
 
-  test('an HTTP/2-capable agent still authenticates an auth host, over HTTP/1.1', async () => {
-    const agent = agentWith(ntlmAuth(), { allowH2: true })
-    try {
-      const response = await request(`${origin()}/ntlm/`, { dispatcher: agent })
-      assert.equal(response.statusCode, 200)
-      await response.body.dump()
-    } finally {
-      await agent.close()
-    }
-  })
-
   test('credentials never leave the host: a redirect to another origin (undici\'s redirect interceptor) and another origin on the same server get none', async () => {
     const agent = agentWith(ntlmAuth())
     try {
@@ -181,6 +170,36 @@ describe('NTLM origin through the agent', () => {
       assert.ok(sent.length >= 1 && sent.every((h) => !/authorization/i.test(h)))
     } finally {
       await agent.close()
+    }
+  })
+})
+
+describe('an HTTP/2-capable origin (mod_http2, Protocols h2 http/1.1)', () => {
+  let h2: ApacheAuthServer
+  before(async () => { h2 = await startApacheAuth({ http2: true }) })
+  after(async () => { await h2?.close() })
+
+  test('a host without auth speaks h2 to it; with auth the agent still authenticates, over HTTP/1.1, even with allowH2', async () => {
+    const plain = new TlsFallbackAgent({ connect: { ca: certs.ca }, allowH2: true })
+    const authed = new TlsFallbackAgent({ connect: { ca: certs.ca }, allowH2: true, hosts: { [`localhost:${h2.port}`]: { auth: ntlmAuth() } } })
+    try {
+      const open = await request(`https://localhost:${h2.port}/open/`, { dispatcher: plain })
+      await open.body.dump()
+      assert.equal(open.statusCode, 200)
+      const { result, events } = await authEvents(async () => {
+        const response = await request(`https://localhost:${h2.port}/ntlm/`, { dispatcher: authed })
+        return { status: response.statusCode, text: await response.body.text() }
+      })
+      assert.deepEqual(result, { status: 200, text: 'hello ntlm\n' })
+      assert.equal(events.length, 1)
+      assert.equal(events[0]!.outcome, 'authenticated')
+      const log = await h2.waitForAccessLog(/"GET \/ntlm\/ HTTP\/1\.1" 200/)
+      assert.match(log, /"GET \/open\/ HTTP\/2\.0" 200/, 'the server is h2-capable: the host without auth got h2')
+      assert.match(log, /"GET \/ntlm\/ HTTP\/1\.1" 200 \d+ user=CORP\\+ntlmuser/)
+      assert.doesNotMatch(log, /"GET \/ntlm\/ HTTP\/2\.0"/)
+    } finally {
+      await plain.close()
+      await authed.close()
     }
   })
 })
