@@ -58,5 +58,18 @@ export const EVENT_DIAGNOSIS = 'tls_fallback.diagnosis'
 /** Span event: the request's diagnosis moved its origin's policy. */
 export const EVENT_TRANSITION = 'tls_fallback.transition'
 
+/** Counter: connection handshakes of Windows authentication (`hosts[...].auth`), by scheme, mechanism and outcome. */
+export const METRIC_AUTH_HANDSHAKES = 'tls_fallback.auth.handshakes'
+/** Span event: a connection for the request was authenticated (or refused); never a token. */
+export const EVENT_AUTH = 'tls_fallback.auth'
+/** The configured scheme: `ntlm` or `negotiate`. */
+export const ATTR_AUTH_SCHEME = 'tls_fallback.auth.scheme'
+/** What ran: `ntlm` or `kerberos`. */
+export const ATTR_AUTH_MECHANISM = 'tls_fallback.auth.mechanism'
+/** Requests the handshake sent. */
+export const ATTR_AUTH_LEGS = 'tls_fallback.auth.legs'
+/** `authenticated`, `rejected` or `failed`. */
+export const ATTR_AUTH_OUTCOME = 'tls_fallback.auth.outcome'
+
 /** The value of `server.address` for origins past the `maxServers` bound. */
 export const OTHER = '_OTHER'
