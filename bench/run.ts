@@ -4,7 +4,7 @@
 //   node bench/run.ts                  full run (about 8 minutes on 2 cores), writes bench/RESULTS.md
 //   node bench/run.ts --json           the same, and the summary as one JSON object on stdout
 //   node bench/run.ts --quick          CI smoke run (well under a minute), writes nothing unless --write
-//   node bench/run.ts --only fast,memory   some scenarios (fast, recovery, burst, memory, proxy, uploads); writes nothing unless --write
+//   node bench/run.ts --only fast,memory   some scenarios (fast, recovery, burst, memory, proxy, auth, uploads); writes nothing unless --write
 //                                          (small, bulk and latency name the fast path's parts: --only latency;
 //                                          instructions, the callgrind count of bench/research/, runs only when named)
 //   --out <file>      write the Markdown there instead of bench/RESULTS.md (implies --write)
@@ -18,6 +18,7 @@
 //   --profile <names> run these contenders' fast-path load processes with --cpu-prof (into .tmp/bench-profiles)
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { runAuth, type AuthConfig } from './auth.ts'
 import { runBurst, type BurstConfig } from './burst.ts'
 import { CONTENDERS } from './contenders.ts'
 import { FAST_PATH_PARTS, runFastPath, type FastPathConfig, type FastPathPart } from './fast-path.ts'
@@ -30,12 +31,13 @@ import { runRecovery, type RecoveryConfig } from './recovery.ts'
 import { runUploads, type UploadsConfig } from './uploads.ts'
 import { machineMeta, markdown, summaryJson, type BenchResults } from './report.ts'
 
-const SCENARIOS = ['fast', 'instructions', 'recovery', 'burst', 'memory', 'proxy', 'uploads'] as const
+const SCENARIOS = ['fast', 'instructions', 'recovery', 'burst', 'memory', 'proxy', 'auth', 'uploads'] as const
 type Scenario = typeof SCENARIOS[number]
 // What a full run measures: the figures README.md and docs/ quote. The instruction count (callgrind,
 // bench/research/instructions.ts) took about 12 of a full run's 25 minutes and explains a figure
 // rather than gives one: --only instructions runs it.
-const DEFAULT_SCENARIOS: readonly Scenario[] = ['fast', 'recovery', 'burst', 'memory', 'proxy', 'uploads']
+// Windows authentication (auth) starts its own Apache and costs about 25 s; uploads about 17 s.
+const DEFAULT_SCENARIOS: readonly Scenario[] = ['fast', 'recovery', 'burst', 'memory', 'proxy', 'auth', 'uploads']
 
 const { values } = parseArgs({
   options: {
@@ -58,7 +60,7 @@ const { values } = parseArgs({
 })
 
 if (values.help === true) {
-  process.stderr.write('usage: node bench/run.ts [--json] [--quick] [--only fast,small,bulk,latency,instructions,recovery,burst,memory,proxy,uploads] [--write|--no-write] [--out <file>] [--no-pin] [--together] [--raw <file>] [--control] [--contenders a,b] [--alt <index.ts>] [--profile <names>]\n')
+  process.stderr.write('usage: node bench/run.ts [--json] [--quick] [--only fast,small,bulk,latency,instructions,recovery,burst,memory,proxy,auth,uploads] [--write|--no-write] [--out <file>] [--no-pin] [--together] [--raw <file>] [--control] [--contenders a,b] [--alt <index.ts>] [--profile <names>]\n')
   process.exit(0)
 }
 
@@ -134,6 +136,9 @@ const proxyConfig: ProxyConfig = quick
 const uploadsConfig: UploadsConfig = quick
   ? { rounds: 2, uploads: 5, concurrency: 2, warmup: 4, settleMs: 50, pin: pinning }
   : { rounds: 20, uploads: 30, concurrency: 2, warmup: 10, settleMs: 100, pin: pinning }
+const authConfig: AuthConfig = quick
+  ? { rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 4, settleMs: 100 }
+  : { rounds: 16, warmupMs: 1000, windowMs: 500, concurrency: 4, settleMs: 150 }
 const memoryConfig: MemoryConfig = quick ? { sizes: [1_000, 100_000], repeats: 1 } : { sizes: [1_000, 100_000], repeats: 3 }
 
 const started = performance.now()
@@ -164,6 +169,7 @@ if (selected.has('burst')) results.burst = await timed('burst', async () => awai
 if (selected.has('memory')) results.memory = await timed('memory', async () => await runMemory(memoryConfig))
 if (selected.has('proxy')) results.proxy = await timed('proxy', async () => await runProxy(proxyConfig))
 if (selected.has('uploads')) results.uploads = await timed('uploads', async () => await runUploads(uploadsConfig))
+if (selected.has('auth')) results.auth = await timed('auth', async () => await runAuth(authConfig))
 results.meta.durationS = (performance.now() - started) / 1000
 
 if (write) {

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici'
 import type { AttemptSummary } from './errors.ts'
 import type { ConnectionSnapshot, Diagnosis, Http2StreamFacts } from './fingerprint.ts'
-import { decideHttp11Required, decideUndiagnosed, decideProxyFailure, learnsOnSuccess, routeFailure, stackCannotWork } from './decide.ts'
+import { decideAuthFailure, decideHttp11Required, decideUndiagnosed, decideProxyFailure, learnsOnSuccess, routeFailure, stackCannotWork } from './decide.ts'
 import { FailureRecord, type RecoveringRequest } from './failure-record.ts'
 import { bodyNotReplayableError, notReplayedError } from './failures.ts'
 import { diagnose, isConnectionClosedError } from './fingerprint.ts'
@@ -60,8 +60,8 @@ export class Recovery {
   attemptFailed (error: Error & { code?: string }, http2: Http2StreamFacts | undefined): void {
     const record = this.#record
     const { request, services } = record
-    if (decideProxyFailure(error.code) !== undefined) {
-      // The proxy failed, not the origin: never a fingerprint, no other stack, no retry, no policy moves.
+    if (decideProxyFailure(error.code) !== undefined || decideAuthFailure(error.code) !== undefined) {
+      // The proxy failed, not the origin (or the authentication did, not TLS): never a fingerprint, no other stack, no retry, no policy moves.
       record.recordAttempt(error.code, undefined)
       record.settleAndFail(error)
       return

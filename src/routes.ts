@@ -1,4 +1,5 @@
 import { Agent, Client, type Dispatcher, ProxyAgent, errors } from 'undici'
+import { AuthPool } from './auth/pool.ts'
 import { composePrepare, ConnectionTracker, http2FailureFor, type Prepare, type ResolvedTls } from './connector.ts'
 import { invalidOption } from './errors.ts'
 import type { ConnectionSnapshot, Diagnosis, Http2StreamFacts } from './fingerprint.ts'
@@ -21,6 +22,9 @@ export interface Target {
   origin: string
   rule: HostRule
 }
+
+/** Connections per origin and stack for a host with `auth` when undici's `connections` sets none. */
+const DEFAULT_AUTH_CONNECTIONS = 16
 
 const TCP_KEYS = ['lookup', 'family', 'hints', 'autoSelectFamily', 'autoSelectFamilyAttemptTimeout'] as const
 
@@ -65,6 +69,8 @@ export class Routes implements Transport {
   readonly #primed = new Map<string, Agent>()
   /** One-connection Clients of resends after a renegotiation buffer's 413, until they close. */
   readonly #resends = new Set<Client>()
+  /** Hosts with `auth`: their own pools of authenticated HTTP/1.1 connections, by stack and origin (src/auth/pool.ts). */
+  readonly #authPools = new Map<string, AuthPool>()
   /** The strict stack's Agent: undici's WebSocket and EventSource read their limits from it. */
   readonly primary: Agent
 
@@ -182,10 +188,19 @@ export class Routes implements Transport {
 
   /**
    * Sends an attempt through its stack's Agent; a per-request allowH2 wins over the agent's, as in
-   * undici's Agent. With `primePath`, through the stack's Agent of connections primed for that path
-   * (HTTP/1.1: the priming is an HTTP/1.1 exchange, and an HTTP/2 server cannot renegotiate).
+   * undici's Agent. A host with `auth` has its own pools (their `HEAD` legs to the path come before
+   * the request, as a priming would). With `primePath`, through the stack's Agent of connections
+   * primed for that path (HTTP/1.1: the priming is an HTTP/1.1 exchange, and an HTTP/2 server
+   * cannot renegotiate).
    */
   send (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, primePath?: string): void {
+    if (this.#config.hasAuth) {
+      const target = this.target(opts.origin as string | URL)
+      if (target?.rule.auth !== undefined) {
+        this.#authPoolFor(stack, target).dispatch(opts, handler)
+        return
+      }
+    }
     if (primePath !== undefined) {
       this.#primedAgentFor(stack, primePath).dispatch(opts, handler)
       return
@@ -278,6 +293,27 @@ export class Routes implements Transport {
     return composePrepare(primingPrepare(path, this.#telemetry, requireRenegotiation)) as Prepare
   }
 
+  #authPoolFor (stack: StackName, target: Target): AuthPool {
+    const key = `${stack} ${target.origin}`
+    let pool = this.#authPools.get(key)
+    if (pool === undefined) {
+      const { connections, clientTtl: _t, maxOrigins: _m, factory: _f, ...client } = this.#config.undici as Record<string, unknown>
+      pool = new AuthPool({
+        origin: target.origin,
+        hostname: normalizeHostname(target.url.hostname),
+        stack,
+        auth: target.rule.auth!,
+        connect: (prepare) => this.tracker.connectFunctionThen(stack, false, prepare),
+        client,
+        maxConnections: typeof connections === 'number' && connections > 0 ? connections : DEFAULT_AUTH_CONNECTIONS,
+        made: (c) => this.#made(c),
+        handshake: (event) => this.#telemetry.authHandshake(event)
+      })
+      this.#authPools.set(key, pool)
+    }
+    return pool
+  }
+
   resolveTls (stack: StackName, hostname: string, port: number): ResolvedTls {
     const rule = this.#config.hosts.match(hostname, port) ?? this.#config.defaults
     let byStack = this.#tls.get(rule)
@@ -297,7 +333,7 @@ export class Routes implements Transport {
 
   /** Every undici Agent and ProxyAgent made so far. */
   dispatchers (): Dispatcher[] {
-    return [...this.#agents.values(), ...this.#proxyAgents.values(), ...this.#primed.values(), ...this.#resends]
+    return [...this.#agents.values(), ...this.#proxyAgents.values(), ...this.#primed.values(), ...this.#resends, ...this.#authPools.values() as Iterable<unknown> as Iterable<Dispatcher>]
   }
 }
 

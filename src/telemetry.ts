@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel'
+import type { AuthHandshakeEvent } from './auth/pool.ts'
 import type { AttemptSummary } from './errors.ts'
 import type { Evidence, FingerprintId } from './fingerprint.ts'
 import type { StackName } from './stacks.ts'
@@ -13,7 +14,9 @@ export const CHANNELS = {
   /** One fetch of a missing intermediate, or its read back from the policy store (`fetchIntermediates`): `IntermediateFetchEvent`. */
   intermediate: 'undici-tls-fallback:intermediate',
   /** One priming of a new connection before a large upload (`uploadPriming`): `PrimingEvent`. */
-  priming: 'undici-tls-fallback:priming'
+  priming: 'undici-tls-fallback:priming',
+  /** One connection authenticated for `hosts[...].auth` (src/auth/pool.ts): `AuthHandshakeEvent`, never a token. */
+  auth: 'undici-tls-fallback:auth'
 } as const
 
 /**
@@ -152,6 +155,7 @@ const fallbackChannel = channel(CHANNELS.fallback)
 const requestStartChannel = channel(CHANNELS.requestStart)
 const requestEndChannel = channel(CHANNELS.requestEnd)
 const primingChannel = channel(CHANNELS.priming)
+const authChannel = channel(CHANNELS.auth)
 /** undici's own: `@opentelemetry/instrumentation-undici` starts its client spans there. */
 const undiciRequestCreate = channel('undici:request:create')
 
@@ -214,6 +218,13 @@ export class Telemetry {
     const { error, ...rest } = event
     this.#log.debug(error === undefined ? rest : { ...rest, err: { type: 'Error', code: error.code, message: error.message } },
       `${event.origin}: connection primed for an upload on the ${event.stack} stack: ${event.outcome}`)
+  }
+
+  /** A connection handshake of Windows authentication: the scheme, legs and outcome, never a token. */
+  authHandshake (event: AuthHandshakeEvent): void {
+    if (authChannel.hasSubscribers) authChannel.publish(event)
+    if (event.outcome === 'authenticated') this.debug({ ...event }, `${event.origin}: connection authenticated (${event.mechanism ?? event.scheme}, ${event.legs} legs)`)
+    else this.warn({ ...event }, `${event.origin}: authentication ${event.outcome} (${event.mechanism ?? event.scheme}, ${event.legs} legs${event.code === undefined ? '' : `, ${event.code}`})`)
   }
 
   #debugEnabled (): boolean {

@@ -64,5 +64,18 @@ export const ATTR_PRIMING_OUTCOME = 'tls_fallback.priming.outcome'
 /** The status of the priming response (HTTP semantic conventions' name). */
 export const ATTR_STATUS_CODE = 'http.response.status_code'
 
+/** Counter: connection handshakes of Windows authentication (`hosts[...].auth`), by scheme, mechanism and outcome. */
+export const METRIC_AUTH_HANDSHAKES = 'tls_fallback.auth.handshakes'
+/** Span event: a connection for the request was authenticated (or refused); never a token. */
+export const EVENT_AUTH = 'tls_fallback.auth'
+/** The configured scheme: `ntlm` or `negotiate`. */
+export const ATTR_AUTH_SCHEME = 'tls_fallback.auth.scheme'
+/** What ran: `ntlm` or `kerberos`. */
+export const ATTR_AUTH_MECHANISM = 'tls_fallback.auth.mechanism'
+/** Requests the handshake sent. */
+export const ATTR_AUTH_LEGS = 'tls_fallback.auth.legs'
+/** `authenticated`, `rejected` or `failed`. */
+export const ATTR_AUTH_OUTCOME = 'tls_fallback.auth.outcome'
+
 /** The value of `server.address` for origins past the `maxServers` bound. */
 export const OTHER = '_OTHER'
