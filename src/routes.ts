@@ -1,6 +1,6 @@
 import { Agent, Client, type Dispatcher, ProxyAgent, errors } from 'undici'
 import { AuthPool } from './auth/pool.ts'
-import { composePrepare, ConnectionTracker, http2FailureFor, type Prepare, type ResolvedTls } from './connector.ts'
+import { ConnectionTracker, http2FailureFor, type ResolvedTls } from './connector.ts'
 import { invalidOption } from './errors.ts'
 import type { ConnectionSnapshot, Diagnosis, Http2StreamFacts } from './fingerprint.ts'
 import { LegacyChecks } from './legacy-check.ts'
@@ -14,7 +14,8 @@ import type { IntermediateStore } from './certs/stored-intermediates.ts'
 import type { Transport } from './request.ts'
 import { stackTlsOptions, type StackName } from './stacks.ts'
 import type { Telemetry } from './telemetry.ts'
-import { isPrimingFailure, primingAnswer, primingPrepare } from './uploads.ts'
+import { PrimedPools } from './primed-pools.ts'
+import { isPrimingFailure, primingAnswer } from './uploads.ts'
 
 /** A dispatch's origin, parsed once: its URL, origin key and host rule. */
 export interface Target {
@@ -27,15 +28,6 @@ export interface Target {
 const DEFAULT_AUTH_CONNECTIONS = 16
 
 const TCP_KEYS = ['lookup', 'family', 'hints', 'autoSelectFamily', 'autoSelectFamilyAttemptTimeout'] as const
-
-/**
- * Pools of primed connections (uploads, issue 31): one undici Agent per stack and primed path, so
- * per origin, stack and path (an Agent keeps one pool per origin). By path, because a server asks
- * for the certificate per location (Apache `<Location>`, IIS per application): a connection primed
- * for one path may meet a renegotiation on another. Bounded: past this many, the least recently
- * used is closed (its requests in flight finish first).
- */
-export const MAX_PRIMED_POOLS = 32
 
 /**
  * Where a request goes: the host rule of an origin, its proxy, the undici Agent of each stack (one
@@ -65,10 +57,8 @@ export class Routes implements Transport {
   #lastTarget: Target | undefined
   readonly #legacy: LegacyChecks
   readonly #telemetry: Telemetry
-  /** Agents whose new connections are primed for a path (see MAX_PRIMED_POOLS), least recently used first. */
-  readonly #primed = new Map<string, Agent>()
-  /** One-connection Clients of resends after a renegotiation buffer's 413, until they close. */
-  readonly #resends = new Set<Client>()
+  /** Uploads: the pools of connections primed for a path (src/primed-pools.ts). */
+  readonly #primed: PrimedPools
   /** Hosts with `auth`: their own pools of authenticated HTTP/1.1 connections, by stack and origin (src/auth/pool.ts). */
   readonly #authPools = new Map<string, AuthPool>()
   /** The strict stack's Agent: undici's WebSocket and EventSource read their limits from it. */
@@ -78,6 +68,12 @@ export class Routes implements Transport {
     this.#config = config
     this.#made = made
     this.#telemetry = telemetry
+    this.#primed = new PrimedPools({
+      undici: config.undici as Record<string, unknown>,
+      connect: (stack, prepare) => this.tracker.connectFunction(stack, false, prepare),
+      telemetry,
+      made
+    })
     const tcp: Record<string, unknown> = {}
     for (const key of TCP_KEYS) {
       const value = (config.connect as Record<string, unknown>)[key] ?? (config.undici as Record<string, unknown>)[key]
@@ -202,7 +198,7 @@ export class Routes implements Transport {
       }
     }
     if (primePath !== undefined) {
-      this.#primedAgentFor(stack, primePath).dispatch(opts, handler)
+      this.#primed.dispatch(stack, primePath, opts, handler)
       return
     }
     const agent = this.#agentFor(stack, http1Only || ((opts as { allowH2?: boolean }).allowH2 ?? this.#config.allowH2) === false)
@@ -215,16 +211,7 @@ export class Routes implements Transport {
    * otherwise the attempt fails with a priming failure and nothing is sent.
    */
   resendPrimed (stack: StackName, primePath: string, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
-    const { connections: _c, clientTtl: _t, maxOrigins: _m, factory: _f, ...clientOptions } = this.#config.undici as Record<string, unknown>
-    const client = new Client(opts.origin as string, {
-      ...clientOptions,
-      allowH2: false,
-      pipelining: 1,
-      connect: this.tracker.connectFunction(stack, false, this.#prepareFor(primePath, true))
-    })
-    this.#resends.add(client)
-    client.dispatch(opts, handler)
-    client.close().catch(() => {}).finally(() => { this.#resends.delete(client) })
+    this.#primed.resend(stack, primePath, opts, handler)
   }
 
   /** Whether the attempt failed in the priming of its connection, before its request left. */
@@ -268,31 +255,6 @@ export class Routes implements Transport {
     return agent
   }
 
-  #primedAgentFor (stack: StackName, path: string): Agent {
-    const key = `${stack} ${path}`
-    let agent = this.#primed.get(key)
-    if (agent !== undefined) {
-      // Most recently used last.
-      this.#primed.delete(key)
-      this.#primed.set(key, agent)
-      return agent
-    }
-    if (this.#primed.size >= MAX_PRIMED_POOLS) {
-      const [oldestKey, oldest] = this.#primed.entries().next().value as [string, Agent]
-      this.#primed.delete(oldestKey)
-      oldest.close().catch(() => {})
-    }
-    agent = new Agent({ ...this.#config.undici, allowH2: false, connect: this.tracker.connectFunction(stack, false, this.#prepareFor(path, false)) })
-    this.#made(agent)
-    this.#primed.set(key, agent)
-    return agent
-  }
-
-  /** The prepare steps of a primed connection. */
-  #prepareFor (path: string, requireRenegotiation: boolean): Prepare {
-    return composePrepare(primingPrepare(path, this.#telemetry, requireRenegotiation)) as Prepare
-  }
-
   #authPoolFor (stack: StackName, target: Target): AuthPool {
     const key = `${stack} ${target.origin}`
     let pool = this.#authPools.get(key)
@@ -333,7 +295,7 @@ export class Routes implements Transport {
 
   /** Every undici Agent and ProxyAgent made so far. */
   dispatchers (): Dispatcher[] {
-    return [...this.#agents.values(), ...this.#proxyAgents.values(), ...this.#primed.values(), ...this.#resends, ...this.#authPools.values() as Iterable<unknown> as Iterable<Dispatcher>]
+    return [...this.#agents.values(), ...this.#proxyAgents.values(), ...this.#primed.dispatchers(), ...this.#authPools.values() as Iterable<unknown> as Iterable<Dispatcher>]
   }
 }
 

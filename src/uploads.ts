@@ -13,7 +13,7 @@ import type { Telemetry } from './telemetry.ts'
  * Large uploads to servers that ask for the client certificate after the request (issue 31): which
  * requests go on a primed connection, and the `Prepare` step that primes one (src/priming.ts). The
  * decisions are in src/decide.ts (`needsPriming`, `decideTooLarge`, `resendAfterPriming`); src/routes.ts
- * keeps the pools of primed connections.
+ * keeps the pools of primed connections (src/primed-pools.ts).
  */
 
 /** `uploadPriming`, top level or per host. */
