@@ -12,8 +12,8 @@ import type { Telemetry } from './telemetry.ts'
 /**
  * Large uploads to servers that ask for the client certificate after the request (issue 31): which
  * requests go on a primed connection, and the `Prepare` step that primes one (src/priming.ts). The
- * decisions are in src/decide.ts (`needsPriming`, `decideTooLarge`, `resendAfterPriming`); src/routes.ts
- * keeps the pools of primed connections (src/primed-pools.ts).
+ * decisions are in src/decide.ts (`needsPriming`, `decideTooLarge`, `resendAfterPriming`);
+ * src/primed-pools.ts keeps the pools of primed connections, src/upload-request.ts a request's part.
  */
 
 /** `uploadPriming`, top level or per host. */
