@@ -11,6 +11,7 @@ import { pairedRatios, REWARM, summarize, type RatioSummary, type Summary } from
 import { seedFor, type InstructionsResult } from './research/instructions.ts'
 import type { MemoryResult } from './memory.ts'
 import { SIDE_LABELS, type RecoveryResult } from './recovery.ts'
+import { uploadsSection, type UploadsResult } from './uploads.ts'
 
 export interface Meta {
   date: string
@@ -32,6 +33,7 @@ export interface BenchResults {
   burst?: BurstResult | undefined
   memory?: MemoryResult | undefined
   proxy?: ScenarioResult | undefined
+  uploads?: UploadsResult | undefined
   auth?: AuthResult | undefined
 }
 
@@ -73,6 +75,7 @@ export const GOALS = {
   failedAttempts: 1,
   bytesPer100k: 30_000_000,
   proxyReqRatio: 0.97,
+  uploadsRatio: 0.9,
   authReqRatio: 0.95
 } as const
 
@@ -191,6 +194,14 @@ export function summaryJson (results: BenchResults): object {
           proxyAgentReqPerSec: round(row(results.proxy, 'proxy-agent')?.summary.median, 0),
           clientCpuRatio: round(row(results.proxy, 'tls-fallback-proxy')?.cpuRatio.median),
           controlRatio: round(proxyControl(results.proxy)?.median)
+        },
+    uploads: results.uploads === undefined
+      ? null
+      : {
+          mbPerSecRatio: round(results.uploads.rows.find((r) => r.contender === 'tls-fallback')?.ratio?.median),
+          extraRequestsPer100Warm: round(results.uploads.extraPer100Warm, 1),
+          extraRequestsPer100Cold: results.uploads.extraPer100Cold,
+          controlRatio: round(results.uploads.control.median)
         },
     auth: results.auth === undefined
       ? null
@@ -623,6 +634,12 @@ export function markdown (results: BenchResults): string {
     const c = results.auth === undefined ? undefined : authControl(results.auth)
     goal('8. Windows auth (NTLM), warm keep-alive GET: req/s ratio to Agent without auth', au.reqRatio, `>= ${GOALS.authReqRatio}`, typeof au.reqRatio === 'number' ? au.reqRatio >= GOALS.authReqRatio : undefined, c === undefined ? '' : ratio(c))
   }
+  const up = results.uploads
+  if (up !== undefined) {
+    const r = up.rows.find((row) => row.contender === 'tls-fallback')?.ratio
+    goalRows.push(['9. uploads, 1 MB POSTs primed (warm): MB/s ratio to Agent with the certificate up front', r === undefined ? '—' : interval(r), `>= ${GOALS.uploadsRatio}`,
+      r === undefined ? '—' : verdict(r.median, '>=', GOALS.uploadsRatio), interval(up.control)])
+  }
   out.push(table(['goal', 'measured: median [95% CI]', 'target', 'met?', 'A/A control: second Agent / first, median [95% CI]'], goalRows))
   out.push('\nThe A/A control is the noise floor of the same measurement: two processes running identical code, paired round by round as the contenders are. ' +
     'The intervals are percentile bootstrap 95% confidence intervals of the median paired ratio (10,000 resamples, each drawing blocks of fresh load processes and then rounds within them; seeded: the same rounds give the same interval). ' +
@@ -645,6 +662,7 @@ export function markdown (results: BenchResults): string {
   if (results.burst !== undefined) out.push(`\n## Cold burst\n\n${burstSection(results.burst)}`)
   if (results.memory !== undefined) out.push(`\n## Memory\n\n${memorySection(results.memory)}`)
   if (results.proxy !== undefined) out.push(`\n## Behind a proxy\n\n${proxySection(results.proxy)}`)
+  if (results.uploads !== undefined) out.push(`\n## Large uploads\n\n${uploadsSection(results.uploads)}`)
   if (results.auth !== undefined) out.push(`\n## Windows authentication\n\n${authSection(results.auth)}`)
   if (results.fastPath !== undefined) out.push(profileSection())
   out.push(beforeAfterSection(results))

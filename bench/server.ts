@@ -61,7 +61,10 @@ async function startIis (options: IisLikeOptions): Promise<Running> {
       connections: iis.stats.connections,
       requests: iis.stats.requests.length,
       renegotiations: iis.stats.renegotiations,
-      refused: iis.stats.refused
+      refused: iis.stats.refused,
+      // Uploads (bench/uploads.ts): requests that are not POSTs (the priming HEADs), and the 413s.
+      notPosts: iis.stats.requests.filter((line) => !line.startsWith('POST')).length,
+      tooLarge: iis.stats.tooLarge
     }),
     close: async () => { await iis.close() }
   }

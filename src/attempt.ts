@@ -42,6 +42,8 @@ export class AttemptHandler implements Handler, ConnectionSink {
   hold: HeldResponse | undefined = undefined
   /** The HTTP/2 stream of this attempt's request (set by the connector). */
   http2Stream: object | undefined = undefined
+  /** The attempt went on a connection primed for its path (uploads). */
+  primed = false
 
   constructor (request: AttemptOwner, attempt: number) {
     this.#request = request

@@ -279,6 +279,8 @@ export interface ConnectionFacts {
   readonly cipher: string | null
   /** The ALPN protocol negotiated (`'h2'`, `'http/1.1'`), false without one, null before the handshake. */
   readonly alpn: string | false | null
+  /** Handshakes on the connection so far, the first included (renegotiations are counted on stacks that accept them). */
+  readonly handshakes: number
   /** The sink's request is over: the connection stops holding it (see Connection.lastRequest). */
   release: (sink: ConnectionSink) => void
 }

@@ -61,7 +61,8 @@ export class Ladder {
       http1Only: request.http1Only,
       idempotent: record.isIdempotent(),
       replayNonIdempotent: request.rule.replayNonIdempotent,
-      bodyReplayable: request.replayable
+      bodyReplayable: request.replayable,
+      unsent: services.transport.primingFailed(error)
     })
     if (step.kind === 'follow-ladder') {
       // Another request is already finding the right stack for this origin: follow its result.
@@ -105,7 +106,8 @@ export class Ladder {
       http1Only: request.http1Only,
       idempotent: record.isIdempotent(),
       replayNonIdempotent: request.rule.replayNonIdempotent,
-      bodyReplayable: request.replayable
+      bodyReplayable: request.replayable,
+      unsent: record.services.transport.primingFailed(error)
     })
     if (step.kind === 'diagnose') {
       this.diagnosed(diagnosis, error, connection)
@@ -182,10 +184,26 @@ export class Ladder {
    * ran, so any method may go again. Without a remedy the caller gets the 403 as it came.
    */
   postHandshakeAuth (held: HeldResponse, trailers: Headers): void {
-    const record = this.#record
-    const { request, services } = record
+    const request = this.#record.request
     const diagnosis = postHandshakeAuthDiagnosis(held.connection, held.size)
     const error = new Error(`${request.origin}: HTTP 403 on the ${request.stack} stack: ${diagnosis.evidence.summary}`)
+    // No policy moves: a ladder that got this answer again has learned nothing.
+    const inLadder = this.diagnosis !== undefined
+    this.#answeredPostHandshakeAuth(diagnosis, error, () => { held.deliver(trailers, !inLadder) })
+  }
+
+  /**
+   * The TLS 1.3 probe of a connection primed for an upload (src/priming.ts) got the same 403: the
+   * same steps, and the upload never left. Without a remedy the caller gets the priming's error,
+   * which says so.
+   */
+  primingPostHandshakeAuth (error: Error, connection: { protocol: string | null, cipher: string | null }, bodyBytes: number): void {
+    this.#answeredPostHandshakeAuth(postHandshakeAuthDiagnosis(connection, bodyBytes), error, () => { this.#record.settleAndFail(error) })
+  }
+
+  #answeredPostHandshakeAuth (diagnosis: Diagnosis, error: Error, deliver: () => void): void {
+    const record = this.#record
+    const { request, services } = record
     record.recordAttempt('HTTP_403', diagnosis.fingerprint)
     record.publishDiagnosis(diagnosis, error)
 
@@ -210,7 +228,6 @@ export class Ladder {
     const message = postHandshakeAuthNotice(record.context(), step.notice, diagnosis)
     services.book.noticeOnce(request.origin, `pha:${step.notice}`,
       { origin: request.origin, stack: request.stack, fingerprint: 'post-handshake-auth-required' }, message, ErrorCodes[step.code])
-    // No policy moves: a ladder that got this answer again has learned nothing.
-    held.deliver(trailers, !inLadder)
+    deliver()
   }
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import tls, { type ConnectionOptions } from 'node:tls'
 import type { Agent } from 'undici'
 import { DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES, type IntermediateFetch } from './certs/aia.ts'
+import { DEFAULT_PRIMING_BODY_LIMIT } from './decide.ts'
 import { decodeLegacyPkcs12, isUnsupportedPkcs12, markLegacyPkcs12, Pkcs12Error } from './certs/pkcs12.ts'
 import { resolveAuth, type AuthOptions, type ResolvedAuth } from './auth/options.ts'
 import { invalidOption } from './errors.ts'
@@ -18,6 +19,7 @@ import {
   type ClientCertificate, type FallbackStack, type StackName
 } from './stacks.ts'
 import type { Hooks, Logger } from './telemetry.ts'
+import { checkUploadPriming, type UploadPrimingOptions } from './uploads.ts'
 
 /** Per-host settings, the values of the `hosts` option. */
 export interface HostOptions {
@@ -38,6 +40,8 @@ export interface HostOptions {
   proxy?: false | ProxySetting
   /** Overrides the agent's `fetchIntermediates` for this host (`false` turns it off here). */
   fetchIntermediates?: boolean | FetchIntermediatesOptions
+  /** Overrides the agent's `uploadPriming` for this host (`false` turns it off here). */
+  uploadPriming?: UploadPrimingOptions
   /** Windows Integrated Authentication to this host (NTLM, Negotiate/Kerberos): see docs/auth.md. Implies HTTP/1.1. */
   auth?: AuthOptions
 }
@@ -124,6 +128,14 @@ export interface TlsFallbackAgentOptions extends UndiciAgentOptions {
    * error's message then names the URL and this option).
    */
   fetchIntermediates?: boolean | FetchIntermediatesOptions
+  /**
+   * Large uploads to servers that ask for the client certificate after the request (IIS, Apache
+   * `SSLVerifyClient` per location): a body larger than `limit` bytes, or of unknown length, to an
+   * origin that may renegotiate (a `renegotiation` stack, a post-handshake-auth fallback, a host
+   * with `clientCert`) goes on a connection primed by `HEAD` to its path, over HTTP/1.1, so that the
+   * server renegotiates before it must hold the body. `false` turns it off. Default: `{ limit: 49152 }`.
+   */
+  uploadPriming?: UploadPrimingOptions
 }
 
 /** A host's settings after validation, with the ladder resolved. */
@@ -143,6 +155,8 @@ export interface HostRule {
   readonly proxy: Proxy | false | undefined
   /** How to fetch a missing intermediate for this host; undefined: never (the default). */
   readonly fetchIntermediates: IntermediateFetch | undefined
+  /** The body size above which an upload goes on a primed connection; false: never (`uploadPriming`). */
+  readonly uploadPriming: number | false
   /** `hosts[...].auth`, validated; undefined: no credentials are ever sent to this host. */
   readonly auth: ResolvedAuth | undefined
 }
@@ -174,13 +188,13 @@ const UNDICI_KEYS = new Set<string>([
 ])
 const OWN_KEYS = new Set<string>([
   'connect', 'fallback', 'hosts', 'cache', 'logger', 'hooks', 'maxReplayBodySize', 'resetRetries', 'coldStartTimeout', 'replayNonIdempotent',
-  'proxy', 'fetchIntermediates'
+  'proxy', 'fetchIntermediates', 'uploadPriming'
 ])
 const UNSUPPORTED: Record<string, string> = {
   socketPath: 'is not supported: TLS fallback needs TCP connections',
   interceptors: 'is not an undici 8 option: use agent.compose(...)'
 }
-const HOST_KEYS = new Set(['fallback', 'stack', 'clientCert', 'http1Only', 'replayNonIdempotent', 'proxy', 'fetchIntermediates', 'auth'])
+const HOST_KEYS = new Set(['fallback', 'stack', 'clientCert', 'http1Only', 'replayNonIdempotent', 'proxy', 'fetchIntermediates', 'uploadPriming', 'auth'])
 const FETCH_KEYS = new Set(['maxBytes', 'timeout', 'allowLoopback', 'allowLinkLocal'])
 
 /** Validates `fetchIntermediates` (top level or per host): undefined when off. */
@@ -491,6 +505,7 @@ function checkHosts (value: unknown, defaults: HostRule, connect: ConnectOptions
         replayNonIdempotent: (host.replayNonIdempotent) ?? defaults.replayNonIdempotent,
         proxy,
         fetchIntermediates,
+        uploadPriming: checkUploadPriming(`${path}.uploadPriming`, host.uploadPriming, defaults.uploadPriming),
         auth
       }
     })
@@ -561,6 +576,7 @@ export function resolveOptions (input: unknown): AgentConfig {
     replayNonIdempotent: options.replayNonIdempotent === true,
     proxy: undefined,
     fetchIntermediates: checkFetchIntermediates('fetchIntermediates', options.fetchIntermediates, logger),
+    uploadPriming: checkUploadPriming('uploadPriming', options.uploadPriming, DEFAULT_PRIMING_BODY_LIMIT),
     auth: undefined
   }
   const hostRules = checkHosts(options.hosts, defaults, connect, logger)

@@ -7,18 +7,25 @@ import { ErrorCodes, TlsFallbackError } from './errors.ts'
  * it holds no body. The upload then goes on the same connection, which the server no longer
  * renegotiates, so no buffer limit applies (Apache `SSLRenegBufferSize`, IIS `uploadReadAheadSize`).
  * One round trip per new connection, never per request. The decisions of when to prime are in
- * src/upload-rules.ts; the connector runs this through `ConnectorOptions.prepare`.
+ * src/decide.ts (`needsPriming`), routed by src/uploads.ts; the connector runs this through `ConnectorOptions.prepare`.
  *
  * TLS 1.3: there is no renegotiation, and a server that wants the certificate after the request
  * needs post-handshake authentication, which Node's TLS client cannot announce (nodejs/node#36926:
  * Apache answers 403 "Cannot perform Post-Handshake Authentication"). The agent's remedy for that
  * 403 is the `renegotiation` stack, which offers at most TLS 1.2 (src/stacks.ts); priming on that
  * TLS 1.2 connection covers the PHA path. On a TLS 1.3 connection priming sends nothing and says
- * `not-applicable`.
+ * `not-applicable`, unless asked to probe (`tls13Probe`): then it sends `OPTIONS <path>` (a safe
+ * method whose response, unlike HEAD's, carries Apache's page) and returns a 403 whole in `answer`,
+ * so that the first upload to a new origin finds the post-handshake-auth answer before its body
+ * goes anywhere.
  */
 
 /** The response head may not be larger than undici's default `maxHeaderSize`. */
 export const DEFAULT_PRIMING_MAX_HEADER_BYTES = 16_384
+/** The largest body of the TLS 1.3 probe's response that is read (and dropped) before undici gets the connection. */
+export const MAX_PROBE_BODY_BYTES = 65_536
+/** The most of a probe's 403 body kept for its caller (as the agent holds a 403 back: `HOLD_LIMIT`). */
+const MAX_PROBE_ANSWER_BYTES = 4096
 
 export interface PrimingOptions {
   /** The `Host` header, as undici sends it for the origin (`host` or `host:port`). */
@@ -31,6 +38,17 @@ export interface PrimingOptions {
   maxHeaderBytes?: number
   /** The connection's handshake count (the first handshake included), as the connector counts it. */
   handshakes: () => number
+  /** On TLS 1.3, send `OPTIONS <path>` and return a 403 whole (see above). Default: false, nothing is sent. */
+  tls13Probe?: boolean
+}
+
+/** The TLS 1.3 probe's 403, whole: the caller reads whether it is Apache's post-handshake-auth answer. */
+export interface ProbeAnswer {
+  statusCode: number
+  statusMessage: string
+  /** Lower-case names; a repeated header is an array. */
+  headers: Record<string, string | string[]>
+  body: Buffer
 }
 
 export interface PrimingResult {
@@ -48,6 +66,8 @@ export interface PrimingResult {
   renegotiations: number
   /** The server keeps the connection open after the response (no `Connection: close`, not HTTP/1.0 without keep-alive). */
   reusable: boolean
+  /** The TLS 1.3 probe's response, when it was a 403 with a body of at most 4 KiB. */
+  answer?: ProbeAnswer
 }
 
 type Reason = 'timeout' | 'closed' | 'header-too-large' | 'malformed' | 'unexpected-bytes' | 'invalid-target'
@@ -68,25 +88,30 @@ export function primingTarget (path: string): string | undefined {
   return target.startsWith('/') && TOKEN_CHARS.test(target) ? target : undefined
 }
 
-interface Head { status: number, reusable: boolean, interim: boolean }
+interface Head { status: number, message: string, reusable: boolean, interim: boolean, headers: Record<string, string | string[]> }
 
 /** Parses a response head (without its final blank line). Undefined when it is not one. */
 function parseHead (text: string): Head | undefined {
   const lines = text.split('\r\n')
-  const match = /^HTTP\/1\.([01]) ([1-5]\d\d)(?: |$)/.exec(lines[0] ?? '')
+  const match = /^HTTP\/1\.([01]) ([1-5]\d\d)(?: (.*)|$)/.exec(lines[0] ?? '')
   if (match === null) return undefined
   const status = Number(match[2])
   if (status === 101) return undefined // no upgrade was asked for
   const tokens: string[] = []
+  const headers: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':')
     if (colon <= 0) return undefined
-    if (line.slice(0, colon).trim().toLowerCase() === 'connection') {
-      for (const token of line.slice(colon + 1).split(',')) tokens.push(token.trim().toLowerCase())
+    const name = line.slice(0, colon).trim().toLowerCase()
+    const value = line.slice(colon + 1).trim()
+    const known = headers[name]
+    headers[name] = known === undefined ? value : [...(Array.isArray(known) ? known : [known]), value]
+    if (name === 'connection') {
+      for (const token of value.split(',')) tokens.push(token.trim().toLowerCase())
     }
   }
   const reusable = match[1] === '1' ? !tokens.includes('close') : tokens.includes('keep-alive')
-  return { status, reusable, interim: status >= 100 && status < 200 && status !== 101 }
+  return { status, message: match[3] ?? '', reusable, interim: status >= 100 && status < 200 && status !== 101, headers }
 }
 
 /**
@@ -102,7 +127,8 @@ function parseHead (text: string): Head | undefined {
  * `TLS_FALLBACK_PRIMING_FAILED` with a `reason`.
  */
 export function primeConnection (socket: TLSSocket, options: PrimingOptions): Promise<PrimingResult> {
-  if (socket.getProtocol() === 'TLSv1.3') {
+  const tls13 = socket.getProtocol() === 'TLSv1.3'
+  if (tls13 && options.tls13Probe !== true) {
     return Promise.resolve({ outcome: 'not-applicable', status: undefined, renegotiations: 0, reusable: true })
   }
   const target = primingTarget(options.path)
@@ -115,6 +141,9 @@ export function primeConnection (socket: TLSSocket, options: PrimingOptions): Pr
   return new Promise((resolve, reject) => {
     let received: Buffer = Buffer.alloc(0)
     let settled = false
+    /** The probe's final head, while its body is read. */
+    let final: Head | undefined
+    let bodyLeft = 0
     const cleanup = (): void => {
       settled = true
       clearTimeout(timer)
@@ -137,8 +166,28 @@ export function primeConnection (socket: TLSSocket, options: PrimingOptions): Pr
       reject(error)
     }
     const onEnd = (): void => fail(primingError('closed', 'the server closed the connection before its response'))
+    const finish = (head: Head, body: Buffer | undefined): void => {
+      cleanup()
+      // undici reads the socket in paused mode ('readable'); the 'data' listener made it flow.
+      socket.pause()
+      const renegotiations = Math.max(0, options.handshakes() - before)
+      const outcome = tls13 ? 'not-applicable' : renegotiations > 0 ? 'renegotiated' : 'not-renegotiated'
+      const answer = body !== undefined && head.status === 403 && body.length <= MAX_PROBE_ANSWER_BYTES
+        ? { answer: { statusCode: head.status, statusMessage: head.message, headers: head.headers, body } }
+        : {}
+      resolve({ outcome, status: head.status, renegotiations, reusable: head.reusable, ...answer })
+    }
     const onData = (chunk: Buffer): void => {
       received = received.length === 0 ? chunk : Buffer.concat([received, chunk])
+      if (final !== undefined) {
+        // The probe's body (OPTIONS): read whole, so that undici starts on a clean connection.
+        if (received.length > bodyLeft) {
+          fail(primingError('unexpected-bytes', 'the server sent bytes after the response to OPTIONS'))
+        } else if (received.length === bodyLeft) {
+          finish(final, received)
+        }
+        return
+      }
       for (;;) {
         const end = received.indexOf('\r\n\r\n')
         if (end === -1) {
@@ -156,16 +205,27 @@ export function primeConnection (socket: TLSSocket, options: PrimingOptions): Pr
         }
         received = received.subarray(end + 4)
         if (head.interim) continue // 100 Continue, 103 Early Hints: the final response follows
+        if (tls13) {
+          const length = bodyLengthOf(head)
+          if (length === undefined) {
+            fail(primingError('unexpected-bytes', `the response to OPTIONS has no Content-Length of at most ${MAX_PROBE_BODY_BYTES} bytes`))
+            return
+          }
+          if (length > 0 || received.length > 0) {
+            final = head
+            bodyLeft = length
+            onData(Buffer.alloc(0))
+            return
+          }
+          finish(head, Buffer.alloc(0))
+          return
+        }
         if (received.length > 0) {
           // A HEAD response has no body: bytes after it would be read by undici as the next response.
           fail(primingError('unexpected-bytes', 'the server sent bytes after the response to HEAD'))
           return
         }
-        cleanup()
-        // undici reads the socket in paused mode ('readable'); the 'data' listener made it flow.
-        socket.pause()
-        const renegotiations = Math.max(0, options.handshakes() - before)
-        resolve({ outcome: renegotiations > 0 ? 'renegotiated' : 'not-renegotiated', status: head.status, renegotiations, reusable: head.reusable })
+        finish(head, undefined)
         return
       }
     }
@@ -174,6 +234,16 @@ export function primeConnection (socket: TLSSocket, options: PrimingOptions): Pr
     socket.on('error', onError)
     socket.on('end', onEnd)
     socket.on('close', onEnd)
-    socket.write(`HEAD ${target} HTTP/1.1\r\nhost: ${options.host}\r\n\r\n`)
+    socket.write(`${tls13 ? 'OPTIONS' : 'HEAD'} ${target} HTTP/1.1\r\nhost: ${options.host}\r\n\r\n`)
   })
+}
+
+/** The body length of a response to OPTIONS: its Content-Length (at most MAX_PROBE_BODY_BYTES), 0 for 204 and 304; undefined otherwise. */
+function bodyLengthOf (head: Head): number | undefined {
+  if (head.status === 204 || head.status === 304) return 0
+  if (head.headers['transfer-encoding'] !== undefined) return undefined
+  const length = head.headers['content-length']
+  if (typeof length !== 'string' || !/^\d{1,6}$/.test(length)) return undefined
+  const n = Number(length)
+  return n <= MAX_PROBE_BODY_BYTES ? n : undefined
 }

@@ -67,6 +67,12 @@ export class Recovery {
       return
     }
     const { transport } = services
+    const probe = request.pinned ? undefined : transport.primingAnswer(error)
+    if (probe !== undefined) {
+      // The TLS 1.3 probe of a connection primed for an upload met Apache's post-handshake-auth 403.
+      this.#ladder.primingPostHandshakeAuth(error, probe.connection, probe.bodyBytes)
+      return
+    }
     const connection = transport.snapshotFor(error)
     const diagnosis = request.pinned
       ? undefined

@@ -7,7 +7,14 @@ import type { Telemetry } from './telemetry.ts'
 
 /** Where a request's attempts go, and what the agent knows about the connections they failed on. */
 export interface Transport {
-  send: (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => void
+  /** `primePath`: on a connection primed for that path (uploads, src/uploads.ts). */
+  send: (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, primePath?: string) => void
+  /** The one resend after a renegotiation buffer's 413: on a new connection, only if its priming renegotiates. */
+  resendPrimed: (stack: StackName, primePath: string, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => void
+  /** Whether the attempt failed in the priming of its connection (the request never left). */
+  primingFailed: (error: unknown) => boolean
+  /** When the TLS 1.3 probe of a primed connection got Apache's post-handshake-auth 403: its connection and body size. */
+  primingAnswer: (error: unknown) => { connection: { protocol: string | null, cipher: string | null }, bodyBytes: number } | undefined
   snapshotFor: (error: unknown) => ConnectionSnapshot | undefined
   /** What Node reported about the HTTP/2 stream that failed with this error. */
   http2FailureFor: (error: unknown) => Http2StreamFacts | undefined

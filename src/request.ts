@@ -15,6 +15,7 @@ import type { StackName } from './stacks.ts'
 import type { RequestServices } from './request-services.ts'
 import { pathOf, requestEnded, requestStarted } from './request-telemetry.ts'
 import type { AttemptReason, RequestInfo } from './telemetry.ts'
+import { RequestUpload } from './upload-request.ts'
 
 type Handler = Dispatcher.DispatchHandler
 type Controller = Dispatcher.DispatchController
@@ -42,6 +43,8 @@ export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwn
   readonly #handler: Handler
   readonly #controller: StableController
   readonly #body: ReplayableBody
+  /** Uploads (src/upload-request.ts): undefined without a body. */
+  readonly #upload: RequestUpload | undefined
   #stack: StackName = 'strict'
   #http1Only = false
   #fromPolicy = false
@@ -77,6 +80,7 @@ export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwn
     // 'GET' (most requests) as it is: toUpperCase() costs tens of nanoseconds even when nothing changes.
     this.method = opts.method === 'GET' ? 'GET' : String(opts.method ?? 'GET').toUpperCase()
     this.#body = ReplayableBody.of(opts.body, services.limits.maxReplayBodySize)
+    this.#upload = RequestUpload.of(origin, rule, opts)
     this.#controller = new StableController(this)
     const telemetry = services.telemetry
     this.#info = requestStarted(telemetry, origin, this.method, opts.path)
@@ -132,6 +136,7 @@ export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwn
   /** First attempt: the pinned stack, else the learned policy (as the agent read it), else strict. */
   start (entry: PolicyEntry | undefined): void {
     if (this.pinned) entry = undefined
+    this.#upload?.started(entry)
     this.send('initial', this.rule.stack ?? entry?.stack ?? 'strict', this.rule.http1Only || entry?.http1Only === true, entry !== undefined)
   }
 
@@ -141,8 +146,8 @@ export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwn
     this.#controller.abort(error)
   }
 
-  /** Sends an attempt on this stack; the attempts before it no longer count. */
-  send (reason: AttemptReason, stack: StackName, http1Only: boolean, fromPolicy: boolean): void {
+  /** Sends an attempt on this stack; the attempts before it no longer count. `resendPath`: the one resend after a buffer 413. */
+  send (reason: AttemptReason, stack: StackName, http1Only: boolean, fromPolicy: boolean, resendPath?: string): void {
     this.#stack = stack
     this.#http1Only = http1Only
     this.#fromPolicy = fromPolicy
@@ -162,14 +167,25 @@ export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwn
       return
     }
     const { telemetry, transport } = this.#services
+    // Uploads (issue 31): the path to prime, when the body needs a primed connection.
+    const primePath = resendPath ?? this.#upload?.primePath(stack, this.#recovery?.diagnosis?.fingerprint)
     if (telemetry.wantsAttempts) {
-      telemetry.attempt({ origin: this.origin, method: this.method, path: pathOf(this.opts.path), stack, http1Only, attempt, reason, request: this.#info })
+      telemetry.attempt({
+        origin: this.origin, method: this.method, path: pathOf(this.opts.path), stack, http1Only, attempt, reason, ...(primePath === undefined ? {} : { primed: true }), request: this.#info
+      })
     }
     // The request's options (the caller's, with the agent's origin string) go as they are unless the body must be replaced (a stream, teed).
     const opts = body === this.opts.body ? this.opts : { ...this.opts, body } as Dispatcher.DispatchOptions
     const handler = new AttemptHandler(this, attempt)
-    if (this.#callerScope === undefined) transport.send(stack, http1Only, opts, handler)
-    else this.#callerScope.runInAsyncScope(transport.send, transport, stack, http1Only, opts, handler)
+    if (primePath !== undefined) {
+      handler.primed = true
+      if (resendPath !== undefined) {
+        transport.resendPrimed(stack, resendPath, opts, handler)
+        return
+      }
+    }
+    if (this.#callerScope === undefined) transport.send(stack, http1Only, opts, handler, primePath)
+    else this.#callerScope.runInAsyncScope(transport.send, transport, stack, http1Only, opts, handler, primePath)
   }
 
   /** The caller's handler: the callbacks that carry no controller (onResponseStarted, onBodySent, onRequestSent) go to it as they are. */
@@ -206,6 +222,7 @@ export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwn
   onAttemptHeaders (statusCode: number, headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): void {
     // The one check every response pays: only a 403 may be held back (see #holdsBack).
     if (statusCode === 403 && this.#holdsBack(headers, statusMessage, attempt)) return
+    if (statusCode === 413 && this.#holdsTooLarge(headers, statusMessage, attempt)) return
     if (statusCode >= 200 && !this.#responded) {
       this.#responded = true
       this.#onSuccess()
@@ -225,6 +242,7 @@ export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwn
   /** `http2`: what Node reported about the attempt's HTTP/2 stream, if it had one. */
   onAttemptFailed (error: Error & { code?: string }, http2?: Http2StreamFacts): void {
     this.#inFlight = false
+    if (this.#upload?.resendFailed(error, this.#responded, this.#services, this.#stack) === true) return
     if (this.#responded || this.#controller.abortedByCaller) {
       this.fail(this.#controller.abortedByCaller ? (this.#controller.reason ?? error) : error)
       return
@@ -239,6 +257,21 @@ export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwn
     attempt.hold = new HeldResponse(this, 403, headers, statusMessage, connection)
     this.#live = 0
     return true
+  }
+
+  /** A 413 that may be the renegotiation buffer's is held back while its body arrives (see src/upload-request.ts). */
+  #holdsTooLarge (headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): boolean {
+    const upload = this.#upload
+    if (upload === undefined || this.#responded || !HeldResponse.fits(headers)) return false
+    if (!upload.holdsTooLarge(this.#stack, attempt.connection, attempt.primed, this.#body.replayable, this.#services.telemetry)) return false
+    attempt.hold = new HeldResponse(this, 413, headers, statusMessage, attempt.connection)
+    this.#live = 0
+    return true
+  }
+
+  heldTooLarge (held: HeldResponse, trailers: Headers): void {
+    this.#inFlight = false
+    this.send('upload-resend', this.#stack, this.#http1Only, this.#fromPolicy, (this.#upload as RequestUpload).resend(held, trailers, this.#services.telemetry, this.#stack))
   }
 
   get abortedByCaller (): boolean {

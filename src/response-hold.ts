@@ -21,6 +21,8 @@ export interface HoldOwner {
   answered: (held: HeldResponse, success: boolean) => void
   /** The whole body arrived, and it is Apache's post-handshake-auth page: the owner's recovery decides. */
   heldPostHandshakeAuth: (held: HeldResponse, trailers: Headers) => void
+  /** The whole body of a held 413 arrived (uploads: the one resend decides, see src/upload-request.ts). */
+  heldTooLarge: (held: HeldResponse, trailers: Headers) => void
   onAttemptData: (chunk: Buffer) => void
   onAttemptEnd: (trailers: Headers) => void
   onAttemptFailed: (error: Error) => void
@@ -98,6 +100,10 @@ export class HeldResponse {
     }
     this.#released = true
     if (owner.ended) return
+    if (this.statusCode === 413) {
+      owner.heldTooLarge(this, trailers)
+      return
+    }
     const answer = { statusCode: this.statusCode, statusMessage: this.statusMessage, headers: this.headers, body: this.body(), alpn: this.connection?.alpn }
     if (isApachePostHandshakeAuth(answer)) owner.heldPostHandshakeAuth(this, trailers)
     else this.deliver(trailers, true)

@@ -14,6 +14,8 @@ import type { IntermediateStore } from './certs/stored-intermediates.ts'
 import type { Transport } from './request.ts'
 import { stackTlsOptions, type StackName } from './stacks.ts'
 import type { Telemetry } from './telemetry.ts'
+import { PrimedPools } from './primed-pools.ts'
+import { isPrimingFailure, primingAnswer } from './uploads.ts'
 
 /** A dispatch's origin, parsed once: its URL, origin key and host rule. */
 export interface Target {
@@ -55,6 +57,8 @@ export class Routes implements Transport {
   #lastTarget: Target | undefined
   readonly #legacy: LegacyChecks
   readonly #telemetry: Telemetry
+  /** Uploads: the pools of connections primed for a path (src/primed-pools.ts). */
+  readonly #primed: PrimedPools
   /** Hosts with `auth`: their own pools of authenticated HTTP/1.1 connections, by stack and origin (src/auth/pool.ts). */
   readonly #authPools = new Map<string, AuthPool>()
   /** The strict stack's Agent: undici's WebSocket and EventSource read their limits from it. */
@@ -64,6 +68,12 @@ export class Routes implements Transport {
     this.#config = config
     this.#made = made
     this.#telemetry = telemetry
+    this.#primed = new PrimedPools({
+      undici: config.undici as Record<string, unknown>,
+      connect: (stack, prepare) => this.tracker.connectFunction(stack, false, prepare),
+      telemetry,
+      made
+    })
     const tcp: Record<string, unknown> = {}
     for (const key of TCP_KEYS) {
       const value = (config.connect as Record<string, unknown>)[key] ?? (config.undici as Record<string, unknown>)[key]
@@ -172,8 +182,14 @@ export class Routes implements Transport {
     return protocol === 'https:' ? choice.https : choice.http
   }
 
-  /** Sends an attempt through its stack's Agent; a per-request allowH2 wins over the agent's, as in undici's Agent. */
-  send (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+  /**
+   * Sends an attempt through its stack's Agent; a per-request allowH2 wins over the agent's, as in
+   * undici's Agent. A host with `auth` has its own pools (their `HEAD` legs to the path come before
+   * the request, as a priming would). With `primePath`, through the stack's Agent of connections
+   * primed for that path (HTTP/1.1: the priming is an HTTP/1.1 exchange, and an HTTP/2 server
+   * cannot renegotiate).
+   */
+  send (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, primePath?: string): void {
     if (this.#config.hasAuth) {
       const target = this.target(opts.origin as string | URL)
       if (target?.rule.auth !== undefined) {
@@ -181,8 +197,30 @@ export class Routes implements Transport {
         return
       }
     }
+    if (primePath !== undefined) {
+      this.#primed.dispatch(stack, primePath, opts, handler)
+      return
+    }
     const agent = this.#agentFor(stack, http1Only || ((opts as { allowH2?: boolean }).allowH2 ?? this.#config.allowH2) === false)
     agent.dispatch(opts, handler)
+  }
+
+  /**
+   * The one resend after a renegotiation buffer's 413: on a connection of its own, primed for the
+   * path, that carries the request only if the priming renegotiated (see `resendAfterPriming`);
+   * otherwise the attempt fails with a priming failure and nothing is sent.
+   */
+  resendPrimed (stack: StackName, primePath: string, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+    this.#primed.resend(stack, primePath, opts, handler)
+  }
+
+  /** Whether the attempt failed in the priming of its connection, before its request left. */
+  primingFailed (error: unknown): boolean {
+    return isPrimingFailure(error)
+  }
+
+  primingAnswer (error: unknown): ReturnType<typeof primingAnswer> {
+    return primingAnswer(error)
   }
 
   snapshotFor (error: unknown): ConnectionSnapshot | undefined {
@@ -257,7 +295,7 @@ export class Routes implements Transport {
 
   /** Every undici Agent and ProxyAgent made so far. */
   dispatchers (): Dispatcher[] {
-    return [...this.#agents.values(), ...this.#proxyAgents.values(), ...this.#authPools.values() as Iterable<unknown> as Iterable<Dispatcher>]
+    return [...this.#agents.values(), ...this.#proxyAgents.values(), ...this.#primed.dispatchers(), ...this.#authPools.values() as Iterable<unknown> as Iterable<Dispatcher>]
   }
 }
 

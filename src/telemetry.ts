@@ -13,6 +13,8 @@ export const CHANNELS = {
   requestEnd: 'undici-tls-fallback:request:end',
   /** One fetch of a missing intermediate, or its read back from the policy store (`fetchIntermediates`): `IntermediateFetchEvent`. */
   intermediate: 'undici-tls-fallback:intermediate',
+  /** One priming of a new connection before a large upload (`uploadPriming`): `PrimingEvent`. */
+  priming: 'undici-tls-fallback:priming',
   /** One connection authenticated for `hosts[...].auth` (src/auth/pool.ts): `AuthHandshakeEvent`, never a token. */
   auth: 'undici-tls-fallback:auth'
 } as const
@@ -38,6 +40,8 @@ export type AttemptReason =
   | 'retry'
   /** a learned policy was dropped (the stack it named failed to connect): back to the strict stack */
   | 'revalidate'
+  /** a renegotiation buffer's 413: once more on a new connection whose priming renegotiated (`uploadPriming`) */
+  | 'upload-resend'
 
 /** Published on `undici-tls-fallback:attempt` before every attempt of every HTTPS request. */
 export interface AttemptEvent {
@@ -50,8 +54,30 @@ export interface AttemptEvent {
   /** 1 for the first attempt of the request. */
   attempt: number
   reason: AttemptReason
+  /** Present (true) when the attempt goes on a connection primed for its path (`uploadPriming`). */
+  primed?: true
   /** The request, when the request channels had subscribers at its dispatch. */
   request?: RequestInfo | undefined
+}
+
+/**
+ * Published on `undici-tls-fallback:priming` once per new connection primed for an upload (not per
+ * request), in the async context of the request that opened it.
+ */
+export interface PrimingEvent {
+  origin: string
+  stack: StackName
+  /** The primed path (no query). */
+  path: string
+  /** `failed`: the priming request failed (`error` says how); the connect fails with it. */
+  outcome: 'renegotiated' | 'not-renegotiated' | 'not-applicable' | 'failed'
+  /** The status of the priming response, if one came. */
+  status: number | undefined
+  renegotiations: number
+  /** Milliseconds from the HEAD to its response (or the failure). */
+  durationMs: number
+  /** Why it failed (code and message only). */
+  error?: { code: string | undefined, message: string }
 }
 
 /** Published on `undici-tls-fallback:diagnosis` each time a failure matches a fingerprint. */
@@ -128,6 +154,7 @@ const diagnosisChannel = channel(CHANNELS.diagnosis)
 const fallbackChannel = channel(CHANNELS.fallback)
 const requestStartChannel = channel(CHANNELS.requestStart)
 const requestEndChannel = channel(CHANNELS.requestEnd)
+const primingChannel = channel(CHANNELS.priming)
 const authChannel = channel(CHANNELS.auth)
 /** undici's own: `@opentelemetry/instrumentation-undici` starts its client spans there. */
 const undiciRequestCreate = channel('undici:request:create')
@@ -182,6 +209,15 @@ export class Telemetry {
     if (attemptChannel.hasSubscribers) attemptChannel.publish(event)
     this.#hook('onAttempt', event)
     if (this.#debugEnabled()) this.#log?.debug({ ...event }, 'attempt')
+  }
+
+  /** A connection primed for an upload: the channel, and a pino debug line. */
+  priming (event: PrimingEvent): void {
+    if (primingChannel.hasSubscribers) primingChannel.publish(event)
+    if (this.#log === undefined) return
+    const { error, ...rest } = event
+    this.#log.debug(error === undefined ? rest : { ...rest, err: { type: 'Error', code: error.code, message: error.message } },
+      `${event.origin}: connection primed for an upload on the ${event.stack} stack: ${event.outcome}`)
   }
 
   /** A connection handshake of Windows authentication: the scheme, legs and outcome, never a token. */

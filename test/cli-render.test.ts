@@ -47,4 +47,19 @@ describe('the probe\'s table and --json (src/cli/render.ts)', () => {
     assert.ok(json.includes('\\u009b31m') && json.includes('\\u202egnp.exe'))
     assert.equal(JSON.parse(json).attempts[0].error, HOSTILE)
   })
+
+  test('a location that asks for the certificate after the request: a note explains the upload buffer (413) and uploadPriming, --json says certificateAfterRequest', () => {
+    const renegotiating: ProbeResult = {
+      ...result,
+      verdict: { stack: 'renegotiation', fingerprint: 'renegotiation-refused', http1Only: false },
+      attempts: [attempt({ fingerprint: 'renegotiation-refused', evidence: 'the server sent a HelloRequest after the request' }), attempt({ stack: 'renegotiation', ok: true, status: 200, tlsVersion: 'TLSv1.2' })]
+    }
+    const table = render(renegotiating, { color: false, hasClientCert: true })
+    assert.match(table, /note: +this location asks for the client certificate after the request.*SSLRenegBufferSize, 131072 bytes by default; IIS uploadReadAheadSize, 49152\) gets 413 Request Entity Too Large.*uploadPriming/)
+    assert.match(table, /server fix \(uploads\): ask for the certificate in the first handshake/)
+    assert.equal(JSON.parse(toJson(renegotiating)).certificateAfterRequest, true)
+    const strict: ProbeResult = { ...result, verdict: { stack: 'strict', fingerprint: null, http1Only: false }, attempts: [attempt({ ok: true, status: 200, tlsVersion: 'TLSv1.3' })] }
+    assert.doesNotMatch(render(strict, { color: false, hasClientCert: false }), /413|uploadPriming/)
+    assert.equal(JSON.parse(toJson(strict)).certificateAfterRequest, false)
+  })
 })

@@ -43,6 +43,9 @@ describe('undici-tls-fallback probe', () => {
       const config = /config: {2}(hosts: \{.*\})\n/.exec(human.stdout)?.[1]
       assert.equal(config, 'hosts: { \'localhost\': { stack: \'renegotiation\', http1Only: true } }')
       assert.match(human.stdout, /clientcertnegotiation=enable/)
+      // The location renegotiates after the request: the probe explains the upload buffer and uploadPriming.
+      assert.equal(result.certificateAfterRequest, true)
+      assert.match(human.stdout, /note: +this location asks for the client certificate after the request.*413 Request Entity Too Large.*uploadPriming/)
       // Pasted into an agent, it skips every failure the probe saw: one attempt, on that stack, over HTTP/1.1.
       const hosts = new Function(`return { ${config as string} }`)().hosts // eslint-disable-line no-new-func
       const attempts: AttemptEvent[] = []

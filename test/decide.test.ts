@@ -4,12 +4,13 @@ import { describe, test } from 'node:test'
 import {
   decideAuthFailure, decideCandidateFailed, decideDiagnosed, decideProxyFailure, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
   decideMissingIntermediate, decideStoredIntermediatesFailed, giveUp, learnsOnSuccess, mayHoldBack, mayLearn, notReplayable, routeFailure, stackCannotWork,
+  decideTooLarge, DEFAULT_PRIMING_BODY_LIMIT, needsPriming, originMayRenegotiate, resendAfterPriming,
   type DiagnosedInput, type DiagnosedStep, type FollowInput, type Http11Input, type LearnInput, type PostHandshakeAuthInput,
-  type UndiagnosedInput
+  type TooLargeInput, type UndiagnosedInput, type UploadOrigin
 } from '../src/decide.ts'
 import { diagnose, postHandshakeAuthDiagnosis, type ConnectionSnapshot, type Diagnosis, type FingerprintId } from '../src/fingerprint.ts'
 import { replayVerdict, requestIsIdempotent } from '../src/replay-policy.ts'
-import { DEFAULT_FALLBACK, type FallbackStack } from '../src/stacks.ts'
+import { DEFAULT_FALLBACK, type FallbackStack, type StackName } from '../src/stacks.ts'
 import { iisSnapshot } from './helpers/snapshots.ts'
 
 // The decisions of src/decide.ts, table by table, without a socket. Each row names the row of the
@@ -32,6 +33,8 @@ const ROW = {
   others: 'Detection leaves other responses alone.',
   proxy: 'A proxy\'s failure is never a fingerprint.',
   aia: 'A fetched intermediate is never trusted, and is fetched only when asked.',
+  uploads: 'A priming request sends nothing the caller did not, and a 413 moves nothing.',
+  resend: 'A 413 sends a request again only when a renegotiation shows it was the buffer\'s.',
   storedAia: 'An intermediate read back from a store is outside text: checked, bounded, and fetched over when it fails.',
   auth: 'An authentication failure is never a fingerprint.'
 } as const
@@ -62,8 +65,6 @@ const NOT_A_DECISION: Record<string, string> = {
   'An authentication challenge is hostile input': 'test/auth-ntlm.test.ts, test/auth-challenge.test.ts',
   'NTLM is NTLMv2 only, bound to its messages and its TLS channel.': 'test/auth-ntlm.test.ts',
   'Kerberos: single-use tokens and mutual authentication.': 'test/auth-negotiate.test.ts',
-  // Decisions too (src/upload-rules.ts), tested there until they move into src/decide.ts.
-  'A priming request sends nothing the caller did not, and a 413 moves nothing.': 'test/upload-rules.test.ts, test/priming.test.ts, test/uploads.test.ts',
   'A legacy PKCS#12 changes nothing process-wide, and its passphrase is never echoed.': 'test/certs-pkcs12.test.ts'
 }
 
@@ -578,6 +579,113 @@ describe('decideMissingIntermediate', () => {
     for (const code of ['SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', undefined]) {
       assert.deepEqual(decideMissingIntermediate(code, [url], true, false), { kind: 'pass' }, String(code))
     }
+  })
+})
+
+const uploadOrigin = (over: Partial<UploadOrigin> = {}): UploadOrigin =>
+  ({ stack: 'strict', phaFallback: false, hasClientCert: false, limit: DEFAULT_PRIMING_BODY_LIMIT, ...over })
+
+describe('which origins may ask for the certificate after the request', () => {
+  const rows: Array<[string, Partial<UploadOrigin>, boolean]> = [
+    ['strict, nothing known', {}, false],
+    ['tls13, nothing known', { stack: 'tls13' }, false],
+    ['legacy-server-connect without a client certificate', { stack: 'legacy-server-connect' }, false],
+    ['a learned or configured renegotiation stack', { stack: 'renegotiation' }, true],
+    ['a post-handshake-auth fallback', { phaFallback: true }, true],
+    ['a host with a clientCert, still on strict (the priming finds the stack)', { hasClientCert: true }, true],
+    ['legacy-server-connect with a client certificate', { stack: 'legacy-server-connect', hasClientCert: true }, true]
+  ]
+  for (const [name, over, expected] of rows) {
+    test(row(ROW.uploads, `${name}: ${expected ? 'may' : 'does not'}`), () => {
+      assert.equal(originMayRenegotiate(uploadOrigin(over)), expected)
+    })
+  }
+})
+
+describe('which requests need a primed connection', () => {
+  const renegotiating = uploadOrigin({ stack: 'renegotiation' })
+  const rows: Array<[string, number | null | undefined, UploadOrigin, boolean]> = [
+    ['no body', null, renegotiating, false],
+    ['an empty body', 0, renegotiating, false],
+    ['1 byte', 1, renegotiating, false],
+    ['exactly the default limit (IIS uploadReadAheadSize, 49152)', 49_152, renegotiating, false],
+    ['one byte over the default limit', 49_153, renegotiating, true],
+    ['1 MB', 1_000_000, renegotiating, true],
+    ['a body of unknown length (a stream) counts as large', undefined, renegotiating, true],
+    ['1 MB to an origin that does not renegotiate', 1_000_000, uploadOrigin(), false],
+    ['a stream to an origin that does not renegotiate', undefined, uploadOrigin(), false],
+    ['1 MB with priming off for the host', 1_000_000, uploadOrigin({ stack: 'renegotiation', limit: false }), false],
+    ['a stream with priming off for the host', undefined, uploadOrigin({ hasClientCert: true, limit: false }), false],
+    ['200 kB under a host limit of 1 MiB', 200_000, uploadOrigin({ stack: 'renegotiation', limit: 1_048_576 }), false],
+    ['2 kB over a host limit of 1 kB (a server with a smaller buffer)', 2_048, uploadOrigin({ phaFallback: true, limit: 1_024 }), true],
+    ['a host limit of 0: every body', 1, uploadOrigin({ hasClientCert: true, limit: 0 }), true]
+  ]
+  for (const [name, length, o, expected] of rows) {
+    test(row(ROW.uploads, `${name}: ${expected ? 'primed' : 'not primed'}`), () => {
+      assert.equal(needsPriming(length, o), expected)
+    })
+  }
+})
+
+describe('which 413 is a renegotiation buffer\'s (one priming, one resend) and which the application\'s (delivered as it came)', () => {
+  const base: TooLargeInput = {
+    origin: uploadOrigin({ stack: 'renegotiation' }),
+    renegotiationsBefore: 0,
+    protocol: 'TLSv1.2',
+    bodyReplayable: true,
+    primed: false,
+    resent: false
+  }
+  const rows: Array<[string, Partial<TooLargeInput>, ReturnType<typeof decideTooLarge>]> = [
+    ['unprimed, not renegotiated, TLS 1.2, renegotiating origin, replayable body', {}, { kind: 'prime-and-resend' }],
+    ['a host with a clientCert still on strict (Apache answers 413 before it renegotiates)', { origin: uploadOrigin({ hasClientCert: true }) }, { kind: 'prime-and-resend' }],
+    ['TLS 1.1 (renegotiation exists)', { protocol: 'TLSv1.1' }, { kind: 'prime-and-resend' }],
+    ['already sent again once: never twice', { resent: true }, { kind: 'deliver', reason: 'already-resent' }],
+    ['the connection had renegotiated: the server asked nothing more', { renegotiationsBefore: 1 }, { kind: 'deliver', reason: 'renegotiated' }],
+    ['a primed connection that did not renegotiate: the path asks for nothing', { primed: true }, { kind: 'deliver', reason: 'primed' }],
+    ['TLS 1.3: no renegotiation, no buffer for one', { protocol: 'TLSv1.3' }, { kind: 'deliver', reason: 'tls13' }],
+    ['an origin that does not renegotiate', { origin: uploadOrigin() }, { kind: 'deliver', reason: 'origin-does-not-renegotiate' }],
+    ['priming off for the host', { origin: uploadOrigin({ stack: 'renegotiation', limit: false }) }, { kind: 'deliver', reason: 'priming-off' }],
+    ['a body that cannot be sent again (a stream)', { bodyReplayable: false }, { kind: 'deliver', reason: 'body-not-replayable' }]
+  ]
+  for (const [name, over, expected] of rows) {
+    test(row(ROW.resend, `${name}: ${expected.kind === 'deliver' ? `delivered (${expected.reason})` : 'prime and send again'}`), () => {
+      assert.deepEqual(decideTooLarge({ ...base, ...over }), expected)
+    })
+  }
+
+  test(row(ROW.uploads, 'a 413 never moves a stack: the decision names no stack to learn or to try'), () => {
+    for (const stack of ['strict', 'tls13', 'renegotiation', 'legacy-server-connect'] as StackName[]) {
+      const step = decideTooLarge({ ...base, origin: uploadOrigin({ stack, hasClientCert: true }) })
+      assert.deepEqual(Object.keys(step).sort(), step.kind === 'deliver' ? ['kind', 'reason'] : ['kind'])
+    }
+  })
+})
+
+describe('after a buffer 413 and a new priming: send again only on a renegotiation', () => {
+  const rows: Array<[Parameters<typeof resendAfterPriming>[0], boolean]> = [
+    ['renegotiated', true],
+    // The path asks for no certificate: its 413 was the application's, which may have acted.
+    ['not-renegotiated', false],
+    ['not-applicable', false],
+    ['failed', false]
+  ]
+  for (const [outcome, expected] of rows) {
+    test(row(ROW.resend, `a priming that ${outcome === 'failed' ? 'failed' : `was ${outcome}`}: ${expected ? 'sent once more' : 'the 413 is delivered, nothing is sent again'}`), () => {
+      assert.equal(resendAfterPriming(outcome), expected)
+    })
+  }
+})
+
+describe('a failure of the priming itself: the upload never left', () => {
+  test(row(ROW.uploads, 'a POST whose priming met a verified renegotiation-refused goes up the ladder (not NOT_REPLAYED): nothing was sent'), () => {
+    assert.deepEqual(diagnosed({ diagnosis: dx('renegotiation-refused', true), unsent: true }), { kind: 'ladder', candidates: ['renegotiation'], confirmLegacy: false })
+  })
+  test(row(ROW.uploads, 'unverified evidence from a priming: the POST may go up the ladder (it never left), the policy still moves only on proof (mayLearn)'), () => {
+    assert.deepEqual(diagnosed({ diagnosis: dx('renegotiation-refused', false), unsent: true }), { kind: 'ladder', candidates: ['renegotiation'], confirmLegacy: false })
+  })
+  test(row(ROW.uploads, 'the same POST when the upload itself was on the connection: not replayed'), () => {
+    assert.equal(diagnosed({ diagnosis: dx('renegotiation-refused', true), unsent: false }).kind, 'fail')
   })
 })
 

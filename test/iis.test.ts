@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { clientCert, failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
+
+const EMPTY_SHA256 = createHash('sha256').update(Buffer.alloc(0)).digest('hex')
 
 describe('an IIS-like server that resets when its renegotiation is refused', () => {
   let iis: TestServer
@@ -73,8 +76,9 @@ describe('an IIS-like server that resets when its renegotiation is refused', () 
     const streamed = await send(agent, `${origin}/secure/upload`, { method: 'POST', body: Readable.from([Buffer.from('chunk one,'), Buffer.from('chunk two')]) })
     assert.equal(streamed.status, 200)
     assert.equal(streamed.json().bodyLength, 'chunk one,chunk two'.length)
-    // Each body was answered once: the refused attempts never produced a response.
-    assert.equal(iis.stats.bodies.length - before, 2)
+    // Each body was answered once: the refused attempts never produced a response. (The stream, of
+    // unknown length, went on the renegotiation stack on a connection primed by HEAD, whose empty body is left out.)
+    assert.equal(iis.stats.bodies.slice(before).filter((digest) => digest !== EMPTY_SHA256).length, 2)
   })
 
   test('a stream body larger than maxReplayBodySize fails with TLS_FALLBACK_BODY_NOT_REPLAYABLE (where the POST may be replayed), yet the policy is learned', async (t) => {

@@ -14,7 +14,7 @@ import { TlsFallbackInstrumentation } from '../src/opentelemetry/index.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
 import { startPhaLike } from './servers/pha.ts'
-import { failure, makeAgent, record, send } from './helpers.ts'
+import { clientCert, failure, makeAgent, record, send } from './helpers.ts'
 
 /** A pull reader: `collect()` returns what the SDK aggregated so far (cumulative). */
 class TestReader extends MetricReader {
@@ -189,6 +189,35 @@ describe('OpenTelemetry instrumentation', () => {
       unregister()
       await agent.close()
       await server.close()
+      await meterProvider.shutdown()
+      await tracerProvider.shutdown()
+    }
+  })
+
+  test('an upload primed on a new connection: tls_fallback.priming span events on the caller\'s span (the strict stack\'s failed, the renegotiation stack\'s renegotiated), no path', async () => {
+    const { meterProvider, exporter, tracerProvider } = setup()
+    const instrumentation = new TlsFallbackInstrumentation({ enabled: false })
+    const unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider, meterProvider })
+    const agent = makeAgent({ hosts: { localhost: { clientCert } }, logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} } })
+    try {
+      const tracer = tracerProvider.getTracer('test')
+      const status = await tracer.startActiveSpan('caller', async (span) => {
+        try {
+          return (await send(agent, `https://localhost:${iis.port}/secure/upload-span?token=q-secret`, { method: 'POST', body: Buffer.alloc(100_000, 1) })).status
+        } finally {
+          span.end()
+        }
+      })
+      assert.equal(status, 200)
+      const caller = exporter.getFinishedSpans().find((s) => s.name === 'caller') as ReadableSpan
+      const primings = caller.events.filter((e) => e.name === 'tls_fallback.priming').map((e) => e.attributes ?? {})
+      assert.deepEqual(primings.map((a) => [a['tls_fallback.stack'], a['tls_fallback.priming.outcome'], a['error.type']]), [['strict', 'failed', 'ECONNRESET'], ['renegotiation', 'renegotiated', undefined]])
+      assert.equal(primings[1]?.['http.response.status_code'], 200)
+      assert.equal(primings[1]?.['server.address'], 'localhost')
+      assert.doesNotMatch(JSON.stringify(caller.events), /q-secret|upload-span/, 'no path or query value')
+    } finally {
+      unregister()
+      await agent.close()
       await meterProvider.shutdown()
       await tracerProvider.shutdown()
     }

@@ -190,6 +190,12 @@ const bad: BadCase[] = [
   { name: 'replayNonIdempotent \'yes\'', options: { replayNonIdempotent: 'yes' }, option: 'replayNonIdempotent', mentions: ['boolean'] },
   { name: 'replayNonIdempotent 1', options: { replayNonIdempotent: 1 }, option: 'replayNonIdempotent', mentions: ['boolean'] },
   { name: 'hosts[...].replayNonIdempotent that is not a boolean', options: { hosts: { 'a.example': { replayNonIdempotent: 'true' } } }, option: 'hosts[\'a.example\'].replayNonIdempotent', mentions: ['boolean'] },
+  { name: 'uploadPriming \'on\'', options: { uploadPriming: 'on' }, option: 'uploadPriming', mentions: ['boolean or { limit }'] },
+  { name: 'uploadPriming with an unknown key', options: { uploadPriming: { size: 1 } }, option: 'uploadPriming.size', mentions: ['known: limit'] },
+  { name: 'uploadPriming.limit -1', options: { uploadPriming: { limit: -1 } }, option: 'uploadPriming.limit', mentions: ['integer number of bytes'] },
+  { name: 'uploadPriming.limit 1.5', options: { uploadPriming: { limit: 1.5 } }, option: 'uploadPriming.limit' },
+  { name: 'uploadPriming.limit over 1 GiB', options: { uploadPriming: { limit: 1024 * 1024 * 1024 + 1 } }, option: 'uploadPriming.limit' },
+  { name: 'hosts[...].uploadPriming.limit as a string', options: { hosts: { 'a.example': { uploadPriming: { limit: '48k' } } } }, option: 'hosts[\'a.example\'].uploadPriming.limit', mentions: ['"48k"'] },
   { name: 'allowH2 \'yes\'', options: { allowH2: 'yes' }, option: 'allowH2', mentions: ['"yes"'] },
   { name: 'connectTimeout -1', options: { connectTimeout: -1 }, option: 'connectTimeout' },
   { name: 'connectTimeout 1.5', options: { connectTimeout: 1.5 }, option: 'connectTimeout' },
@@ -375,6 +381,18 @@ describe('TlsFallbackAgent accepts good options', () => {
     assert.equal(config.hosts.match('a.example', 443)?.replayNonIdempotent, true)
     assert.equal(config.hosts.match('b.example', 443)?.replayNonIdempotent, false)
     assert.equal(resolveOptions({ hosts: { 'c.example': { replayNonIdempotent: true } } }).hosts.match('c.example', 443)?.replayNonIdempotent, true)
+  })
+
+  test('uploadPriming: a 49,152-byte limit by default; true is the default, false turns it off; a host inherits the agent\'s unless it sets its own', () => {
+    assert.equal(resolveOptions({}).defaults.uploadPriming, 49_152)
+    assert.equal(resolveOptions({ uploadPriming: true }).defaults.uploadPriming, 49_152)
+    assert.equal(resolveOptions({ uploadPriming: {} }).defaults.uploadPriming, 49_152)
+    const config = resolveOptions({ uploadPriming: { limit: 0 }, hosts: { 'a.example': {}, 'b.example': { uploadPriming: false }, 'c.example': { uploadPriming: { limit: 131_072 } } } })
+    assert.equal(config.defaults.uploadPriming, 0)
+    assert.equal(config.hosts.match('a.example', 443)?.uploadPriming, 0)
+    assert.equal(config.hosts.match('b.example', 443)?.uploadPriming, false)
+    assert.equal(config.hosts.match('c.example', 443)?.uploadPriming, 131_072)
+    assert.equal(resolveOptions({ uploadPriming: false, hosts: { 'd.example': {} } }).hosts.match('d.example', 443)?.uploadPriming, false)
   })
 
   test('strict pinned on a host with fallback []', () => {

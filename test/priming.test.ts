@@ -116,6 +116,48 @@ describe('primeConnection against a scripted TLS 1.2 server', () => {
     }
   })
 
+  test('TLS 1.3 with tls13Probe: OPTIONS to the path, its 403 returned whole (status line, headers, body), the body read off the connection', async (t) => {
+    const seen: string[] = []
+    const page = '<html>403</html>'
+    const local = tls.createServer({ cert: certs.serverCert, key: certs.serverKey }, (s) => {
+      s.on('data', (chunk: Buffer) => {
+        seen.push(chunk.toString('latin1'))
+        s.write(`HTTP/1.1 403 Forbidden\r\nServer: test\r\nContent-Length: ${page.length}\r\n\r\n${page}`)
+      })
+    })
+    local.listen(0, '127.0.0.1')
+    await once(local, 'listening')
+    try {
+      const socket = tls.connect({ host: '127.0.0.1', port: (local.address() as AddressInfo).port, servername: 'localhost', ca: certs.ca })
+      await once(socket, 'secureConnect')
+      t.after(() => socket.destroy())
+      const result = await primeConnection(socket, options({ tls13Probe: true, path: '/upload?secret=1' }))
+      assert.equal(result.outcome, 'not-applicable')
+      assert.equal(result.status, 403)
+      assert.deepEqual({ ...result.answer, headers: { ...result.answer?.headers }, body: result.answer?.body.toString() },
+        { statusCode: 403, statusMessage: 'Forbidden', headers: { server: 'test', 'content-length': String(page.length) }, body: page })
+      assert.deepEqual(seen, [`OPTIONS /upload HTTP/1.1\r\nhost: localhost:${port}\r\n\r\n`])
+      assert.equal(socket.readableLength, 0)
+    } finally {
+      local.close()
+    }
+  })
+
+  test('TLS 1.3 probe: a response without a Content-Length (chunked), or over 64 KiB, fails: unexpected-bytes', async () => {
+    for (const head of ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 70000\r\n\r\n']) {
+      const local = tls.createServer({ cert: certs.serverCert, key: certs.serverKey }, (s) => { s.on('data', () => s.write(head)) })
+      local.listen(0, '127.0.0.1')
+      await once(local, 'listening')
+      try {
+        const socket = tls.connect({ host: '127.0.0.1', port: (local.address() as AddressInfo).port, servername: 'localhost', ca: certs.ca })
+        await once(socket, 'secureConnect')
+        await assert.rejects(primeConnection(socket, options({ tls13Probe: true })), { code: 'TLS_FALLBACK_PRIMING_FAILED', reason: 'unexpected-bytes' })
+      } finally {
+        local.close()
+      }
+    }
+  })
+
   test('a target that is not an origin-form path, or a Host with a space or CRLF, is refused before anything is sent', async () => {
     assert.equal(primingTarget('http://other.example/'), undefined)
     assert.equal(primingTarget('/a b'), undefined)

@@ -5,7 +5,8 @@ import { Dispatcher } from 'undici'
 import {
   CHANNELS, ErrorCodes, FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, TlsFallbackAgent, TlsFallbackError,
   type AttemptEvent, type AuthOptions, type DiagnosisEvent, type ErrorCode, type FallbackEvent, type FingerprintId, type Hooks,
-  type Logger, type PolicyCache, type PolicyEntry, type RequestEndEvent, type StackName, type TlsFallbackAgentOptions
+  type Logger, type PolicyCache, type PolicyEntry, type PrimingEvent, type RequestEndEvent, type StackName, type TlsFallbackAgentOptions,
+  type UploadPrimingOptions
 } from '../src/index.ts'
 import { TlsFallbackInstrumentation } from '../src/opentelemetry/index.ts'
 import type { Instrumentation } from '@opentelemetry/instrumentation'
@@ -81,6 +82,14 @@ describe('proxy', () => {
     expect(TlsFallbackAgent).type.toBeConstructableWith({ proxy: new URL('http://proxy:3128') })
     expect(TlsFallbackAgent).type.toBeConstructableWith({ proxy: { uri: 'https://proxy:8443', token: 'Basic abc', headers: { 'x-a': 'b' }, proxyTls: { ca: 'pem' } } })
     expect(TlsFallbackAgent).type.toBeConstructableWith({ hosts: { a: { proxy: false } } })
+  })
+
+  test('uploadPriming: a boolean or { limit }, on the agent or a host', () => {
+    expect(TlsFallbackAgent).type.toBeConstructableWith({ uploadPriming: false, hosts: { a: { uploadPriming: { limit: 131_072 } }, b: { uploadPriming: true } } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ uploadPriming: { limit: '48k' } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { uploadPriming: 49_152 } } })
+    expect<UploadPrimingOptions>().type.toBe<boolean | { limit?: number }>()
+    expect<PrimingEvent['outcome']>().type.toBe<'renegotiated' | 'not-renegotiated' | 'not-applicable' | 'failed'>()
   })
 
   test('proxy: true means nothing, on the agent or a host; replayNonIdempotent is a boolean', () => {

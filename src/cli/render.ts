@@ -118,6 +118,13 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
         ? '         (TlsFallbackAgent learns this after one refused HTTP/2 attempt; paste it to skip that attempt.)'
         : '         (pins the host to what worked, so no request meets the failures above; without it TlsFallbackAgent learns the same after one failure. Remove the pin once the server is fixed.)'))
   }
+  if (asksAfterRequest(result)) {
+    lines.push(`${s.yellow('note:')}    this location asks for the client certificate after the request, so the server holds a request's body while it renegotiates: ` +
+      'a body larger than its buffer (Apache SSLRenegBufferSize, 131072 bytes by default; IIS uploadReadAheadSize, 49152) gets 413 Request Entity Too Large. ' +
+      `The agent primes a new connection with HEAD to the path before such uploads (${s.bold('uploadPriming')}, on for bodies over 48 KiB; ` +
+      `a smaller server buffer: ${s.bold('uploadPriming: { limit }')} for the host).`)
+    lines.push(`${s.bold('server fix')} (uploads): ask for the certificate in the first handshake (Apache SSLVerifyClient for the virtual host; IIS clientcertnegotiation=enable), or raise SSLRenegBufferSize / uploadReadAheadSize above the largest upload.`)
+  }
   if (result.legacyWouldWork) {
     lines.push(`${s.yellow('note:')}    the server lacks RFC 5746; legacy-server-connect would likely work. It was not tried: run again with --allow-legacy to try it.`)
   }
@@ -149,6 +156,15 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
   return lines.join('\n') + '\n'
 }
 
+/**
+ * Whether the server asked for the client certificate after the request (a renegotiation, or Apache's
+ * post-handshake-auth 403): uploads to it meet its renegotiation buffer (`uploadPriming`, issue 31).
+ */
+function asksAfterRequest (result: ProbeResult): boolean {
+  return result.verdict.stack === 'renegotiation' || result.attempts.some((a) =>
+    a.fingerprint === 'renegotiation-refused' || a.fingerprint === 'post-handshake-auth-required' || a.fingerprint === 'client-certificate-required')
+}
+
 /** The `--json` object: one line, no records (they are for people reading the table). */
 export function toJson (result: ProbeResult): string {
   return terminalJson({
@@ -160,6 +176,7 @@ export function toJson (result: ProbeResult): string {
     unreachable: result.unreachable,
     missingIntermediate: result.missingIntermediate ?? null,
     legacyPkcs12: result.legacyPkcs12 === true,
+    certificateAfterRequest: asksAfterRequest(result),
     auth: result.auth ?? null,
     attempts: result.attempts.map(({ stack, http, ok, status, tlsVersion, error, evidence, fingerprint, timeMs, retries, timedOut }) => ({
       stack, http, ok, status, tlsVersion, error, fingerprint, evidence, timeMs, retries, timedOut

@@ -12,7 +12,7 @@ import type { Evidence } from '../fingerprint.ts'
 import type { PolicyEntry } from '../policy/entry.ts'
 import { STACKS, type StackName } from '../stacks.ts'
 import {
-  CHANNELS, type AttemptEvent, type AttemptReason, type DiagnosisEvent, type FallbackEvent, type RequestEndEvent,
+  CHANNELS, type AttemptEvent, type AttemptReason, type DiagnosisEvent, type FallbackEvent, type PrimingEvent, type RequestEndEvent,
   type RequestInfo, type RequestStartEvent
 } from '../telemetry.ts'
 import * as N from './semconv.ts'
@@ -104,6 +104,7 @@ export class TlsFallbackInstrumentation {
     [CHANNELS.diagnosis, (m) => { this.#onDiagnosis(m as DiagnosisEvent) }],
     [CHANNELS.fallback, (m) => { this.#onFallback(m as FallbackEvent) }],
     [CHANNELS.requestEnd, (m) => { this.#onRequestEnd(m as RequestEndEvent) }],
+    [CHANNELS.priming, (m) => { this.#onPriming(m as PrimingEvent) }],
     [CHANNELS.intermediate, (m) => { this.#onIntermediate(m as IntermediateFetchEvent) }],
     [CHANNELS.auth, (m) => { this.#onAuth(m as AuthHandshakeEvent) }]
   ]
@@ -295,6 +296,19 @@ export class TlsFallbackInstrumentation {
       [N.ATTR_VERIFIED]: event.evidence.verified,
       [N.ATTR_EVIDENCE]: event.evidence.summary,
       [N.ATTR_ERROR_TYPE]: errorType(event.error.code)
+    })
+  }
+
+  /** Published in the async context of the request that opened the connection: its active span gets the event. */
+  #onPriming (event: PrimingEvent): void {
+    const span = trace.getSpan(context.active())
+    if (span?.isRecording() !== true) return
+    span.addEvent(N.EVENT_PRIMING, {
+      ...this.#exactServer(event.origin),
+      [N.ATTR_STACK]: event.stack,
+      [N.ATTR_PRIMING_OUTCOME]: event.outcome,
+      ...(event.status === undefined ? {} : { [N.ATTR_STATUS_CODE]: event.status }),
+      ...(event.error === undefined ? {} : { [N.ATTR_ERROR_TYPE]: errorType(event.error.code) })
     })
   }
 

@@ -57,6 +57,12 @@ export const EVENT_INTERMEDIATE = 'tls_fallback.intermediate_fetch'
 export const EVENT_DIAGNOSIS = 'tls_fallback.diagnosis'
 /** Span event: the request's diagnosis moved its origin's policy. */
 export const EVENT_TRANSITION = 'tls_fallback.transition'
+/** Span event: a new connection was primed for an upload (`uploadPriming`), on the span active when it was opened. */
+export const EVENT_PRIMING = 'tls_fallback.priming'
+/** Span event attribute: `renegotiated`, `not-renegotiated`, `not-applicable` or `failed`. */
+export const ATTR_PRIMING_OUTCOME = 'tls_fallback.priming.outcome'
+/** The status of the priming response (HTTP semantic conventions' name). */
+export const ATTR_STATUS_CODE = 'http.response.status_code'
 
 /** Counter: connection handshakes of Windows authentication (`hosts[...].auth`), by scheme, mechanism and outcome. */
 export const METRIC_AUTH_HANDSHAKES = 'tls_fallback.auth.handshakes'

@@ -60,6 +60,7 @@ export interface PhaLikeServer {
 export async function startPhaLike (options: PhaLikeOptions = {}): Promise<PhaLikeServer> {
   const requests: string[] = []
   const sockets = new Set<Socket>()
+  const renegotiated = new WeakSet<TLSSocket>()
   const answer = (req: IncomingMessage, res: ServerResponse, protocol: string | null, status: number, body: Buffer, headers: Record<string, string | number> = {}): void => {
     requests.push(`${req.method ?? ''} ${req.url ?? ''} ${protocol ?? ''} ${status}`)
     res.writeHead(status, { ...headers, ...(options.chunked === true ? {} : { 'content-length': body.length }) })
@@ -93,11 +94,17 @@ export async function startPhaLike (options: PhaLikeOptions = {}): Promise<PhaLi
         })
         return
       }
+      if (renegotiated.has(socket)) {
+        // As Apache: a connection that renegotiated for the location keeps its client certificate.
+        ok(true)
+        return
+      }
       socket.renegotiate({ requestCert: true, rejectUnauthorized: false }, (error) => {
         if (error != null) {
           socket.destroy()
           return
         }
+        renegotiated.add(socket)
         ok(true)
       })
     })
