@@ -1,8 +1,9 @@
 // Runs undici's own test files (vendored in ./upstream, MIT: see upstream/LICENSE and README.md)
-// twice against the installed undici: with a plain subclass of undici's Agent (the control), and
-// with TlsFallbackAgent swapped in for `Agent` and as the global dispatcher. Reports how many of the
-// tests that pass on the control also pass with TlsFallbackAgent, and fails when one is lost that
-// ./differences.json does not list (a documented, deliberate difference: docs/api.md).
+// against the installed undici with TlsFallbackAgent swapped in for `Agent` and as the global
+// dispatcher, and with a plain subclass of undici's Agent (the control: run, or stored in
+// ./control.json). Reports how many of the tests that pass on the control also pass with
+// TlsFallbackAgent, and fails when one is lost that ./differences.json does not list (a
+// documented, deliberate difference: docs/api.md).
 //
 //   node test/conformance/run.mjs [--json out.json] [--src other/src/index.ts] [--concurrency n]
 //     [--control-from control.json | --write-control control.json] [files...]
