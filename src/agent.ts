@@ -56,6 +56,10 @@ export class TlsFallbackAgent extends Dispatcher {
     this.#book = book
     this.#routes = new Routes(config, telemetry, this.#lifetime.signal, (agent) => { this.#forwardEvents(agent) })
     this.#primary = this.#routes.primary
+    // undici's MockAgent({ agent }) keeps its mocks in the agent's client map (undici's private
+    // kClients): the strict stack's, where every request starts.
+    const clients = Object.getOwnPropertySymbols(this.#primary).find((symbol) => symbol.description === 'clients')
+    if (clients !== undefined) Object.defineProperty(this, clients, { value: (this.#primary as unknown as Record<symbol, unknown>)[clients] })
     this.#gate = new LadderGate(book, telemetry, config.coldStartTimeout, this.#lifetime.signal)
     this.#services = {
       telemetry,

@@ -3,7 +3,7 @@ import http from 'node:http'
 import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { Agent, EventSource, Pool, errors, interceptors, request, type Dispatcher } from 'undici'
+import { Agent, EventSource, MockAgent, Pool, errors, interceptors, request, type Dispatcher } from 'undici'
 import { ErrorCodes, TlsFallbackAgent } from '../src/index.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
@@ -280,6 +280,25 @@ describe('a drop-in for undici\'s Agent', () => {
     } finally {
       await agent.close()
       await iis.close()
+    }
+  })
+
+  test('MockAgent({ agent }) mocks http: and https: origins through the agent, as with undici\'s Agent', async () => {
+    const origins = [`http://127.0.0.1:${plainPort}`, `https://localhost:${modern.port}`]
+    for (const agent of [makeAgent(), new Agent({ connect: { ca: certs.ca } })]) {
+      const name = agent instanceof TlsFallbackAgent ? 'ours' : 'undici'
+      const mockAgent = new MockAgent({ agent })
+      try {
+        for (const origin of origins) {
+          mockAgent.get(origin).intercept({ path: '/mocked' }).reply(200, `mocked ${origin}`)
+          const r = await request(`${origin}/mocked`, { dispatcher: mockAgent })
+          assert.deepEqual([r.statusCode, await r.body.text()], [200, `mocked ${origin}`], `${name}: the mock answered, not the server`)
+        }
+        mockAgent.assertNoPendingInterceptors()
+      } finally {
+        await mockAgent.close()
+      }
+      assert.equal(agent.destroyed, true, `${name}: closing the MockAgent closes the agent`)
     }
   })
 

@@ -1,6 +1,6 @@
 // Loaded with --import: maps the imports of undici's own test files (vendored in ./upstream/test)
-// to the installed undici, whose root is ./undici-swapped.cjs, and their two helper packages to
-// the stand-ins in ./shims.
+// to the installed undici, whose root is ./undici-swapped.cjs, and @metcoder95/https-pem to the
+// stand-in in ./shims (the package makes its certificate in an install script).
 import { createRequire, registerHooks } from 'node:module'
 import { dirname } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -10,7 +10,6 @@ const upstream = new URL('./upstream/', import.meta.url).href
 const undiciRoot = pathToFileURL(dirname(require.resolve('undici/package.json')) + '/').href
 const swapped = new URL('./undici-swapped.cjs', import.meta.url).href
 const shims = {
-  '@matteo.collina/tspl': new URL('./shims/tspl.cjs', import.meta.url).href,
   '@metcoder95/https-pem': new URL('./shims/https-pem.cjs', import.meta.url).href
 }
 
