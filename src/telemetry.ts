@@ -11,8 +11,32 @@ export const CHANNELS = {
   requestStart: 'undici-tls-fallback:request:start',
   requestEnd: 'undici-tls-fallback:request:end',
   /** One fetch of a missing intermediate (`fetchIntermediates`): `IntermediateFetchEvent`. */
-  intermediate: 'undici-tls-fallback:intermediate'
+  intermediate: 'undici-tls-fallback:intermediate',
+  /** One proxy authentication handshake (`proxy.auth`) on a CONNECT tunnel: `ProxyAuthEvent`. */
+  proxyAuth: 'undici-tls-fallback:proxy-auth'
 } as const
+
+/**
+ * Published on `undici-tls-fallback:proxy-auth` once per CONNECT tunnel whose proxy has `auth`, when
+ * its handshake ends. Never a token, a user name or a password.
+ */
+export interface ProxyAuthEvent {
+  /** The proxy's URL without credentials. */
+  proxy: string
+  /** Where the tunnel goes: `host:port`. */
+  target: string
+  /** The origin the tunnel is for, when known. */
+  origin: string | undefined
+  scheme: 'ntlm' | 'negotiate'
+  /** The `Proxy-Authorization` legs sent in this tunnel. */
+  legs: number
+  /** The 407s received in this tunnel. */
+  challenges: number
+  /** `authenticated`: the tunnel is up; `rejected`: the proxy refused the credentials; `failed`: no leg could be computed (no ticket, a malformed challenge, mutual authentication failed). */
+  outcome: 'authenticated' | 'rejected' | 'failed'
+  /** The proxy's last status, when it answered one. */
+  statusCode: number | undefined
+}
 
 /**
  * One HTTPS request through the agent. Created at dispatch only while something listens to the

@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, test } from 'node:test'
+import { md4 } from '../src/auth/md4.ts'
+import { CHANNELS, type ProxyAuthEvent } from '../src/telemetry.ts'
+import { failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
+import { startApacheAuth, type ApacheAuthServer } from './servers/apache-auth.ts'
+import { startIisLike, type TestServer } from './servers/iis.ts'
+import { startModern, type ModernServer } from './servers/modern.ts'
+import { startRelay, type Relay } from './servers/relay.ts'
+import { startSquid, type SquidProxy } from './servers/squid.ts'
+
+// NTLM to a proxy (`proxy.auth`), against a real Apache forward proxy whose CONNECT needs NTLM,
+// verified by gss-ntlmssp against a user file (Squid cannot verify NTLM without a Samba domain).
+// A TCP relay in front of the proxy counts our connections to it and keeps what we sent it.
+
+/** Every channel of the library, recorded as JSON (for the leak checks). */
+function recordChannels (): { events: ProxyAuthEvent[], text: () => string, stop: () => void } {
+  const events: ProxyAuthEvent[] = []
+  const all: unknown[] = []
+  const subs = Object.values(CHANNELS).map((name) => {
+    const fn = (message: unknown): void => {
+      all.push(message)
+      if (name === CHANNELS.proxyAuth) events.push(message as ProxyAuthEvent)
+    }
+    subscribe(name, fn)
+    return [name, fn] as const
+  })
+  return { events, text: () => JSON.stringify(all), stop: () => { for (const [name, fn] of subs) unsubscribe(name, fn) } }
+}
+
+/** Apache's access-log lines for CONNECTs to this target: their status. */
+function connects (apache: ApacheAuthServer, target: string): Array<{ status: number }> {
+  return apache.accessLog().split('\n').filter((l) => l.includes(`"CONNECT ${target} `))
+    .map((l) => ({ status: Number(/" (\d{3}) /.exec(l)?.[1]) }))
+}
+
+describe('NTLM to a real Apache forward proxy (proxy.auth)', () => {
+  let apache: ApacheAuthServer
+  let relay: Relay
+  let toProxy: Buffer[]
+  let origin: ModernServer
+  const seen: http.IncomingHttpHeaders[] = []
+  let plain: http.Server
+  let plainPort: number
+  let iis: TestServer
+  before(async () => {
+    apache = await startApacheAuth()
+    toProxy = []
+    relay = await startRelay({ backendPort: apache.proxyPort, onClientData: (_pair, chunk) => { toProxy.push(chunk) } })
+    origin = await startModern({
+      handle: (req, res) => {
+        seen.push(req.headers as http.IncomingHttpHeaders)
+        res.writeHead(200, { 'content-type': 'text/plain' })
+        res.end('origin')
+      }
+    })
+    plain = http.createServer((req, res) => {
+      seen.push(req.headers)
+      res.end('plain origin')
+    })
+    plain.listen(0, '127.0.0.1')
+    await new Promise((resolve) => plain.once('listening', resolve))
+    plainPort = (plain.address() as AddressInfo).port
+    iis = await startIisLike({ onRefused: 'reset' })
+  })
+  after(async () => {
+    await relay?.close()
+    await apache?.close()
+    await origin?.close()
+    await iis?.close()
+    plain?.close()
+  })
+
+  const proxyWith = (password?: string) => ({
+    uri: `http://127.0.0.1:${relay.port}`,
+    auth: { scheme: 'ntlm' as const, username: apache.ntlm.username, password: password ?? apache.ntlm.password, domain: apache.ntlm.domain }
+  })
+
+  test('an https: origin through the NTLM proxy: type 1, the 407 challenge, type 3 and 200, every leg on one connection to the proxy', async () => {
+    const channels = recordChannels()
+    // One connection per origin: the second request waits for the first one's socket (deterministic reuse).
+    const agent = makeAgent({ proxy: proxyWith(), connections: 1 })
+    const before = relay.connections
+    const target = `localhost:${origin.port}`
+    try {
+      const reply = await send(agent, `https://${target}/one`)
+      assert.equal(reply.status, 200)
+      assert.equal(reply.text, 'origin')
+      assert.equal(relay.connections - before, 1, 'one TCP connection to the proxy for the whole handshake')
+      // A second request reuses the tunnel: no new handshake.
+      assert.equal((await send(agent, `https://${target}/two`)).status, 200)
+      assert.equal(relay.connections - before, 1)
+      assert.equal(channels.events.length, 1)
+      // Apache logs a CONNECT when its tunnel ends.
+      await agent.close()
+      await apache.waitForAccessLog(new RegExp(`"CONNECT ${target} [^"]*" 200 `))
+      const lines = connects(apache, target)
+      assert.deepEqual(lines.map((l) => l.status), [407, 200], 'one 407 (the challenge), then the tunnel')
+      // (Apache logs a connection id only once something asked for it: the relay's count is the proof of one socket.)
+      assert.match(apache.accessLog(), new RegExp(`"CONNECT ${target} [^"]*" 200 .*user=CORP\\\\+ntlmuser mech=NTLM/NTLM`), 'gss-ntlmssp verified the user')
+      assert.deepEqual(channels.events.map((e) => [e.scheme, e.outcome, e.legs, e.challenges, e.statusCode]), [['ntlm', 'authenticated', 2, 1, 200]])
+    } finally {
+      channels.stop()
+      if (!agent.closed) await agent.close()
+    }
+  })
+
+  test('a wrong password: TLS_FALLBACK_PROXY_ERROR saying the credentials were rejected, after one handshake (two 407s), no fallback, nothing learned, no secret anywhere', async () => {
+    const password = 'Wrong-pass-7c1d'
+    const { logger, lines } = memoryLogger()
+    const channels = recordChannels()
+    const target = `localhost:${iis.port}`
+    const url = `https://${target}`
+    const events = record(url)
+    const agent = makeAgent({ proxy: proxyWith(password), logger })
+    const before = relay.connections
+    try {
+      const error = await failure(() => send(agent, `${url}/secure/x`))
+      assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
+      assert.equal(error.statusCode, 407)
+      assert.match(error.message, /rejected the ntlm credentials \(407 after 2 authentication legs\)/)
+      assert.equal(error.proxy, `http://127.0.0.1:${relay.port}`)
+      assert.equal(relay.connections - before, 1, 'one connection, no second handshake')
+      await apache.waitForAccessLog(new RegExp(`"CONNECT ${target} [^"]*" 407 `), 2)
+      assert.deepEqual(connects(apache, target).map((l) => l.status), [407, 407], 'the challenge, then the refusal: no loop')
+      assert.deepEqual(events.attempts.map((a) => a.stack), ['strict'], 'one attempt: a proxy 407 is never a fingerprint')
+      assert.deepEqual(events.diagnoses, [])
+      assert.deepEqual(events.fallbacks, [])
+      assert.equal(agent.policy(url), undefined, 'no policy learned')
+      assert.deepEqual(channels.events.map((e) => [e.outcome, e.legs, e.challenges]), [['rejected', 2, 2]])
+      const ntHash = md4(Buffer.from(password, 'utf16le')).toString('hex')
+      const outputs = [error.message, String(error.stack), JSON.stringify(lines), channels.text()].join('\n')
+      for (const secret of [password, ntHash, 'TlRMTVNTUA', 'NTLM ']) assert.ok(!outputs.includes(secret), `no ${secret.slice(0, 4)}... in errors, logs or channels`)
+      assert.ok(lines.some((l) => l.obj.event === 'proxy-auth' && l.obj.outcome === 'rejected' && l.obj.scheme === 'ntlm'), 'a pino debug line says the outcome')
+    } finally {
+      events.stop()
+      channels.stop()
+      await agent.close()
+    }
+  })
+
+  test('the origin never sees Proxy-Authorization or Authorization; what the proxy got on the wire is the NTLM legs only', async () => {
+    seen.length = 0
+    toProxy.length = 0
+    const agent = makeAgent({ proxy: proxyWith() })
+    try {
+      assert.equal((await send(agent, `https://localhost:${origin.port}/headers`)).status, 200)
+      assert.equal(seen.length, 1)
+      assert.equal(seen[0]!['proxy-authorization'], undefined)
+      assert.equal(seen[0]!.authorization, undefined)
+      const wire = Buffer.concat(toProxy).toString('latin1')
+      const legs = wire.match(/^proxy-authorization: .*$/gim) ?? []
+      assert.equal(legs.length, 2)
+      assert.ok(legs.every((l) => /^proxy-authorization: NTLM [A-Za-z0-9+/=]+\r?$/i.test(l)))
+      assert.ok(!wire.includes(apache.ntlm.password))
+    } finally {
+      await agent.close()
+    }
+  })
+
+  test('an IIS-like origin falls back to renegotiation through the authenticated proxy: each attempt its own authenticated tunnel', async () => {
+    const channels = recordChannels()
+    const url = `https://localhost:${iis.port}`
+    const events = record(url)
+    const agent = makeAgent({ proxy: proxyWith() })
+    try {
+      const reply = await send(agent, `${url}/secure/report`)
+      assert.equal(reply.status, 200)
+      assert.equal(reply.json().renegotiated, true)
+      assert.equal(agent.policy(url)?.stack, 'renegotiation')
+      assert.equal(agent.policy(url)?.evidence.verified, true)
+      assert.deepEqual(events.attempts.map((a) => [a.stack, a.reason]), [['strict', 'initial'], ['renegotiation', 'fallback']])
+      assert.deepEqual(channels.events.map((e) => [e.outcome, e.legs]), [['authenticated', 2], ['authenticated', 2]])
+    } finally {
+      events.stop()
+      channels.stop()
+      await agent.close()
+    }
+  })
+
+  test('a plain http:// origin behind the proxy goes through an authenticated CONNECT tunnel (undici\'s ProxyAgent cannot answer a 407)', async () => {
+    seen.length = 0
+    const channels = recordChannels()
+    const agent = makeAgent({ proxy: proxyWith() })
+    try {
+      const reply = await send(agent, `http://localhost:${plainPort}/plain`)
+      assert.equal(reply.status, 200)
+      assert.equal(reply.text, 'plain origin')
+      assert.equal(seen[0]!['proxy-authorization'], undefined)
+      assert.deepEqual(channels.events.map((e) => [e.outcome, e.target]), [['authenticated', `localhost:${plainPort}`]])
+      await agent.close()
+      await apache.waitForAccessLog(new RegExp(`"CONNECT localhost:${plainPort} [^"]*" 200 `))
+    } finally {
+      channels.stop()
+      if (!agent.closed) await agent.close()
+    }
+  })
+
+  test('a host with its own proxy gets none of the authenticated proxy\'s credentials', async () => {
+    let squid: SquidProxy | undefined
+    let squidRelay: Relay | undefined
+    const toSquid: Buffer[] = []
+    try {
+      squid = await startSquid()
+      squidRelay = await startRelay({ backendPort: squid.open, onClientData: (_pair, chunk) => { toSquid.push(chunk) } })
+      const agent = makeAgent({
+        proxy: proxyWith(),
+        hosts: { '127.0.0.1': { proxy: `http://127.0.0.1:${squidRelay.port}` } }
+      })
+      try {
+        assert.equal((await send(agent, `https://127.0.0.1:${origin.port}/other`, {})).status, 200)
+        const wire = Buffer.concat(toSquid).toString('latin1')
+        assert.match(wire, /^CONNECT 127\.0\.0\.1:/)
+        assert.doesNotMatch(wire, /proxy-authorization/i)
+      } finally {
+        await agent.close()
+      }
+    } finally {
+      await squidRelay?.close()
+      await squid?.close()
+    }
+  })
+})
+
