@@ -149,7 +149,10 @@ export function fileTime (ms: number): Buffer {
 
 export interface NtlmCredentials {
   username: string
-  password: string
+  /** The password; or `responseKey` instead (NTOWFv2 computed once, so that the password need not be kept). */
+  password?: string
+  /** NTOWFv2(password, username, domain), as `ntowfv2()` returns it. */
+  responseKey?: Buffer
   /** The user's domain (NetBIOS name), `''` by default. */
   domain?: string | undefined
 }
@@ -229,7 +232,9 @@ export class NtlmClient {
     if (typeof credentials.username !== 'string' || credentials.username.length === 0) {
       throw invalidOption(`${option}.username`, 'must be a non-empty string for NTLM')
     }
-    if (typeof credentials.password !== 'string') throw invalidOption(`${option}.password`, 'must be a string for NTLM')
+    if (typeof credentials.password !== 'string' && !(credentials.password === undefined && Buffer.isBuffer(credentials.responseKey) && credentials.responseKey.length === 16)) {
+      throw invalidOption(`${option}.password`, 'must be a string for NTLM')
+    }
     if (credentials.domain !== undefined && typeof credentials.domain !== 'string') {
       throw invalidOption(`${option}.domain`, 'must be a string')
     }
@@ -241,7 +246,7 @@ export class NtlmClient {
     this.#username = credentials.username
     this.#domain = credentials.domain ?? ''
     this.#workstation = options.workstation ?? ''
-    this.#responseKey = ntowfv2(credentials.password, this.#username, this.#domain)
+    this.#responseKey = typeof credentials.password === 'string' ? ntowfv2(credentials.password, this.#username, this.#domain) : credentials.responseKey!
     this.#random = options.random ?? randomBytes
     this.#now = options.now ?? Date.now
 
