@@ -27,7 +27,10 @@ export interface ProxyAuthEvent {
   target: string
   /** The origin the tunnel is for, when known. */
   origin: string | undefined
+  /** The configured scheme (`proxy.auth.scheme`). */
   scheme: 'ntlm' | 'negotiate'
+  /** What ran: `kerberos`, or `ntlm` (also under `negotiate` with a user name and password when no ticket was available); undefined when no leg was made. */
+  mechanism: 'ntlm' | 'kerberos' | undefined
   /** The `Proxy-Authorization` legs sent in this tunnel. */
   legs: number
   /** The 407s received in this tunnel. */

@@ -53,7 +53,7 @@ describe('NTLM to a real Apache forward proxy (proxy.auth)', () => {
     origin = await startModern({
       handle: (req, res) => {
         seen.push(req.headers as http.IncomingHttpHeaders)
-        res.writeHead(200, { 'content-type': 'text/plain' })
+        ;(res as http.ServerResponse).writeHead(200, { 'content-type': 'text/plain' })
         res.end('origin')
       }
     })

@@ -42,6 +42,9 @@ export class HttpTunnel extends TunnelSetup {
     }
   }
 
+  /** The configured scheme (`ntlm`, `negotiate`), for messages and telemetry. */
+  get #scheme (): 'ntlm' | 'negotiate' { return this.proxy.auth?.scheme ?? 'negotiate' }
+
   #send (authorization: string | undefined): void {
     let request = `CONNECT ${this.authority} HTTP/1.1\r\nhost: ${this.authority}\r\n`
     for (const [name, value] of Object.entries(this.proxy.headers)) request += `${name}: ${value}\r\n`
@@ -132,7 +135,7 @@ export class HttpTunnel extends TunnelSetup {
     this.#challenges++
     if (typeof bodyEnd !== 'number' || !answer.keepAlive) {
       const why = bodyEnd === 'too-large' ? 'a 407 body too large to drain' : typeof bodyEnd === 'number' ? 'Connection: close' : 'a 407 body of no known length'
-      this.#refused(session, `answered a ${session.scheme} authentication leg with 407 and ${why}: the handshake cannot go on over this connection`)
+      this.#refused(session, `answered a ${this.#scheme} authentication leg with 407 and ${why}: the handshake cannot go on over this connection`)
       return
     }
     if (bodyEnd !== this.#head.length) {
@@ -147,11 +150,11 @@ export class HttpTunnel extends TunnelSetup {
       if (this.done) return
       if (next === undefined) {
         // No token of our scheme: the proxy starts over, so it refused what was sent.
-        this.#refused(session, `rejected the ${session.scheme} credentials (407 after ${session.legs} authentication leg${session.legs === 1 ? '' : 's'}): check proxy.auth (user name, password, domain, or the Kerberos ticket)`)
+        this.#refused(session, `rejected the ${this.#scheme} credentials (407 after ${session.legs} authentication leg${session.legs === 1 ? '' : 's'}): check proxy.auth (user name, password, domain, or the Kerberos ticket)`)
         return
       }
       if (session.legs > MAX_AUTH_LEGS) {
-        this.#refused(session, `kept asking for more ${session.scheme} authentication legs (${MAX_AUTH_LEGS} at most)`)
+        this.#refused(session, `kept asking for more ${this.#scheme} authentication legs (${MAX_AUTH_LEGS} at most)`)
         return
       }
       this.#send(next)
@@ -180,7 +183,8 @@ export class HttpTunnel extends TunnelSetup {
       proxy: this.proxy.redacted,
       target: this.authority,
       origin: this.target.origin,
-      scheme: session.scheme,
+      scheme: this.#scheme,
+      mechanism: session.mechanism,
       legs: session.legs,
       challenges: this.#challenges,
       outcome,
