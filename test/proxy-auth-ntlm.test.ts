@@ -3,7 +3,9 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics'
 import { md4 } from '../src/auth/md4.ts'
+import { TlsFallbackInstrumentation } from '../src/opentelemetry/index.ts'
 import { CHANNELS, type ProxyAuthEvent } from '../src/telemetry.ts'
 import { failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
 import { startApacheAuth, type ApacheAuthServer } from './servers/apache-auth.ts'
@@ -35,6 +37,16 @@ function recordChannels (): { events: ProxyAuthEvent[], text: () => string, stop
 function connects (apache: ApacheAuthServer, target: string): Array<{ status: number }> {
   return apache.accessLog().split('\n').filter((l) => l.includes(`"CONNECT ${target} `))
     .map((l) => ({ status: Number(/" (\d{3}) /.exec(l)?.[1]) }))
+}
+
+/** A pull reader: what the SDK aggregated so far. */
+class TestReader extends MetricReader {
+  protected override async onForceFlush (): Promise<void> {}
+  protected override async onShutdown (): Promise<void> {}
+  async points (name: string): Promise<Array<DataPoint<number>>> {
+    const { resourceMetrics } = await this.collect()
+    return (resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name)?.dataPoints ?? []) as Array<DataPoint<number>>
+  }
 }
 
 describe('NTLM to a real Apache forward proxy (proxy.auth)', () => {
@@ -178,6 +190,29 @@ describe('NTLM to a real Apache forward proxy (proxy.auth)', () => {
       events.stop()
       channels.stop()
       await agent.close()
+    }
+  })
+
+  test('OpenTelemetry counts proxy handshakes and legs by scheme, mechanism and outcome; no attribute holds a credential', async () => {
+    const reader = new TestReader()
+    const instrumentation = new TlsFallbackInstrumentation()
+    instrumentation.setMeterProvider(new MeterProvider({ readers: [reader] }))
+    const good = makeAgent({ proxy: proxyWith() })
+    const bad = makeAgent({ proxy: proxyWith('Wrong-pass-0e4b') })
+    try {
+      assert.equal((await send(good, `https://localhost:${origin.port}/otel`)).status, 200)
+      assert.equal((await failure(() => send(bad, `https://localhost:${origin.port}/otel`))).code, 'TLS_FALLBACK_PROXY_ERROR')
+      const handshakes = await reader.points('tls_fallback.proxy_auth.handshakes')
+      const legs = await reader.points('tls_fallback.proxy_auth.legs')
+      const key = (p: DataPoint<number>): string => `${String(p.attributes['tls_fallback.proxy_auth.scheme'])}/${String(p.attributes['tls_fallback.proxy_auth.mechanism'])}/${String(p.attributes['tls_fallback.proxy_auth.outcome'])}=${p.value}`
+      assert.deepEqual(handshakes.map(key).sort(), ['ntlm/ntlm/authenticated=1', 'ntlm/ntlm/rejected=1'])
+      assert.deepEqual(legs.map(key).sort(), ['ntlm/ntlm/authenticated=2', 'ntlm/ntlm/rejected=2'])
+      const text = JSON.stringify([handshakes, legs])
+      assert.ok(!text.includes(apache.ntlm.password) && !text.includes('Wrong-pass') && !text.includes(apache.ntlm.username))
+    } finally {
+      instrumentation.disable()
+      await good.close()
+      await bad.close()
     }
   })
 

@@ -10,8 +10,8 @@ import type { Evidence } from '../fingerprint.ts'
 import type { PolicyEntry } from '../policy/entry.ts'
 import { STACKS, type StackName } from '../stacks.ts'
 import {
-  CHANNELS, type AttemptEvent, type AttemptReason, type DiagnosisEvent, type FallbackEvent, type RequestEndEvent,
-  type RequestInfo, type RequestStartEvent
+  CHANNELS, type AttemptEvent, type AttemptReason, type DiagnosisEvent, type FallbackEvent, type ProxyAuthEvent,
+  type RequestEndEvent, type RequestInfo, type RequestStartEvent
 } from '../telemetry.ts'
 import * as N from './semconv.ts'
 
@@ -90,6 +90,8 @@ export class TlsFallbackInstrumentation {
   #transitionsCounter!: Counter
   #fallbackDuration!: Histogram
   #policiesGauge: ObservableGauge | undefined
+  #proxyAuthHandshakes!: Counter
+  #proxyAuthLegs!: Counter
   #requests = new WeakMap<RequestInfo, Tracked>()
   /** The request whose diagnosis produced an evidence object: a transition carries the same object. */
   #diagnosedBy = new WeakMap<Evidence, RequestInfo>()
@@ -100,7 +102,8 @@ export class TlsFallbackInstrumentation {
     [CHANNELS.attempt, (m) => { this.#onAttempt(m as AttemptEvent) }],
     [CHANNELS.diagnosis, (m) => { this.#onDiagnosis(m as DiagnosisEvent) }],
     [CHANNELS.fallback, (m) => { this.#onFallback(m as FallbackEvent) }],
-    [CHANNELS.requestEnd, (m) => { this.#onRequestEnd(m as RequestEndEvent) }]
+    [CHANNELS.requestEnd, (m) => { this.#onRequestEnd(m as RequestEndEvent) }],
+    [CHANNELS.proxyAuth, (m) => { this.#onProxyAuth(m as ProxyAuthEvent) }]
   ]
 
   readonly #observePolicies = (result: BatchObservableResult): void => {
@@ -237,6 +240,16 @@ export class TlsFallbackInstrumentation {
       valueType: ValueType.DOUBLE,
       advice: { explicitBucketBoundaries: DURATION_BUCKETS }
     })
+    this.#proxyAuthHandshakes = meter.createCounter(N.METRIC_PROXY_AUTH_HANDSHAKES, {
+      description: 'Proxy authentication handshakes (proxy.auth) on CONNECT tunnels, by scheme, mechanism and outcome.',
+      unit: '{handshake}',
+      valueType: ValueType.INT
+    })
+    this.#proxyAuthLegs = meter.createCounter(N.METRIC_PROXY_AUTH_LEGS, {
+      description: 'Proxy-Authorization legs sent in proxy authentication handshakes, by scheme and outcome.',
+      unit: '{leg}',
+      valueType: ValueType.INT
+    })
     this.#policiesGauge = meter.createObservableGauge(N.METRIC_POLICIES, {
       description: 'Learned policies of the agents given in the config, by stack.',
       unit: '{policy}',
@@ -286,6 +299,17 @@ export class TlsFallbackInstrumentation {
       [N.ATTR_EVIDENCE]: event.evidence.summary,
       [N.ATTR_ERROR_TYPE]: errorType(event.error.code)
     })
+  }
+
+  /** Proxy authentication: the scheme, what ran and the outcome; never the proxy's credentials or a token. */
+  #onProxyAuth (event: ProxyAuthEvent): void {
+    const attributes: Attributes = {
+      [N.ATTR_PROXY_AUTH_SCHEME]: event.scheme,
+      [N.ATTR_PROXY_AUTH_MECHANISM]: event.mechanism ?? N.OTHER,
+      [N.ATTR_PROXY_AUTH_OUTCOME]: event.outcome
+    }
+    this.#proxyAuthHandshakes.add(1, attributes)
+    this.#proxyAuthLegs.add(event.legs, attributes)
   }
 
   #onFallback (event: FallbackEvent): void {

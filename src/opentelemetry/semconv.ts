@@ -46,5 +46,16 @@ export const EVENT_DIAGNOSIS = 'tls_fallback.diagnosis'
 /** Span event: the request's diagnosis moved its origin's policy. */
 export const EVENT_TRANSITION = 'tls_fallback.transition'
 
+/** Counter, `{handshake}`: proxy authentication handshakes (`proxy.auth`), by scheme, mechanism and outcome. */
+export const METRIC_PROXY_AUTH_HANDSHAKES = 'tls_fallback.proxy_auth.handshakes'
+/** Counter, `{leg}`: `Proxy-Authorization` legs sent in those handshakes. */
+export const METRIC_PROXY_AUTH_LEGS = 'tls_fallback.proxy_auth.legs'
+/** `ntlm` or `negotiate`: the configured proxy authentication scheme. */
+export const ATTR_PROXY_AUTH_SCHEME = 'tls_fallback.proxy_auth.scheme'
+/** `ntlm` or `kerberos`: what ran (`_OTHER` when no leg was made). */
+export const ATTR_PROXY_AUTH_MECHANISM = 'tls_fallback.proxy_auth.mechanism'
+/** `authenticated`, `rejected` or `failed`. */
+export const ATTR_PROXY_AUTH_OUTCOME = 'tls_fallback.proxy_auth.outcome'
+
 /** The value of `server.address` for origins past the `maxServers` bound. */
 export const OTHER = '_OTHER'

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, test } from 'node:test'
+import { loadKerberos } from '../src/auth/negotiate.ts'
+import { CHANNELS, type ProxyAuthEvent } from '../src/telemetry.ts'
+import { failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
+import { startKdc, type Kdc } from './servers/kdc.ts'
+import { startModern, type ModernServer } from './servers/modern.ts'
+import { startRelay, type Relay } from './servers/relay.ts'
+import { startSquidNegotiate, type SquidNegotiateProxy } from './servers/squid-negotiate.ts'
+
+// Negotiate (Kerberos) to a proxy (`proxy.auth`), against a real Squid whose every request needs
+// Kerberos (negotiate_kerberos_auth verifies the token against the KDC's service keytab) and a real
+// MIT KDC on loopback (a ticket cache from kinit(), nothing system-wide). A TCP relay in front of
+// Squid counts our connections to it. The service principal is HTTP/localhost: the proxy is named
+// `localhost` in its URL (or `spn` names it). Without the kerberos addon these tests are skipped,
+// except when CI is set.
+
+const loads = await loadKerberos().then(() => true, () => false)
+const skip = !loads && process.env.CI === undefined ? 'the kerberos addon does not load: node scripts/build-kerberos.mjs' : false
+
+function recordProxyAuth (): { events: ProxyAuthEvent[], stop: () => void } {
+  const events: ProxyAuthEvent[] = []
+  const fn = (message: unknown): void => { events.push(message as ProxyAuthEvent) }
+  subscribe(CHANNELS.proxyAuth, fn)
+  return { events, stop: () => unsubscribe(CHANNELS.proxyAuth, fn) }
+}
+
+describe('Negotiate (Kerberos) to a real Squid (proxy.auth)', { skip }, () => {
+  let kdc: Kdc
+  let squid: SquidNegotiateProxy
+  let relay: Relay
+  /** Chunks we sent to Squid. */
+  let written = 0
+  let origin: ModernServer
+  const seen: http.IncomingHttpHeaders[] = []
+  let plain: http.Server
+  let plainPort: number
+  const saved = { KRB5CCNAME: process.env.KRB5CCNAME, KRB5_CONFIG: process.env.KRB5_CONFIG }
+  before(async () => {
+    kdc = await startKdc()
+    squid = await startSquidNegotiate(kdc)
+    relay = await startRelay({ backendPort: squid.port, onClientData: () => { written++ } })
+    origin = await startModern({
+      handle: (req, res) => {
+        seen.push(req.headers as http.IncomingHttpHeaders)
+        ;(res as http.ServerResponse).writeHead(200, { 'content-type': 'text/plain' })
+        res.end('origin')
+      }
+    })
+    plain = http.createServer((req, res) => {
+      seen.push(req.headers)
+      res.end('plain origin')
+    })
+    plain.listen(0, '127.0.0.1')
+    await new Promise((resolve) => plain.once('listening', resolve))
+    plainPort = (plain.address() as AddressInfo).port
+    Object.assign(process.env, await kdc.kinit())
+  })
+  after(async () => {
+    Object.assign(process.env, saved)
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) Reflect.deleteProperty(process.env, k)
+    plain?.close()
+    await origin?.close()
+    await relay?.close()
+    await squid?.close()
+    await kdc?.close()
+  })
+
+  // The relay listens on 127.0.0.1: `spn` names Squid's principal (the URL's host is not its name).
+  const proxy = () => ({ uri: `http://127.0.0.1:${relay.port}`, auth: { scheme: 'negotiate' as const, spn: 'HTTP@localhost' } })
+  const tunnelsTo = (port: number): RegExp => new RegExp(`TCP_TUNNEL/200 .* CONNECT localhost:${port} alice@UTF\\.TEST `)
+
+  test('an https: origin through Squid with the ticket cache: one Negotiate leg, the tunnel, Squid logs the Kerberos user', async () => {
+    const channels = recordProxyAuth()
+    const agent = makeAgent({ proxy: proxy() })
+    const before = relay.connections
+    try {
+      const reply = await send(agent, `https://localhost:${origin.port}/k`)
+      assert.equal(reply.status, 200)
+      assert.equal(reply.text, 'origin')
+      assert.equal(relay.connections - before, 1)
+      assert.deepEqual(channels.events.map((e) => [e.scheme, e.mechanism, e.outcome, e.legs, e.challenges, e.statusCode]),
+        [['negotiate', 'kerberos', 'authenticated', 1, 0, 200]], 'the token went with the first CONNECT: no 407')
+      assert.equal(seen.at(-1)?.['proxy-authorization'], undefined)
+      assert.equal(seen.at(-1)?.authorization, undefined)
+      await agent.close()
+      assert.equal((await squid.waitForLog(tunnelsTo(origin.port))).length, 1)
+      assert.deepEqual(squid.accessLog().filter((l) => l.includes('TCP_DENIED/407')), [])
+    } finally {
+      channels.stop()
+      if (!agent.closed) await agent.close()
+    }
+  })
+
+  test('20 tunnels in a row: each a fresh Kerberos token (20 authenticated, no replay refused)', async () => {
+    const channels = recordProxyAuth()
+    const agent = makeAgent({ proxy: proxy() })
+    const before = relay.connections
+    const logged = squid.accessLog().filter((l) => tunnelsTo(origin.port).test(l)).length
+    try {
+      for (let i = 0; i < 20; i++) {
+        // `reset`: the connection closes after the response, so that every request needs a new tunnel.
+        const reply = await send(agent, `https://localhost:${origin.port}/n${i}`, { reset: true })
+        assert.equal(reply.status, 200)
+      }
+      assert.equal(relay.connections - before, 20)
+      assert.equal(channels.events.length, 20)
+      assert.ok(channels.events.every((e) => e.outcome === 'authenticated' && e.legs === 1 && e.challenges === 0))
+      await agent.close()
+      assert.equal((await squid.waitForLog(tunnelsTo(origin.port), logged + 20)).length, logged + 20)
+      assert.deepEqual(squid.accessLog().filter((l) => l.includes('TCP_DENIED/407')), [])
+      assert.doesNotMatch(squid.cacheLog(), /replay/i)
+    } finally {
+      channels.stop()
+      if (!agent.closed) await agent.close()
+    }
+  })
+
+  test('a plain http:// origin through Squid: an authenticated CONNECT tunnel', async () => {
+    const channels = recordProxyAuth()
+    const agent = makeAgent({ proxy: proxy() })
+    try {
+      const reply = await send(agent, `http://localhost:${plainPort}/p`)
+      assert.equal(reply.status, 200)
+      assert.equal(reply.text, 'plain origin')
+      assert.equal(seen.at(-1)?.['proxy-authorization'], undefined)
+      assert.deepEqual(channels.events.map((e) => [e.outcome, e.target]), [['authenticated', `localhost:${plainPort}`]])
+    } finally {
+      channels.stop()
+      await agent.close()
+    }
+  })
+
+  test('no ticket: TLS_FALLBACK_PROXY_ERROR whose cause is TLS_FALLBACK_AUTH_FAILED, before any CONNECT; one attempt, nothing learned', async () => {
+    const saved = process.env.KRB5CCNAME
+    Object.assign(process.env, kdc.emptyCache())
+    const { logger, lines } = memoryLogger()
+    const url = `https://localhost:${origin.port}`
+    const events = record(url)
+    const channels = recordProxyAuth()
+    const agent = makeAgent({ proxy: proxy(), logger })
+    const writtenBefore = written
+    try {
+      const error = await failure(() => send(agent, `${url}/none`))
+      assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
+      assert.equal(error.cause?.code, 'TLS_FALLBACK_AUTH_FAILED')
+      assert.match(error.message, /could not be authenticated to \(TLS_FALLBACK_AUTH_FAILED: Negotiate: no token for HTTP@localhost/)
+      assert.deepEqual(events.attempts.map((a) => a.stack), ['strict'])
+      assert.deepEqual(events.fallbacks, [])
+      assert.equal(agent.policy(url), undefined)
+      assert.deepEqual(channels.events.map((e) => [e.outcome, e.legs]), [['failed', 0]])
+      assert.ok(lines.some((l) => l.obj.event === 'proxy-auth' && l.obj.outcome === 'failed'))
+      assert.equal(written, writtenBefore, 'not one byte reached Squid: no CONNECT without a token')
+    } finally {
+      process.env.KRB5CCNAME = saved
+      events.stop()
+      channels.stop()
+      await agent.close()
+    }
+  })
+})
