@@ -1,8 +1,10 @@
 import type tls from 'node:tls'
 import { channel } from 'node:diagnostics_channel'
+import { parseChallenges } from '../auth/challenge.ts'
 import { tlsServerEndPoint } from '../auth/channel-bindings.ts'
 import { AuthSession } from '../auth/session.ts'
 import { TlsFallbackError } from '../errors.ts'
+import { escapeOutside } from '../outside-text.ts'
 import { CHANNELS, type ProxyAuthEvent } from '../telemetry.ts'
 import { readConnectAnswer, type ConnectAnswer } from './connect-answer.ts'
 import type { Proxy } from './options.ts'
@@ -144,6 +146,12 @@ export class HttpTunnel extends TunnelSetup {
     }
     this.#head = Buffer.alloc(0)
     const authenticate = answer.headers.get('proxy-authenticate')
+    const offered = [...new Set(parseChallenges(authenticate).map((c) => c.scheme))]
+    if (!offered.includes(session.scheme.toLowerCase())) {
+      const list = offered.length === 0 ? 'no scheme' : escapeOutside(offered.slice(0, 5).join(', '), 80)
+      this.#refused(session, `answered with 407 offering ${list}, not ${session.scheme}: set proxy.auth.scheme to one it offers`)
+      return
+    }
     this.#busy = true
     session.next(authenticate).then((next) => {
       this.#busy = false
