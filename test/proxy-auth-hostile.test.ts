@@ -97,8 +97,8 @@ describe('proxy.auth against a hostile or broken proxy', () => {
   test('a 407 that does not offer the configured scheme: refused, saying what it offers', async () => {
     const error = await tunnel(['HTTP/1.1 407 No\r\nProxy-Authenticate: Basic realm="x"\r\nProxy-Authenticate: Digest\x1b[31m\r\nContent-Length: 0\r\n\r\n'])
     assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
-    assert.match(error.message, /answered with 407 offering basic, not NTLM: set proxy.auth.scheme/, "the value with a control character is not parsed, nor shown")
-    assert.doesNotMatch(error.message, /\x1b/)
+    assert.match(error.message, /answered with 407 offering basic, not NTLM: set proxy.auth.scheme/, 'the value with a control character is not parsed, nor shown')
+    assert.ok(!error.message.includes('\x1b'))
     assert.equal(proxy.connects.length, 1)
   })
 

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { loadKerberos } from '../src/auth/negotiate.ts'
 import { CHANNELS, type ProxyAuthEvent } from '../src/telemetry.ts'
-import { failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
+import { certs, failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
+import { runCli } from './helpers/cli.ts'
 import { startKdc, type Kdc } from './servers/kdc.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
 import { startRelay, type Relay } from './servers/relay.ts'
@@ -132,6 +133,16 @@ describe('Negotiate (Kerberos) to a real Squid (proxy.auth)', { skip }, () => {
       channels.stop()
       await agent.close()
     }
+  })
+
+  test('probe --proxy-auth negotiate: Kerberos from the ticket cache (KRB5CCNAME), the verdict through Squid', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(https?|no)_proxy$/i.test(name)))
+    const logged = squid.accessLog().filter((l) => tunnelsTo(origin.port).test(l)).length
+    const run = await runCli(['probe', `https://localhost:${origin.port}/probe`, '--ca', certs.path('ca.crt'), '--json', '--proxy', `http://localhost:${squid.port}`, '--proxy-auth', 'negotiate'], {}, env)
+    assert.equal(run.code, 0, run.stderr)
+    assert.equal(JSON.parse(run.stdout).verdict.stack, 'strict')
+    assert.ok((await squid.waitForLog(tunnelsTo(origin.port), logged + 1)).length > logged, 'Squid logged the Kerberos user\'s tunnels')
+    assert.doesNotMatch(run.stdout + run.stderr, /Negotiate [A-Za-z0-9+/]{8}/)
   })
 
   test('no ticket: TLS_FALLBACK_PROXY_ERROR whose cause is TLS_FALLBACK_AUTH_FAILED, before any CONNECT; one attempt, nothing learned', async () => {

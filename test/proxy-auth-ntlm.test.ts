@@ -7,7 +7,8 @@ import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-
 import { md4 } from '../src/auth/md4.ts'
 import { TlsFallbackInstrumentation } from '../src/opentelemetry/index.ts'
 import { CHANNELS, type ProxyAuthEvent } from '../src/telemetry.ts'
-import { failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
+import { certs, failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
+import { runCli } from './helpers/cli.ts'
 import { startApacheAuth, type ApacheAuthServer } from './servers/apache-auth.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
@@ -234,6 +235,35 @@ describe('NTLM to a real Apache forward proxy (proxy.auth)', () => {
     }
   })
 
+  test('probe --proxy-auth ntlm: the user and password from the proxy URL, the verdict through the authenticated tunnel, no secret printed; a wrong one exits 1 (no verdict) saying the credentials were rejected', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(https?|no)_proxy$/i.test(name)))
+    const user = `${apache.ntlm.domain}%5C${apache.ntlm.username}`
+    const url = `https://localhost:${iis.port}/secure/probe`
+    toProxy.length = 0
+    const run = await runCli(['probe', url, '--ca', certs.path('ca.crt'), '--json', '--proxy', `http://${user}:${apache.ntlm.password}@127.0.0.1:${relay.port}`, '--proxy-auth', 'ntlm'], {}, env)
+    assert.equal(run.code, 0, run.stderr)
+    const result = JSON.parse(run.stdout)
+    assert.equal(result.verdict.stack, 'renegotiation')
+    assert.equal(result.proxy, `http://127.0.0.1:${relay.port}`)
+    const wire = Buffer.concat(toProxy).toString('latin1')
+    assert.match(wire, /proxy-authorization: NTLM /i)
+    assert.doesNotMatch(wire, /proxy-authorization: Basic/i, 'the URL\'s credentials are never sent as Basic')
+    const wrong = await runCli(['probe', url, '--ca', certs.path('ca.crt'), '--proxy', `http://${user}:Wrong-Cli-Pass-55@127.0.0.1:${relay.port}`, '--proxy-auth', 'ntlm'], {}, env)
+    assert.equal(wrong.code, 1, wrong.stdout + wrong.stderr)
+    assert.equal(wrong.stdout, '', 'no table, no verdict')
+    assert.match(wrong.stdout + wrong.stderr, /rejected the ntlm credentials/)
+    for (const output of [run.stdout, run.stderr, wrong.stdout, wrong.stderr]) {
+      assert.ok(!output.includes(apache.ntlm.password) && !output.includes('Wrong-Cli-Pass-55') && !output.includes('TlRMTVNT'))
+    }
+    const usage = await runCli(['probe', url, '--proxy-auth', 'ntlm'], {}, env)
+    assert.equal(usage.code, 2)
+    assert.match(usage.stderr, /--proxy-auth needs --proxy/)
+    const bad = await runCli(['probe', url, '--proxy', `http://${user}:${apache.ntlm.password}@127.0.0.1:1`, '--proxy-auth', 'basic'], {}, env)
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /--proxy-auth must be ntlm or negotiate/)
+    assert.ok(!bad.stderr.includes(apache.ntlm.password))
+  })
+
   test('a host with its own proxy gets none of the authenticated proxy\'s credentials', async () => {
     let squid: SquidProxy | undefined
     let squidRelay: Relay | undefined
@@ -259,4 +289,3 @@ describe('NTLM to a real Apache forward proxy (proxy.auth)', () => {
     }
   })
 })
-

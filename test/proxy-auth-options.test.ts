@@ -60,5 +60,5 @@ test('proxy.auth with credentials in the URL, a token or a proxy-authorization h
   refused({ proxy: { uri: `http://bob:${PASSWORD}@p.example:3128`, auth: ntlm } }, 'proxy.auth', /cannot be combined with credentials in the URL \(http:\/\/\*\*\*@p\.example:3128\)/)
   refused({ proxy: { uri: 'http://p.example:3128', token: `Basic ${PASSWORD}`, auth: ntlm } }, 'proxy.auth', /cannot be combined with token/)
   refused({ proxy: { uri: 'http://p.example:3128', headers: { 'Proxy-Authorization': PASSWORD }, auth: ntlm } }, 'proxy.auth', /cannot be combined with a proxy-authorization header/)
-  refused({ proxy: { uri: `socks5://p.example:1080`, auth: ntlm } }, 'proxy.auth', /is for HTTP proxies/)
+  refused({ proxy: { uri: 'socks5://p.example:1080', auth: ntlm } }, 'proxy.auth', /is for HTTP proxies/)
 })

@@ -11,6 +11,7 @@ import { quoteOutside } from '../outside-text.ts'
 import { parseProxy, parseProxyChoice, type Proxy } from '../proxy/options.ts'
 import type { ClientCertificate } from '../stacks.ts'
 import { probe, type ProbeResult } from './probe.ts'
+import { proxyWithAuth } from './proxy-auth.ts'
 import { redactUrl } from './redact.ts'
 import { colorEnabled, render, toJson } from './render.ts'
 
@@ -43,6 +44,8 @@ Options:
   --allow-legacy          also try legacy-server-connect (exposes that connection to CVE-2009-3555)
   --proxy URL             tunnel through a proxy: http://, https:// or socks5:// (credentials allowed in the URL);
                           'env' reads HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case)
+  --proxy-auth SCHEME     answer the proxy's 407 with ntlm or negotiate (Kerberos from the ticket cache, KRB5CCNAME);
+                          the user (DOMAIN%5Cuser) and password come from the proxy URL, never as Basic
   --json                  print one JSON object instead of the table
   -h, --help              this help
 
@@ -77,7 +80,7 @@ function readFile (flag: string, path: string): Buffer {
   }
 }
 
-const VALUE_OPTIONS = new Set(['--ca', '--cert', '--key', '--pfx', '--passphrase-env', '--method', '--timeout', '--proxy'])
+const VALUE_OPTIONS = new Set(['--ca', '--cert', '--key', '--pfx', '--passphrase-env', '--method', '--timeout', '--proxy', '--proxy-auth'])
 
 /** `--timeout -5` as `--timeout=-5`: parseArgs would take `-5` for an option and say only that the value is ambiguous. */
 function joinNegativeValues (argv: string[]): string[] {
@@ -119,6 +122,7 @@ function parse (argv: string[]): Parsed | 'help' {
         timeout: { type: 'string', default: '10000' },
         'allow-legacy': { type: 'boolean', default: false },
         proxy: { type: 'string' },
+        'proxy-auth': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       }
@@ -166,9 +170,11 @@ function parse (argv: string[]): Parsed | 'help' {
     if (error instanceof TlsFallbackError) throw new UsageError(error.message.replace(/^TlsFallbackAgent: /, ''))
     throw error
   }
+  if (values['proxy-auth'] !== undefined && values.proxy === undefined) throw new UsageError('--proxy-auth needs --proxy')
+  const proxyAuth = values['proxy-auth'] === undefined ? undefined : String(values['proxy-auth'])
   return {
     url,
-    proxy: values.proxy === undefined ? undefined : proxyOption(String(values.proxy), url),
+    proxy: values.proxy === undefined ? undefined : proxyOption(String(values.proxy), url, proxyAuth),
     ca,
     clientCert,
     method,
@@ -179,16 +185,25 @@ function parse (argv: string[]): Parsed | 'help' {
   }
 }
 
-/** `--proxy URL` or `--proxy env` (with NO_PROXY applied to the URL's host). Messages never show credentials. */
-function proxyOption (value: string, url: URL): Proxy | undefined {
+/**
+ * `--proxy URL` or `--proxy env` (with NO_PROXY applied to the URL's host), with `--proxy-auth`'s
+ * scheme and the URL's credentials as `auth`. Messages never show credentials.
+ */
+function proxyOption (value: string, url: URL, scheme: string | undefined): Proxy | undefined {
   try {
-    if (value !== 'env') return parseProxy('--proxy', value)
-    const choice = parseProxyChoice('env')
-    if (choice.kind !== 'env') return undefined
-    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
-    return choice.noProxy.bypasses(host, Number(url.port === '' ? 443 : url.port)) ? undefined : choice.https
+    let text: string | undefined = value
+    if (value === 'env') {
+      const choice = parseProxyChoice('env')
+      if (choice.kind !== 'env') return undefined
+      const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+      if (choice.noProxy.bypasses(host, Number(url.port === '' ? 443 : url.port))) return undefined
+      if (scheme === undefined) return choice.https
+      text = process.env.https_proxy ?? process.env.HTTPS_PROXY ?? process.env.http_proxy ?? process.env.HTTP_PROXY
+      if (text === undefined || text.trim() === '') return undefined
+    }
+    return parseProxy('--proxy', scheme === undefined ? text : proxyWithAuth(text.trim(), scheme))
   } catch (error) {
-    if (error instanceof TlsFallbackError) throw new UsageError(error.message.replace(/^TlsFallbackAgent: /, ''))
+    if (error instanceof TlsFallbackError) throw new UsageError(error.message.replace(/^TlsFallbackAgent: /, '').replace(/^--proxy\.auth/, '--proxy-auth'))
     throw error
   }
 }

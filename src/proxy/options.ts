@@ -199,7 +199,7 @@ function proxyAuth (base: string, auth: unknown, has: { protocol: string, redact
   const path = `${base}.auth`
   if (has.protocol === 'socks5:') throw invalidOption(path, `is for HTTP proxies: a SOCKS5 proxy takes its username and password in the URL (${has.redacted})`)
   if (has.url) throw invalidOption(path, `cannot be combined with credentials in the URL (${has.redacted}): give the user name and password in auth`)
-  if (has.token) throw invalidOption(path, `cannot be combined with token: one Proxy-Authorization per CONNECT`)
+  if (has.token) throw invalidOption(path, 'cannot be combined with token: one Proxy-Authorization per CONNECT')
   if (has.header) throw invalidOption(path, 'cannot be combined with a proxy-authorization header')
   return resolveAuth(path, auth)
 }
