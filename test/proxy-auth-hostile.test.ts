@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict'
+import { X509Certificate } from 'node:crypto'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
+import tls from 'node:tls'
 import { after, before, describe, test } from 'node:test'
+import { ntlmChannelBindingsHash, tlsServerEndPoint } from '../src/auth/channel-bindings.ts'
+import { AV } from '../src/auth/ntlm.ts'
 import { openTunnel } from '../src/proxy/open.ts'
 import { parseProxy } from '../src/proxy/options.ts'
-import { failure, makeAgent, record, send } from './helpers.ts'
+import { certs, failure, makeAgent, record, send } from './helpers.ts'
 
 // A hostile or broken proxy against `proxy.auth` (NTLM): a proxy that keeps challenging, sends a
 // malformed challenge, closes between legs, sends a 407 body too large to drain, or speaks out of
@@ -32,10 +36,10 @@ const challenge = (token: string, extra = ''): string =>
 
 interface ScriptedProxy { port: number, connects: string[], connections: number, script: Array<string | Buffer>, close: () => Promise<void> }
 
-async function startScripted (): Promise<ScriptedProxy> {
+async function startScripted (options: { tls?: boolean } = {}): Promise<ScriptedProxy> {
   const state: ScriptedProxy = { port: 0, connects: [], connections: 0, script: [], close: async () => {} }
   const sockets = new Set<net.Socket>()
-  const server = net.createServer((socket) => {
+  const onSocket = (socket: net.Socket): void => {
     state.connections++
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
@@ -51,7 +55,10 @@ async function startScripted (): Promise<ScriptedProxy> {
         else socket.write(answer)
       }
     })
-  })
+  }
+  const server = options.tls === true
+    ? tls.createServer({ cert: certs.serverCert, key: certs.serverKey }, onSocket)
+    : net.createServer(onSocket)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   state.port = (server.address() as AddressInfo).port
   state.close = async () => {
@@ -139,6 +146,32 @@ describe('proxy.auth against a hostile or broken proxy', () => {
     assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
     assert.match(error.message, /sent bytes after its 407/)
     assert.equal(proxy.connects.length, 1)
+  })
+
+  test('an https:// proxy: NTLM\'s channel bindings name the proxy\'s own certificate (tls-server-end-point)', async () => {
+    const tlsProxy = await startScripted({ tls: true })
+    try {
+      tlsProxy.script = [challenge(`NTLM ${type2()}`), challenge('NTLM')]
+      const parsed = parseProxy('proxy', { uri: `https://localhost:${tlsProxy.port}`, proxyTls: { ca: certs.ca }, auth })
+      const error = await new Promise<Error & { code?: string }>((resolve) => {
+        openTunnel(parsed, { host: 'origin.example', port: 443, tcp: {}, timeout: 5_000 }, (e) => { resolve(e as Error) })
+      })
+      assert.match(error.message, /rejected the ntlm credentials/)
+      const type3 = Buffer.from(/proxy-authorization: NTLM (\S+)/.exec(tlsProxy.connects[1]!)![1]!, 'base64')
+      const nt = type3.subarray(type3.readUInt32LE(24), type3.readUInt32LE(24) + type3.readUInt16LE(20))
+      const pairs = new Map<number, Buffer>()
+      for (let at = 44; at + 4 <= nt.length;) {
+        const id = nt.readUInt16LE(at)
+        const length = nt.readUInt16LE(at + 2)
+        pairs.set(id, nt.subarray(at + 4, at + 4 + length))
+        at += 4 + length
+        if (id === AV.EOL) break
+      }
+      const expected = ntlmChannelBindingsHash(tlsServerEndPoint(new X509Certificate(certs.serverCert).raw))
+      assert.deepEqual(pairs.get(AV.CHANNEL_BINDINGS), expected)
+    } finally {
+      await tlsProxy.close()
+    }
   })
 
   test('through the agent: the hostile proxy\'s 407s are never a fingerprint (one attempt, no policy)', async () => {
