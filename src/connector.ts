@@ -452,6 +452,15 @@ export class ConnectionTracker {
    * connections (default: `ConnectorOptions.prepare`).
    */
   connectFunction (stack: StackName, allowH2: boolean, prepare: Prepare | undefined = this.#options.prepare): UndiciConnect {
+    return this.#connectFunction(stack, allowH2, prepare)
+  }
+
+  /** `connectFunction` with `step` run after the default `prepare` (connection authentication after priming). */
+  connectFunctionThen (stack: StackName, allowH2: boolean, step: Prepare): UndiciConnect {
+    return this.#connectFunction(stack, allowH2, composePrepare(this.#options.prepare, step))
+  }
+
+  #connectFunction (stack: StackName, allowH2: boolean, prepare: Prepare | undefined): UndiciConnect {
     const connect: UndiciConnect = (opts, callback) => this.#connect(stack, allowH2, opts, callback, undefined, prepare)
     return connect
   }

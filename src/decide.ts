@@ -62,6 +62,15 @@ export function decideProxyFailure (code: string | undefined): FailStep | undefi
   return code === ErrorCodes.PROXY_ERROR ? PROXY_FAILURE : undefined
 }
 
+/**
+ * A failure of Windows authentication on a connection that completed its TLS handshake
+ * (`TLS_FALLBACK_AUTH_*`: a hostile or malformed challenge, mutual authentication that does not
+ * verify, no ticket): never a fingerprint, no retry, no other stack; the caller gets it as it is.
+ */
+export function decideAuthFailure (code: string | undefined): FailStep | undefined {
+  return code !== undefined && code.startsWith('TLS_FALLBACK_AUTH_') ? PROXY_FAILURE : undefined
+}
+
 const CERTIFICATE_CODE = /CERT|_ISSUER|SELF_SIGNED|ALTNAME|HOSTNAME|VERIFY/
 
 /** A failure of a fallback stack that means "this stack does not work here", as opposed to a network or certificate problem. */

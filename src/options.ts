@@ -4,6 +4,7 @@ import tls, { type ConnectionOptions } from 'node:tls'
 import type { Agent } from 'undici'
 import { DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES, type IntermediateFetch } from './certs/aia.ts'
 import { decodeLegacyPkcs12, isUnsupportedPkcs12, markLegacyPkcs12, Pkcs12Error } from './certs/pkcs12.ts'
+import { resolveAuth, type AuthOptions, type ResolvedAuth } from './auth/options.ts'
 import { invalidOption } from './errors.ts'
 import { quoteOutside } from './outside-text.ts'
 import { isPlainObject } from './plain-object.ts'
@@ -37,6 +38,8 @@ export interface HostOptions {
   proxy?: false | ProxySetting
   /** Overrides the agent's `fetchIntermediates` for this host (`false` turns it off here). */
   fetchIntermediates?: boolean | FetchIntermediatesOptions
+  /** Windows Integrated Authentication to this host (NTLM, Negotiate/Kerberos): see docs/auth.md. Implies HTTP/1.1. */
+  auth?: AuthOptions
 }
 
 /** How missing intermediates are fetched (`fetchIntermediates: { ... }`). */
@@ -140,6 +143,8 @@ export interface HostRule {
   readonly proxy: Proxy | false | undefined
   /** How to fetch a missing intermediate for this host; undefined: never (the default). */
   readonly fetchIntermediates: IntermediateFetch | undefined
+  /** `hosts[...].auth`, validated; undefined: no credentials are ever sent to this host. */
+  readonly auth: ResolvedAuth | undefined
 }
 
 export interface AgentConfig {
@@ -155,6 +160,8 @@ export interface AgentConfig {
   readonly allowH2: boolean
   readonly undici: UndiciAgentOptions
   readonly proxy: ProxyChoice
+  /** Some host has `auth`: requests then look up their host rule to find its pool (src/auth/pool.ts). */
+  readonly hasAuth: boolean
 }
 
 const UNDICI_KEYS = new Set<string>([
@@ -173,7 +180,7 @@ const UNSUPPORTED: Record<string, string> = {
   socketPath: 'is not supported: TLS fallback needs TCP connections',
   interceptors: 'is not an undici 8 option: use agent.compose(...)'
 }
-const HOST_KEYS = new Set(['fallback', 'stack', 'clientCert', 'http1Only', 'replayNonIdempotent', 'proxy', 'fetchIntermediates'])
+const HOST_KEYS = new Set(['fallback', 'stack', 'clientCert', 'http1Only', 'replayNonIdempotent', 'proxy', 'fetchIntermediates', 'auth'])
 const FETCH_KEYS = new Set(['maxBytes', 'timeout', 'allowLoopback', 'allowLinkLocal'])
 
 /** Validates `fetchIntermediates` (top level or per host): undefined when off. */
@@ -470,6 +477,7 @@ function checkHosts (value: unknown, defaults: HostRule, connect: ConnectOptions
     const fetchIntermediates = host.fetchIntermediates === undefined
       ? defaults.fetchIntermediates
       : checkFetchIntermediates(`${path}.fetchIntermediates`, host.fetchIntermediates, logger)
+    const auth = host.auth === undefined ? undefined : resolveAuth(`${path}.auth`, host.auth)
     rules.push({
       pattern,
       value: {
@@ -479,10 +487,11 @@ function checkHosts (value: unknown, defaults: HostRule, connect: ConnectOptions
         fallbackPath,
         stack,
         clientCert,
-        http1Only: host.http1Only === true,
+        http1Only: host.http1Only === true || auth !== undefined,
         replayNonIdempotent: (host.replayNonIdempotent) ?? defaults.replayNonIdempotent,
         proxy,
-        fetchIntermediates
+        fetchIntermediates,
+        auth
       }
     })
   }
@@ -551,9 +560,11 @@ export function resolveOptions (input: unknown): AgentConfig {
     http1Only: false,
     replayNonIdempotent: options.replayNonIdempotent === true,
     proxy: undefined,
-    fetchIntermediates: checkFetchIntermediates('fetchIntermediates', options.fetchIntermediates, logger)
+    fetchIntermediates: checkFetchIntermediates('fetchIntermediates', options.fetchIntermediates, logger),
+    auth: undefined
   }
-  const hosts = new HostMatcher(checkHosts(options.hosts, defaults, connect, logger))
+  const hostRules = checkHosts(options.hosts, defaults, connect, logger)
+  const hosts = new HostMatcher(hostRules)
   const maxReplayBodySize = options.maxReplayBodySize === undefined
     ? DEFAULT_MAX_REPLAY_BODY_SIZE
     : checkNonNegativeInteger('maxReplayBodySize', options.maxReplayBodySize, 1024 * 1024 * 1024)
@@ -578,6 +589,7 @@ export function resolveOptions (input: unknown): AgentConfig {
     coldStartTimeout,
     allowH2: options.allowH2 ?? true,
     undici,
-    proxy: parseProxyChoice(options.proxy)
+    proxy: parseProxyChoice(options.proxy),
+    hasAuth: hostRules.some((rule) => rule.value.auth !== undefined)
   }
 }

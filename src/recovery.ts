@@ -3,7 +3,7 @@ import { ErrorCodes, type AttemptSummary } from './errors.ts'
 import type { ConnectionSnapshot, Diagnosis, Http2StreamFacts } from './fingerprint.ts'
 import {
   decideCandidateFailed, decideDiagnosed, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
-  decideProxyFailure, fallbackAllowing, giveUp, routeFailure, stackCannotWork, type NotReplayableStep
+  decideAuthFailure, decideProxyFailure, fallbackAllowing, giveUp, routeFailure, stackCannotWork, type NotReplayableStep
 } from './decide.ts'
 import {
   bodyNotReplayableError, clientCertificateError, exhaustedError, notAllowedError, notReplayedError, postHandshakeAuthNotice,
@@ -96,8 +96,8 @@ export class Recovery {
   /** An attempt failed before any response byte reached the caller: the next step, as decide.ts routes it. */
   attemptFailed (error: Error & { code?: string }, http2: Http2StreamFacts | undefined): void {
     const request = this.#request
-    if (decideProxyFailure(error.code) !== undefined) {
-      // The proxy failed, not the origin: never a fingerprint, no other stack, no retry, no policy moves.
+    if (decideProxyFailure(error.code) !== undefined || decideAuthFailure(error.code) !== undefined) {
+      // The proxy failed, not the origin (or the authentication did, not TLS): never a fingerprint, no other stack, no retry, no policy moves.
       this.recordAttempt(error.code, undefined)
       this.#settleAndFail(error)
       return

@@ -1,4 +1,5 @@
 import { Agent, Client, type Dispatcher, ProxyAgent, errors } from 'undici'
+import { AuthPool } from './auth/pool.ts'
 import { ConnectionTracker, http2FailureFor, type ResolvedTls } from './connector.ts'
 import { invalidOption } from './errors.ts'
 import type { ConnectionSnapshot, Diagnosis, Http2StreamFacts } from './fingerprint.ts'
@@ -18,6 +19,9 @@ export interface Target {
   origin: string
   rule: HostRule
 }
+
+/** Connections per origin and stack for a host with `auth` when undici's `connections` sets none. */
+const DEFAULT_AUTH_CONNECTIONS = 16
 
 const TCP_KEYS = ['lookup', 'family', 'hints', 'autoSelectFamily', 'autoSelectFamilyAttemptTimeout'] as const
 
@@ -48,12 +52,16 @@ export class Routes implements Transport {
   #lastKey: string | undefined
   #lastTarget: Target | undefined
   readonly #legacy: LegacyChecks
+  readonly #telemetry: Telemetry
+  /** Hosts with `auth`: their own pools of authenticated HTTP/1.1 connections, by stack and origin (src/auth/pool.ts). */
+  readonly #authPools = new Map<string, AuthPool>()
   /** The strict stack's Agent: undici's WebSocket and EventSource read their limits from it. */
   readonly primary: Agent
 
   constructor (config: AgentConfig, telemetry: Telemetry, signal: AbortSignal, made: (agent: Dispatcher) => void) {
     this.#config = config
     this.#made = made
+    this.#telemetry = telemetry
     const tcp: Record<string, unknown> = {}
     for (const key of TCP_KEYS) {
       const value = (config.connect as Record<string, unknown>)[key] ?? (config.undici as Record<string, unknown>)[key]
@@ -169,6 +177,13 @@ export class Routes implements Transport {
 
   /** Sends an attempt through its stack's Agent; a per-request allowH2 wins over the agent's, as in undici's Agent. */
   send (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+    if (this.#config.hasAuth) {
+      const target = this.target(opts.origin as string | URL)
+      if (target?.rule.auth !== undefined) {
+        this.#authPoolFor(stack, target).dispatch(opts, handler)
+        return
+      }
+    }
     const agent = this.#agentFor(stack, http1Only || ((opts as { allowH2?: boolean }).allowH2 ?? this.#config.allowH2) === false)
     agent.dispatch(opts, handler)
   }
@@ -205,6 +220,27 @@ export class Routes implements Transport {
     return agent
   }
 
+  #authPoolFor (stack: StackName, target: Target): AuthPool {
+    const key = `${stack} ${target.origin}`
+    let pool = this.#authPools.get(key)
+    if (pool === undefined) {
+      const { connections, clientTtl: _t, maxOrigins: _m, factory: _f, ...client } = this.#config.undici as Record<string, unknown>
+      pool = new AuthPool({
+        origin: target.origin,
+        hostname: normalizeHostname(target.url.hostname),
+        stack,
+        auth: target.rule.auth!,
+        connect: (prepare) => this.tracker.connectFunctionThen(stack, false, prepare),
+        client,
+        maxConnections: typeof connections === 'number' && connections > 0 ? connections : DEFAULT_AUTH_CONNECTIONS,
+        made: (c) => this.#made(c),
+        handshake: (event) => this.#telemetry.authHandshake(event)
+      })
+      this.#authPools.set(key, pool)
+    }
+    return pool
+  }
+
   resolveTls (stack: StackName, hostname: string, port: number): ResolvedTls {
     const rule = this.#config.hosts.match(hostname, port) ?? this.#config.defaults
     let byStack = this.#tls.get(rule)
@@ -224,6 +260,6 @@ export class Routes implements Transport {
 
   /** Every undici Agent and ProxyAgent made so far. */
   dispatchers (): Dispatcher[] {
-    return [...this.#agents.values(), ...this.#proxyAgents.values()]
+    return [...this.#agents.values(), ...this.#proxyAgents.values(), ...this.#authPools.values() as Iterable<unknown> as Iterable<Dispatcher>]
   }
 }

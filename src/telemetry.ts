@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel'
+import type { AuthHandshakeEvent } from './auth/pool.ts'
 import type { AttemptSummary } from './errors.ts'
 import type { Evidence, FingerprintId } from './fingerprint.ts'
 import type { StackName } from './stacks.ts'
@@ -12,6 +13,8 @@ export const CHANNELS = {
   requestEnd: 'undici-tls-fallback:request:end',
   /** One fetch of a missing intermediate (`fetchIntermediates`): `IntermediateFetchEvent`. */
   intermediate: 'undici-tls-fallback:intermediate',
+  /** One connection authenticated for `hosts[...].auth` (src/auth/pool.ts): `AuthHandshakeEvent`, never a token. */
+  auth: 'undici-tls-fallback:auth',
   /** One proxy authentication handshake (`proxy.auth`) on a CONNECT tunnel: `ProxyAuthEvent`. */
   proxyAuth: 'undici-tls-fallback:proxy-auth'
 } as const
@@ -152,6 +155,7 @@ const diagnosisChannel = channel(CHANNELS.diagnosis)
 const fallbackChannel = channel(CHANNELS.fallback)
 const requestStartChannel = channel(CHANNELS.requestStart)
 const requestEndChannel = channel(CHANNELS.requestEnd)
+const authChannel = channel(CHANNELS.auth)
 /** undici's own: `@opentelemetry/instrumentation-undici` starts its client spans there. */
 const undiciRequestCreate = channel('undici:request:create')
 
@@ -205,6 +209,13 @@ export class Telemetry {
     if (attemptChannel.hasSubscribers) attemptChannel.publish(event)
     this.#hook('onAttempt', event)
     if (this.#debugEnabled()) this.#log?.debug({ ...event }, 'attempt')
+  }
+
+  /** A connection handshake of Windows authentication: the scheme, legs and outcome, never a token. */
+  authHandshake (event: AuthHandshakeEvent): void {
+    if (authChannel.hasSubscribers) authChannel.publish(event)
+    if (event.outcome === 'authenticated') this.debug({ ...event }, `${event.origin}: connection authenticated (${event.mechanism ?? event.scheme}, ${event.legs} legs)`)
+    else this.warn({ ...event }, `${event.origin}: authentication ${event.outcome} (${event.mechanism ?? event.scheme}, ${event.legs} legs${event.code === undefined ? '' : `, ${event.code}`})`)
   }
 
   #debugEnabled (): boolean {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import {
-  decideCandidateFailed, decideDiagnosed, decideProxyFailure, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
+  decideAuthFailure, decideCandidateFailed, decideDiagnosed, decideProxyFailure, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
   decideMissingIntermediate, giveUp, learnsOnSuccess, mayHoldBack, mayLearn, notReplayable, routeFailure, stackCannotWork,
   type DiagnosedInput, type DiagnosedStep, type FollowInput, type Http11Input, type LearnInput, type PostHandshakeAuthInput,
   type UndiagnosedInput
@@ -31,7 +31,8 @@ const ROW = {
   pha: 'A 403 moves nothing unless it is the server\'s own post-handshake-auth answer over TLS 1.3.',
   others: 'Detection leaves other responses alone.',
   proxy: 'A proxy\'s failure is never a fingerprint.',
-  aia: 'A fetched intermediate is never trusted, and is fetched only when asked.'
+  aia: 'A fetched intermediate is never trusted, and is fetched only when asked.',
+  auth: 'An authentication failure is never a fingerprint.'
 } as const
 
 /** Rows that guard I/O, not a decision: where they are tested instead. */
@@ -48,6 +49,7 @@ const NOT_A_DECISION: Record<string, string> = {
   'A policy file only its user can change.': 'test/store-limits.test.ts',
   'No secrets in errors or in the probe\'s output.': 'test/options.test.ts, test/cli.test.ts',
   'Bad input fails at construction': 'test/options.test.ts',
+  'Credentials go only where they were configured.': 'test/auth-origin-ntlm.test.ts, test/auth-options.test.ts, test/auth-origin-kerberos.test.ts',
   'Clean lifecycle.': 'test/lifecycle.test.ts',
   'Closing releases connections, not knowledge.': 'test/lifecycle.test.ts, test/stores.test.ts',
   'A new replica uses the fleet\'s policy from its first request.': 'test/stores.test.ts',
@@ -547,6 +549,17 @@ describe('a failure of the proxy itself', () => {
   test(row(ROW.proxy, 'any other failure is not the proxy\'s: it goes on to the fingerprints'), () => {
     for (const code of ['ECONNRESET', 'UND_ERR_SOCKET', 'ECONNREFUSED', 'ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED', undefined]) {
       assert.equal(decideProxyFailure(code), undefined, String(code))
+    }
+  })
+})
+
+describe('a failure of Windows authentication', () => {
+  test(row(ROW.auth, 'TLS_FALLBACK_AUTH_*: the caller gets it as it is, nothing learned, no retry, no other stack'), () => {
+    for (const code of ['TLS_FALLBACK_AUTH_FAILED', 'TLS_FALLBACK_AUTH_INVALID_CHALLENGE', 'TLS_FALLBACK_AUTH_UNAVAILABLE']) {
+      assert.deepEqual(decideAuthFailure(code), { kind: 'fail', error: 'original' }, code)
+    }
+    for (const code of ['ECONNRESET', 'ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED', 'TLS_FALLBACK_PROXY_ERROR', 'TLS_FALLBACK_AUTHX', undefined]) {
+      assert.equal(decideAuthFailure(code), undefined, String(code))
     }
   })
 })

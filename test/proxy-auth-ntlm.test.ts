@@ -3,7 +3,10 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { context } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics'
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
 import { md4 } from '../src/auth/md4.ts'
 import { TlsFallbackInstrumentation } from '../src/opentelemetry/index.ts'
 import { CHANNELS, type ProxyAuthEvent } from '../src/telemetry.ts'
@@ -194,21 +197,30 @@ describe('NTLM to a real Apache forward proxy (proxy.auth)', () => {
     }
   })
 
-  test('OpenTelemetry counts proxy handshakes and legs by scheme, mechanism and outcome; no attribute holds a credential', async () => {
+  test('OpenTelemetry counts proxy handshakes and legs by scheme, mechanism and outcome, the request\'s span gets the event; no attribute holds a credential', async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+    const exporter = new InMemorySpanExporter()
+    const tracer = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }).getTracer('test')
     const reader = new TestReader()
     const instrumentation = new TlsFallbackInstrumentation()
     instrumentation.setMeterProvider(new MeterProvider({ readers: [reader] }))
     const good = makeAgent({ proxy: proxyWith() })
     const bad = makeAgent({ proxy: proxyWith('Wrong-pass-0e4b') })
     try {
-      assert.equal((await send(good, `https://localhost:${origin.port}/otel`)).status, 200)
+      await tracer.startActiveSpan('request', async (span) => {
+        assert.equal((await send(good, `https://localhost:${origin.port}/otel`)).status, 200)
+        span.end()
+      })
+      const events = exporter.getFinishedSpans()[0]?.events ?? []
+      assert.deepEqual(events.filter((e) => e.name === 'tls_fallback.proxy_auth').map((e) => e.attributes),
+        [{ 'tls_fallback.auth.scheme': 'ntlm', 'tls_fallback.auth.mechanism': 'ntlm', 'tls_fallback.auth.outcome': 'authenticated', 'tls_fallback.auth.legs': 2 }])
       assert.equal((await failure(() => send(bad, `https://localhost:${origin.port}/otel`))).code, 'TLS_FALLBACK_PROXY_ERROR')
       const handshakes = await reader.points('tls_fallback.proxy_auth.handshakes')
       const legs = await reader.points('tls_fallback.proxy_auth.legs')
-      const key = (p: DataPoint<number>): string => `${String(p.attributes['tls_fallback.proxy_auth.scheme'])}/${String(p.attributes['tls_fallback.proxy_auth.mechanism'])}/${String(p.attributes['tls_fallback.proxy_auth.outcome'])}=${p.value}`
+      const key = (p: DataPoint<number>): string => `${String(p.attributes['tls_fallback.auth.scheme'])}/${String(p.attributes['tls_fallback.auth.mechanism'])}/${String(p.attributes['tls_fallback.auth.outcome'])}=${p.value}`
       assert.deepEqual(handshakes.map(key).sort(), ['ntlm/ntlm/authenticated=1', 'ntlm/ntlm/rejected=1'])
       assert.deepEqual(legs.map(key).sort(), ['ntlm/ntlm/authenticated=2', 'ntlm/ntlm/rejected=2'])
-      const text = JSON.stringify([handshakes, legs])
+      const text = JSON.stringify([handshakes, legs, events])
       assert.ok(!text.includes(apache.ntlm.password) && !text.includes('Wrong-pass') && !text.includes(apache.ntlm.username))
     } finally {
       instrumentation.disable()

@@ -5,6 +5,7 @@ import {
   type Attributes, type BatchObservableResult, type Counter, type Histogram, type Meter, type MeterProvider,
   type ObservableGauge, type Span, type Tracer, type TracerProvider
 } from '@opentelemetry/api'
+import type { AuthHandshakeEvent } from '../auth/pool.ts'
 import { invalidOption } from '../errors.ts'
 import type { Evidence } from '../fingerprint.ts'
 import type { PolicyEntry } from '../policy/entry.ts'
@@ -88,6 +89,7 @@ export class TlsFallbackInstrumentation {
   #attemptsCounter!: Counter
   #diagnosesCounter!: Counter
   #transitionsCounter!: Counter
+  #authCounter!: Counter
   #fallbackDuration!: Histogram
   #policiesGauge: ObservableGauge | undefined
   #proxyAuthHandshakes!: Counter
@@ -103,7 +105,8 @@ export class TlsFallbackInstrumentation {
     [CHANNELS.diagnosis, (m) => { this.#onDiagnosis(m as DiagnosisEvent) }],
     [CHANNELS.fallback, (m) => { this.#onFallback(m as FallbackEvent) }],
     [CHANNELS.requestEnd, (m) => { this.#onRequestEnd(m as RequestEndEvent) }],
-    [CHANNELS.proxyAuth, (m) => { this.#onProxyAuth(m as ProxyAuthEvent) }]
+    [CHANNELS.proxyAuth, (m) => { this.#onProxyAuth(m as ProxyAuthEvent) }],
+    [CHANNELS.auth, (m) => { this.#onAuth(m as AuthHandshakeEvent) }]
   ]
 
   readonly #observePolicies = (result: BatchObservableResult): void => {
@@ -234,6 +237,11 @@ export class TlsFallbackInstrumentation {
       unit: '{transition}',
       valueType: ValueType.INT
     })
+    this.#authCounter = meter.createCounter(N.METRIC_AUTH_HANDSHAKES, {
+      description: 'Connection handshakes of Windows authentication (hosts[...].auth), by scheme, mechanism and outcome.',
+      unit: '{handshake}',
+      valueType: ValueType.INT
+    })
     this.#fallbackDuration = meter.createHistogram(N.METRIC_FALLBACK_DURATION, {
       description: 'The time a fallback added to the request that needed it: from its first attempt to its last.',
       unit: 's',
@@ -301,15 +309,20 @@ export class TlsFallbackInstrumentation {
     })
   }
 
-  /** Proxy authentication: the scheme, what ran and the outcome; never the proxy's credentials or a token. */
+  /**
+   * Proxy authentication (one per CONNECT tunnel): the scheme, what ran and the outcome, counted;
+   * the span of the request that opened the tunnel gets an event. Never a credential or a token.
+   */
   #onProxyAuth (event: ProxyAuthEvent): void {
     const attributes: Attributes = {
-      [N.ATTR_PROXY_AUTH_SCHEME]: event.scheme,
-      [N.ATTR_PROXY_AUTH_MECHANISM]: event.mechanism ?? N.OTHER,
-      [N.ATTR_PROXY_AUTH_OUTCOME]: event.outcome
+      [N.ATTR_AUTH_SCHEME]: event.scheme,
+      [N.ATTR_AUTH_MECHANISM]: event.mechanism ?? N.OTHER,
+      [N.ATTR_AUTH_OUTCOME]: event.outcome
     }
     this.#proxyAuthHandshakes.add(1, attributes)
     this.#proxyAuthLegs.add(event.legs, attributes)
+    const span = trace.getSpan(context.active())
+    if (span?.isRecording() === true) span.addEvent(N.EVENT_PROXY_AUTH, { ...attributes, [N.ATTR_AUTH_LEGS]: event.legs })
   }
 
   #onFallback (event: FallbackEvent): void {
@@ -330,6 +343,20 @@ export class TlsFallbackInstrumentation {
       [N.ATTR_VERIFIED]: event.evidence.verified,
       [N.ATTR_HTTP1_ONLY]: event.http1Only
     })
+  }
+
+  /** A connection handshake runs in the async context of the request that opened the connection: its span gets the event. */
+  #onAuth (event: AuthHandshakeEvent): void {
+    const attributes: Attributes = {
+      [N.ATTR_AUTH_SCHEME]: event.scheme,
+      [N.ATTR_AUTH_MECHANISM]: event.mechanism ?? event.scheme,
+      [N.ATTR_AUTH_OUTCOME]: event.outcome
+    }
+    this.#authCounter.add(1, { ...this.#server(event.origin), ...attributes })
+    const span = trace.getSpan(context.active())
+    if (span?.isRecording() === true) {
+      span.addEvent(N.EVENT_AUTH, { ...this.#exactServer(event.origin), ...attributes, [N.ATTR_AUTH_LEGS]: event.legs, [N.ATTR_STACK]: event.stack })
+    }
   }
 
   #onRequestEnd (event: RequestEndEvent): void {

@@ -46,16 +46,24 @@ export const EVENT_DIAGNOSIS = 'tls_fallback.diagnosis'
 /** Span event: the request's diagnosis moved its origin's policy. */
 export const EVENT_TRANSITION = 'tls_fallback.transition'
 
-/** Counter, `{handshake}`: proxy authentication handshakes (`proxy.auth`), by scheme, mechanism and outcome. */
+/** Counter: connection handshakes of Windows authentication (`hosts[...].auth`), by scheme, mechanism and outcome. */
+export const METRIC_AUTH_HANDSHAKES = 'tls_fallback.auth.handshakes'
+/** Span event: a connection for the request was authenticated (or refused); never a token. */
+export const EVENT_AUTH = 'tls_fallback.auth'
+/** The configured scheme: `ntlm` or `negotiate`. */
+export const ATTR_AUTH_SCHEME = 'tls_fallback.auth.scheme'
+/** What ran: `ntlm` or `kerberos`. */
+export const ATTR_AUTH_MECHANISM = 'tls_fallback.auth.mechanism'
+/** Requests the handshake sent. */
+export const ATTR_AUTH_LEGS = 'tls_fallback.auth.legs'
+/** `authenticated`, `rejected` or `failed`. */
+export const ATTR_AUTH_OUTCOME = 'tls_fallback.auth.outcome'
+/** Counter, `{handshake}`: proxy authentication handshakes (`proxy.auth`), one per CONNECT tunnel, by scheme, mechanism and outcome. */
 export const METRIC_PROXY_AUTH_HANDSHAKES = 'tls_fallback.proxy_auth.handshakes'
 /** Counter, `{leg}`: `Proxy-Authorization` legs sent in those handshakes. */
 export const METRIC_PROXY_AUTH_LEGS = 'tls_fallback.proxy_auth.legs'
-/** `ntlm` or `negotiate`: the configured proxy authentication scheme. */
-export const ATTR_PROXY_AUTH_SCHEME = 'tls_fallback.proxy_auth.scheme'
-/** `ntlm` or `kerberos`: what ran (`_OTHER` when no leg was made). */
-export const ATTR_PROXY_AUTH_MECHANISM = 'tls_fallback.proxy_auth.mechanism'
-/** `authenticated`, `rejected` or `failed`. */
-export const ATTR_PROXY_AUTH_OUTCOME = 'tls_fallback.proxy_auth.outcome'
+/** Span event: a CONNECT tunnel for the request authenticated to its proxy (or was refused); never a token. */
+export const EVENT_PROXY_AUTH = 'tls_fallback.proxy_auth'
 
 /** The value of `server.address` for origins past the `maxServers` bound. */
 export const OTHER = '_OTHER'

@@ -38,12 +38,16 @@ const NETBIOS = { computer: 'APACHE', domain: 'CORP' }
  * - `/ntlm/`  NTLM only, bound to the connection (gss-ntlmssp, users from `NTLM_USER_FILE`):
  *             `WWW-Authenticate: Negotiate` and `WWW-Authenticate: NTLM`.
  * - `/any/`   both (needs `kdc`).
+ * - `/ntlmcert/` NTLM behind a client certificate asked for per location (`SSLVerifyClient require`:
+ *             renegotiation on TLS 1.2, post-handshake authentication on TLS 1.3).
+ * - `/krb5each/` Kerberos with `GssapiConnectionBound Off`: every request needs a fresh token (needs `kdc`).
  * - `/open/`  no authentication.
  * `GET <location>/` answers "hello <location>"; `POST <location>/echo` answers "received N bytes".
+ * `redirects`: `Redirect 302 <from> <to>` lines (answered before authentication).
  * On `proxyPort`, a forward proxy whose CONNECT needs NTLM (bound to the connection).
  * The service keytab is named by `KRB5_KTNAME` (not `GssapiCredStore`, which breaks ntlmssp).
  */
-export async function startApacheAuth (options: { kdc?: Kdc } = {}): Promise<ApacheAuthServer> {
+export async function startApacheAuth (options: { kdc?: Kdc, redirects?: Array<[from: string, to: string]> } = {}): Promise<ApacheAuthServer> {
   const { kdc } = options
   const port = await freePort()
   const proxyPort = await freePort()
@@ -52,7 +56,7 @@ export async function startApacheAuth (options: { kdc?: Kdc } = {}): Promise<Apa
   for (const dir of ['htdocs', 'cgi-bin', 'logs', 'run']) await mkdir(path.join(root, dir), { mode: 0o755 })
   await mkdir(path.join(root, 'rcache'), { mode: 0o777 })
   await chmod(path.join(root, 'rcache'), 0o777) // the acceptor's replay cache: www-data writes it
-  const locations = ['krb5', 'ntlm', 'any', 'open']
+  const locations = ['krb5', 'ntlm', 'any', 'open', 'krb5each', 'ntlmcert']
   for (const name of locations) {
     await mkdir(path.join(root, 'htdocs', name), { mode: 0o755 })
     await writeFile(path.join(root, 'htdocs', name, 'index.html'), `hello ${name}\n`, { mode: 0o644 })
@@ -67,23 +71,23 @@ export async function startApacheAuth (options: { kdc?: Kdc } = {}): Promise<Apa
   const userFile = path.join(root, 'ntlm-users')
   await writeFile(userFile, `${NTLM.domain}:${NTLM.username}:${NTLM.password}\n`, { mode: 0o644 })
 
-  const gssapi = (mechs: string): string => [
+  const gssapi = (mechs: string, bound = true): string => [
     '  AuthType GSSAPI',
     '  AuthName "undici-tls-fallback"',
     `  GssapiAllowedMech ${mechs}`,
-    '  GssapiConnectionBound On',
+    `  GssapiConnectionBound ${bound ? 'On' : 'Off'}`,
     '  GssapiBasicAuth Off',
     '  GssapiPublishMech On',
     '  Require valid-user'
   ].join('\n')
-  const location = (name: string, mechs: string | undefined): string => `
+  const location = (name: string, mechs: string | undefined, bound = true): string => `
 Alias /${name}/echo "${root}/cgi-bin/echo"
 <Location /${name}/echo>
   SetHandler cgi-script
   Options +ExecCGI
 </Location>
 <Location /${name}/>
-${mechs === undefined ? '  Require all granted' : `${gssapi(mechs)}\n  GssapiSSLonly On`}
+${mechs === undefined ? '  Require all granted' : `${gssapi(mechs, bound)}\n  GssapiSSLonly On`}
 </Location>`
   const conf = `
 ${['mpm_prefork', 'authn_core', 'authz_core', 'authz_user', 'mime', 'dir', 'alias', 'headers', 'socache_shmcb', 'ssl', 'cgi', 'auth_gssapi', 'proxy', 'proxy_connect']
@@ -133,9 +137,18 @@ DirectoryIndex index.html
   SSLCertificateFile "${certs.path('server.crt')}"
   SSLCertificateKeyFile "${certs.path('server.key')}"
   Header always set X-Gss-Mech "%{GSS_MECH}e"
+${(options.redirects ?? []).map(([from, to]) => `  Redirect 302 ${from} ${to}`).join('\n')}
 ${location('ntlm', 'ntlmssp')}
 ${kdc === undefined ? '' : location('krb5', 'krb5')}
 ${kdc === undefined ? '' : location('any', 'krb5 ntlmssp')}
+${kdc === undefined ? '' : location('krb5each', 'krb5', false)}
+  SSLCACertificateFile "${certs.path('ca.crt')}"
+  <Location /ntlmcert/>
+    SSLVerifyClient require
+    SSLVerifyDepth 2
+${gssapi('ntlmssp')}
+    GssapiSSLonly On
+  </Location>
 ${location('open', undefined)}
 </VirtualHost>
 SSLSessionCache "shmcb:${root}/run/ssl_scache(512000)"
