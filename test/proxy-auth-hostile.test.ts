@@ -9,6 +9,7 @@ import { AV } from '../src/auth/ntlm.ts'
 import { openTunnel } from '../src/proxy/open.ts'
 import { parseProxy } from '../src/proxy/options.ts'
 import { certs, failure, makeAgent, record, send } from './helpers.ts'
+import { fieldOf, pairsOf } from './helpers/ntlm-wire.ts'
 
 // A hostile or broken proxy against `proxy.auth` (NTLM): a proxy that keeps challenging, sends a
 // malformed challenge, closes between legs, sends a 407 body too large to drain, or speaks out of
@@ -158,15 +159,7 @@ describe('proxy.auth against a hostile or broken proxy', () => {
       })
       assert.match(error.message, /rejected the ntlm credentials/)
       const type3 = Buffer.from(/proxy-authorization: NTLM (\S+)/.exec(tlsProxy.connects[1]!)![1]!, 'base64')
-      const nt = type3.subarray(type3.readUInt32LE(24), type3.readUInt32LE(24) + type3.readUInt16LE(20))
-      const pairs = new Map<number, Buffer>()
-      for (let at = 44; at + 4 <= nt.length;) {
-        const id = nt.readUInt16LE(at)
-        const length = nt.readUInt16LE(at + 2)
-        pairs.set(id, nt.subarray(at + 4, at + 4 + length))
-        at += 4 + length
-        if (id === AV.EOL) break
-      }
+      const pairs = pairsOf(fieldOf(type3, 20).subarray(44))
       const expected = ntlmChannelBindingsHash(tlsServerEndPoint(new X509Certificate(certs.serverCert).raw))
       assert.deepEqual(pairs.get(AV.CHANNEL_BINDINGS), expected)
     } finally {

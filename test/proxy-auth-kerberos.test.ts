@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict'
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type http from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { loadKerberos } from '../src/auth/negotiate.ts'
-import { CHANNELS, type ProxyAuthEvent } from '../src/telemetry.ts'
 import { certs, failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
 import { runCli } from './helpers/cli.ts'
+import { recordChannels, startRecordingOrigins, type RecordingOrigins } from './helpers/proxy-auth.ts'
 import { startKdc, type Kdc } from './servers/kdc.ts'
-import { startModern, type ModernServer } from './servers/modern.ts'
+import type { ModernServer } from './servers/modern.ts'
 import { startRelay, type Relay } from './servers/relay.ts'
 import { startSquidNegotiate, type SquidNegotiateProxy } from './servers/squid-negotiate.ts'
 
@@ -22,49 +20,29 @@ import { startSquidNegotiate, type SquidNegotiateProxy } from './servers/squid-n
 const loads = await loadKerberos().then(() => true, () => false)
 const skip = !loads && process.env.CI === undefined ? 'the kerberos addon does not load: node scripts/build-kerberos.mjs' : false
 
-function recordProxyAuth (): { events: ProxyAuthEvent[], stop: () => void } {
-  const events: ProxyAuthEvent[] = []
-  const fn = (message: unknown): void => { events.push(message as ProxyAuthEvent) }
-  subscribe(CHANNELS.proxyAuth, fn)
-  return { events, stop: () => unsubscribe(CHANNELS.proxyAuth, fn) }
-}
-
 describe('Negotiate (Kerberos) to a real Squid (proxy.auth)', { skip }, () => {
   let kdc: Kdc
   let squid: SquidNegotiateProxy
   let relay: Relay
   /** Chunks we sent to Squid. */
   let written = 0
+  let origins: RecordingOrigins
   let origin: ModernServer
-  const seen: http.IncomingHttpHeaders[] = []
-  let plain: http.Server
+  let seen: http.IncomingHttpHeaders[]
   let plainPort: number
   const saved = { KRB5CCNAME: process.env.KRB5CCNAME, KRB5_CONFIG: process.env.KRB5_CONFIG }
   before(async () => {
     kdc = await startKdc()
     squid = await startSquidNegotiate(kdc)
     relay = await startRelay({ backendPort: squid.port, onClientData: () => { written++ } })
-    origin = await startModern({
-      handle: (req, res) => {
-        seen.push(req.headers as http.IncomingHttpHeaders)
-        ;(res as http.ServerResponse).writeHead(200, { 'content-type': 'text/plain' })
-        res.end('origin')
-      }
-    })
-    plain = http.createServer((req, res) => {
-      seen.push(req.headers)
-      res.end('plain origin')
-    })
-    plain.listen(0, '127.0.0.1')
-    await new Promise((resolve) => plain.once('listening', resolve))
-    plainPort = (plain.address() as AddressInfo).port
+    origins = await startRecordingOrigins()
+    ;({ tls: origin, seen, plainPort } = origins)
     Object.assign(process.env, await kdc.kinit())
   })
   after(async () => {
     Object.assign(process.env, saved)
     for (const [k, v] of Object.entries(saved)) if (v === undefined) Reflect.deleteProperty(process.env, k)
-    plain?.close()
-    await origin?.close()
+    await origins?.close()
     await relay?.close()
     await squid?.close()
     await kdc?.close()
@@ -75,7 +53,7 @@ describe('Negotiate (Kerberos) to a real Squid (proxy.auth)', { skip }, () => {
   const tunnelsTo = (port: number): RegExp => new RegExp(`TCP_TUNNEL/200 .* CONNECT localhost:${port} alice@UTF\\.TEST `)
 
   test('an https: origin through Squid with the ticket cache: one Negotiate leg, the tunnel, Squid logs the Kerberos user', async () => {
-    const channels = recordProxyAuth()
+    const channels = recordChannels()
     const agent = makeAgent({ proxy: proxy() })
     const before = relay.connections
     try {
@@ -97,7 +75,7 @@ describe('Negotiate (Kerberos) to a real Squid (proxy.auth)', { skip }, () => {
   })
 
   test('20 tunnels in a row: each a fresh Kerberos token (20 authenticated, no replay refused)', async () => {
-    const channels = recordProxyAuth()
+    const channels = recordChannels()
     const agent = makeAgent({ proxy: proxy() })
     const before = relay.connections
     const logged = squid.accessLog().filter((l) => tunnelsTo(origin.port).test(l)).length
@@ -121,7 +99,7 @@ describe('Negotiate (Kerberos) to a real Squid (proxy.auth)', { skip }, () => {
   })
 
   test('a plain http:// origin through Squid: an authenticated CONNECT tunnel', async () => {
-    const channels = recordProxyAuth()
+    const channels = recordChannels()
     const agent = makeAgent({ proxy: proxy() })
     try {
       const reply = await send(agent, `http://localhost:${plainPort}/p`)
@@ -151,7 +129,7 @@ describe('Negotiate (Kerberos) to a real Squid (proxy.auth)', { skip }, () => {
     const { logger, lines } = memoryLogger()
     const url = `https://localhost:${origin.port}`
     const events = record(url)
-    const channels = recordProxyAuth()
+    const channels = recordChannels()
     const agent = makeAgent({ proxy: proxy(), logger })
     const writtenBefore = written
     try {

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict'
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type http from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { context } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
@@ -9,33 +7,18 @@ import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
 import { md4 } from '../src/auth/md4.ts'
 import { TlsFallbackInstrumentation } from '../src/opentelemetry/index.ts'
-import { CHANNELS, type ProxyAuthEvent } from '../src/telemetry.ts'
 import { certs, failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
 import { runCli } from './helpers/cli.ts'
+import { recordChannels, startRecordingOrigins, type RecordingOrigins } from './helpers/proxy-auth.ts'
 import { startApacheAuth, type ApacheAuthServer } from './servers/apache-auth.ts'
 import { startIisLike, type TestServer } from './servers/iis.ts'
-import { startModern, type ModernServer } from './servers/modern.ts'
+import type { ModernServer } from './servers/modern.ts'
 import { startRelay, type Relay } from './servers/relay.ts'
 import { startSquid, type SquidProxy } from './servers/squid.ts'
 
 // NTLM to a proxy (`proxy.auth`), against a real Apache forward proxy whose CONNECT needs NTLM,
 // verified by gss-ntlmssp against a user file (Squid cannot verify NTLM without a Samba domain).
 // A TCP relay in front of the proxy counts our connections to it and keeps what we sent it.
-
-/** Every channel of the library, recorded as JSON (for the leak checks). */
-function recordChannels (): { events: ProxyAuthEvent[], text: () => string, stop: () => void } {
-  const events: ProxyAuthEvent[] = []
-  const all: unknown[] = []
-  const subs = Object.values(CHANNELS).map((name) => {
-    const fn = (message: unknown): void => {
-      all.push(message)
-      if (name === CHANNELS.proxyAuth) events.push(message as ProxyAuthEvent)
-    }
-    subscribe(name, fn)
-    return [name, fn] as const
-  })
-  return { events, text: () => JSON.stringify(all), stop: () => { for (const [name, fn] of subs) unsubscribe(name, fn) } }
-}
 
 /** Apache's access-log lines for CONNECTs to this target: their status. */
 function connects (apache: ApacheAuthServer, target: string): Array<{ status: number }> {
@@ -57,37 +40,24 @@ describe('NTLM to a real Apache forward proxy (proxy.auth)', () => {
   let apache: ApacheAuthServer
   let relay: Relay
   let toProxy: Buffer[]
+  let origins: RecordingOrigins
   let origin: ModernServer
-  const seen: http.IncomingHttpHeaders[] = []
-  let plain: http.Server
+  let seen: http.IncomingHttpHeaders[]
   let plainPort: number
   let iis: TestServer
   before(async () => {
     apache = await startApacheAuth()
     toProxy = []
     relay = await startRelay({ backendPort: apache.proxyPort, onClientData: (_pair, chunk) => { toProxy.push(chunk) } })
-    origin = await startModern({
-      handle: (req, res) => {
-        seen.push(req.headers as http.IncomingHttpHeaders)
-        ;(res as http.ServerResponse).writeHead(200, { 'content-type': 'text/plain' })
-        res.end('origin')
-      }
-    })
-    plain = http.createServer((req, res) => {
-      seen.push(req.headers)
-      res.end('plain origin')
-    })
-    plain.listen(0, '127.0.0.1')
-    await new Promise((resolve) => plain.once('listening', resolve))
-    plainPort = (plain.address() as AddressInfo).port
+    origins = await startRecordingOrigins()
+    ;({ tls: origin, seen, plainPort } = origins)
     iis = await startIisLike({ onRefused: 'reset' })
   })
   after(async () => {
     await relay?.close()
     await apache?.close()
-    await origin?.close()
+    await origins?.close()
     await iis?.close()
-    plain?.close()
   })
 
   const proxyWith = (password?: string) => ({

@@ -61,6 +61,11 @@ function errorType (code: string | undefined): string {
   return code !== undefined && ERROR_TYPE.test(code) ? code : N.OTHER
 }
 
+/** A counter of whole numbers. */
+function intCounter (meter: Meter, name: string, unit: string, description: string): Counter {
+  return meter.createCounter(name, { description, unit, valueType: ValueType.INT })
+}
+
 function serverOf (origin: string): { address: string, port: number } | undefined {
   try {
     const url = new URL(origin)
@@ -248,16 +253,10 @@ export class TlsFallbackInstrumentation {
       valueType: ValueType.DOUBLE,
       advice: { explicitBucketBoundaries: DURATION_BUCKETS }
     })
-    this.#proxyAuthHandshakes = meter.createCounter(N.METRIC_PROXY_AUTH_HANDSHAKES, {
-      description: 'Proxy authentication handshakes (proxy.auth) on CONNECT tunnels, by scheme, mechanism and outcome.',
-      unit: '{handshake}',
-      valueType: ValueType.INT
-    })
-    this.#proxyAuthLegs = meter.createCounter(N.METRIC_PROXY_AUTH_LEGS, {
-      description: 'Proxy-Authorization legs sent in proxy authentication handshakes, by scheme and outcome.',
-      unit: '{leg}',
-      valueType: ValueType.INT
-    })
+    this.#proxyAuthHandshakes = intCounter(meter, N.METRIC_PROXY_AUTH_HANDSHAKES, '{handshake}',
+      'Proxy authentication handshakes (proxy.auth) on CONNECT tunnels, by scheme, mechanism and outcome.')
+    this.#proxyAuthLegs = intCounter(meter, N.METRIC_PROXY_AUTH_LEGS, '{leg}',
+      'Proxy-Authorization legs sent in proxy authentication handshakes, by scheme, mechanism and outcome.')
     this.#policiesGauge = meter.createObservableGauge(N.METRIC_POLICIES, {
       description: 'Learned policies of the agents given in the config, by stack.',
       unit: '{policy}',
