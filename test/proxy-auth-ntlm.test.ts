@@ -128,6 +128,25 @@ describe('NTLM to a real Apache forward proxy (proxy.auth)', () => {
     }
   })
 
+  test('negotiate with a user name and password and no Kerberos ticket: NTLM under the Negotiate scheme, verified by the proxy', async () => {
+    const saved = { KRB5CCNAME: process.env.KRB5CCNAME }
+    process.env.KRB5CCNAME = 'FILE:/nonexistent/undici-tls-fallback-no-ticket'
+    const channels = recordChannels()
+    toProxy.length = 0
+    const agent = makeAgent({ proxy: { uri: `http://127.0.0.1:${relay.port}`, auth: { scheme: 'negotiate', username: `${apache.ntlm.domain}\\${apache.ntlm.username}`, password: apache.ntlm.password } } })
+    try {
+      assert.equal((await send(agent, `https://localhost:${origin.port}/negotiate-ntlm`)).status, 200)
+      assert.deepEqual(channels.events.map((e) => [e.scheme, e.mechanism, e.outcome, e.legs]), [['negotiate', 'ntlm', 'authenticated', 2]])
+      const legs = Buffer.concat(toProxy).toString('latin1').match(/^proxy-authorization: \S+ /gim) ?? []
+      assert.deepEqual(legs.map((l) => l.trim()), ['proxy-authorization: Negotiate', 'proxy-authorization: Negotiate'])
+    } finally {
+      if (saved.KRB5CCNAME === undefined) delete process.env.KRB5CCNAME
+      else process.env.KRB5CCNAME = saved.KRB5CCNAME
+      channels.stop()
+      await agent.close()
+    }
+  })
+
   test('the origin never sees Proxy-Authorization or Authorization; what the proxy got on the wire is the NTLM legs only', async () => {
     seen.length = 0
     toProxy.length = 0
