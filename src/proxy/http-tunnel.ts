@@ -76,15 +76,14 @@ export class HttpTunnel extends TunnelSetup {
       this.#busy = false
       if (this.done) return
       this.#send(value)
-      if (this.#head.length > 0) this.onData(Buffer.alloc(0))
     }, (error: unknown) => { this.#authFailed(error) })
   }
 
   protected onData (chunk: Buffer): void {
-    if (chunk.length > 0) this.#head = this.#head.length === 0 ? chunk : Buffer.concat([this.#head, chunk])
+    this.#head = this.#head.length === 0 ? chunk : Buffer.concat([this.#head, chunk])
     if (this.#busy) {
-      // The proxy speaks before our next leg was written: nothing it says now answers it.
-      if (this.#head.length > 0) this.fail('sent bytes before the next authentication leg was written', undefined)
+      // The proxy speaks while a leg is being computed: nothing it says now answers what we sent.
+      this.fail('sent bytes before the next authentication leg was written')
       return
     }
     const answer = readConnectAnswer(this.#head)
@@ -166,7 +165,6 @@ export class HttpTunnel extends TunnelSetup {
         return
       }
       this.#send(next)
-      if (this.#head.length > 0) this.onData(Buffer.alloc(0))
     }, (error: unknown) => { this.#authFailed(error) })
   }
 
