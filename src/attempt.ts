@@ -1,19 +1,40 @@
 import type { Dispatcher } from 'undici'
 import type { Duplex } from 'node:stream'
 import { expectConnection, http2FactsFor, type ConnectionFacts, type ConnectionSink } from './connector.ts'
+import type { Http2StreamFacts } from './fingerprint.ts'
 import type { HeldResponse } from './response-hold.ts'
-import type { FallbackRequest } from './request.ts'
 
 type Handler = Dispatcher.DispatchHandler
 type Controller = Dispatcher.DispatchController
 type Headers = Parameters<NonNullable<Handler['onResponseStart']>>[2]
 
 /**
+ * Where an attempt's callbacks go (a FallbackRequest, src/request.ts), while isCurrent says that
+ * the attempt still counts.
+ */
+export interface AttemptOwner {
+  /** Whether callbacks of this attempt still count (a later attempt replaced it, or the request ended). */
+  isCurrent: (attempt: number) => boolean
+  /** Whether the caller's handler got its last callback. */
+  readonly ended: boolean
+  onAttemptStart: (controller: Controller, context: unknown) => void
+  /** A request that ended (the caller aborted) while its attempt waited for a connection. */
+  onStaleStart: (controller: Controller) => void
+  onAttemptUpgrade: (statusCode: number, headers: Headers, socket: Duplex) => void
+  onAttemptHeaders: (statusCode: number, headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler) => void
+  onAttemptData: (chunk: Buffer) => void
+  onAttemptEnd: (trailers: Headers) => void
+  onAttemptFailed: (error: Error & { code?: string }, http2?: Http2StreamFacts) => void
+  /** The caller's handler, for the callbacks that carry no controller. */
+  readonly caller: Pick<Handler, 'onResponseStarted' | 'onBodySent' | 'onRequestSent'>
+}
+
+/**
  * The handler of one attempt: it forwards to its request while the attempt is the current one.
  * A class (methods on the prototype), not an object of closures: one small object per attempt.
  */
 export class AttemptHandler implements Handler, ConnectionSink {
-  readonly #request: FallbackRequest
+  readonly #request: AttemptOwner
   readonly #attempt: number
   /** The connection this attempt's request went out on (set by the connector, see expectConnection). */
   connection: ConnectionFacts | undefined = undefined
@@ -22,7 +43,7 @@ export class AttemptHandler implements Handler, ConnectionSink {
   /** The HTTP/2 stream of this attempt's request (set by the connector). */
   http2Stream: object | undefined = undefined
 
-  constructor (request: FallbackRequest, attempt: number) {
+  constructor (request: AttemptOwner, attempt: number) {
     this.#request = request
     this.#attempt = attempt
   }
@@ -42,7 +63,7 @@ export class AttemptHandler implements Handler, ConnectionSink {
   }
 
   onResponseStarted (): void {
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptResponseStarted()
+    if (this.#request.isCurrent(this.#attempt)) this.#request.caller.onResponseStarted?.()
   }
 
   onResponseStart (_controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
@@ -67,10 +88,10 @@ export class AttemptHandler implements Handler, ConnectionSink {
   }
 
   onBodySent (chunk: Buffer): void {
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptBodySent(chunk)
+    if (this.#request.isCurrent(this.#attempt)) this.#request.caller.onBodySent?.(chunk)
   }
 
   onRequestSent (): void {
-    if (this.#request.isCurrent(this.#attempt)) this.#request.onAttemptRequestSent()
+    if (this.#request.isCurrent(this.#attempt)) this.#request.caller.onRequestSent?.()
   }
 }

@@ -6,9 +6,9 @@ import { ladderFor, stackFor, type FallbackStack, type StackName } from './stack
 /**
  * The decisions of a request after a failure, as pure functions: what they are given is data
  * (the diagnosis, the host's rule, the stack tried, whether the body can go again, the method's
- * idempotency), what they return is the next step. `Recovery` (src/recovery.ts) follows the steps:
- * it sends through its `FallbackRequest` (src/request.ts), learns through the `PolicyBook`, and
- * says why through src/failures.ts.
+ * idempotency), what they return is the next step. `Recovery` (src/recovery.ts) and its `Ladder`
+ * (src/ladder.ts) follow the steps: they send through the request (src/request.ts), learn through
+ * the `PolicyBook`, and say why through src/failures.ts.
  */
 
 /** What the caller gets when the request ends with an error: a `TLS_FALLBACK_*` code, or the attempt's own error. */

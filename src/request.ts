@@ -1,63 +1,37 @@
 import type { Dispatcher } from 'undici'
 import { AsyncResource } from 'node:async_hooks'
 import type { Duplex } from 'node:stream'
-import { AttemptHandler } from './attempt.ts'
+import { AttemptHandler, type AttemptOwner } from './attempt.ts'
 import { StableController } from './controller.ts'
-import type { AttemptSummary } from './errors.ts'
-import { learnsOnSuccess, mayHoldBack } from './decide.ts'
-import { isApachePostHandshakeAuth, type ConnectionSnapshot, type Diagnosis, type Http2StreamFacts } from './fingerprint.ts'
-import type { LadderGate } from './ladder-gate.ts'
+import { mayHoldBack } from './decide.ts'
+import type { RecoveringRequest } from './failure-record.ts'
+import type { Http2StreamFacts } from './fingerprint.ts'
 import type { HostRule } from './options.ts'
-import type { PolicyBook } from './policy/book.ts'
 import type { PolicyEntry } from './policy/entry.ts'
 import { Recovery } from './recovery.ts'
 import { ReplayableBody } from './replay.ts'
 import { HeldResponse, type HoldOwner } from './response-hold.ts'
 import type { StackName } from './stacks.ts'
-import type { AttemptReason, RequestInfo, Telemetry } from './telemetry.ts'
+import type { RequestServices } from './request-services.ts'
+import { pathOf, requestEnded, requestStarted } from './request-telemetry.ts'
+import type { AttemptReason, RequestInfo } from './telemetry.ts'
 
 type Handler = Dispatcher.DispatchHandler
 type Controller = Dispatcher.DispatchController
 type Headers = Parameters<NonNullable<Handler['onResponseStart']>>[2]
 
-/** Where a request's attempts go, and what the agent knows about the connections they failed on. */
-export interface Transport {
-  send: (stack: StackName, http1Only: boolean, opts: Dispatcher.DispatchOptions, handler: Handler) => void
-  snapshotFor: (error: unknown) => ConnectionSnapshot | undefined
-  /** What Node reported about the HTTP/2 stream that failed with this error. */
-  http2FailureFor: (error: unknown) => Http2StreamFacts | undefined
-  /**
-   * After a strict hello without RFC 5746: whether a completed (authenticated) handshake confirms
-   * that the server lacks it. Resolves to verified evidence, or undefined; never rejects.
-   */
-  confirmLegacy: (origin: string, url: URL, diagnosis: Diagnosis) => Promise<Diagnosis | undefined>
-}
-
-/** A request's collaborators: the agent's telemetry, transport, policy book and gate, and two limits. */
-export interface RequestServices {
-  readonly telemetry: Telemetry
-  readonly transport: Transport
-  readonly book: PolicyBook
-  readonly gate: LadderGate
-  readonly limits: { readonly resetRetries: number, readonly maxReplayBodySize: number }
-}
+export type { RequestServices, Transport } from './request-services.ts'
 
 const NO_CONTEXT = Object.freeze({})
-/** The failures of every request that has none (telemetry's `failures`); frozen, so that nothing can push into it by mistake. */
-const NO_ATTEMPTS: AttemptSummary[] = Object.freeze([]) as unknown as AttemptSummary[]
-
-function pathOf (path: string): string {
-  const q = path.indexOf('?')
-  return q === -1 ? path : path.slice(0, q)
-}
 
 /**
  * One request through the agent, as a relay: which attempt is live, the caller's handler and its
  * one controller, and how the request ends. The caller's handler sees one onRequestStart, one
- * controller and at most one response. A failed attempt goes to the request's Recovery (the
- * ladder, src/recovery.ts), which decides with src/decide.ts and sends the next attempt here.
+ * controller and at most one response. A failed attempt goes to the request's Recovery
+ * (src/recovery.ts, and its Ladder, src/ladder.ts), which decides with src/decide.ts and sends the
+ * next attempt here.
  */
-export class FallbackRequest implements HoldOwner {
+export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwner {
   readonly origin: string
   readonly url: URL
   readonly rule: HostRule
@@ -105,10 +79,7 @@ export class FallbackRequest implements HoldOwner {
     this.#body = ReplayableBody.of(opts.body, services.limits.maxReplayBodySize)
     this.#controller = new StableController(this)
     const telemetry = services.telemetry
-    if (telemetry.wantsRequests) {
-      this.#info = { origin, method: this.method, path: pathOf(opts.path) }
-      telemetry.requestStart({ request: this.#info })
-    }
+    this.#info = requestStarted(telemetry, origin, this.method, opts.path)
     if (telemetry.wantsCallerContext) this.#callerScope = new AsyncResource('undici-tls-fallback:request')
   }
 
@@ -201,6 +172,11 @@ export class FallbackRequest implements HoldOwner {
     else this.#callerScope.runInAsyncScope(transport.send, transport, stack, http1Only, opts, handler)
   }
 
+  /** The caller's handler: the callbacks that carry no controller (onResponseStarted, onBodySent, onRequestSent) go to it as they are. */
+  get caller (): Handler {
+    return this.#handler
+  }
+
   /** Whether callbacks of this attempt still count (a later attempt replaced it, or the request ended). */
   isCurrent (attempt: number): boolean {
     return attempt === this.#live && !this.#done
@@ -225,10 +201,6 @@ export class FallbackRequest implements HoldOwner {
     this.#onSuccess()
     this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket)
     this.#finish()
-  }
-
-  onAttemptResponseStarted (): void {
-    this.#handler.onResponseStarted?.()
   }
 
   onAttemptHeaders (statusCode: number, headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): void {
@@ -260,60 +232,20 @@ export class FallbackRequest implements HoldOwner {
     this.#recover().attemptFailed(error, http2)
   }
 
-  onAttemptBodySent (chunk: Buffer): void {
-    this.#handler.onBodySent?.(chunk)
-  }
-
-  onAttemptRequestSent (): void {
-    this.#handler.onRequestSent?.()
-  }
-
-  /**
-   * A 403 that may say "cannot perform post-handshake authentication" is held back while its body
-   * (at most HOLD_LIMIT bytes) arrives: on a TLS 1.3 connection, or on the stack tried after that
-   * fingerprint (so that the policy moves only once that stack got another answer). Any other
-   * response, and a 403 with a longer body, streams through untouched.
-   */
+  /** A 403 that may be Apache's post-handshake-auth page is held back while its body arrives (see src/response-hold.ts). */
   #holdsBack (headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): boolean {
     const connection = attempt.connection
-    if (!mayHoldBack(this.#responded, this.pinned, connection?.protocol, this.#recovery?.diagnosis?.fingerprint)) return false
-    if (!HeldResponse.fits(headers)) return false
+    if (!mayHoldBack(this.#responded, this.pinned, connection?.protocol, this.#recovery?.diagnosis?.fingerprint) || !HeldResponse.fits(headers)) return false
     attempt.hold = new HeldResponse(this, 403, headers, statusMessage, connection)
     this.#live = 0
     return true
   }
 
-  heldOverflowed (held: HeldResponse): void {
-    if (this.#done) return
-    this.#release(held, true)
+  get abortedByCaller (): boolean {
+    return this.#controller.abortedByCaller
   }
 
-  heldFailed (held: HeldResponse, error: Error): void {
-    if (this.#done) return
-    // The caller sees what it would have seen without the hold: the response so far, then the error.
-    if (!this.#controller.abortedByCaller) this.#release(held, true)
-    this.onAttemptFailed(error)
-  }
-
-  heldEnded (held: HeldResponse, trailers: Headers): void {
-    if (this.#done) return
-    const answer = { statusCode: held.statusCode, statusMessage: held.statusMessage, headers: held.headers, body: held.body(), alpn: held.connection?.alpn }
-    if (!isApachePostHandshakeAuth(answer)) {
-      this.deliver(held, trailers, true)
-      return
-    }
-    this.#inFlight = false
-    this.#recover().postHandshakeAuth(held, trailers)
-  }
-
-  /** Hands the caller a held response whole; `success`: whether it counts as the request's answer (a policy may be learned). */
-  deliver (held: HeldResponse, trailers: Headers, success: boolean): void {
-    this.#release(held, success)
-    if (!this.#done) this.onAttemptEnd(trailers)
-  }
-
-  /** Hands the caller a held response's status, headers and body so far, as they came. */
-  #release (held: HeldResponse, success: boolean): void {
+  answered (held: HeldResponse, success: boolean): void {
     this.#responded = true
     if (success) {
       this.#onSuccess()
@@ -322,10 +254,11 @@ export class FallbackRequest implements HoldOwner {
       this.#services.gate.settled(this, false)
     }
     this.#handler.onResponseStart?.(this.#controller, held.statusCode, held.headers, held.statusMessage)
-    for (const chunk of held.take()) {
-      if (this.#done || this.#controller.abortedByCaller) return
-      this.#handler.onResponseData?.(this.#controller, chunk)
-    }
+  }
+
+  heldPostHandshakeAuth (held: HeldResponse, trailers: Headers): void {
+    this.#inFlight = false
+    this.#recover().postHandshakeAuth(held, trailers)
   }
 
   /** The request's failure state, made at its first failure. */
@@ -336,14 +269,7 @@ export class FallbackRequest implements HoldOwner {
 
   #onSuccess (): void {
     // A request that never failed has no diagnosis to learn from and no ladder to end.
-    const recovery = this.#recovery
-    if (recovery !== undefined) {
-      const diagnosis = recovery.diagnosis
-      if (diagnosis !== undefined && learnsOnSuccess(this.#stack, this.#http1Only)) {
-        this.#services.book.learn(this.origin, this.rule, this.#stack, this.#http1Only, diagnosis, true)
-      }
-      recovery.stopLadder()
-    }
+    this.#recovery?.succeeded()
     this.#services.gate.settled(this, true)
   }
 
@@ -366,9 +292,7 @@ export class FallbackRequest implements HoldOwner {
     try {
       this.#handler.onResponseError?.(this.#controller, error)
     } finally {
-      if (this.#info !== undefined) this.#publishEnd(error)
-      this.#controller.detach()
-      this.#services.gate.finished(this)
+      this.#ended(error)
     }
   }
 
@@ -376,20 +300,16 @@ export class FallbackRequest implements HoldOwner {
     if (this.#done) return
     this.#done = true
     this.#body.dispose()
-    if (this.#info !== undefined) this.#publishEnd(undefined)
-    this.#controller.detach()
-    this.#services.gate.finished(this)
+    this.#ended(undefined)
   }
 
-  #publishEnd (error: (Error & { code?: string }) | undefined): void {
-    this.#services.telemetry.requestEnd({
-      request: this.#info as RequestInfo,
-      stack: this.#stack,
-      http1Only: this.#http1Only,
-      attempts: this.#attempt,
-      failures: this.#recovery?.attempts ?? NO_ATTEMPTS,
-      responded: this.#responded,
-      error: error === undefined ? undefined : { code: error.code, message: String(error.message) }
-    })
+  /** What follows the caller's last callback: telemetry's request:end, and the gate forgets the request. */
+  #ended (error: Error | undefined): void {
+    if (this.#info !== undefined) {
+      const outcome = { stack: this.#stack, http1Only: this.#http1Only, attempts: this.#attempt, failures: this.#recovery?.attempts, responded: this.#responded }
+      requestEnded(this.#services.telemetry, this.#info, outcome, error)
+    }
+    this.#controller.detach()
+    this.#services.gate.finished(this)
   }
 }

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici'
 import type { ConnectionFacts } from './connector.ts'
+import { isApachePostHandshakeAuth } from './fingerprint.ts'
 
 type Headers = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2]
 
@@ -11,14 +12,15 @@ type Headers = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStar
  */
 export const HOLD_LIMIT = 4096
 
-/** Where a held response goes: its owner decides at the end; once released, callbacks go on as usual. */
+/** Where a held response goes (a FallbackRequest, src/request.ts): once released, callbacks go on as usual. */
 export interface HoldOwner {
-  /** The whole body arrived while held: decide, then release it or drop it. */
-  heldEnded: (held: HeldResponse, trailers: Headers) => void
-  /** More than HOLD_LIMIT bytes: the owner releases what was held; later chunks go to onAttemptData. */
-  heldOverflowed: (held: HeldResponse) => void
-  /** The attempt failed while held: the owner releases what was held, then fails as usual. */
-  heldFailed: (held: HeldResponse, error: Error) => void
+  /** Whether the caller's handler got its last callback. */
+  readonly ended: boolean
+  readonly abortedByCaller: boolean
+  /** A held response's status and headers reach the caller; `success`: whether it counts as the request's answer (a policy may be learned). */
+  answered: (held: HeldResponse, success: boolean) => void
+  /** The whole body arrived, and it is Apache's post-handshake-auth page: the owner's recovery decides. */
+  heldPostHandshakeAuth: (held: HeldResponse, trailers: Headers) => void
   onAttemptData: (chunk: Buffer) => void
   onAttemptEnd: (trailers: Headers) => void
   onAttemptFailed: (error: Error) => void
@@ -28,7 +30,10 @@ export interface HoldOwner {
  * A response held back while its owner decides whether it is a fingerprint (Apache's own 403 on TLS
  * 1.3 saying it cannot perform post-handshake authentication: see `isApachePostHandshakeAuth`). It keeps the status, headers and
  * body chunks exactly as they came, so a response that is not the fingerprint reaches the caller
- * whole and in order. Only responses that `fits` allows are held, so at most HOLD_LIMIT bytes.
+ * whole and in order. Only responses that `fits` allows are held, so at most HOLD_LIMIT bytes: a
+ * 403 on a TLS 1.3 connection, or on the stack tried after that fingerprint (so that the policy
+ * moves only once that stack got another answer), as `mayHoldBack` decides. Any other response, and
+ * a 403 with a longer body, streams through untouched.
  */
 export class HeldResponse {
   readonly statusCode: number
@@ -81,26 +86,50 @@ export class HeldResponse {
     this.#size += chunk.length
     if (this.#size > HOLD_LIMIT) {
       this.#released = true
-      this.#owner.heldOverflowed(this)
+      if (!this.#owner.ended) this.#release(true)
     }
   }
 
   end (trailers: Headers): void {
+    const owner = this.#owner
     if (this.#released) {
-      this.#owner.onAttemptEnd(trailers)
+      owner.onAttemptEnd(trailers)
       return
     }
     this.#released = true
-    this.#owner.heldEnded(this, trailers)
+    if (owner.ended) return
+    const answer = { statusCode: this.statusCode, statusMessage: this.statusMessage, headers: this.headers, body: this.body(), alpn: this.connection?.alpn }
+    if (isApachePostHandshakeAuth(answer)) owner.heldPostHandshakeAuth(this, trailers)
+    else this.deliver(trailers, true)
   }
 
   error (error: Error): void {
+    const owner = this.#owner
     if (this.#released) {
-      this.#owner.onAttemptFailed(error)
+      owner.onAttemptFailed(error)
       return
     }
     this.#released = true
-    this.#owner.heldFailed(this, error)
+    if (owner.ended) return
+    // The caller sees what it would have seen without the hold: the response so far, then the error.
+    if (!owner.abortedByCaller) this.#release(true)
+    owner.onAttemptFailed(error)
+  }
+
+  /** Hands the caller the held response whole; `success`: whether it counts as the request's answer (a policy may be learned). */
+  deliver (trailers: Headers, success: boolean): void {
+    this.#release(success)
+    if (!this.#owner.ended) this.#owner.onAttemptEnd(trailers)
+  }
+
+  /** Hands the caller the status, headers and body so far, as they came. */
+  #release (success: boolean): void {
+    const owner = this.#owner
+    owner.answered(this, success)
+    for (const chunk of this.take()) {
+      if (owner.ended || owner.abortedByCaller) return
+      owner.onAttemptData(chunk)
+    }
   }
 
   /** The body as it came (a Content-Encoding is not undone: Apache never encodes the page it is held for). */

@@ -1,6 +1,7 @@
 import net from 'node:net'
 import { Duplex } from 'node:stream'
 import tls, { type ConnectionOptions } from 'node:tls'
+import { escapeIfUnsafe } from './outside-text.ts'
 
 /**
  * Whether a server implements RFC 5746 (secure renegotiation), read from the ServerHello of a
@@ -206,7 +207,8 @@ export async function checkRfc5746 (options: Rfc5746CheckOptions): Promise<Rfc57
         finish({ verdict: 'lacks-rfc5746', tlsVersion, summary: 'the server\'s authenticated hello carries no renegotiation_info (no RFC 5746)' })
       }
     })
-    socket.on('error', (error: Error & { code?: string }) => fail(error.code ?? error.message))
+    // A message may quote the server's certificate (its names): escaped before it reaches a log line.
+    socket.on('error', (error: Error & { code?: string }) => fail(error.code ?? escapeIfUnsafe(error.message)))
     socket.on('close', () => fail('closed'))
   })
 }

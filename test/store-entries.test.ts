@@ -4,12 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import util from 'node:util'
-import { Redis } from 'ioredis'
 import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, validateEntry, type PolicyCache, type PolicyEntry } from '../src/index.ts'
 import { startModern, type ModernServer } from './servers/modern.ts'
-import { startRedis, type RedisServer } from './servers/redis.ts'
 import { makeAgent, memoryLogger, record, send } from './helpers.ts'
-import { policyEntry as entry } from './helpers/stores.ts'
+import { policyEntry as entry, redisForSuite } from './helpers/stores.ts'
 
 const TTL = 60_000
 /** The largest time a Date can hold: 13 September 275760. */
@@ -127,27 +125,18 @@ describe('FilePolicyCache: entries from the file are capped', () => {
 })
 
 describe('RedisPolicyCache with a real redis-server: entries from Redis are capped', () => {
-  let redis: RedisServer
-  let raw: Redis
-  before(async () => {
-    redis = await startRedis()
-    raw = new Redis(redis.url)
-  })
-  after(async () => {
-    raw.disconnect()
-    await redis.close()
-  })
+  const redis = redisForSuite()
 
   test('an entry that expires in the year 275760 is capped at learnedAt + ttl, on load at start and on load(origin)', async (t) => {
     const early = 'https://early.example.test'
     const late = 'https://late.example.test'
-    await raw.set(`caps:policy:${early}`, JSON.stringify(entry(early, { expiresAt: YEAR_275760 })))
+    await redis.raw.set(`caps:policy:${early}`, JSON.stringify(entry(early, { expiresAt: YEAR_275760 })))
     const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'caps:', ttl: TTL, logger: memoryLogger().logger })
     t.after(async () => { await store.close() })
     await store.ready
     const loaded = store.get(early) as PolicyEntry
     assert.equal(loaded.expiresAt, loaded.learnedAt + TTL)
-    await raw.set(`caps:policy:${late}`, JSON.stringify(entry(late, { expiresAt: YEAR_275760 })))
+    await redis.raw.set(`caps:policy:${late}`, JSON.stringify(entry(late, { expiresAt: YEAR_275760 })))
     const looked = await store.load(late) as PolicyEntry
     assert.equal(looked.expiresAt, looked.learnedAt + TTL)
   })
@@ -155,13 +144,13 @@ describe('RedisPolicyCache with a real redis-server: entries from Redis are capp
   test('an entry learned "in the year 2100" is refused, by key and by pub/sub', async (t) => {
     const origin = 'https://future.example.test'
     const poisoned = entry(origin, { learnedAt: YEAR_2100, expiresAt: YEAR_2100 + TTL })
-    await raw.set(`future:policy:${origin}`, JSON.stringify(poisoned))
+    await redis.raw.set(`future:policy:${origin}`, JSON.stringify(poisoned))
     const { logger, lines } = memoryLogger()
     const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'future:', ttl: TTL, logger })
     t.after(async () => { await store.close() })
     await store.ready
     assert.equal(store.get(origin), undefined)
-    await raw.publish('future:changes', JSON.stringify({ id: 'someone-else', origin, entry: poisoned }))
+    await redis.raw.publish('future:changes', JSON.stringify({ id: 'someone-else', origin, entry: poisoned }))
     const deadline = Date.now() + 3_000
     while (lines.filter((l) => /learnedAt is in the future/.test(l.msg ?? '')).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     assert.equal(lines.filter((l) => /learnedAt is in the future/.test(l.msg ?? '')).length, 2)

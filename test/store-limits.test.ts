@@ -12,9 +12,8 @@ import { FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, TlsFallbackAgent,
 import { MAX_ENTRY_BYTES, MAX_NAME_CHARS, MAX_ORIGIN_CHARS, MAX_SUMMARY_CHARS } from '../src/policy/entry.ts'
 import { internStats } from '../src/policy/memory-cache.ts'
 import { StoreSupport, STORE_WARNINGS_PER_INTERVAL } from '../src/policy/store-support.ts'
-import { startRedis, type RedisServer } from './servers/redis.ts'
 import { failure, memoryLogger, warnings } from './helpers.ts'
-import { eventually as eventuallyWithin, policyEntry } from './helpers/stores.ts'
+import { eventually as eventuallyWithin, policyEntry, redisForSuite } from './helpers/stores.ts'
 
 const TTL = 60_000
 const MiB = 1024 * 1024
@@ -46,16 +45,7 @@ describe('entry bounds: every string kept is bounded', () => {
 })
 
 describe('RedisPolicyCache with a real redis-server: a peer that can publish or write keys', () => {
-  let redis: RedisServer
-  let raw: Redis
-  before(async () => {
-    redis = await startRedis()
-    raw = new Redis(redis.url)
-  })
-  after(async () => {
-    raw.disconnect()
-    await redis.close()
-  })
+  const redis = redisForSuite()
 
   test('64 entries of 2 MiB published on the channel are refused before they are parsed; nothing of them is kept', async (t) => {
     const { logger, lines } = memoryLogger()
@@ -65,9 +55,9 @@ describe('RedisPolicyCache with a real redis-server: a peer that can publish or 
     const before = internStats().bytes
     for (let i = 0; i < 64; i++) {
       const origin = `https://big${i}.example`
-      await raw.publish('big:changes', JSON.stringify({ id: 'peer', origin, entry: entry(origin, {}, { summary: `${i}`.padEnd(2 * MiB, 'x') }) }))
+      await redis.raw.publish('big:changes', JSON.stringify({ id: 'peer', origin, entry: entry(origin, {}, { summary: `${i}`.padEnd(2 * MiB, 'x') }) }))
     }
-    await raw.publish('big:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
+    await redis.raw.publish('big:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
     await eventually(() => store.get('https://sentinel.example') !== undefined, 'the sentinel after the 64 messages')
     for (let i = 0; i < 64; i++) assert.equal(store.get(`https://big${i}.example`), undefined, `entry ${i} refused`)
     assert.ok(internStats().bytes - before < 4_096, `interning grew by ${internStats().bytes - before} bytes`)
@@ -79,13 +69,13 @@ describe('RedisPolicyCache with a real redis-server: a peer that can publish or 
     const early = 'https://early-big.example'
     const late = 'https://late-big.example'
     const big = (origin: string): string => JSON.stringify(entry(origin, {}, { summary: 'y'.repeat(2 * MiB) }))
-    await raw.set(`bigkey:policy:${early}`, big(early))
+    await redis.raw.set(`bigkey:policy:${early}`, big(early))
     const { logger, lines } = memoryLogger()
     const store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'bigkey:', ttl: TTL, logger })
     t.after(async () => { await store.close() })
     await store.ready
     assert.equal(store.get(early), undefined)
-    await raw.set(`bigkey:policy:${late}`, big(late))
+    await redis.raw.set(`bigkey:policy:${late}`, big(late))
     assert.equal(await store.load(late), undefined)
     assert.equal(lines.filter((l) => new RegExp(`larger than ${MAX_ENTRY_BYTES} bytes`).test(l.msg ?? '')).length, 2)
   })
@@ -101,7 +91,7 @@ describe('RedisPolicyCache with a real redis-server: a peer that can publish or 
       const origin = `https://many${i}.example`
       // Each differs in its summary (500 characters) and its byte counts: nothing can be shared.
       const e = entry(origin, {}, { bytesSent: i, summary: `${i} `.padEnd(500, 'z') })
-      await raw.publish('many:changes', JSON.stringify({ id: 'peer', origin, entry: e }))
+      await redis.raw.publish('many:changes', JSON.stringify({ id: 'peer', origin, entry: e }))
       if (i % 500 === 499) peak = Math.max(peak, internStats().bytes)
     }
     await eventually(() => store.get(`https://many${count - 1}.example`) !== undefined, 'the last entry')
@@ -111,7 +101,7 @@ describe('RedisPolicyCache with a real redis-server: a peer that can publish or 
     assert.ok(peak <= full.maxBytes, `${peak} bytes held, bound ${full.maxBytes}`)
     for (const [name, table] of Object.entries(full.tables)) assert.ok(table.bytes <= table.maxBytes, `${name}: ${table.bytes} > ${table.maxBytes}`)
     assert.ok(full.tables.evidences.bytes > MiB, `the bound was reached: evidences hold ${full.tables.evidences.bytes} bytes`)
-    for (let i = 0; i < count; i++) await raw.publish('many:changes', JSON.stringify({ id: 'peer', origin: `https://many${i}.example`, entry: null }))
+    for (let i = 0; i < count; i++) await redis.raw.publish('many:changes', JSON.stringify({ id: 'peer', origin: `https://many${i}.example`, entry: null }))
     await eventually(() => store.entries().length === 0, 'every entry deleted')
     const after = internStats()
     assert.ok(after.bytes - baseline <= 1_024, `after the deletions the tables hold ${after.bytes} bytes (${baseline} before)`)
@@ -127,9 +117,9 @@ describe('RedisPolicyCache with a real redis-server: a peer that can publish or 
       const message = i % 2 === 0
         ? { id: 'peer', origin: `${HOSTILE}${i}`, entry: entry('https://a.example') }
         : { id: 'peer', origin: `${HOSTILE}${i}`, entry: null }
-      await raw.publish('junk:changes', JSON.stringify(message))
+      await redis.raw.publish('junk:changes', JSON.stringify(message))
     }
-    await raw.publish('junk:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
+    await redis.raw.publish('junk:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
     await eventually(() => store.get('https://sentinel.example') !== undefined, 'the sentinel after the junk')
     const warned = lines.filter((l) => l.level === 'warn')
     assert.ok(warned.length >= 1 && warned.length <= STORE_WARNINGS_PER_INTERVAL, `${warned.length} warnings for 2,001 messages`)
@@ -143,15 +133,15 @@ describe('RedisPolicyCache with a real redis-server: a peer that can publish or 
   })
 
   test('2,001 junk messages without a logger: a bounded number of process warnings, none with a raw control character; keys from SCAN are quoted too', async () => {
-    await raw.set(`junkw:policy:${HOSTILE}`, 'not json')
+    await redis.raw.set(`junkw:policy:${HOSTILE}`, 'not json')
     let store: RedisPolicyCache | undefined
     const { warnings: list } = await warnings(async () => {
       store = new RedisPolicyCache({ url: redis.url, keyPrefix: 'junkw:', ttl: TTL })
       await store.ready
       for (let i = 0; i < 2_001; i++) {
-        await raw.publish('junkw:changes', JSON.stringify({ id: 'peer', origin: `${HOSTILE}${i}`, entry: entry('https://a.example') }))
+        await redis.raw.publish('junkw:changes', JSON.stringify({ id: 'peer', origin: `${HOSTILE}${i}`, entry: entry('https://a.example') }))
       }
-      await raw.publish('junkw:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
+      await redis.raw.publish('junkw:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
       await eventually(() => store?.get('https://sentinel.example') !== undefined, 'the sentinel after the junk')
     })
     try {
@@ -323,16 +313,7 @@ describe('the agent shows what a store says changed, escaped', () => {
 })
 
 describe('RedisPolicyCache: ready means loaded and listening', () => {
-  let redis: RedisServer
-  let raw: Redis
-  before(async () => {
-    redis = await startRedis()
-    raw = new Redis(redis.url)
-  })
-  after(async () => {
-    raw.disconnect()
-    await redis.close()
-  })
+  const redis = redisForSuite()
 
   test('an entry published as soon as ready resolves is heard, even when the subscriber connection is slower than the load', async (t) => {
     const client = new Redis(redis.url)
@@ -348,8 +329,8 @@ describe('RedisPolicyCache: ready means loaded and listening', () => {
     t.after(async () => { await store.close(); client.disconnect() })
     await store.ready
     const origin = 'https://ready.example'
-    await raw.publish('ready:changes', JSON.stringify({ id: 'peer', origin, entry: entry(origin) }))
-    await raw.publish('ready:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
+    await redis.raw.publish('ready:changes', JSON.stringify({ id: 'peer', origin, entry: entry(origin) }))
+    await redis.raw.publish('ready:changes', JSON.stringify({ id: 'peer', origin: 'https://sentinel.example', entry: entry('https://sentinel.example') }))
     const deadline = Date.now() + 3_000
     while (store.get('https://sentinel.example') === undefined && Date.now() < deadline) await sleep(10)
     assert.ok(store.get(origin) !== undefined, 'the change published right after ready was heard')

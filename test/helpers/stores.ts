@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { after, before } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
 import type { PolicyEntry } from '../../src/index.ts'
+import { startRedis, type RedisServer } from '../servers/redis.ts'
 
 /**
  * A policy entry as the agent learns it from the IIS-like server: renegotiation refused, verified.
@@ -66,4 +69,26 @@ export async function startReplica (config: object): Promise<Replica> {
       }
     }
   }
+}
+
+/** A suite's real redis-server: its URL, and a client of the test's own that writes keys and publishes as a peer would. */
+export interface SuiteRedis {
+  url: string
+  raw: Redis
+}
+
+/** Starts a redis-server before the tests of the suite it is called in, and stops it after them. */
+export function redisForSuite (): SuiteRedis {
+  let server: RedisServer | undefined
+  const redis = { url: '', raw: undefined as unknown as Redis }
+  before(async () => {
+    server = await startRedis()
+    redis.url = server.url
+    redis.raw = new Redis(server.url)
+  })
+  after(async () => {
+    redis.raw?.disconnect()
+    await server?.close()
+  })
+  return redis
 }

@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { handshakes, stop } from './apache.ts'
+import { stop } from './apache.ts'
 import { certs } from './certs.ts'
 import type { Kdc } from './kdc.ts'
-import { freePort } from './ports.ts'
-import { accepts, readOr } from './process.ts'
+import { freePort, handshakes, waitForServer } from './ports.ts'
+import { accepts, readOr, spawnServer } from './process.ts'
 
 const MODULES = '/usr/lib/apache2/modules'
 const STARTUP_TIMEOUT_MS = 15_000
@@ -175,32 +173,13 @@ ${gssapi('ntlmssp')}
     KRB5_KTNAME: kdc === undefined ? path.join(root, 'no.keytab') : `FILE:${kdc.httpKeytab}`
   }
   delete env.KRB5CCNAME
-  const child = spawn('apache2', ['-d', root, '-f', path.join(root, 'httpd.conf'), '-DFOREGROUND'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, output, exited } = await spawnServer('apache2', ['-d', root, '-f', path.join(root, 'httpd.conf'), '-DFOREGROUND'], {
     detached: true, // Apache signals its whole process group on shutdown
     env
-  })
-  let stdio = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  const exited = once(child, 'exit').catch(() => undefined)
-  const close = (): Promise<void> => stop(child, exited, root)
-  try {
-    await once(child, 'spawn')
-  } catch (error) {
-    await rm(root, { recursive: true, force: true })
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('apache2 not found: apt-get install -y apache2 libapache2-mod-auth-gssapi gss-ntlmssp', { cause: error })
-    throw error
-  }
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await handshakes(port)) || !(await accepts(proxyPort))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = readOr(path.join(root, 'logs', 'error.log'))
-      await close()
-      throw new Error(`apache2 (mod_auth_gssapi) did not start on port ${port}:\n${stdio}${log}`)
-    }
-    await sleep(50)
-  }
+  }, 'apt-get install -y apache2 libapache2-mod-auth-gssapi gss-ntlmssp', root)
+  const close = async (): Promise<void> => { await stop(child, exited, root) }
+  const ready = async (): Promise<boolean> => (await handshakes(port)) && (await accepts(proxyPort))
+  await waitForServer({ child, ready, timeoutMs: STARTUP_TIMEOUT_MS, what: `apache2 (mod_auth_gssapi) did not start on port ${port}`, log: () => output() + readOr(path.join(root, 'logs', 'error.log')), close })
 
   const accessLog = (): string => readOr(path.join(root, 'logs', 'access.log'))
   return {
@@ -218,7 +197,7 @@ ${gssapi('ntlmssp')}
         await sleep(50)
       }
     },
-    errorLog: () => stdio + readOr(path.join(root, 'logs', 'error.log')),
+    errorLog: () => output() + readOr(path.join(root, 'logs', 'error.log')),
     close
   }
 }

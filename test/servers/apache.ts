@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import type { ChildProcess } from 'node:child_process'
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import tls from 'node:tls'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { freePort } from './ports.ts'
+import { freePort, handshakes, waitForServer } from './ports.ts'
+import { readOr, spawnServer } from './process.ts'
 
 const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url))
 const MODULES = '/usr/lib/apache2/modules'
@@ -70,38 +69,15 @@ export async function startApache (options: ApacheOptions = {}): Promise<ApacheS
     (options.uploads === true ? uploadLocations(root) : '') + (options.extraConfig ?? ''))
   if (options.uploads === true) await writeCountingCgi(root)
 
-  const child = spawn('apache2', ['-d', root, '-f', path.join(root, 'httpd.conf'), '-DFOREGROUND'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, output, exited } = await spawnServer('apache2', ['-d', root, '-f', path.join(root, 'httpd.conf'), '-DFOREGROUND'], {
     // On shutdown the Apache parent signals its whole process group (killpg): give it its own group,
     // or close() would SIGTERM the test runner too.
     detached: true,
     env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LANG: 'C' },
-  })
-  let stdio = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  const exited = once(child, 'exit').catch(() => undefined)
-  const close = () => stop(child, exited, root)
+  }, 'apt-get install -y apache2', root)
+  const close = async (): Promise<void> => { await stop(child, exited, root) }
 
-  try {
-    await once(child, 'spawn')
-  } catch (error) {
-    await rm(root, { recursive: true, force: true })
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('apache2 not found: apt-get install -y apache2', { cause: error })
-    }
-    throw error
-  }
-
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await handshakes(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = await readFile(path.join(root, 'logs', 'error.log'), 'utf8').catch(() => '')
-      await close()
-      throw new Error(`apache2 did not start on port ${port}:\n${stdio}${log}`)
-    }
-    await sleep(50)
-  }
+  await waitForServer({ child, ready: async () => await handshakes(port), timeoutMs: STARTUP_TIMEOUT_MS, what: `apache2 did not start on port ${port}`, log: () => output() + readOr(path.join(root, 'logs', 'error.log')), close })
 
   const read = (name: string) => {
     try {
@@ -114,7 +90,7 @@ export async function startApache (options: ApacheOptions = {}): Promise<ApacheS
     port,
     host: '127.0.0.1',
     close,
-    errorLog: () => stdio + read('error.log'),
+    errorLog: () => output() + read('error.log'),
     accessLog: () => read('access.log'),
     waitForAccessLog: async (pattern, count = 1) => {
       const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`)
@@ -248,18 +224,6 @@ ScriptAlias /limited/count "${root}/cgi-bin/count"
   LimitRequestBody 65536
 </Location>
 `
-}
-
-export async function handshakes (port: number): Promise<boolean> {
-  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false })
-  try {
-    await once(socket, 'secureConnect')
-    return true
-  } catch {
-    return false
-  } finally {
-    socket.destroy()
-  }
 }
 
 export async function stop (child: ChildProcess, exited: Promise<unknown>, root: string): Promise<void> {

@@ -1,11 +1,8 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort } from './ports.ts'
-import { accepts, readOr, stopChild } from './process.ts'
+import { freePort, waitForServer } from './ports.ts'
+import { readOr, spawnServer, stopChild, waitForLines } from './process.ts'
 
 const STARTUP_TIMEOUT_MS = 15_000
 
@@ -54,47 +51,20 @@ export async function startDante (options: DanteOptions = {}): Promise<DanteProx
     ''
   ].join('\n')
   await writeFile(path.join(root, 'danted.conf'), conf)
-  const child = spawn('danted', ['-f', path.join(root, 'danted.conf'), '-p', path.join(root, 'danted.pid'), '-N', '1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, output, exited } = await spawnServer('danted', ['-f', path.join(root, 'danted.conf'), '-p', path.join(root, 'danted.pid'), '-N', '1'], {
     detached: true,
     env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LANG: 'C' }
-  })
-  let stdio = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  const exited = once(child, 'exit').catch(() => undefined)
+  }, 'apt-get install -y dante-server', root)
   const close = async (): Promise<void> => {
     await stopChild(child, exited)
     await rm(root, { recursive: true, force: true })
   }
-  try {
-    await once(child, 'spawn')
-  } catch (error) {
-    await rm(root, { recursive: true, force: true })
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('danted not found: apt-get install -y dante-server', { cause: error })
-    throw error
-  }
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = readOr(logFile)
-      await close()
-      throw new Error(`danted did not start on port ${port}:\n${stdio}${log}`)
-    }
-    await sleep(100)
-  }
+  await waitForServer({ child, ready: port, timeoutMs: STARTUP_TIMEOUT_MS, what: `danted did not start on port ${port}`, log: () => output() + readOr(logFile), close, pollMs: 100 })
   const log = (): string[] => readOr(logFile).split('\n').filter((l) => l.length > 0)
   return {
     port,
     log,
-    waitForLog: async (pattern, count = 1) => {
-      const until = Date.now() + 15_000
-      for (;;) {
-        const lines = log().filter((l) => pattern.test(l))
-        if (lines.length >= count || Date.now() > until) return lines
-        await sleep(50)
-      }
-    },
+    waitForLog: async (pattern, count) => await waitForLines(log, pattern, count),
     close
   }
 }

@@ -1,10 +1,7 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { freePort } from './ports.ts'
-import { accepts, stopChild } from './process.ts'
+import { freePort, waitForServer } from './ports.ts'
+import { spawnServer, stopChild } from './process.ts'
 
 const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url))
 const STARTUP_TIMEOUT_MS = 10_000
@@ -29,41 +26,21 @@ export async function startGnutls (options: GnutlsOptions = {}): Promise<GnutlsS
     ? 'NORMAL:-VERS-TLS1.3'
     : 'NORMAL:%DISABLE_SAFE_RENEGOTIATION:-VERS-TLS1.3'
   const port = await freePort()
-  const child = spawn('gnutls-serv', [
+  const { child, output, exited } = await spawnServer('gnutls-serv', [
     '--http',
     '--port', String(port),
     '--x509certfile', path.join(certs, `${options.cert ?? 'server'}.crt`),
     '--x509keyfile', path.join(certs, `${options.cert ?? 'server'}.key`),
     '--priority', priority,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+  ], {}, 'apt-get install -y gnutls-bin')
 
-  let output = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  const exited = once(child, 'exit').catch(() => undefined)
-
-  try {
-    await once(child, 'spawn')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('gnutls-serv not found: apt-get install -y gnutls-bin', { cause: error })
-    }
-    throw error
-  }
-
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      await stopChild(child, exited)
-      throw new Error(`gnutls-serv did not start on port ${port}:\n${output}`)
-    }
-    await sleep(50)
-  }
+  const close = async (): Promise<void> => { await stopChild(child, exited) }
+  await waitForServer({ child, ready: port, timeoutMs: STARTUP_TIMEOUT_MS, what: `gnutls-serv did not start on port ${port}`, log: output, close })
 
   return {
     port,
     host: '127.0.0.1',
     close: async () => { await stopChild(child, exited) },
-    output: () => output,
+    output,
   }
 }

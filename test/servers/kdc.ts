@@ -1,12 +1,10 @@
-import { execFile, spawn } from 'node:child_process'
-import { once } from 'node:events'
+import { execFile } from 'node:child_process'
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { freePort } from './ports.ts'
-import { accepts, readOr, stopChild } from './process.ts'
+import { freePort, waitForServer } from './ports.ts'
+import { readOr, spawnServer, stopChild } from './process.ts'
 
 const run = promisify(execFile)
 const STARTUP_TIMEOUT_MS = 15_000
@@ -108,24 +106,12 @@ export async function startKdc (): Promise<Kdc> {
   await admin(`ktadd -k ${userKeytab} -norandkey ${USER}`)
   await chmod(httpKeytab, 0o644) // Apache's children (www-data) and Squid's helper (proxy) read it
 
-  const child = spawn('krb5kdc', ['-n', '-r', REALM], { stdio: ['ignore', 'pipe', 'pipe'], env })
-  let stdio = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  const exited = once(child, 'exit').catch(() => undefined)
+  const { child, output, exited } = await spawnServer('krb5kdc', ['-n', '-r', REALM], { env }, 'apt-get install -y krb5-kdc krb5-admin-server krb5-user', root)
   const close = async (): Promise<void> => {
     await stopChild(child, exited)
     await rm(root, { recursive: true, force: true })
   }
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = readOr(path.join(root, 'kdc.log'))
-      await close()
-      throw new Error(`krb5kdc did not start on port ${port}:\n${stdio}${log}`)
-    }
-    await sleep(50)
-  }
+  await waitForServer({ child, ready: port, timeoutMs: STARTUP_TIMEOUT_MS, what: `krb5kdc did not start on port ${port}`, log: () => output() + readOr(path.join(root, 'kdc.log')), close })
 
   let caches = 0
   await mkdir(path.join(root, 'ccaches'), { mode: 0o700 })
@@ -150,7 +136,7 @@ export async function startKdc (): Promise<Kdc> {
       await chmod(keytab, 0o644)
       return keytab
     },
-    log: () => stdio + readOr(path.join(root, 'kdc.log')),
+    log: () => output() + readOr(path.join(root, 'kdc.log')),
     close
   }
 }

@@ -1,8 +1,5 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort } from './ports.ts'
-import { accepts, stopChild } from './process.ts'
+import { freePort, waitForServer } from './ports.ts'
+import { spawnServer, stopChild } from './process.ts'
 
 const STARTUP_TIMEOUT_MS = 15_000
 
@@ -20,27 +17,10 @@ export interface MicrosocksProxy {
  */
 export async function startMicrosocks (options: { user: string, password: string }): Promise<MicrosocksProxy> {
   const port = await freePort()
-  const child = spawn('microsocks', ['-i', '127.0.0.1', '-p', String(port), '-u', options.user, '-P', options.password], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, output, exited } = await spawnServer('microsocks', ['-i', '127.0.0.1', '-p', String(port), '-u', options.user, '-P', options.password], {
     env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/bin:/usr/sbin` }
-  })
-  let output = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  const exited = once(child, 'exit').catch(() => undefined)
-  try {
-    await once(child, 'spawn')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('microsocks not found: apt-get install -y microsocks', { cause: error })
-    throw error
-  }
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      await stopChild(child, exited)
-      throw new Error(`microsocks did not start on port ${port}:\n${output}`)
-    }
-    await sleep(50)
-  }
-  return { port, output: () => output, close: async () => { await stopChild(child, exited) } }
+  }, 'apt-get install -y microsocks')
+  const close = async (): Promise<void> => { await stopChild(child, exited) }
+  await waitForServer({ child, ready: port, timeoutMs: STARTUP_TIMEOUT_MS, what: `microsocks did not start on port ${port}`, log: output, close })
+  return { port, output, close }
 }

@@ -1,12 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process'
-import { once } from 'node:events'
+import { execFileSync } from 'node:child_process'
 import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Kdc } from './kdc.ts'
-import { freePort } from './ports.ts'
-import { accepts, readOr, stopChild } from './process.ts'
+import { freePort, waitForServer } from './ports.ts'
+import { readOr, spawnServer, stopChild, waitForLines } from './process.ts'
 
 const STARTUP_TIMEOUT_MS = 20_000
 
@@ -67,44 +65,18 @@ export async function startSquidNegotiate (kdc: Kdc): Promise<SquidNegotiateProx
 
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LANG: 'C', KRB5_CONFIG: kdc.krb5Config, KRB5RCACHEDIR: root }
   delete env.KRB5CCNAME
-  const child = spawn('squid', ['-N', '-f', path.join(root, 'squid.conf')], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env })
-  let stdio = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  const exited = once(child, 'exit').catch(() => undefined)
+  const { child, output, exited } = await spawnServer('squid', ['-N', '-f', path.join(root, 'squid.conf')], { detached: true, env }, 'apt-get install -y squid', root)
   const close = async (): Promise<void> => {
     await stopChild(child, exited)
     await rm(root, { recursive: true, force: true })
   }
-  try {
-    await once(child, 'spawn')
-  } catch (error) {
-    await rm(root, { recursive: true, force: true })
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('squid not found: apt-get install -y squid', { cause: error })
-    throw error
-  }
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = readOr(path.join(root, 'cache.log'))
-      await close()
-      throw new Error(`squid (negotiate) did not start:\n${stdio}${log}`)
-    }
-    await sleep(100)
-  }
+  await waitForServer({ child, ready: port, timeoutMs: STARTUP_TIMEOUT_MS, what: 'squid (negotiate) did not start', log: () => output() + readOr(path.join(root, 'cache.log')), close, pollMs: 100 })
   const accessLog = (): string[] => readOr(path.join(root, 'access.log')).split('\n').filter((l) => l.length > 0)
   return {
     port,
     accessLog,
-    waitForLog: async (pattern, count = 1) => {
-      const until = Date.now() + 15_000
-      for (;;) {
-        const lines = accessLog().filter((l) => pattern.test(l))
-        if (lines.length >= count || Date.now() > until) return lines
-        await sleep(50)
-      }
-    },
-    cacheLog: () => stdio + readOr(path.join(root, 'cache.log')),
+    waitForLog: async (pattern, count) => await waitForLines(accessLog, pattern, count),
+    cacheLog: () => output() + readOr(path.join(root, 'cache.log')),
     close
   }
 }

@@ -1,13 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process'
-import { once } from 'node:events'
+import { execFileSync } from 'node:child_process'
 import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import tls from 'node:tls'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { certs } from './certs.ts'
-import { freePort } from './ports.ts'
-import { accepts, readOr, stopChild } from './process.ts'
+import { freePort, handshakes, waitForServer } from './ports.ts'
+import { accepts, readOr, spawnServer, stopChild, waitForLines } from './process.ts'
 
 const STARTUP_TIMEOUT_MS = 20_000
 
@@ -89,38 +86,18 @@ export async function startSquid (options: { tls?: boolean } = {}): Promise<Squi
   }
   await chmod(root, 0o755)
 
-  const child = spawn('squid', ['-N', '-f', path.join(root, 'squid.conf')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, output, exited } = await spawnServer('squid', ['-N', '-f', path.join(root, 'squid.conf')], {
     detached: true,
     env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LANG: 'C' }
-  })
-  let stdio = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stdio += chunk })
-  const exited = once(child, 'exit').catch(() => undefined)
+  }, 'apt-get install -y squid', root)
   const close = async (): Promise<void> => {
     await stopChild(child, exited)
     await rm(root, { recursive: true, force: true })
   }
-  try {
-    await once(child, 'spawn')
-  } catch (error) {
-    await rm(root, { recursive: true, force: true })
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('squid not found: apt-get install -y squid', { cause: error })
-    throw error
-  }
 
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS
   const ports = [open, auth, deny]
-  const ready = async (): Promise<boolean> => (await allAccept(ports)) && (tlsPort === undefined || await handshakes(tlsPort))
-  while (!(await ready())) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = readOr(path.join(root, 'cache.log'))
-      await close()
-      throw new Error(`squid did not start:\n${stdio}${log}`)
-    }
-    await sleep(100)
-  }
+  const ready = async (): Promise<boolean> => (await allAccept(ports)) && (tlsPort === undefined || await handshakes(tlsPort, certs.ca))
+  await waitForServer({ child, ready, timeoutMs: STARTUP_TIMEOUT_MS, what: 'squid did not start', log: () => output() + readOr(path.join(root, 'cache.log')), close, pollMs: 100 })
 
   const accessLog = (): string[] => readOr(path.join(root, 'access.log')).split('\n').filter((l) => l.length > 0)
   return {
@@ -131,14 +108,7 @@ export async function startSquid (options: { tls?: boolean } = {}): Promise<Squi
     user: USER,
     password: PASSWORD,
     accessLog,
-    waitForLog: async (pattern, count = 1) => {
-      const until = Date.now() + 15_000
-      for (;;) {
-        const lines = accessLog().filter((l) => pattern.test(l))
-        if (lines.length >= count || Date.now() > until) return lines
-        await sleep(50)
-      }
-    },
+    waitForLog: async (pattern, count) => await waitForLines(accessLog, pattern, count),
     close
   }
 }
@@ -146,16 +116,4 @@ export async function startSquid (options: { tls?: boolean } = {}): Promise<Squi
 async function allAccept (ports: number[]): Promise<boolean> {
   for (const port of ports) if (!(await accepts(port))) return false
   return true
-}
-
-async function handshakes (port: number): Promise<boolean> {
-  const socket = tls.connect({ port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' })
-  try {
-    await once(socket, 'secureConnect')
-    return true
-  } catch {
-    return false
-  } finally {
-    socket.destroy()
-  }
 }
