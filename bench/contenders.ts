@@ -27,7 +27,8 @@ export const LABELS: Record<string, string> = {
   'tls-fallback-nolog': 'TlsFallbackAgent without a logger',
   'proxy-agent': 'undici ProxyAgent through Squid (the limit)',
   'proxy-agent#2': 'undici ProxyAgent through Squid, a second instance (A/A control)',
-  'tls-fallback-proxy': 'TlsFallbackAgent through Squid (proxy option)'
+  'tls-fallback-proxy': 'TlsFallbackAgent through Squid (proxy option)',
+  'tls-fallback-auth': 'TlsFallbackAgent with hosts[...].auth NTLM (an authenticated location)'
 }
 
 export type Response = Dispatcher.ResponseData

@@ -1,4 +1,5 @@
 // The bench's outputs: bench/RESULTS.md (tables, machine, versions, method) and the JSON summary.
+import type { AuthResult } from './auth.ts'
 import { existsSync, readFileSync } from 'node:fs'
 import { cpus, release, totalmem, type as osType } from 'node:os'
 import type { BurstResult, BurstRow } from './burst.ts'
@@ -31,6 +32,7 @@ export interface BenchResults {
   burst?: BurstResult | undefined
   memory?: MemoryResult | undefined
   proxy?: ScenarioResult | undefined
+  auth?: AuthResult | undefined
 }
 
 function packageVersion (path: URL): string {
@@ -70,7 +72,8 @@ export const GOALS = {
   transitions: 1,
   failedAttempts: 1,
   bytesPer100k: 30_000_000,
-  proxyReqRatio: 0.97
+  proxyReqRatio: 0.97,
+  authReqRatio: 0.95
 } as const
 
 function row (scenario: ScenarioResult | undefined, contender: string): Row | undefined {
@@ -189,6 +192,17 @@ export function summaryJson (results: BenchResults): object {
           clientCpuRatio: round(row(results.proxy, 'tls-fallback-proxy')?.cpuRatio.median),
           controlRatio: round(proxyControl(results.proxy)?.median)
         },
+    auth: results.auth === undefined
+      ? null
+      : {
+          reqRatio: round(row(results.auth, 'tls-fallback-auth')?.ratio.median),
+          reqPerSec: round(row(results.auth, 'tls-fallback-auth')?.summary.median, 0),
+          agentReqPerSec: round(row(results.auth, 'agent')?.summary.median, 0),
+          clientCpuRatio: round(row(results.auth, 'tls-fallback-auth')?.cpuRatio.median),
+          handshakesPer1000: round(results.auth.handshakesPer1000, 2),
+          handshakesPer1000Cold: round(results.auth.handshakesPer1000Cold, 2),
+          controlRatio: round(authControl(results.auth)?.median)
+        },
     meta: results.meta
   }
 }
@@ -274,11 +288,23 @@ function fastPathSection (scenarios: ScenarioResult[]): string {
   return out.join('\n')
 }
 
+/** A scenario's A/A control: the second instance of the baseline over the first, per round. */
+function aaControl (s: ScenarioResult, base: string): Summary | undefined {
+  const a = row(s, base)
+  const b = row(s, `${base}#2`)
+  return a === undefined || b === undefined ? undefined : summarize(pairedRatios(b.values, a.values))
+}
+
 /** The proxy scenario's A/A control: the second ProxyAgent over the first, per round. */
 export function proxyControl (s: ScenarioResult): Summary | undefined {
-  const a = row(s, 'proxy-agent')
-  const b = row(s, 'proxy-agent#2')
-  return a === undefined || b === undefined ? undefined : summarize(pairedRatios(b.values, a.values))
+  return aaControl(s, 'proxy-agent')
+}
+
+/** A row's first cells: the contender, its median and spread, its ratio, and the goal and verdict on the measured contender's row. */
+function goalCells (s: ScenarioResult, r: Row, measured: string): string[] {
+  const mine = r.contender === measured
+  return [LABELS[r.contender] ?? r.contender, n(r.summary.median), spread(r.summary), ratio(r.ratio),
+    mine ? `${s.goal.op} ${s.goal.ratio}` : '', mine ? verdict(r.ratio.median, s.goal.op, s.goal.ratio) : '']
 }
 
 function proxySection (s: ScenarioResult): string {
@@ -289,14 +315,32 @@ function proxySection (s: ScenarioResult): string {
   out.push(table(
     ['contender', `median ${s.unit}`, 'IQR (min–max)', 'ratio to ProxyAgent', 'goal', 'met?', `${s.cpuUnit} (main thread)`, 'CPU ratio (all threads)', 'errors'],
     s.rows.map((r) => [
-      LABELS[r.contender] ?? r.contender,
-      n(r.summary.median),
-      spread(r.summary),
-      ratio(r.ratio),
-      r.contender === 'tls-fallback-proxy' ? `${s.goal.op} ${s.goal.ratio}` : '',
-      r.contender === 'tls-fallback-proxy' ? verdict(r.ratio.median, s.goal.op, s.goal.ratio) : '',
+      ...goalCells(s, r, 'tls-fallback-proxy'),
       n(r.mainCpu.median, 1),
       n(r.cpuRatio.median, 3),
+      String(r.errors)
+    ])
+  ))
+  return out.join('\n') + '\n'
+}
+
+/** The auth scenario's A/A control: the second plain Agent over the first, per round. */
+export function authControl (s: ScenarioResult): Summary | undefined {
+  return aaControl(s, 'agent')
+}
+
+export function authSection (s: AuthResult): string {
+  const control = authControl(s)
+  const out = [`### ${s.title}\n\n${s.settings}. Ratio: each round's value over the plain Agents' in the same round (their mean); median [95% CI] over rounds. ` +
+    `Handshakes per 1,000 requests: ${n(s.handshakesPer1000, 2)} once warm, ${n(s.handshakesPer1000Cold, 2)} counting the warm-up (one NTLM handshake of two HEAD legs per new connection).` +
+    (control === undefined ? '' : ` A/A control, the second Agent over the first: ${ratio(control)}.`) + '\n']
+  out.push(table(
+    ['contender', `median ${s.unit}`, 'IQR (min–max)', 'ratio to Agent', 'goal', 'met?', s.cpuUnit, 'CPU ratio', 'handshakes', 'errors'],
+    s.rows.map((r) => [
+      ...goalCells(s, r, 'tls-fallback-auth'),
+      n(r.cpu.median, 1),
+      n(r.cpuRatio.median, 3),
+      String(r.handshakes),
       String(r.errors)
     ])
   ))
@@ -574,6 +618,11 @@ export function markdown (results: BenchResults): string {
     const c = results.proxy === undefined ? undefined : proxyControl(results.proxy)
     goal('7. behind a proxy, small GET: req/s ratio to ProxyAgent', px.reqRatio, `>= ${GOALS.proxyReqRatio}`, typeof px.reqRatio === 'number' ? px.reqRatio >= GOALS.proxyReqRatio : undefined, c === undefined ? '' : ratio(c))
   }
+  const au = summary.auth
+  if (au !== null && au !== undefined) {
+    const c = results.auth === undefined ? undefined : authControl(results.auth)
+    goal('8. Windows auth (NTLM), warm keep-alive GET: req/s ratio to Agent without auth', au.reqRatio, `>= ${GOALS.authReqRatio}`, typeof au.reqRatio === 'number' ? au.reqRatio >= GOALS.authReqRatio : undefined, c === undefined ? '' : ratio(c))
+  }
   out.push(table(['goal', 'measured: median [95% CI]', 'target', 'met?', 'A/A control: second Agent / first, median [95% CI]'], goalRows))
   out.push('\nThe A/A control is the noise floor of the same measurement: two processes running identical code, paired round by round as the contenders are. ' +
     'The intervals are percentile bootstrap 95% confidence intervals of the median paired ratio (10,000 resamples, each drawing blocks of fresh load processes and then rounds within them; seeded: the same rounds give the same interval). ' +
@@ -596,6 +645,7 @@ export function markdown (results: BenchResults): string {
   if (results.burst !== undefined) out.push(`\n## Cold burst\n\n${burstSection(results.burst)}`)
   if (results.memory !== undefined) out.push(`\n## Memory\n\n${memorySection(results.memory)}`)
   if (results.proxy !== undefined) out.push(`\n## Behind a proxy\n\n${proxySection(results.proxy)}`)
+  if (results.auth !== undefined) out.push(`\n## Windows authentication\n\n${authSection(results.auth)}`)
   if (results.fastPath !== undefined) out.push(profileSection())
   out.push(beforeAfterSection(results))
   return out.join('\n') + '\n'

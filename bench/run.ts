@@ -4,7 +4,7 @@
 //   node bench/run.ts                  full run (about 8 minutes on 2 cores), writes bench/RESULTS.md
 //   node bench/run.ts --json           the same, and the summary as one JSON object on stdout
 //   node bench/run.ts --quick          CI smoke run (well under a minute), writes nothing unless --write
-//   node bench/run.ts --only fast,memory   some scenarios (fast, recovery, burst, memory, proxy); writes nothing unless --write
+//   node bench/run.ts --only fast,memory   some scenarios (fast, recovery, burst, memory, proxy, auth); writes nothing unless --write
 //                                          (small, bulk and latency name the fast path's parts: --only latency;
 //                                          instructions, the callgrind count of bench/research/, runs only when named)
 //   --out <file>      write the Markdown there instead of bench/RESULTS.md (implies --write)
@@ -18,6 +18,7 @@
 //   --profile <names> run these contenders' fast-path load processes with --cpu-prof (into .tmp/bench-profiles)
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { runAuth, type AuthConfig } from './auth.ts'
 import { runBurst, type BurstConfig } from './burst.ts'
 import { CONTENDERS } from './contenders.ts'
 import { FAST_PATH_PARTS, runFastPath, type FastPathConfig, type FastPathPart } from './fast-path.ts'
@@ -29,12 +30,13 @@ import { runProxy, type ProxyConfig } from './proxy.ts'
 import { runRecovery, type RecoveryConfig } from './recovery.ts'
 import { machineMeta, markdown, summaryJson, type BenchResults } from './report.ts'
 
-const SCENARIOS = ['fast', 'instructions', 'recovery', 'burst', 'memory', 'proxy'] as const
+const SCENARIOS = ['fast', 'instructions', 'recovery', 'burst', 'memory', 'proxy', 'auth'] as const
 type Scenario = typeof SCENARIOS[number]
 // What a full run measures: the figures README.md and docs/ quote. The instruction count (callgrind,
 // bench/research/instructions.ts) took about 12 of a full run's 25 minutes and explains a figure
 // rather than gives one: --only instructions runs it.
-const DEFAULT_SCENARIOS: readonly Scenario[] = ['fast', 'recovery', 'burst', 'memory', 'proxy']
+// Windows authentication (auth) starts its own Apache and costs about 25 s.
+const DEFAULT_SCENARIOS: readonly Scenario[] = ['fast', 'recovery', 'burst', 'memory', 'proxy', 'auth']
 
 const { values } = parseArgs({
   options: {
@@ -57,7 +59,7 @@ const { values } = parseArgs({
 })
 
 if (values.help === true) {
-  process.stderr.write('usage: node bench/run.ts [--json] [--quick] [--only fast,small,bulk,latency,instructions,recovery,burst,memory,proxy] [--write|--no-write] [--out <file>] [--no-pin] [--together] [--raw <file>] [--control] [--contenders a,b] [--alt <index.ts>] [--profile <names>]\n')
+  process.stderr.write('usage: node bench/run.ts [--json] [--quick] [--only fast,small,bulk,latency,instructions,recovery,burst,memory,proxy,auth] [--write|--no-write] [--out <file>] [--no-pin] [--together] [--raw <file>] [--control] [--contenders a,b] [--alt <index.ts>] [--profile <names>]\n')
   process.exit(0)
 }
 
@@ -129,6 +131,9 @@ const burstConfig: BurstConfig = quick ? { size: 200, rounds: 1, cpus } : { size
 const proxyConfig: ProxyConfig = quick
   ? { rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 32, settleMs: 100, blocks: 1, pin: pinning }
   : { rounds: 10, warmupMs: 1000, windowMs: 1000, concurrency: 32, settleMs: 300, blocks: 2, pin: pinning }
+const authConfig: AuthConfig = quick
+  ? { rounds: 2, warmupMs: 300, windowMs: 250, concurrency: 4, settleMs: 100 }
+  : { rounds: 16, warmupMs: 1000, windowMs: 500, concurrency: 4, settleMs: 150 }
 const memoryConfig: MemoryConfig = quick ? { sizes: [1_000, 100_000], repeats: 1 } : { sizes: [1_000, 100_000], repeats: 3 }
 
 const started = performance.now()
@@ -158,6 +163,7 @@ if (selected.has('recovery')) results.recovery = await timed('recovery', async (
 if (selected.has('burst')) results.burst = await timed('burst', async () => await runBurst(burstConfig))
 if (selected.has('memory')) results.memory = await timed('memory', async () => await runMemory(memoryConfig))
 if (selected.has('proxy')) results.proxy = await timed('proxy', async () => await runProxy(proxyConfig))
+if (selected.has('auth')) results.auth = await timed('auth', async () => await runAuth(authConfig))
 results.meta.durationS = (performance.now() - started) / 1000
 
 if (write) {

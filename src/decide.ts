@@ -68,7 +68,7 @@ export function decideProxyFailure (code: string | undefined): FailStep | undefi
  * verify, no ticket): never a fingerprint, no retry, no other stack; the caller gets it as it is.
  */
 export function decideAuthFailure (code: string | undefined): FailStep | undefined {
-  return code !== undefined && code.startsWith('TLS_FALLBACK_AUTH_') ? PROXY_FAILURE : undefined
+  return code === ErrorCodes.AUTH_FAILED || code === ErrorCodes.AUTH_INVALID_CHALLENGE || code === ErrorCodes.AUTH_UNAVAILABLE ? PROXY_FAILURE : undefined
 }
 
 const CERTIFICATE_CODE = /CERT|_ISSUER|SELF_SIGNED|ALTNAME|HOSTNAME|VERIFY/

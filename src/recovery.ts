@@ -7,6 +7,7 @@ import { bodyNotReplayableError, notReplayedError } from './failures.ts'
 import { diagnose, isConnectionClosedError } from './fingerprint.ts'
 import { Ladder } from './ladder.ts'
 import type { RequestServices } from './request-services.ts'
+import { escapeIfUnsafe } from './outside-text.ts'
 import type { HeldResponse } from './response-hold.ts'
 
 type Headers = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2]
@@ -145,7 +146,7 @@ export class Recovery {
     let fromPolicy = request.fromPolicy
     if (step.reason === 'revalidate') {
       // The learned stack no longer completes a handshake: the server changed. Start again from strict.
-      services.book.unlearn(request.origin, `the ${request.stack} stack failed its handshake (${error.code ?? error.message})`)
+      services.book.unlearn(request.origin, `the ${request.stack} stack failed its handshake (${error.code ?? escapeIfUnsafe(error.message)})`)
       fromPolicy = false
     } else {
       this.#retriesLeft -= 1

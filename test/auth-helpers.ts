@@ -1,6 +1,9 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { once } from 'node:events'
 import net from 'node:net'
 import tls from 'node:tls'
+import type { AuthHandshakeEvent } from '../src/auth/pool.ts'
+import { CHANNELS } from '../src/telemetry.ts'
 import { certs } from './servers/certs.ts'
 
 // What the authentication tests share: the server's certificate (for channel bindings) and a
@@ -58,5 +61,17 @@ export async function proxySocket (port: number): Promise<{ wire: Wire, connect:
       socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n${authorization === undefined ? '' : `Proxy-Authorization: ${authorization}\r\n`}\r\n`)
     },
     close: () => socket.destroy()
+  }
+}
+
+/** Runs `run` and collects the auth channel's events (one per connection handshake) meanwhile. */
+export async function authEvents<T> (run: () => Promise<T>): Promise<{ result: T, events: AuthHandshakeEvent[] }> {
+  const events: AuthHandshakeEvent[] = []
+  const listener = (message: unknown): void => { events.push(message as AuthHandshakeEvent) }
+  subscribe(CHANNELS.auth, listener)
+  try {
+    return { result: await run(), events }
+  } finally {
+    unsubscribe(CHANNELS.auth, listener)
   }
 }

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { request } from 'undici'
 import { loadKerberos } from '../src/auth/negotiate.ts'
-import { CHANNELS, TlsFallbackAgent, type AuthHandshakeEvent, type AuthOptions } from '../src/index.ts'
+import { CHANNELS, TlsFallbackAgent, type AuthOptions } from '../src/index.ts'
+import { authEvents } from './auth-helpers.ts'
 import { startApacheAuth, type ApacheAuthServer } from './servers/apache-auth.ts'
 import { certs } from './servers/certs.ts'
 import { startKdc, type Kdc } from './servers/kdc.ts'
@@ -36,17 +37,6 @@ describe('Negotiate origin through the agent', { skip }, () => {
   const agentWith = (auth: AuthOptions, logger?: unknown): TlsFallbackAgent =>
     new TlsFallbackAgent({ connect: { ca: certs.ca }, hosts: { [`localhost:${apache.port}`]: { auth } }, ...(logger === undefined ? {} : { logger: logger as never }) })
 
-  async function watch<T> (run: () => Promise<T>): Promise<{ result: T, events: AuthHandshakeEvent[] }> {
-    const events: AuthHandshakeEvent[] = []
-    const listener = (message: unknown): void => { events.push(message as AuthHandshakeEvent) }
-    subscribe(CHANNELS.auth, listener)
-    try {
-      return { result: await run(), events }
-    } finally {
-      unsubscribe(CHANNELS.auth, listener)
-    }
-  }
-
   async function get (agent: TlsFallbackAgent, path: string): Promise<{ status: number, text: string, mech: unknown }> {
     const response = await request(url(path), { dispatcher: agent })
     return { status: response.statusCode, text: await response.body.text(), mech: response.headers['x-gss-mech'] }
@@ -55,7 +45,7 @@ describe('Negotiate origin through the agent', { skip }, () => {
   test('Kerberos from the ticket cache: 200 as alice, one leg, mutual authentication verified; 20 more GETs, no new handshake', async () => {
     const agent = agentWith({ scheme: 'negotiate' })
     try {
-      const { result, events } = await watch(async () => {
+      const { result, events } = await authEvents(async () => {
         const out = [await get(agent, '/krb5/')]
         for (let i = 0; i < 20; i++) out.push(await get(agent, '/krb5/'))
         return out
@@ -76,7 +66,7 @@ describe('Negotiate origin through the agent', { skip }, () => {
   test('8 concurrent requests: every connection gets a fresh token, no "Request is a replay", all 200', async () => {
     const agent = agentWith({ scheme: 'negotiate' })
     try {
-      const { result, events } = await watch(async () => await Promise.all(Array.from({ length: 8 }, async () => await get(agent, '/krb5/'))))
+      const { result, events } = await authEvents(async () => await Promise.all(Array.from({ length: 8 }, async () => await get(agent, '/krb5/'))))
       assert.ok(result.every((r) => r.status === 200), JSON.stringify(result))
       assert.ok(events.length >= 1 && events.every((e) => e.outcome === 'authenticated' && e.mechanism === 'kerberos'))
       assert.doesNotMatch(apache.errorLog(), /replay/i)
@@ -88,7 +78,7 @@ describe('Negotiate origin through the agent', { skip }, () => {
   test('a server not bound to the connection (GssapiConnectionBound Off): a fresh token on every request, never a replay', async () => {
     const agent = agentWith({ scheme: 'negotiate' })
     try {
-      const { result } = await watch(async () => {
+      const { result } = await authEvents(async () => {
         const out = []
         for (let i = 0; i < 5; i++) out.push(await get(agent, '/krb5each/'))
         out.push(...await Promise.all(Array.from({ length: 4 }, async () => await get(agent, '/krb5each/'))))
@@ -112,7 +102,7 @@ describe('Negotiate origin through the agent', { skip }, () => {
     Object.assign(process.env, kdc.emptyCache())
     const agent = agentWith({ scheme: 'negotiate', username: apache.ntlm.username, password: apache.ntlm.password, domain: apache.ntlm.domain })
     try {
-      const { result, events } = await watch(async () => await get(agent, '/ntlm/'))
+      const { result, events } = await authEvents(async () => await get(agent, '/ntlm/'))
       assert.equal(result.status, 200)
       assert.equal(events[0]!.mechanism, 'ntlm')
       assert.equal(events[0]!.scheme, 'negotiate')

@@ -6,7 +6,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { interceptors, request } from 'undici'
-import { CHANNELS, MemoryPolicyCache, TlsFallbackAgent, type AuthHandshakeEvent, type TlsFallbackAgentOptions } from '../src/index.ts'
+import { MemoryPolicyCache, TlsFallbackAgent, type TlsFallbackAgentOptions } from '../src/index.ts'
+import { authEvents } from './auth-helpers.ts'
 import { startApacheAuth, type ApacheAuthServer } from './servers/apache-auth.ts'
 import { certs } from './servers/certs.ts'
 
@@ -40,25 +41,13 @@ function agentWith (auth: ReturnType<typeof ntlmAuth> | undefined, extra: Partia
   return new TlsFallbackAgent({ connect: { ca: certs.ca }, hosts: auth === undefined ? {} : { [`localhost:${apache.port}`]: { auth } }, ...extra })
 }
 
-/** Collects the auth channel's events while `run` runs. */
-async function handshakes<T> (run: () => Promise<T>): Promise<{ result: T, events: AuthHandshakeEvent[] }> {
-  const events: AuthHandshakeEvent[] = []
-  const listener = (message: unknown): void => { events.push(message as AuthHandshakeEvent) }
-  subscribe(CHANNELS.auth, listener)
-  try {
-    return { result: await run(), events }
-  } finally {
-    unsubscribe(CHANNELS.auth, listener)
-  }
-}
-
 const headLegs = (log: string): number => (log.match(/"HEAD \/ntlm\/[^"]*" 401/g) ?? []).length
 
 describe('NTLM origin through the agent', () => {
   test('GET on an NTLM location gets 200 as the user, after one handshake of two legs', async () => {
     const agent = agentWith(ntlmAuth())
     try {
-      const { result, events } = await handshakes(async () => {
+      const { result, events } = await authEvents(async () => {
         const response = await request(`${origin()}/ntlm/`, { dispatcher: agent })
         return { status: response.statusCode, text: await response.body.text(), mech: response.headers['x-gss-mech'] }
       })
@@ -78,7 +67,7 @@ describe('NTLM origin through the agent', () => {
     const agent = agentWith(ntlmAuth())
     const before = headLegs(apache.accessLog())
     try {
-      const { result, events } = await handshakes(async () => {
+      const { result, events } = await authEvents(async () => {
         const statuses: number[] = []
         for (let i = 0; i < 20; i++) {
           const response = await request(`${origin()}/ntlm/`, { dispatcher: agent })
@@ -99,7 +88,7 @@ describe('NTLM origin through the agent', () => {
     const agent = agentWith(ntlmAuth('wrong-password-1'))
     const before = headLegs(apache.accessLog())
     try {
-      const { result, events } = await handshakes(async () => {
+      const { result, events } = await authEvents(async () => {
         const response = await request(`${origin()}/ntlm/`, { dispatcher: agent })
         await response.body.dump()
         return response.statusCode
@@ -156,17 +145,6 @@ describe('NTLM origin through the agent', () => {
     }
   })
 
-  test('an HTTP/2-capable agent still authenticates an auth host, over HTTP/1.1', async () => {
-    const agent = agentWith(ntlmAuth(), { allowH2: true })
-    try {
-      const response = await request(`${origin()}/ntlm/`, { dispatcher: agent })
-      assert.equal(response.statusCode, 200)
-      await response.body.dump()
-    } finally {
-      await agent.close()
-    }
-  })
-
   test('credentials never leave the host: a redirect to another origin (undici\'s redirect interceptor) and another origin on the same server get none', async () => {
     const agent = agentWith(ntlmAuth())
     try {
@@ -196,6 +174,36 @@ describe('NTLM origin through the agent', () => {
   })
 })
 
+describe('an HTTP/2-capable origin (mod_http2, Protocols h2 http/1.1)', () => {
+  let h2: ApacheAuthServer
+  before(async () => { h2 = await startApacheAuth({ http2: true }) })
+  after(async () => { await h2?.close() })
+
+  test('a host without auth speaks h2 to it; with auth the agent still authenticates, over HTTP/1.1, even with allowH2', async () => {
+    const plain = new TlsFallbackAgent({ connect: { ca: certs.ca }, allowH2: true })
+    const authed = new TlsFallbackAgent({ connect: { ca: certs.ca }, allowH2: true, hosts: { [`localhost:${h2.port}`]: { auth: ntlmAuth() } } })
+    try {
+      const open = await request(`https://localhost:${h2.port}/open/`, { dispatcher: plain })
+      await open.body.dump()
+      assert.equal(open.statusCode, 200)
+      const { result, events } = await authEvents(async () => {
+        const response = await request(`https://localhost:${h2.port}/ntlm/`, { dispatcher: authed })
+        return { status: response.statusCode, text: await response.body.text() }
+      })
+      assert.deepEqual(result, { status: 200, text: 'hello ntlm\n' })
+      assert.equal(events.length, 1)
+      assert.equal(events[0]!.outcome, 'authenticated')
+      const log = await h2.waitForAccessLog(/"GET \/ntlm\/ HTTP\/1\.1" 200/)
+      assert.match(log, /"GET \/open\/ HTTP\/2\.0" 200/, 'the server is h2-capable: the host without auth got h2')
+      assert.match(log, /"GET \/ntlm\/ HTTP\/1\.1" 200 \d+ user=CORP\\+ntlmuser/)
+      assert.doesNotMatch(log, /"GET \/ntlm\/ HTTP\/2\.0"/)
+    } finally {
+      await plain.close()
+      await authed.close()
+    }
+  })
+})
+
 describe('NTLM composes with a client certificate asked for by renegotiation, and with the policy cache', () => {
   test('strict gets the 403 of post-handshake auth, the agent falls back to renegotiation, the HEAD legs renegotiate and authenticate; a second agent with the same cache goes straight there', async () => {
     const cache = new MemoryPolicyCache()
@@ -208,7 +216,7 @@ describe('NTLM composes with a client certificate asked for by renegotiation, an
     for (const round of [1, 2]) {
       const agent = new TlsFallbackAgent(options())
       try {
-        const { result, events } = await handshakes(async () => {
+        const { result, events } = await authEvents(async () => {
           const response = await request(`${origin()}/ntlmcert/`, { dispatcher: agent })
           return { status: response.statusCode, text: await response.body.text() }
         })
@@ -221,6 +229,60 @@ describe('NTLM composes with a client certificate asked for by renegotiation, an
       } finally {
         await agent.close()
       }
+    }
+  })
+})
+
+describe('OpenTelemetry: the handshake is a span event and a counter, never a secret', () => {
+  test('tls_fallback.auth on the caller\'s span (scheme, mechanism, legs, outcome); tls_fallback.auth.handshakes counts 1; no password, NT hash or token in any attribute', async () => {
+    const { context } = await import('@opentelemetry/api')
+    const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks')
+    const { registerInstrumentations } = await import('@opentelemetry/instrumentation')
+    const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics')
+    const { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } = await import('@opentelemetry/sdk-trace')
+    const { TlsFallbackInstrumentation } = await import('../src/opentelemetry/index.ts')
+    const { ntowfv2 } = await import('../src/auth/ntlm.ts')
+    class Reader extends MetricReader {
+      protected override async onForceFlush (): Promise<void> {}
+      protected override async onShutdown (): Promise<void> {}
+    }
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+    const reader = new Reader()
+    const meterProvider = new MeterProvider({ readers: [reader] })
+    const exporter = new InMemorySpanExporter()
+    const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] })
+    const unregister = registerInstrumentations({ instrumentations: [new TlsFallbackInstrumentation()], tracerProvider, meterProvider })
+    const agent = agentWith(ntlmAuth())
+    try {
+      const status = await tracerProvider.getTracer('test').startActiveSpan('caller', async (span) => {
+        try {
+          const response = await request(`${origin()}/ntlm/`, { dispatcher: agent })
+          await response.body.dump()
+          return response.statusCode
+        } finally {
+          span.end()
+        }
+      })
+      assert.equal(status, 200)
+      const caller = exporter.getFinishedSpans().find((s) => s.name === 'caller')!
+      const events = caller.events.filter((e) => e.name === 'tls_fallback.auth').map((e) => e.attributes ?? {})
+      assert.equal(events.length, 1)
+      assert.equal(events[0]!['tls_fallback.auth.scheme'], 'ntlm')
+      assert.equal(events[0]!['tls_fallback.auth.mechanism'], 'ntlm')
+      assert.equal(events[0]!['tls_fallback.auth.legs'], 2)
+      assert.equal(events[0]!['tls_fallback.auth.outcome'], 'authenticated')
+      const { resourceMetrics } = await reader.collect()
+      const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'tls_fallback.auth.handshakes')
+      assert.equal(metric?.dataPoints.reduce((n, p) => n + (p.value as number), 0), 1)
+      const everything = JSON.stringify({ spans: exporter.getFinishedSpans().map((s) => ({ a: s.attributes, e: s.events })), metrics: resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).map((m) => m.dataPoints) })
+      for (const secret of [apache.ntlm.password, ntowfv2(apache.ntlm.password, apache.ntlm.username, apache.ntlm.domain).toString('hex'), 'TlRMTVNT']) {
+        assert.ok(!everything.includes(secret), secret)
+      }
+    } finally {
+      unregister()
+      await agent.close()
+      await meterProvider.shutdown()
+      await tracerProvider.shutdown()
     }
   })
 })

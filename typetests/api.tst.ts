@@ -4,7 +4,7 @@ import { describe, expect, test } from 'tstyche'
 import { Dispatcher } from 'undici'
 import {
   CHANNELS, ErrorCodes, FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, TlsFallbackAgent, TlsFallbackError,
-  type AttemptEvent, type DiagnosisEvent, type ErrorCode, type FallbackEvent, type FingerprintId, type Hooks,
+  type AttemptEvent, type AuthOptions, type DiagnosisEvent, type ErrorCode, type FallbackEvent, type FingerprintId, type Hooks,
   type Logger, type PolicyCache, type PolicyEntry, type RequestEndEvent, type StackName, type TlsFallbackAgentOptions
 } from '../src/index.ts'
 import { TlsFallbackInstrumentation } from '../src/opentelemetry/index.ts'
@@ -54,6 +54,14 @@ describe('new TlsFallbackAgent(options?)', () => {
     expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { clientCert: { key: 'pem' } } } })
     expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { clientCert: { cert: 'pem', key: 'pem', pfx: 'p' } } } })
     expect(TlsFallbackAgent).type.toBeConstructableWith({ hosts: { a: { clientCert: { pfx: Buffer.alloc(1), passphrase: 's' } } } })
+  })
+
+  test('hosts[...].auth takes a scheme and optional credentials; AuthOptions is exported', () => {
+    const auth: AuthOptions = { scheme: 'ntlm', username: 'u', password: 'p', domain: 'CORP' }
+    expect(TlsFallbackAgent).type.toBeConstructableWith({ hosts: { a: { auth }, b: { auth: { scheme: 'negotiate', spn: 'HTTP@b' } } } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { auth: { scheme: 'basic' } } } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { auth: { scheme: 'ntlm', realm: 'x' } } } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { auth: { username: 'u' } } } })
   })
 
   test('policy(), policies() and forget() speak PolicyEntry', () => {

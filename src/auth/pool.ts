@@ -4,12 +4,8 @@ import type { Prepare } from '../connector.ts'
 import { tlsServerEndPoint } from './channel-bindings.ts'
 import { authenticateConnection } from './handshake.ts'
 import type { ResolvedAuth } from './options.ts'
-import { hasAuthorization, offers, Release, withHeader, type PoolEntry as Entry } from './release.ts'
+import { hasAuthorization, offers, Release, withHeader, type Controller, type Handler, type Headers, type PoolEntry as Entry } from './release.ts'
 import { AuthSession, type SessionMechanism } from './session.ts'
-
-type Handler = Dispatcher.DispatchHandler
-type Controller = Dispatcher.DispatchController
-type Headers = Parameters<NonNullable<Handler['onResponseStart']>>[2]
 
 /**
  * The connections of one origin with `auth`, on one stack: single-connection undici `Client`s over

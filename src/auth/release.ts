@@ -9,9 +9,9 @@ import type { AuthSession } from './session.ts'
  * connection. Plus the header helpers the pool uses.
  */
 
-type Handler = Dispatcher.DispatchHandler
-type Controller = Dispatcher.DispatchController
-type Headers = Parameters<NonNullable<Handler['onResponseStart']>>[2]
+export type Handler = Dispatcher.DispatchHandler
+export type Controller = Dispatcher.DispatchController
+export type Headers = Parameters<NonNullable<Handler['onResponseStart']>>[2]
 
 /** One single-connection Client of a pool. */
 export interface PoolEntry {

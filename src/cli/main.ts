@@ -4,12 +4,14 @@
 // undici-tls-fallback policies ...: lists or forgets stored policies (src/cli/policies.ts).
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { resolveAuth, type AuthOptions } from '../auth/options.ts'
 import { TlsFallbackError } from '../errors.ts'
 import { wasLegacyPkcs12 } from '../certs/pkcs12.ts'
 import { checkClientCert, checkPem } from '../options.ts'
 import { quoteOutside } from '../outside-text.ts'
 import { parseProxy, parseProxyChoice, type Proxy } from '../proxy/options.ts'
 import type { ClientCertificate } from '../stacks.ts'
+import { checkAuth } from './auth-check.ts'
 import { probe, type ProbeResult } from './probe.ts'
 import { proxyWithAuth } from './proxy-auth.ts'
 import { redactUrl } from './redact.ts'
@@ -46,6 +48,12 @@ Options:
                           'env' reads HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case)
   --proxy-auth SCHEME     answer the proxy's 407 with ntlm or negotiate (Kerberos from the ticket cache, KRB5CCNAME);
                           the user (DOMAIN%5Cuser) and password come from the proxy URL, never as Basic
+  --auth ntlm|negotiate   then authenticate to the URL on the stack that works (Windows auth, see docs/auth.md):
+                          negotiate uses the Kerberos ticket cache (kinit; KRB5CCNAME), or NTLM with --auth-user
+  --auth-user USER        the user name (USER or DOMAIN\\USER); the password is read from the environment
+                          variable UNDICI_TLS_FALLBACK_AUTH_PASSWORD, or the one --auth-password-env names (never argv)
+  --auth-password-env NAME  read the password from the environment variable NAME
+  --auth-spn SPN          the service principal for Kerberos (default HTTP@<host>)
   --json                  print one JSON object instead of the table
   -h, --help              this help
 
@@ -70,6 +78,8 @@ interface Parsed {
   /** The client identity was a legacy PKCS#12 (decoded by checkClientCert). */
   legacyPkcs12: boolean
   proxy: Proxy | undefined
+  /** `--auth`: validated like `hosts[...].auth`. */
+  auth: AuthOptions | undefined
 }
 
 function readFile (flag: string, path: string): Buffer {
@@ -80,7 +90,9 @@ function readFile (flag: string, path: string): Buffer {
   }
 }
 
-const VALUE_OPTIONS = new Set(['--ca', '--cert', '--key', '--pfx', '--passphrase-env', '--method', '--timeout', '--proxy', '--proxy-auth'])
+const VALUE_OPTIONS = new Set(['--ca', '--cert', '--key', '--pfx', '--passphrase-env', '--method', '--timeout', '--proxy', '--auth', '--auth-user', '--auth-password-env', '--auth-spn', '--proxy-auth'])
+/** Where `--auth-user`'s password comes from unless `--auth-password-env` names another variable. */
+const AUTH_PASSWORD_ENV = 'UNDICI_TLS_FALLBACK_AUTH_PASSWORD'
 
 /** `--timeout -5` as `--timeout=-5`: parseArgs would take `-5` for an option and say only that the value is ambiguous. */
 function joinNegativeValues (argv: string[]): string[] {
@@ -123,6 +135,10 @@ function parse (argv: string[]): Parsed | 'help' {
         'allow-legacy': { type: 'boolean', default: false },
         proxy: { type: 'string' },
         'proxy-auth': { type: 'string' },
+        auth: { type: 'string' },
+        'auth-user': { type: 'string' },
+        'auth-password-env': { type: 'string' },
+        'auth-spn': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       }
@@ -174,6 +190,7 @@ function parse (argv: string[]): Parsed | 'help' {
   const proxyAuth = values['proxy-auth'] === undefined ? undefined : String(values['proxy-auth'])
   return {
     url,
+    auth: authOption(values),
     proxy: values.proxy === undefined ? undefined : proxyOption(String(values.proxy), url, proxyAuth),
     ca,
     clientCert,
@@ -183,6 +200,33 @@ function parse (argv: string[]): Parsed | 'help' {
     legacyPkcs12: clientCert !== undefined && wasLegacyPkcs12(clientCert),
     json: values.json === true
   }
+}
+
+/** `--auth` and its companions, validated as `hosts[...].auth` is; the password only from the environment. */
+function authOption (values: Record<string, string | boolean | undefined>): AuthOptions | undefined {
+  const scheme = values.auth
+  if (scheme === undefined) {
+    for (const flag of ['auth-user', 'auth-password-env', 'auth-spn']) if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --auth`)
+    return undefined
+  }
+  const auth: Record<string, unknown> = { scheme }
+  if (values['auth-user'] !== undefined) {
+    auth.username = String(values['auth-user'])
+    const name = values['auth-password-env'] === undefined ? AUTH_PASSWORD_ENV : String(values['auth-password-env'])
+    const password = process.env[name]
+    if (password === undefined) throw new UsageError(`--auth-user: the environment variable ${name} (the password) is not set`)
+    auth.password = password
+  } else if (values['auth-password-env'] !== undefined) {
+    throw new UsageError('--auth-password-env needs --auth-user')
+  }
+  if (values['auth-spn'] !== undefined) auth.spn = String(values['auth-spn'])
+  try {
+    resolveAuth('--auth', auth)
+  } catch (error) {
+    if (error instanceof TlsFallbackError) throw new UsageError(error.message.replace(/^TlsFallbackAgent: /, '').replace(/^--auth\.(\w+)/, (_m, field: string) => field === 'scheme' ? '--auth' : field === 'password' ? `the password (${AUTH_PASSWORD_ENV} or --auth-password-env)` : `--auth-${field === 'username' ? 'user' : field}`))
+    throw error
+  }
+  return auth as unknown as AuthOptions
 }
 
 /**
@@ -271,6 +315,7 @@ export async function main (argv: string[]): Promise<number> {
       allowLegacy: parsed.allowLegacy,
       legacyPkcs12: parsed.legacyPkcs12,
       proxy: parsed.proxy,
+      httpAuth: parsed.auth !== undefined,
       signal: controller.signal,
       onProgress: progress.update
     })
@@ -284,6 +329,20 @@ export async function main (argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+  }
+  if (parsed.auth !== undefined && result.verdict.stack !== null) {
+    progress.update('authenticating')
+    result.auth = await checkAuth({
+      url: parsed.url,
+      method: parsed.method,
+      stack: result.verdict.stack,
+      http1Only: result.verdict.http1Only,
+      auth: parsed.auth,
+      ca: parsed.ca,
+      clientCert: parsed.clientCert,
+      proxy: parsed.proxy,
+      timeout: parsed.timeout
+    })
   }
   progress.stop()
   process.stdout.write(parsed.json ? toJson(result) + '\n' : render(result, { color: colorEnabled(process.stdout), hasClientCert: parsed.clientCert !== undefined }))

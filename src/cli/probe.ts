@@ -8,6 +8,7 @@ import { ErrorCodes } from '../errors.ts'
 import { isApachePostHandshakeAuth, isHttp11Required, isUnsafeLegacyError, type FingerprintId } from '../fingerprint.ts'
 import { openTunnel } from '../proxy/open.ts'
 import type { Proxy } from '../proxy/options.ts'
+import type { AuthCheck } from './auth-check.ts'
 import { HOLD_LIMIT } from '../response-hold.ts'
 import { stackTlsOptions, type ClientCertificate, type StackName } from '../stacks.ts'
 import { caIssuersUrls, describeUrl, DEFAULT_MAX_BYTES, fetchIssuers, issued, type FetchOutcome } from '../certs/aia.ts'
@@ -31,6 +32,8 @@ export interface ProbeOptions {
   proxy?: Proxy | undefined
   /** The client identity was a legacy PKCS#12, decoded by checkClientCert (the result says so). */
   legacyPkcs12?: boolean | undefined
+  /** `--auth`: a 401 is the server asking for the authentication the probe does next, so it counts as an answer. */
+  httpAuth?: boolean | undefined
   /** Let the AIA check fetch from loopback (tests). */
   aiaAllowLoopback?: boolean | undefined
 }
@@ -97,6 +100,8 @@ export interface ProbeResult {
   missingIntermediate?: MissingIntermediate | null
   /** The client identity given was a legacy PKCS#12 (RC2/3DES), which the agent decodes with node-forge. */
   legacyPkcs12?: boolean
+  /** `--auth`: the authentication check on the stack that works (src/cli/auth-check.ts); no secret in it. */
+  auth?: AuthCheck | null
 }
 
 const TRANSIENT = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENETDOWN', 'UND_ERR_CONNECT_TIMEOUT'])
@@ -468,7 +473,7 @@ export async function probe (options: ProbeOptions): Promise<ProbeResult> {
   for (const stack of stacks) await run(stack, http2)
 
   // A stack works when the server answered without refusing (a 4xx such as IIS's 403.7 is a refusal).
-  const working = attempts.find((a) => a.ok && a.status !== null && a.status < 400 && (a.stack !== 'strict' || a.http === 'h2' || !http2 || a.fingerprint === null))
+  const working = attempts.find((a) => a.ok && a.status !== null && (a.status < 400 || (options.httpAuth === true && a.status === 401)) && (a.stack !== 'strict' || a.http === 'h2' || !http2 || a.fingerprint === null))
   // Nothing works because the server wants a certificate the probe was not given: that is the verdict,
   // whatever the strict stack showed on the way. On TLS 1.3 its post-handshake-auth 403 says why and
   // what the agent does about it (TLS 1.2 renegotiation), so it comes first.

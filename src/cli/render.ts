@@ -133,6 +133,14 @@ export function render (result: ProbeResult, options: { color: boolean, hasClien
     lines.push(`${s.yellow('note:')}    the client identity is a legacy PKCS#12 (RC2/3DES, SHA-1 MAC) that OpenSSL 3 refuses; the agent decodes it with node-forge. Re-export it once: ` +
       s.bold('openssl pkcs12 -in old.pfx -nodes -legacy | openssl pkcs12 -export -out new.pfx'))
   }
+  const auth = result.auth
+  if (auth != null) {
+    const what = `${auth.scheme}${auth.mechanism === null || auth.mechanism === auth.scheme ? '' : ` (${auth.mechanism})`}`
+    const legs = `${auth.legs} leg${auth.legs === 1 ? '' : 's'}`
+    lines.push(auth.outcome === 'authenticated' && auth.status !== null
+      ? `${s.green('auth:')}    ${what}: authenticated after ${legs}${auth.mutual ? ', server verified (mutual)' : ''}; the request got ${auth.status}.`
+      : `${s.red('auth:')}    ${what}: ${auth.outcome ?? 'no handshake'}${auth.legs > 0 ? ` after ${legs}` : ''}; ${auth.error === null ? `the request got ${auth.status ?? '-'}` : `the request failed (${escapeOutside(auth.error, 80)})`}.`)
+  }
   const fixes = [...new Set(result.attempts.map((a) => a.fingerprint).filter((f): f is NonNullable<typeof f> => f !== null))]
   for (const f of fixes) {
     const fix = SERVER_FIXES[f]
@@ -152,6 +160,7 @@ export function toJson (result: ProbeResult): string {
     unreachable: result.unreachable,
     missingIntermediate: result.missingIntermediate ?? null,
     legacyPkcs12: result.legacyPkcs12 === true,
+    auth: result.auth ?? null,
     attempts: result.attempts.map(({ stack, http, ok, status, tlsVersion, error, evidence, fingerprint, timeMs, retries, timedOut }) => ({
       stack, http, ok, status, tlsVersion, error, fingerprint, evidence, timeMs, retries, timedOut
     }))

@@ -42,10 +42,11 @@ const NETBIOS = { computer: 'APACHE', domain: 'CORP' }
  * - `/open/`  no authentication.
  * `GET <location>/` answers "hello <location>"; `POST <location>/echo` answers "received N bytes".
  * `redirects`: `Redirect 302 <from> <to>` lines (answered before authentication).
+ * `http2`: the event MPM, mod_cgid and mod_http2 with `Protocols h2 http/1.1` (HTTP/2 over TLS).
  * On `proxyPort`, a forward proxy whose CONNECT needs NTLM (bound to the connection).
  * The service keytab is named by `KRB5_KTNAME` (not `GssapiCredStore`, which breaks ntlmssp).
  */
-export async function startApacheAuth (options: { kdc?: Kdc, redirects?: Array<[from: string, to: string]> } = {}): Promise<ApacheAuthServer> {
+export async function startApacheAuth (options: { kdc?: Kdc, redirects?: Array<[from: string, to: string]>, http2?: boolean } = {}): Promise<ApacheAuthServer> {
   const { kdc } = options
   const port = await freePort()
   const proxyPort = await freePort()
@@ -88,7 +89,8 @@ Alias /${name}/echo "${root}/cgi-bin/echo"
 ${mechs === undefined ? '  Require all granted' : `${gssapi(mechs, bound)}\n  GssapiSSLonly On`}
 </Location>`
   const conf = `
-${['mpm_prefork', 'authn_core', 'authz_core', 'authz_user', 'mime', 'dir', 'alias', 'headers', 'socache_shmcb', 'ssl', 'cgi', 'auth_gssapi', 'proxy', 'proxy_connect']
+${[options.http2 === true ? 'mpm_event' : 'mpm_prefork', 'authn_core', 'authz_core', 'authz_user', 'mime', 'dir', 'alias', 'headers', 'socache_shmcb', 'ssl',
+    options.http2 === true ? 'cgid' : 'cgi', ...(options.http2 === true ? ['http2'] : []), 'auth_gssapi', 'proxy', 'proxy_connect']
     .map((name) => `LoadModule ${name}_module ${MODULES}/mod_${name}.so`).join('\n')}
 
 ServerRoot "${root}"
@@ -99,10 +101,9 @@ User www-data
 Group www-data
 Listen 127.0.0.1:${port}
 Listen 127.0.0.1:${proxyPort}
-StartServers 2
-MinSpareServers 2
-MaxSpareServers 4
-MaxRequestWorkers 16
+${options.http2 === true
+  ? `StartServers 1\nServerLimit 2\nThreadsPerChild 8\nMinSpareThreads 4\nMaxSpareThreads 16\nMaxRequestWorkers 16\nScriptSock "${root}/run/cgid.sock"\nProtocols h2 http/1.1`
+  : 'StartServers 2\nMinSpareServers 2\nMaxSpareServers 4\nMaxRequestWorkers 16'}
 Timeout 10
 KeepAlive On
 KeepAliveTimeout 5
