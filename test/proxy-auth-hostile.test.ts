@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
-import net from 'node:net'
-import type { AddressInfo } from 'node:net'
-import tls from 'node:tls'
 import { after, before, describe, test } from 'node:test'
 import { ntlmChannelBindingsHash, tlsServerEndPoint } from '../src/auth/channel-bindings.ts'
 import { AV } from '../src/auth/ntlm.ts'
@@ -10,12 +7,13 @@ import { openTunnel } from '../src/proxy/open.ts'
 import { parseProxy } from '../src/proxy/options.ts'
 import { certs, failure, makeAgent, record, send } from './helpers.ts'
 import { fieldOf, pairsOf } from './helpers/ntlm-wire.ts'
+import { startScripted, type ScriptedProxy } from './helpers/proxy-auth.ts'
 
 // A hostile or broken proxy against `proxy.auth` (NTLM): a proxy that keeps challenging, sends a
 // malformed challenge, closes between legs, sends a 407 body too large to drain, or speaks out of
 // turn. Each ends in TLS_FALLBACK_PROXY_ERROR after a bounded number of CONNECTs, with nothing sent
-// in answer to what cannot be used. A small scripted proxy: it answers each CONNECT it reads with the
-// next scripted answer, and records what it received.
+// in answer to what cannot be used. A small scripted proxy (test/helpers/proxy-auth.ts) answers each
+// CONNECT it reads with the next scripted answer, and records what it received.
 
 /** A minimal NTLM challenge (type 2): no target name, a server challenge, target info of MsvAvEOL only. */
 function type2 (): string {
@@ -34,40 +32,6 @@ function type2 (): string {
 
 const challenge = (token: string, extra = ''): string =>
   `HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: ${token}\r\n${extra}Content-Length: 5\r\n\r\ndeny!`
-
-interface ScriptedProxy { port: number, connects: string[], connections: number, script: Array<string | Buffer>, close: () => Promise<void> }
-
-async function startScripted (options: { tls?: boolean } = {}): Promise<ScriptedProxy> {
-  const state: ScriptedProxy = { port: 0, connects: [], connections: 0, script: [], close: async () => {} }
-  const sockets = new Set<net.Socket>()
-  const onSocket = (socket: net.Socket): void => {
-    state.connections++
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    let buffer = ''
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString('latin1')
-      for (let end = buffer.indexOf('\r\n\r\n'); end !== -1; end = buffer.indexOf('\r\n\r\n')) {
-        state.connects.push(buffer.slice(0, end))
-        buffer = buffer.slice(end + 4)
-        const answer = state.script.shift()
-        if (answer === undefined) socket.destroy()
-        else socket.write(answer)
-      }
-    })
-  }
-  const server = options.tls === true
-    ? tls.createServer({ cert: certs.serverCert, key: certs.serverKey }, onSocket)
-    : net.createServer(onSocket)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  state.port = (server.address() as AddressInfo).port
-  state.close = async () => {
-    for (const s of sockets) s.destroy()
-    await new Promise((resolve) => server.close(resolve))
-  }
-  return state
-}
 
 describe('proxy.auth against a hostile or broken proxy', () => {
   let proxy: ScriptedProxy

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test'
 import { loadKerberos } from '../src/auth/negotiate.ts'
 import { certs, failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
 import { runCli } from './helpers/cli.ts'
-import { recordChannels, startRecordingOrigins, type RecordingOrigins } from './helpers/proxy-auth.ts'
+import { recordChannels, startRecordingOrigins, startScripted, type RecordingOrigins } from './helpers/proxy-auth.ts'
 import { startKdc, type Kdc } from './servers/kdc.ts'
 import type { ModernServer } from './servers/modern.ts'
 import { startRelay, type Relay } from './servers/relay.ts'
@@ -121,6 +121,29 @@ describe('Negotiate (Kerberos) to a real Squid (proxy.auth)', { skip }, () => {
     assert.equal(JSON.parse(run.stdout).verdict.stack, 'strict')
     assert.ok((await squid.waitForLog(tunnelsTo(origin.port), logged + 1)).length > logged, 'Squid logged the Kerberos user\'s tunnels')
     assert.doesNotMatch(run.stdout + run.stderr, /Negotiate [A-Za-z0-9+/]{8}/)
+  })
+
+  test('a 200 whose final Negotiate token does not verify (mutual authentication fails): TLS_FALLBACK_PROXY_ERROR caused by TLS_FALLBACK_AUTH_FAILED, the tunnel is not used', async () => {
+    const impostor = await startScripted()
+    const channels = recordChannels()
+    try {
+      impostor.script = ['HTTP/1.1 200 Connection established\r\nProxy-Authenticate: Negotiate oQcwBaADCgEA\r\n\r\n']
+      const agent = makeAgent({ proxy: { uri: `http://127.0.0.1:${impostor.port}`, auth: { scheme: 'negotiate', spn: 'HTTP@localhost' } } })
+      try {
+        const error = await failure(() => send(agent, `https://localhost:${origin.port}/mutual`))
+        assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR')
+        assert.equal(error.cause?.code, 'TLS_FALLBACK_AUTH_FAILED')
+        assert.match(error.message, /mutual authentication failed/)
+        assert.equal(impostor.connects.length, 1)
+        assert.match(impostor.connects[0]!, /\r\nproxy-authorization: Negotiate \S+/)
+        assert.deepEqual(channels.events.map((e) => [e.outcome, e.mechanism, e.legs]), [['failed', 'kerberos', 1]])
+      } finally {
+        await agent.close()
+      }
+    } finally {
+      channels.stop()
+      await impostor.close()
+    }
   })
 
   test('no ticket: TLS_FALLBACK_PROXY_ERROR whose cause is TLS_FALLBACK_AUTH_FAILED, before any CONNECT; one attempt, nothing learned', async () => {
