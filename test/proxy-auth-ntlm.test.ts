@@ -256,6 +256,13 @@ describe('NTLM to a real Apache forward proxy (proxy.auth)', () => {
     for (const output of [run.stdout, run.stderr, wrong.stdout, wrong.stderr]) {
       assert.ok(!output.includes(apache.ntlm.password) && !output.includes('Wrong-Cli-Pass-55') && !output.includes('TlRMTVNT'))
     }
+    // The password from the environment, off the command line.
+    const fromEnv = await runCli(['probe', url, '--ca', certs.path('ca.crt'), '--json', '--proxy', `http://${user}@127.0.0.1:${relay.port}`, '--proxy-auth', 'ntlm'], { UNDICI_TLS_FALLBACK_PROXY_PASSWORD: apache.ntlm.password }, env)
+    assert.equal(fromEnv.code, 0, fromEnv.stderr)
+    assert.ok(!(fromEnv.stdout + fromEnv.stderr).includes(apache.ntlm.password))
+    const noPassword = await runCli(['probe', url, '--proxy', `http://${user}@127.0.0.1:${relay.port}`, '--proxy-auth', 'ntlm'], {}, env)
+    assert.equal(noPassword.code, 2)
+    assert.match(noPassword.stderr, /--proxy names a user without a password: set UNDICI_TLS_FALLBACK_PROXY_PASSWORD/)
     const usage = await runCli(['probe', url, '--proxy-auth', 'ntlm'], {}, env)
     assert.equal(usage.code, 2)
     assert.match(usage.stderr, /--proxy-auth needs --proxy/)

@@ -47,7 +47,8 @@ Options:
   --proxy URL             tunnel through a proxy: http://, https:// or socks5:// (credentials allowed in the URL);
                           'env' reads HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case)
   --proxy-auth SCHEME     answer the proxy's 407 with ntlm or negotiate (Kerberos from the ticket cache, KRB5CCNAME);
-                          the user (DOMAIN%5Cuser) and password come from the proxy URL, never as Basic
+                          the user (DOMAIN%5Cuser) comes from the proxy URL, the password from the URL or the
+                          environment variable UNDICI_TLS_FALLBACK_PROXY_PASSWORD; never sent as Basic
   --auth ntlm|negotiate   then authenticate to the URL on the stack that works (Windows auth, see docs/auth.md):
                           negotiate uses the Kerberos ticket cache (kinit; KRB5CCNAME), or NTLM with --auth-user
   --auth-user USER        the user name (USER or DOMAIN\\USER); the password is read from the environment
