@@ -9,9 +9,12 @@ import { originFromParts } from './policy/origin.ts'
 import type { Proxy } from './proxy/options.ts'
 import { openTunnel } from './proxy/open.ts'
 import type { ProxyAuthEvent } from './telemetry.ts'
-import { caIssuersUrls, describeUrl, IntermediateCache, type FetchOutcome, type IntermediateFetch, type Tunnel } from './certs/aia.ts'
+import { caIssuersUrls, describeUrl, type FetchOutcome, type IntermediateFetch, type RouteFor } from './certs/aia.ts'
+import { aiaRoute } from './certs/aia-route.ts'
+import { IntermediateCache, type IntermediateSource } from './certs/intermediate-cache.ts'
+import type { IntermediateStore } from './certs/stored-intermediates.ts'
 import { quoteOutside } from './outside-text.ts'
-import { decideMissingIntermediate } from './decide.ts'
+import { decideMissingIntermediate, decideStoredIntermediatesFailed } from './decide.ts'
 
 /**
  * The connector opens each TCP socket itself and hands it to undici's connector as `httpSocket`, so
@@ -48,7 +51,14 @@ export interface ConnectorOptions {
   onProxyAuth?: ((event: ProxyAuthEvent) => void) | undefined
   /** The default `Prepare` of every connect function (one given to `connectFunction` wins). */
   prepare?: Prepare
+  /** The proxy an `http:` URL of this host goes through (AIA fetches: the user's http: proxy rules, unfiltered). */
+  httpProxy?: (hostname: string, port: number) => Proxy | undefined
+  /** The policy store, when it keeps fetched intermediates (shared with other processes). */
+  intermediateStore?: IntermediateStore | undefined
 }
+
+/** Intermediates a handshake goes with: where they came from, and whether this is already the retry. */
+interface WithIntermediates { pem: string[], source: IntermediateSource, retried: boolean }
 
 /**
  * Runs on each new https: connection once its TLS handshake is complete, before undici gets the
@@ -421,7 +431,7 @@ export class ConnectionTracker {
   readonly #leaves = new WeakMap<Error, X509Certificate>()
   readonly #intermediates = new IntermediateCache()
   /** Per origin, the intermediates fetched for it (PEM): its next connections send them from the start. */
-  readonly #knownIntermediates = new Map<string, string[]>()
+  readonly #knownIntermediates = new Map<string, { pem: string[], source: IntermediateSource }>()
   readonly #intermediateTls = new WeakMap<object, Map<string, ResolvedTls>>()
 
   constructor (options: ConnectorOptions) {
@@ -492,7 +502,7 @@ export class ConnectionTracker {
     return connector
   }
 
-  #connect (stack: StackName, allowH2: boolean, opts: buildConnector.Options, callback: ConnectCallback, intermediates?: string[], prepare?: Prepare): net.Socket | TLSSocket {
+  #connect (stack: StackName, allowH2: boolean, opts: buildConnector.Options, callback: ConnectCallback, intermediates?: WithIntermediates, prepare?: Prepare): net.Socket | TLSSocket {
     const port = Number(opts.port === '' || opts.port === undefined ? (opts.protocol === 'https:' ? 443 : 80) : opts.port)
     const base = this.#options.resolve(stack, opts.hostname, port)
     let resolved = base
@@ -500,9 +510,10 @@ export class ConnectionTracker {
       const origin = originFromParts(opts.protocol, opts.hostname, port)
       const fetch = (base.key as { fetchIntermediates?: IntermediateFetch }).fetchIntermediates
       // An intermediate fetched for this origin before goes with the first handshake: no failed one, no fetch.
-      const known = intermediates ?? (fetch === undefined ? undefined : this.#knownIntermediates.get(origin))
-      if (known !== undefined) resolved = this.#withIntermediates(base, known)
-      callback = this.#onMissingIntermediate(stack, allowH2, opts, callback, origin, fetch, known !== undefined, intermediates !== undefined, prepare)
+      const remembered = fetch === undefined ? undefined : this.#knownIntermediates.get(origin)
+      const known = intermediates ?? (remembered === undefined ? undefined : { ...remembered, retried: false })
+      if (known !== undefined) resolved = this.#withIntermediates(base, known.pem)
+      callback = this.#onMissingIntermediate(stack, allowH2, opts, callback, origin, fetch, known, prepare)
     }
     const undiciConnect = this.#undiciConnector(stack, allowH2, resolved)
     const proxy = opts.httpSocket === undefined ? this.#options.proxy?.(opts.protocol, opts.hostname, port) : undefined
@@ -522,16 +533,20 @@ export class ConnectionTracker {
    * retry fails, the caller gets the original error with its code, its message saying what we know.
    */
   #onMissingIntermediate (stack: StackName, allowH2: boolean, opts: buildConnector.Options, callback: ConnectCallback,
-    origin: string, fetch: IntermediateFetch | undefined, usedKnown: boolean, retried: boolean, prepare: Prepare | undefined): ConnectCallback {
+    origin: string, fetch: IntermediateFetch | undefined, used: WithIntermediates | undefined, prepare: Prepare | undefined): ConnectCallback {
     return (error, socket) => {
       if (error === null) {
         callback(null, socket)
         return
       }
       const leaf = this.#leaves.get(error)
+      // Intermediates a store gave that did not verify: fetched afresh once, whatever the code.
+      const stored = used?.source === 'stored'
       const step = leaf === undefined
         ? { kind: 'pass' as const }
-        : decideMissingIntermediate((error as { code?: string }).code, caIssuersUrls(leaf), fetch !== undefined, retried)
+        : stored
+          ? decideStoredIntermediatesFailed(caIssuersUrls(leaf), fetch !== undefined)
+          : decideMissingIntermediate((error as { code?: string }).code, caIssuersUrls(leaf), fetch !== undefined, used?.retried === true)
       if (step.kind === 'pass' || leaf === undefined) {
         callback(error, null)
         return
@@ -542,24 +557,20 @@ export class ConnectionTracker {
         callback(error, null)
         return
       }
-      if (usedKnown) this.#knownIntermediates.delete(origin)
-      const tunnel: Tunnel = (host, port, done) => {
-        const proxy = this.#options.proxy?.('https:', host, port)
-        if (proxy === undefined) return false
-        openTunnel(proxy, { host, port, tcp: this.#options.tcp as Record<string, unknown>, timeout: fetch.timeout, origin: `http://${host}:${port}` },
-          (tunnelError, tunnelSocket) => { done(tunnelError, tunnelSocket ?? undefined) })
-        return true
-      }
-      this.#intermediates.obtain(leaf, url, origin, fetch, tunnel).then(({ pem, outcome }) => {
+      if (used !== undefined) this.#knownIntermediates.delete(origin)
+      const tcp = this.#options.tcp as Record<string, unknown>
+      const routeFor: RouteFor = (host, port) => aiaRoute(this.#options.httpProxy?.(host, port), host, port, tcp, fetch.timeout)
+      this.#intermediates.obtain(leaf, url, origin, fetch, routeFor, this.#options.intermediateStore, stored).then(({ pem, outcome, source }) => {
         if (pem === undefined) {
           explainMissingIntermediate(error, leaf, url, outcome)
           callback(error, null)
           return
         }
         if (this.#knownIntermediates.size >= MAX_KNOWN_INTERMEDIATES) this.#knownIntermediates.clear()
-        this.#knownIntermediates.set(origin, pem)
+        this.#knownIntermediates.set(origin, { pem, source })
         try {
-          this.#connect(stack, allowH2, opts, callback, pem, prepare)
+          // A store's intermediates get their own retry: a fresh fetch if they do not verify.
+          this.#connect(stack, allowH2, opts, callback, { pem, source, retried: source === 'fetched' }, prepare)
         } catch (retryError) {
           callback(retryError as Error, null)
         }

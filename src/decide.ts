@@ -373,3 +373,14 @@ export function decideMissingIntermediate (code: string | undefined, caIssuers: 
   if (url === undefined) return { kind: 'pass' }
   return fetchConfigured ? { kind: 'fetch', url } : { kind: 'explain', url }
 }
+
+/**
+ * A handshake that used intermediates read back from a policy store (outside text: whoever can write
+ * to the file or to Redis) failed to verify its chain, whatever the code: the store is not believed.
+ * The intermediate is fetched afresh, once, and the handshake retried with that (it replaces the
+ * stored value); without an `http:` caIssuers URL, or with fetching off, the error as it came.
+ */
+export function decideStoredIntermediatesFailed (caIssuers: readonly string[], fetchConfigured: boolean): IntermediateStep {
+  const url = caIssuers.find((u) => u.startsWith('http:'))
+  return url === undefined || !fetchConfigured ? { kind: 'pass' } : { kind: 'fetch', url }
+}

@@ -9,6 +9,8 @@ import { MAX_WARM_ORIGINS } from './policy/book.ts'
 import { normalizeHostname } from './policy/hosts.ts'
 import { hostAndPort } from './policy/origin.ts'
 import type { Proxy } from './proxy/options.ts'
+import type { PolicyCache } from './policy/cache.ts'
+import type { IntermediateStore } from './certs/stored-intermediates.ts'
 import type { Transport } from './request.ts'
 import { stackTlsOptions, type StackName } from './stacks.ts'
 import type { Telemetry } from './telemetry.ts'
@@ -84,7 +86,10 @@ export class Routes implements Transport {
       },
       onProxyAuth: (event) => {
         telemetry.debug({ ...event, event: 'proxy-auth' }, `proxy ${event.proxy}: ${event.scheme} ${event.outcome} after ${event.legs} leg${event.legs === 1 ? '' : 's'}`)
-      }
+      },
+      // AIA fetches are plain http: and take the user's http: proxy rules as they are.
+      httpProxy: (hostname, port) => this.proxyFor('http:', hostname, port),
+      intermediateStore: intermediateStoreOf(config.cache)
     })
     this.#legacy = new LegacyChecks(this, telemetry, config.connect.timeout ?? config.undici.connectTimeout ?? 10_000, signal)
     // undici checks most options only when it creates a Client: build one now (it connects to
@@ -262,4 +267,12 @@ export class Routes implements Transport {
   dispatchers (): Dispatcher[] {
     return [...this.#agents.values(), ...this.#proxyAgents.values(), ...this.#authPools.values() as Iterable<unknown> as Iterable<Dispatcher>]
   }
+}
+
+/** The store's intermediates methods, when it has both (a store without them: the agent's memory only). */
+function intermediateStoreOf (cache: PolicyCache | undefined): IntermediateStore | undefined {
+  const load = cache?.loadIntermediates
+  const save = cache?.saveIntermediates
+  if (cache === undefined || typeof load !== 'function' || typeof save !== 'function') return undefined
+  return { loadIntermediates: load.bind(cache), saveIntermediates: save.bind(cache) }
 }

@@ -11,7 +11,7 @@ export const CHANNELS = {
   fallback: 'undici-tls-fallback:fallback',
   requestStart: 'undici-tls-fallback:request:start',
   requestEnd: 'undici-tls-fallback:request:end',
-  /** One fetch of a missing intermediate (`fetchIntermediates`): `IntermediateFetchEvent`. */
+  /** One fetch of a missing intermediate, or its read back from the policy store (`fetchIntermediates`): `IntermediateFetchEvent`. */
   intermediate: 'undici-tls-fallback:intermediate',
   /** One connection authenticated for `hosts[...].auth` (src/auth/pool.ts): `AuthHandshakeEvent`, never a token. */
   auth: 'undici-tls-fallback:auth',

@@ -4,7 +4,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { X509Certificate } from 'node:crypto'
 import net, { type AddressInfo } from 'node:net'
 import { TlsFallbackAgent, type TlsFallbackAgentOptions } from '../src/index.ts'
-import { fetchIssuers, IntermediateCache, INTERMEDIATE_CHANNEL, parseCertificates, pkcs7Certificates, refusedAddress, type IntermediateFetchEvent } from '../src/certs/aia.ts'
+import { IntermediateCache } from '../src/certs/intermediate-cache.ts'
+import { fetchIssuers, INTERMEDIATE_CHANNEL, parseCertificates, pkcs7Certificates, refusedAddress, type IntermediateFetchEvent } from '../src/certs/aia.ts'
 import { failure, memoryLogger, send } from './helpers.ts'
 import { makePki, openssl, type Pki } from './servers/pki.ts'
 import { startAia, type AiaServer } from './servers/aia.ts'
@@ -104,6 +105,16 @@ test('fetchIntermediates: the missing intermediate is fetched once, the handshak
   })
   assert.deepEqual(events.map((e) => [e.host, e.port, e.outcome, e.bytes, e.certificates]), [['127.0.0.1', aia.port, 'fetched', i1Der.length, 1]])
   assert.equal(JSON.stringify(events).includes('sig='), false)
+})
+
+test('a request that never left is sent on as usual: a POST whose handshake needed the fetch reaches the server once, with its body', async () => {
+  const before = server.requests.length
+  const body = 'x'.repeat(10_000)
+  const reply = await use(agent({ fetchIntermediates: on }), async (a) => await send(a, `https://127.0.0.1:${server.port}/form`, { method: 'POST', body }))
+  assert.equal(reply.status, 200)
+  assert.equal(reply.json().bodyLength, body.length)
+  assert.deepEqual(server.requests.slice(before).map((r) => `${r.method} ${r.path}`), ['POST /form'])
+  assert.equal(aia.requests.length, 1)
 })
 
 test('per host: hosts[...].fetchIntermediates turns it on for that host, false turns the agent\'s off', async () => {
@@ -234,9 +245,11 @@ test('through a SOCKS5 proxy (real Dante): the AIA fetch takes the proxy too, ne
     const reply = await use(agent({ fetchIntermediates: on, proxy: `socks5://127.0.0.1:${dante.port}` }), async (a) => await send(a, `https://127.0.0.1:${server.port}/`))
     assert.equal(reply.status, 200)
     assert.equal(aia.requests.length, 1)
-    // Dante logs each tunnel with its destination: the origin's and the AIA server's.
-    const lines = await dante.waitForLog(new RegExp(`127\\.0\\.0\\.1\\.${aia.port}\\b`))
-    assert.ok(lines.length >= 1)
+    // Dante logs each tunnel with its destination when it closes, with the bytes each way: the GET
+    // went through it (a tunnel opened but left unused, the request sent directly, logs 0 bytes).
+    const lines = await dante.waitForLog(new RegExp(`tcp/connect \\]: \\d+ -> .*127\\.0\\.0\\.1\\.${aia.port}\\b`))
+    const sent = Number(/tcp\/connect \]: (\d+) -> /.exec(lines[0] ?? '')?.[1])
+    assert.ok(sent > 0, `the client sent ${sent} bytes through the tunnel: ${String(lines[0])}`)
     assert.equal(aia.requests[0]?.headers['proxy-authorization'], undefined)
   } finally {
     await dante.close()

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import {
   decideAuthFailure, decideCandidateFailed, decideDiagnosed, decideProxyFailure, decideFollow, decideHttp11Required, decidePostHandshakeAuth, decideUndiagnosed,
-  decideMissingIntermediate, giveUp, learnsOnSuccess, mayHoldBack, mayLearn, notReplayable, routeFailure, stackCannotWork,
+  decideMissingIntermediate, decideStoredIntermediatesFailed, giveUp, learnsOnSuccess, mayHoldBack, mayLearn, notReplayable, routeFailure, stackCannotWork,
   type DiagnosedInput, type DiagnosedStep, type FollowInput, type Http11Input, type LearnInput, type PostHandshakeAuthInput,
   type UndiagnosedInput
 } from '../src/decide.ts'
@@ -32,7 +32,8 @@ const ROW = {
   others: 'Detection leaves other responses alone.',
   proxy: 'A proxy\'s failure is never a fingerprint.',
   aia: 'A fetched intermediate is never trusted, and is fetched only when asked.',
-  auth: 'An authentication failure is never a fingerprint.'
+  auth: 'An authentication failure is never a fingerprint.',
+  storedAia: 'An intermediate read back from a store is outside text: checked, bounded, and fetched over when it fails.'
 } as const
 
 /** Rows that guard I/O, not a decision: where they are tested instead. */
@@ -48,6 +49,7 @@ const NOT_A_DECISION: Record<string, string> = {
   'Store warnings cannot forge log lines or flood.': 'test/store-limits.test.ts',
   'A policy file only its user can change.': 'test/store-limits.test.ts',
   'No secrets in errors or in the probe\'s output.': 'test/options.test.ts, test/cli.test.ts',
+  'An AIA fetch takes the user\'s http: proxy rules, and gives a proxy only its own credentials.': 'test/certs-aia-proxy.test.ts',
   'Bad input fails at construction': 'test/options.test.ts',
   'Credentials go only where they were configured.': 'test/auth-origin-ntlm.test.ts, test/auth-options.test.ts, test/auth-origin-kerberos.test.ts',
   'Clean lifecycle.': 'test/lifecycle.test.ts',
@@ -577,6 +579,17 @@ describe('decideMissingIntermediate', () => {
     for (const code of ['SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', undefined]) {
       assert.deepEqual(decideMissingIntermediate(code, [url], true, false), { kind: 'pass' }, String(code))
     }
+  })
+})
+
+describe('decideStoredIntermediatesFailed', () => {
+  const url = 'http://pki.corp.example/issuing.cer'
+  test(row(ROW.storedAia, 'a handshake with a store\'s intermediates that failed verification fetches afresh once, whatever the code; never without an http: URL or with fetching off'), () => {
+    assert.deepEqual(decideStoredIntermediatesFailed([url], true), { kind: 'fetch', url })
+    assert.deepEqual(decideStoredIntermediatesFailed(['ldap://dc/ca', url], true), { kind: 'fetch', url })
+    assert.deepEqual(decideStoredIntermediatesFailed([url], false), { kind: 'pass' })
+    assert.deepEqual(decideStoredIntermediatesFailed(['https://pki.corp.example/i.cer'], true), { kind: 'pass' })
+    assert.deepEqual(decideStoredIntermediatesFailed([], true), { kind: 'pass' })
   })
 })
 

@@ -5,6 +5,7 @@ import net from 'node:net'
 import { X509Certificate } from 'node:crypto'
 import { quoteOutside } from '../outside-text.ts'
 import { CHANNELS, type Logger } from '../telemetry.ts'
+import type { AiaRoute } from './aia-route.ts'
 
 /**
  * Missing intermediates (issue 33). A server that sends its leaf without the intermediate fails
@@ -17,7 +18,7 @@ import { CHANNELS, type Logger } from '../telemetry.ts'
  * cookie or credential, and never goes to a link-local or metadata address unless allowed.
  */
 
-/** The diagnostics channel published once per fetch of an intermediate. */
+/** The diagnostics channel published once per fetch of an intermediate (or read back from the policy store: outcome `stored`). */
 export const INTERMEDIATE_CHANNEL = CHANNELS.intermediate
 
 export interface IntermediateFetchEvent {
@@ -37,6 +38,8 @@ export interface IntermediateFetchEvent {
 export type FetchOutcome =
   | 'fetched' | 'cached' | 'timeout' | 'too-large' | 'http-status' | 'not-certificate' | 'not-issuer'
   | 'refused-address' | 'refused-scheme' | 'network-error'
+  /** Read back from the policy store (another process or replica fetched it), then checked: no fetch. */
+  | 'stored'
 
 /** `fetchIntermediates` after validation. */
 export interface IntermediateFetch {
@@ -107,8 +110,8 @@ export function refusedAddress (address: string, options: Pick<IntermediateFetch
   return undefined
 }
 
-/** Opens a socket to host:port through the proxy the origin's own connections use, or undefined to go direct. */
-export type Tunnel = (host: string, port: number, done: (error: Error | null, socket?: net.Socket) => void) => boolean
+/** How to reach an AIA host through a proxy (src/certs/aia-route.ts), or undefined to go direct. */
+export type RouteFor = (host: string, port: number) => AiaRoute | undefined
 
 export interface FetchResult {
   outcome: FetchOutcome
@@ -119,9 +122,10 @@ export interface FetchResult {
 /**
  * GETs an AIA URL: http: only, no redirects, no cookies or credentials, bounded by `maxBytes` and
  * `timeout`. Direct fetches connect to an address that was checked (no second DNS answer); through
- * a proxy the URL's host is checked by name or literal, and the proxy resolves it.
+ * a proxy the URL's host is checked by name or literal, and the proxy resolves it: an HTTP(S) proxy
+ * gets the GET in absolute form with its own headers (its credentials), a SOCKS5 proxy a tunnel.
  */
-export async function fetchIssuers (url: string, options: IntermediateFetch, tunnel?: Tunnel): Promise<FetchResult> {
+export async function fetchIssuers (url: string, options: IntermediateFetch, routeFor?: RouteFor): Promise<FetchResult> {
   let u: URL
   try {
     u = new URL(url)
@@ -144,19 +148,23 @@ export async function fetchIssuers (url: string, options: IntermediateFetch, tun
       resolve({ outcome, certificates, bytes })
     }
     const timer = setTimeout(() => { finish('timeout') }, options.timeout)
+    const route = routeFor?.(host, port)
     const start = (socket: net.Socket): void => {
       if (settled) {
         socket.destroy()
         return
       }
+      const forward = route?.kind === 'forward' ? route : undefined
       request = http.request({
         method: 'GET',
         host,
         port,
-        path: `${u.pathname}${u.search}`,
-        agent: false,
+        // Absolute form to an HTTP proxy (RFC 9112 section 3.2.2), origin form otherwise.
+        path: `${forward === undefined ? '' : `http://${u.host}`}${u.pathname}${u.search}`,
+        // No agent: with one (agent: false makes one), Node ignores createConnection and connects by
+        // itself, by name, past the address checks and the proxy.
         setHost: false,
-        headers: { host: u.host, accept: 'application/pkix-cert, application/pkcs7-mime, application/x-x509-ca-cert, */*', connection: 'close' },
+        headers: { ...forward?.headers, host: u.host, accept: 'application/pkix-cert, application/pkcs7-mime, application/x-x509-ca-cert, */*', connection: 'close' },
         createConnection: () => socket
       }, (response) => {
         if (response.statusCode !== 200) {
@@ -186,10 +194,19 @@ export async function fetchIssuers (url: string, options: IntermediateFetch, tun
       request.on('error', () => { finish('network-error') })
       request.end()
     }
-    if (tunnel?.(host, port, (error, socket) => {
-      if (error !== null || socket === undefined) finish('network-error')
-      else start(socket)
-    }) === true) return
+    if (route?.kind === 'forward') {
+      const socket = route.connect()
+      socket.on('error', () => { finish('network-error') })
+      start(socket)
+      return
+    }
+    if (route?.kind === 'tunnel') {
+      route.open((error, socket) => {
+        if (error !== null || socket === undefined) finish('network-error')
+        else start(socket)
+      })
+      return
+    }
     lookup(host, { all: true }, (error, addresses) => {
       if (settled) return
       if (error !== null) {
@@ -302,61 +319,10 @@ export function issued (candidate: X509Certificate, leaf: X509Certificate): bool
   }
 }
 
-const MAX_REMEMBERED = 256
-const REMEMBER_MS = 24 * 60 * 60 * 1000
-
-interface Remembered { pem: string[], expires: number }
-
 const intermediateChannel = channel(INTERMEDIATE_CHANNEL)
 
-/**
- * The intermediates fetched so far, per issuer (the leaf's issuer name and the URL), in memory,
- * bounded (256 issuers, oldest out first), each kept for a day or until it expires, whichever is
- * first. Only certificates that issued a leaf are kept; they stay untrusted.
- */
-export class IntermediateCache {
-  readonly #remembered = new Map<string, Remembered>()
-  readonly #inflight = new Map<string, Promise<string[] | undefined>>()
-
-  /**
-   * The PEM intermediates to retry `leaf`'s handshake with: remembered, or fetched from its first
-   * usable `caIssuers` URL. Undefined when none issued the leaf. Publishes one event per fetch.
-   */
-  async obtain (leaf: X509Certificate, url: string, origin: string, options: IntermediateFetch, tunnel?: Tunnel): Promise<{ pem: string[] | undefined, outcome: FetchOutcome }> {
-    const key = `${leaf.issuer}\n${url}`
-    const known = this.#remembered.get(key)
-    if (known !== undefined && known.expires > Date.now()) return { pem: known.pem, outcome: 'cached' }
-    if (known !== undefined) this.#remembered.delete(key)
-    let outcome: FetchOutcome = 'fetched'
-    let pending = this.#inflight.get(key)
-    if (pending === undefined) {
-      pending = (async () => {
-        const began = performance.now()
-        const result = await fetchIssuers(url, options, tunnel)
-        const issuers = result.certificates.filter((c) => issued(c, leaf))
-        outcome = result.outcome === 'fetched' && issuers.length === 0 ? 'not-issuer' : result.outcome
-        report(url, origin, outcome, result, performance.now() - began, options.logger)
-        if (outcome !== 'fetched') return undefined
-        // The issuer first, then the other CA certificates of a bundle (still untrusted).
-        const chain = [...issuers, ...result.certificates.filter((c) => c.ca && !issuers.includes(c))]
-        const pem = chain.map((c) => c.toString())
-        const notAfter = Math.min(...issuers.map((c) => Date.parse(c.validTo)))
-        if (this.#remembered.size >= MAX_REMEMBERED) this.#remembered.delete(this.#remembered.keys().next().value as string)
-        this.#remembered.set(key, { pem, expires: Math.min(Date.now() + REMEMBER_MS, Number.isFinite(notAfter) ? notAfter : 0) })
-        return pem
-      })().finally(() => { this.#inflight.delete(key) })
-      this.#inflight.set(key, pending)
-    }
-    const pem = await pending
-    return { pem, outcome: pem === undefined && outcome === 'fetched' ? 'not-issuer' : outcome }
-  }
-
-  get size (): number {
-    return this.#remembered.size
-  }
-}
-
-function report (url: string, origin: string, outcome: FetchOutcome, result: FetchResult, durationMs: number, logger: Logger | undefined): void {
+/** Publishes one fetch (or store read) on the channel and logs it: the URL's host and port, never its path or query. */
+export function report (url: string, origin: string, outcome: FetchOutcome, result: FetchResult, durationMs: number, logger: Logger | undefined): void {
   let host = ''
   let port = 80
   try {

@@ -7,6 +7,7 @@ import { decideMissingIntermediate } from '../decide.ts'
 import { ErrorCodes } from '../errors.ts'
 import { isApachePostHandshakeAuth, isHttp11Required, isUnsafeLegacyError, type FingerprintId } from '../fingerprint.ts'
 import { openTunnel } from '../proxy/open.ts'
+import { aiaRoute } from '../certs/aia-route.ts'
 import type { Proxy } from '../proxy/options.ts'
 import type { AuthCheck } from './auth-check.ts'
 import { HOLD_LIMIT } from '../response-hold.ts'
@@ -406,12 +407,7 @@ async function checkMissingIntermediate (first: ProbeAttempt, options: ProbeOpti
   const proxy = options.proxy
   const fetched = await fetchIssuers(url, {
     maxBytes: DEFAULT_MAX_BYTES, timeout: options.timeout, allowLoopback: options.aiaAllowLoopback === true, allowLinkLocal: false, logger: undefined
-  }, proxy === undefined
-    ? undefined
-    : (host, port, done) => {
-        openTunnel(proxy, { host, port, tcp: {}, timeout: options.timeout }, (error, tunnel) => { done(error, tunnel ?? undefined) })
-        return true
-      })
+  }, (host, port) => aiaRoute(proxy, host, port, {}, options.timeout))
   const issuers = fetched.certificates.filter((c) => issued(c, leaf))
   const outcome: FetchOutcome = fetched.outcome === 'fetched' && issuers.length === 0 ? 'not-issuer' : fetched.outcome
   let fetchFixes = false

@@ -7,6 +7,7 @@ import {
 } from '@opentelemetry/api'
 import type { AuthHandshakeEvent } from '../auth/pool.ts'
 import { invalidOption } from '../errors.ts'
+import type { IntermediateFetchEvent } from '../certs/aia.ts'
 import type { Evidence } from '../fingerprint.ts'
 import type { PolicyEntry } from '../policy/entry.ts'
 import { STACKS, type StackName } from '../stacks.ts'
@@ -111,7 +112,8 @@ export class TlsFallbackInstrumentation {
     [CHANNELS.fallback, (m) => { this.#onFallback(m as FallbackEvent) }],
     [CHANNELS.requestEnd, (m) => { this.#onRequestEnd(m as RequestEndEvent) }],
     [CHANNELS.proxyAuth, (m) => { this.#onProxyAuth(m as ProxyAuthEvent) }],
-    [CHANNELS.auth, (m) => { this.#onAuth(m as AuthHandshakeEvent) }]
+    [CHANNELS.auth, (m) => { this.#onAuth(m as AuthHandshakeEvent) }],
+    [CHANNELS.intermediate, (m) => { this.#onIntermediate(m as IntermediateFetchEvent) }]
   ]
 
   readonly #observePolicies = (result: BatchObservableResult): void => {
@@ -389,6 +391,26 @@ export class TlsFallbackInstrumentation {
       span.setAttribute(N.ATTR_HTTP1_ONLY, event.http1Only)
       span.setAttribute(N.ATTR_ATTEMPTS, event.attempts)
     }
+  }
+
+  /**
+   * A fetch of a missing intermediate runs inside the connect of the request that needed it, in that
+   * request's async context: its event goes to the active span there (the caller's). The AIA host
+   * and port as `server.*` (the server of that fetch), its size, its outcome; never its path or query.
+   */
+  #onIntermediate (event: IntermediateFetchEvent): void {
+    const span = trace.getSpan(context.active())
+    if (span?.isRecording() !== true) return
+    const ok = event.outcome === 'fetched' || event.outcome === 'stored'
+    span.addEvent(N.EVENT_INTERMEDIATE, {
+      [N.ATTR_SERVER_ADDRESS]: event.host,
+      [N.ATTR_SERVER_PORT]: event.port,
+      [N.ATTR_URL_SCHEME]: 'http',
+      [N.ATTR_HTTP_RESPONSE_BODY_SIZE]: event.bytes,
+      [N.ATTR_INTERMEDIATE_OUTCOME]: event.outcome,
+      [N.ATTR_INTERMEDIATE_CERTIFICATES]: event.certificates,
+      ...(ok ? {} : { [N.ATTR_ERROR_TYPE]: event.outcome })
+    })
   }
 
   /** Span events are not aggregated: they get the real server, whatever `maxServers` says. */

@@ -41,6 +41,18 @@ export const ATTR_ATTEMPTS = 'tls_fallback.attempts'
 /** Span event attribute: the evidence in words (record counts and timings, never payloads). */
 export const ATTR_EVIDENCE = 'tls_fallback.evidence'
 
+/** Span event attribute: the body's size in bytes (HTTP semantic conventions), here of an AIA fetch. */
+export const ATTR_HTTP_RESPONSE_BODY_SIZE = 'http.response.body.size'
+/** Span event attribute: the URL's scheme (semantic conventions): `http` for an AIA fetch. */
+export const ATTR_URL_SCHEME = 'url.scheme'
+/** Span event attribute: what a fetch of a missing intermediate gave (`fetched`, `stored`, `timeout`, `not-issuer`, ...). */
+export const ATTR_INTERMEDIATE_OUTCOME = 'tls_fallback.intermediate.outcome'
+/** Span event attribute: how many certificates the AIA body held. */
+export const ATTR_INTERMEDIATE_CERTIFICATES = 'tls_fallback.intermediate.certificates'
+
+/** Span event: a missing intermediate was fetched from the leaf's AIA URL, or read back from the policy store (`fetchIntermediates`). */
+export const EVENT_INTERMEDIATE = 'tls_fallback.intermediate_fetch'
+
 /** Span event: a failure matched a fingerprint. */
 export const EVENT_DIAGNOSIS = 'tls_fallback.diagnosis'
 /** Span event: the request's diagnosis moved its origin's policy. */

@@ -1,4 +1,5 @@
 import type { PolicyEntry } from './entry.ts'
+import type { IntermediateStore } from '../certs/stored-intermediates.ts'
 
 /**
  * Where an agent keeps what it learned, per origin. `get` is synchronous and answers from memory:
@@ -26,4 +27,11 @@ export interface PolicyCache {
    * `agent.policy()` and `agent.policies()` keep answering after the agent and its store are closed.
    */
   close?: () => Promise<void>
+  /**
+   * Optional: intermediates fetched for servers that do not send theirs (`fetchIntermediates`), per
+   * issuer. What it gives back is validated and only ever used as an untrusted intermediate
+   * (src/certs/stored-intermediates.ts).
+   */
+  loadIntermediates?: IntermediateStore['loadIntermediates']
+  saveIntermediates?: IntermediateStore['saveIntermediates']
 }

@@ -9,6 +9,7 @@ import type { PolicyCache } from './cache.ts'
 import type { PolicyEntry } from './entry.ts'
 import { checkPositiveInteger, describe, DEFAULT_CACHE_MAX, DEFAULT_TTL, kind, MemoryPolicyCache } from './memory-cache.ts'
 import { StoreSupport, summary, type ChangeListener } from './store-support.ts'
+import { IntermediateShelf } from '../certs/stored-intermediates.ts'
 
 export interface FilePolicyCacheOptions {
   /** The JSON file. Created when missing; its folder must exist. */
@@ -26,6 +27,17 @@ export interface FilePolicyCacheOptions {
 interface FileShape {
   version: 1
   entries: Record<string, unknown>
+  /**
+   * Fetched intermediates by issuer key (`{ pem, expiresAt }`), added in 0.x without a new version:
+   * readers that do not know it ignore it, and a write by such a reader drops it (it is fetched again).
+   */
+  intermediates?: Record<string, unknown>
+}
+
+/** What a policy file holds once read and checked. */
+interface Parsed {
+  entries: Map<string, PolicyEntry>
+  intermediates: IntermediateShelf
 }
 
 /**
@@ -152,6 +164,9 @@ export class FilePolicyCache implements PolicyCache {
   readonly #maxFileBytes: number
   /** Changes not yet on disk: an entry, or null for a deletion. */
   #pending = new Map<string, PolicyEntry | null>()
+  /** Intermediates read from the file or fetched here; those fetched here not yet on disk, by key. */
+  #intermediates: IntermediateShelf
+  #pendingIntermediates = new Map<string, { pem: string, expiresAt: number }>()
   #timer: NodeJS.Timeout | undefined
   #writing: Promise<void> | undefined
   #watcher: FSWatcher | undefined
@@ -177,6 +192,7 @@ export class FilePolicyCache implements PolicyCache {
     this.#maxFileBytes = Math.max(MIN_FILE_BYTES, max * FILE_BYTES_PER_ENTRY)
     this.#memory = new MemoryPolicyCache({ max, ttl: this.ttl })
     this.#support = new StoreSupport('FilePolicyCache', options.logger, this.ttl)
+    this.#intermediates = new IntermediateShelf(this.ttl)
     const shared = sharedWithOthers(this.path)
     if (shared !== undefined) throw invalidOption('FilePolicyCache.path', shared)
     let text: FileText | undefined
@@ -219,12 +235,23 @@ export class FilePolicyCache implements PolicyCache {
     return this.#support.subscribe(listener)
   }
 
+  /** Intermediates fetched by this or another process (validated by the agent when it uses them). */
+  async loadIntermediates (key: string): Promise<string | undefined> {
+    return await Promise.resolve(this.#intermediates.get(key))
+  }
+
+  saveIntermediates (key: string, pem: string, expiresAt: number): void {
+    if (!this.#intermediates.set(key, pem, expiresAt)) return
+    this.#pendingIntermediates.set(key, { pem, expiresAt })
+    this.#schedule()
+  }
+
   /** Writes pending changes now. */
   async flush (): Promise<void> {
     clearTimeout(this.#timer)
     this.#timer = undefined
     while (this.#writing !== undefined) await this.#writing
-    if (this.#pending.size === 0) return
+    if (this.#pending.size === 0 && this.#pendingIntermediates.size === 0) return
     this.#writing = this.#write().finally(() => { this.#writing = undefined })
     await this.#writing
   }
@@ -246,36 +273,51 @@ export class FilePolicyCache implements PolicyCache {
     }, this.#writeDelay)
   }
 
-  #parse (text: FileText): Map<string, PolicyEntry> {
+  #parse (text: FileText): Parsed {
     const found = new Map<string, PolicyEntry>()
+    const parsed: Parsed = { entries: found, intermediates: new IntermediateShelf(this.ttl) }
     if (typeof text !== 'string') {
       this.#support.warn({ path: this.#shown.escaped, problem: text.problem, limit: this.#maxFileBytes },
         text.problem === 'too large' ? `ignoring ${this.#shown.quoted}: it is larger than ${this.#maxFileBytes} bytes` : `ignoring ${this.#shown.quoted}: it is not a regular file`, 'data')
-      return found
+      return parsed
     }
-    if (text.trim() === '') return found
+    if (text.trim() === '') return parsed
     let data: unknown
     try {
       data = JSON.parse(text)
     } catch {
       this.#support.warn({ path: this.#shown.escaped }, `ignoring ${this.#shown.quoted}: it is not JSON`, 'data')
-      return found
+      return parsed
     }
     const shape = data as Partial<FileShape>
     if (shape === null || typeof shape !== 'object' || shape.version !== 1 || shape.entries === null || typeof shape.entries !== 'object') {
       this.#support.warn({ path: this.#shown.escaped }, `ignoring ${this.#shown.quoted}: not a policy file (version 1)`, 'data')
-      return found
+      return parsed
     }
     const now = Date.now()
     for (const [origin, raw] of Object.entries(shape.entries)) {
       const entry = this.#support.accept(raw, origin, this.#shown.quoted)
       if (entry !== undefined && entry.expiresAt > now) found.set(origin, entry)
     }
-    return found
+    // Only the shape and the bounds here; the certificates are checked against the leaf when used.
+    const intermediates = shape.intermediates
+    if (intermediates !== null && typeof intermediates === 'object' && !Array.isArray(intermediates)) {
+      for (const [key, raw] of Object.entries(intermediates)) {
+        const kept = raw as { pem?: unknown, expiresAt?: unknown } | null
+        if (kept === null || typeof kept !== 'object' || !parsed.intermediates.set(key, kept.pem, kept.expiresAt, now)) {
+          this.#support.warn({ path: this.#shown.escaped }, `ignoring a malformed intermediate in ${this.#shown.quoted}`, 'data')
+        }
+      }
+    }
+    return parsed
   }
 
   /** Brings memory in line with the file (the file wins, except for changes of ours not yet written). */
-  #apply (onDisk: Map<string, PolicyEntry>, notify: boolean): void {
+  #apply (parsed: Parsed, notify: boolean): void {
+    const onDisk = parsed.entries
+    for (const [key, kept] of parsed.intermediates.entries()) {
+      if (!this.#pendingIntermediates.has(key)) this.#intermediates.set(key, kept.pem, kept.expiresAt)
+    }
     for (const [origin, entry] of onDisk) {
       if (this.#pending.has(origin)) continue
       const mine = this.#memory.get(origin)
@@ -317,12 +359,18 @@ export class FilePolicyCache implements PolicyCache {
 
   async #write (): Promise<void> {
     const changes = this.#pending
+    const intermediates = this.#pendingIntermediates
     this.#pending = new Map()
+    this.#pendingIntermediates = new Map()
+    const putBack = (): void => {
+      for (const [origin, entry] of changes) if (!this.#pending.has(origin)) this.#pending.set(origin, entry)
+      for (const [key, kept] of intermediates) if (!this.#pendingIntermediates.has(key)) this.#pendingIntermediates.set(key, kept)
+    }
     const lock = `${this.path}.lock`
     try {
       await acquire(lock)
     } catch (error) {
-      for (const [origin, entry] of changes) if (!this.#pending.has(origin)) this.#pending.set(origin, entry)
+      putBack()
       throw error
     }
     try {
@@ -332,12 +380,16 @@ export class FilePolicyCache implements PolicyCache {
       } catch (error) {
         if ((error as { code?: string }).code !== 'ENOENT') throw error
       }
-      const merged = this.#parse(text)
+      const parsed = this.#parse(text)
+      const merged = parsed.entries
       for (const [origin, entry] of changes) {
         if (entry === null) merged.delete(origin)
         else if ((merged.get(origin)?.learnedAt ?? -Infinity) <= entry.learnedAt) merged.set(origin, entry)
       }
-      const data: FileShape = { version: 1, entries: Object.fromEntries(merged) }
+      // A fresh fetch replaces what the file held for the issuer (a poisoned value included).
+      for (const [key, kept] of intermediates) parsed.intermediates.set(key, kept.pem, kept.expiresAt)
+      const shelf = parsed.intermediates.entries()
+      const data: FileShape = { version: 1, entries: Object.fromEntries(merged), ...(shelf.length === 0 ? {} : { intermediates: Object.fromEntries(shelf) }) }
       const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
       const handle = await open(temporary, 'w', 0o600)
       try {
@@ -348,7 +400,7 @@ export class FilePolicyCache implements PolicyCache {
       }
       await rename(temporary, this.path)
     } catch (error) {
-      for (const [origin, entry] of changes) if (!this.#pending.has(origin)) this.#pending.set(origin, entry)
+      putBack()
       throw error
     } finally {
       await unlink(lock).catch(() => {})

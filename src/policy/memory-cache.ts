@@ -3,6 +3,7 @@ import { quoteOutside } from '../outside-text.ts'
 import type { PolicyCache } from './cache.ts'
 import { compactEntry, entryTableStats, INTERN_MAX_BYTES, releaseEntry, validateEntry, type PolicyEntry } from './entry.ts'
 import type { InternTableStats } from './intern-table.ts'
+import { IntermediateShelf } from '../certs/stored-intermediates.ts'
 import { packEntry, releasePacked, templateTableStats } from './packed-entry.ts'
 
 export interface MemoryPolicyCacheOptions {
@@ -70,6 +71,7 @@ export class MemoryPolicyCache implements PolicyCache {
   readonly max: number
   readonly #entries = new Map<string, PolicyEntry>()
   #last: string | undefined
+  #intermediates: IntermediateShelf | undefined
 
   constructor (options: MemoryPolicyCacheOptions = {}) {
     if (options === null || typeof options !== 'object') throw invalidOption('MemoryPolicyCache options', `must be an object, got ${kind(options)}`)
@@ -148,4 +150,14 @@ export class MemoryPolicyCache implements PolicyCache {
 
   /** Holds no file or connection: releases nothing, and what was learned stays readable. */
   async close (): Promise<void> {}
+
+  /** Intermediates fetched by agents sharing this store (validated by the agent when it uses them). */
+  async loadIntermediates (key: string): Promise<string | undefined> {
+    return await Promise.resolve(this.#intermediates?.get(key))
+  }
+
+  saveIntermediates (key: string, pem: string, expiresAt: number): void {
+    this.#intermediates ??= new IntermediateShelf(this.ttl)
+    this.#intermediates.set(key, pem, expiresAt)
+  }
 }

@@ -7,11 +7,14 @@ import { quoteOutside } from '../outside-text.ts'
 import { checkOrigin, MAX_ENTRY_BYTES, type PolicyEntry } from './entry.ts'
 import { checkPositiveInteger, DEFAULT_CACHE_MAX, DEFAULT_TTL, kind, MemoryPolicyCache } from './memory-cache.ts'
 import { fitsBytes, StoreSupport, summary, type ChangeListener } from './store-support.ts'
+import { isIntermediateKey, MAX_STORED_BYTES } from '../certs/stored-intermediates.ts'
 
 /** The part of an ioredis client this store uses. */
 export interface RedisClient {
   status: string
   get: (key: string) => Promise<string | null>
+  /** Reads at most a bounded part of a value (fetched intermediates); without it they are not shared. */
+  getrange?: (key: string, start: number, end: number) => Promise<string>
   set: (key: string, value: string, mode: 'PX', ms: number) => Promise<unknown>
   del: (key: string) => Promise<number>
   publish: (channel: string, message: string) => Promise<number>
@@ -59,6 +62,11 @@ const QUIT_TIMEOUT_MS = 1_000
 /** The Redis key of an origin's policy. */
 export function policyKey (keyPrefix: string, origin: string): string {
   return `${keyPrefix}policy:${origin}`
+}
+
+/** The Redis key of the intermediates fetched for an issuer (`intermediateKey`: a hash). */
+export function intermediatesKey (keyPrefix: string, key: string): string {
+  return `${keyPrefix}intermediates:${key}`
 }
 
 /** The pub/sub channel on which stores tell each other of entries set or deleted. */
@@ -212,6 +220,35 @@ export class RedisPolicyCache implements PolicyCache {
       this.#outage(error)
       return undefined
     }
+  }
+
+  /**
+   * The intermediates another process fetched for an issuer, within `loadTimeout` and `signal`. At
+   * most MAX_STORED_BYTES + 1 bytes are read (GETRANGE): a huge value costs nothing and is refused
+   * by the agent, which validates what it gets as it would any outside text.
+   */
+  async loadIntermediates (key: string, signal: AbortSignal): Promise<string | undefined> {
+    const getrange = this.#client.getrange
+    if (!isIntermediateKey(key) || getrange === undefined || this.#down || this.#closed) return undefined
+    const bound = AbortSignal.any([signal, AbortSignal.timeout(this.#loadTimeout)])
+    try {
+      if (!(await this.#connected(bound))) return undefined
+      const text = await new Promise<string>((resolve, reject) => {
+        bound.addEventListener('abort', () => resolve(''), { once: true })
+        getrange.call(this.#client, intermediatesKey(this.keyPrefix, key), 0, MAX_STORED_BYTES).then(resolve, reject)
+      })
+      return text === '' ? undefined : text
+    } catch (error) {
+      this.#outage(error)
+      return undefined
+    }
+  }
+
+  /** Shares fetched intermediates with the fleet until they expire (at most the store's TTL); dropped while Redis is away. */
+  saveIntermediates (key: string, pem: string, expiresAt: number): void {
+    const ms = Math.min(this.ttl, Math.round(expiresAt - Date.now()))
+    if (!isIntermediateKey(key) || !fitsBytes(pem, MAX_STORED_BYTES) || ms < 1 || this.#closed || this.#client.status !== 'ready') return
+    this.#client.set(intermediatesKey(this.keyPrefix, key), pem, 'PX', ms).catch((error: unknown) => { this.#outage(error) })
   }
 
   /**
