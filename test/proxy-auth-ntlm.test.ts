@@ -8,6 +8,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@open
 import { md4 } from '../src/auth/md4.ts'
 import { TlsFallbackInstrumentation } from '../src/opentelemetry/index.ts'
 import { certs, failure, makeAgent, memoryLogger, record, send } from './helpers.ts'
+import { allowLoopback, startAiaWorld, using } from './helpers/aia.ts'
 import { runCli } from './helpers/cli.ts'
 import { recordChannels, startRecordingOrigins, type RecordingOrigins } from './helpers/proxy-auth.ts'
 import { startApacheAuth, type ApacheAuthServer } from './servers/apache-auth.ts'
@@ -270,6 +271,22 @@ describe('NTLM to a real Apache forward proxy (proxy.auth)', () => {
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /--proxy-auth must be ntlm or negotiate/)
     assert.ok(!bad.stderr.includes(apache.ntlm.password))
+  })
+
+  test('fetchIntermediates through the NTLM proxy: the AIA GET goes through an authenticated CONNECT tunnel (a forwarded GET would get an unanswerable 407)', async () => {
+    const world = await startAiaWorld()
+    const channels = recordChannels()
+    try {
+      const reply = await using(world.agent({ proxy: proxyWith(), fetchIntermediates: allowLoopback }), async (a) => await send(a, `https://127.0.0.1:${world.server.port}/`))
+      assert.equal(reply.status, 200)
+      assert.equal(world.aia.requests.length, 1)
+      const targets = channels.events.map((e) => [e.target, e.outcome])
+      assert.ok(targets.some(([target, outcome]) => target === `127.0.0.1:${world.aia.port}` && outcome === 'authenticated'), JSON.stringify(targets))
+      assert.ok(channels.events.every((e) => e.outcome === 'authenticated'))
+    } finally {
+      channels.stop()
+      await world.close()
+    }
   })
 
   test('a host with its own proxy gets none of the authenticated proxy\'s credentials', async () => {
