@@ -32,8 +32,8 @@ const ROW = {
   others: 'Detection leaves other responses alone.',
   proxy: 'A proxy\'s failure is never a fingerprint.',
   aia: 'A fetched intermediate is never trusted, and is fetched only when asked.',
-  auth: 'An authentication failure is never a fingerprint.',
-  storedAia: 'An intermediate read back from a store is outside text: checked, bounded, and fetched over when it fails.'
+  storedAia: 'An intermediate read back from a store is outside text: checked, bounded, and fetched over when it fails.',
+  auth: 'An authentication failure is never a fingerprint.'
 } as const
 
 /** Rows that guard I/O, not a decision: where they are tested instead. */

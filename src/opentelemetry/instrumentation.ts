@@ -111,9 +111,9 @@ export class TlsFallbackInstrumentation {
     [CHANNELS.diagnosis, (m) => { this.#onDiagnosis(m as DiagnosisEvent) }],
     [CHANNELS.fallback, (m) => { this.#onFallback(m as FallbackEvent) }],
     [CHANNELS.requestEnd, (m) => { this.#onRequestEnd(m as RequestEndEvent) }],
-    [CHANNELS.proxyAuth, (m) => { this.#onProxyAuth(m as ProxyAuthEvent) }],
+    [CHANNELS.intermediate, (m) => { this.#onIntermediate(m as IntermediateFetchEvent) }],
     [CHANNELS.auth, (m) => { this.#onAuth(m as AuthHandshakeEvent) }],
-    [CHANNELS.intermediate, (m) => { this.#onIntermediate(m as IntermediateFetchEvent) }]
+    [CHANNELS.proxyAuth, (m) => { this.#onProxyAuth(m as ProxyAuthEvent) }]
   ]
 
   readonly #observePolicies = (result: BatchObservableResult): void => {
