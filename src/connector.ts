@@ -8,6 +8,7 @@ import { acceptsRenegotiation, type StackName } from './stacks.ts'
 import { originFromParts } from './policy/origin.ts'
 import type { Proxy } from './proxy/options.ts'
 import { openTunnel } from './proxy/open.ts'
+import type { ProxyAuthEvent } from './telemetry.ts'
 import { caIssuersUrls, describeUrl, type FetchOutcome, type IntermediateFetch, type RouteFor } from './certs/aia.ts'
 import { aiaRoute } from './certs/aia-route.ts'
 import { IntermediateCache, type IntermediateSource } from './certs/intermediate-cache.ts'
@@ -46,6 +47,8 @@ export interface ConnectorOptions {
   tcp: net.TcpNetConnectOpts | Record<string, never>
   /** The proxy a connection to this origin goes through (tunnelled), if any. */
   proxy?: (protocol: string, hostname: string, port: number) => Proxy | undefined
+  /** Told the outcome of each proxy authentication handshake (`proxy.auth`): scheme and legs, never a token. */
+  onProxyAuth?: ((event: ProxyAuthEvent) => void) | undefined
   /** The default `Prepare` of every connect function (one given to `connectFunction` wins). */
   prepare?: Prepare
   /** The proxy an `http:` URL of this host goes through (AIA fetches: the user's http: proxy rules, unfiltered). */
@@ -610,14 +613,15 @@ export class ConnectionTracker {
       tcp: this.#options.tcp as Record<string, unknown>,
       timeout: this.#options.timeout ?? DEFAULT_CONNECT_TIMEOUT,
       localAddress: opts.localAddress,
-      origin: originFromParts(opts.protocol, opts.hostname, port)
+      origin: originFromParts(opts.protocol, opts.hostname, port),
+      onAuth: this.#options.onProxyAuth
     }, (error, tunnel) => {
       if (error !== null || tunnel === undefined) {
         callback(error ?? new Error('no tunnel'), null)
         return
       }
       if (opts.protocol !== 'https:') {
-        // A plain http:// origin through SOCKS5: the socket as undici's own connector would set it up.
+        // A plain http:// origin through SOCKS5 (or a CONNECT tunnel to a proxy with `auth`): the socket as undici's own connector would set it up.
         if (this.#options.keepAlive !== false) tunnel.setKeepAlive(true, this.#options.keepAliveInitialDelay ?? 60_000)
         tunnel.resume()
         callback(null, tunnel)

@@ -90,8 +90,12 @@ export class Routes implements Transport {
       tcp: tcp as Record<string, never>,
       proxy: (protocol, hostname, port) => {
         const proxy = this.proxyFor(protocol, hostname, port)
-        // Plain http:// origins behind an HTTP(S) proxy are forwarded by undici's ProxyAgent instead.
-        return proxy !== undefined && (protocol === 'https:' || proxy.protocol === 'socks5:') ? proxy : undefined
+        // Plain http:// origins behind an HTTP(S) proxy are forwarded by undici's ProxyAgent instead,
+        // except behind a proxy with `auth`: a CONNECT tunnel then, whose 407 legs we answer.
+        return proxy !== undefined && (protocol === 'https:' || proxy.protocol === 'socks5:' || proxy.auth !== undefined) ? proxy : undefined
+      },
+      onProxyAuth: (event) => {
+        telemetry.debug({ ...event, event: 'proxy-auth' }, `proxy ${event.proxy}: ${event.scheme} ${event.outcome} after ${event.legs} leg${event.legs === 1 ? '' : 's'}`)
       },
       // AIA fetches are plain http: and take the user's http: proxy rules as they are.
       httpProxy: (hostname, port) => this.proxyFor('http:', hostname, port),
@@ -141,7 +145,10 @@ export class Routes implements Transport {
     return target
   }
 
-  /** Where a plain http:// origin goes: the strict stack's Agent, or undici's ProxyAgent behind an HTTP(S) proxy. */
+  /**
+   * Where a plain http:// origin goes: the strict stack's Agent (direct, SOCKS5, or a CONNECT tunnel
+   * through an HTTP(S) proxy with `auth`), or undici's ProxyAgent behind any other HTTP(S) proxy.
+   */
   plainRoute (origin: string | URL): Dispatcher {
     const key = typeof origin === 'string' ? origin : origin.href
     let route = this.#plainRoutes.get(key)
@@ -149,7 +156,8 @@ export class Routes implements Transport {
     const url = typeof origin === 'string' ? new URL(origin) : origin
     const { hostname, port } = hostAndPort(url)
     const proxy = this.proxyFor(url.protocol, hostname, port)
-    if (proxy !== undefined && proxy.protocol !== 'socks5:') {
+    // undici's ProxyAgent cannot answer a 407 (UND_ERR_ABORTED): a proxy with `auth` gets CONNECT tunnels.
+    if (proxy !== undefined && proxy.protocol !== 'socks5:' && proxy.auth === undefined) {
       let agent = this.#proxyAgents.get(proxy)
       if (agent === undefined) {
         const { factory: _factory, ...undici } = this.#config.undici

@@ -16,8 +16,35 @@ export const CHANNELS = {
   /** One priming of a new connection before a large upload (`uploadPriming`): `PrimingEvent`. */
   priming: 'undici-tls-fallback:priming',
   /** One connection authenticated for `hosts[...].auth` (src/auth/pool.ts): `AuthHandshakeEvent`, never a token. */
-  auth: 'undici-tls-fallback:auth'
+  auth: 'undici-tls-fallback:auth',
+  /** One proxy authentication handshake (`proxy.auth`) on a CONNECT tunnel: `ProxyAuthEvent`. */
+  proxyAuth: 'undici-tls-fallback:proxy-auth'
 } as const
+
+/**
+ * Published on `undici-tls-fallback:proxy-auth` once per CONNECT tunnel whose proxy has `auth`, when
+ * its handshake ends. Never a token, a user name or a password.
+ */
+export interface ProxyAuthEvent {
+  /** The proxy's URL without credentials. */
+  proxy: string
+  /** Where the tunnel goes: `host:port`. */
+  target: string
+  /** The origin the tunnel is for, when known. */
+  origin: string | undefined
+  /** The configured scheme (`proxy.auth.scheme`). */
+  scheme: 'ntlm' | 'negotiate'
+  /** What ran: `kerberos`, or `ntlm` (also under `negotiate` with a user name and password when no ticket was available); undefined when no leg was made. */
+  mechanism: 'ntlm' | 'kerberos' | undefined
+  /** The `Proxy-Authorization` legs sent in this tunnel. */
+  legs: number
+  /** The 407s received in this tunnel. */
+  challenges: number
+  /** `authenticated`: the tunnel is up; `rejected`: the proxy refused the credentials; `failed`: no leg could be computed (no ticket, a malformed challenge, mutual authentication failed). */
+  outcome: 'authenticated' | 'rejected' | 'failed'
+  /** The proxy's last status, when it answered one. */
+  statusCode: number | undefined
+}
 
 /**
  * One HTTPS request through the agent. Created at dispatch only while something listens to the

@@ -14,6 +14,7 @@ import { md4 } from '../src/auth/md4.ts'
 import { AV, AV_FLAG_MIC, NTLM_FLAGS, NtlmClient, ntlmv2Response, ntowfv2, parseNtlmChallenge } from '../src/auth/ntlm.ts'
 import { TlsFallbackError } from '../src/errors.ts'
 import { headerValues, peerCertificate, proxySocket } from './auth-helpers.ts'
+import { fieldOf, pairsOf } from './helpers/ntlm-wire.ts'
 import { startApacheAuth, type ApacheAuthServer } from './servers/apache-auth.ts'
 import { certs } from './servers/certs.ts'
 
@@ -61,23 +62,6 @@ const SPEC_CHALLENGE = hex(`
   02000c00 44006f006d00610069006e00 01000c00 530065007200760065007200 00000000`)
 const SPEC = { username: 'User', domain: 'Domain', password: 'Password' }
 const FILETIME_ZERO_MS = -11_644_473_600_000
-
-function fieldOf (message: Buffer, at: number): Buffer {
-  const length = message.readUInt16LE(at)
-  return message.subarray(message.readUInt32LE(at + 4), message.readUInt32LE(at + 4) + length)
-}
-
-function pairsOf (info: Buffer): Map<number, Buffer> {
-  const out = new Map<number, Buffer>()
-  for (let at = 0; at + 4 <= info.length;) {
-    const id = info.readUInt16LE(at)
-    const length = info.readUInt16LE(at + 2)
-    out.set(id, info.subarray(at + 4, at + 4 + length))
-    at += 4 + length
-    if (id === 0) break
-  }
-  return out
-}
 
 describe('NTLMv2 against the MS-NLMP 4.2.4 test vectors', () => {
   test('NTOWFv2, LMv2, NTProofStr and SessionBaseKey', () => {

@@ -60,6 +60,7 @@ const NOT_A_DECISION: Record<string, string> = {
   'A new replica uses the fleet\'s policy from its first request.': 'test/stores.test.ts',
   'Evidence through a tunnel is the origin\'s only.': 'test/proxy.test.ts',
   'Proxy credentials are never shown.': 'test/proxy-options.test.ts, test/proxy.test.ts, test/proxy-cli.test.ts',
+  'Proxy authentication (`proxy.auth`) stays with its proxy, ends, and moves nothing.': 'test/proxy-auth-ntlm.test.ts, test/proxy-auth-kerberos.test.ts, test/proxy-auth-hostile.test.ts, test/proxy-auth-options.test.ts',
   'A SOCKS5 request goes where it says, or nowhere.': 'test/socks5-fields.test.ts',
   'Every TLS client verifies the identity the user named.': 'test/ip-identity.test.ts',
   'An authentication challenge is hostile input': 'test/auth-ntlm.test.ts, test/auth-challenge.test.ts',

@@ -92,6 +92,12 @@ describe('proxy', () => {
     expect<PrimingEvent['outcome']>().type.toBe<'renegotiated' | 'not-renegotiated' | 'not-applicable' | 'failed'>()
   })
 
+  test('proxy.auth: ntlm or negotiate on a proxy object, agent-wide or per host', () => {
+    expect(TlsFallbackAgent).type.toBeConstructableWith({ proxy: { uri: 'http://proxy:3128', auth: { scheme: 'ntlm', username: 'CORP\\u', password: 'p' } } })
+    expect(TlsFallbackAgent).type.toBeConstructableWith({ hosts: { a: { proxy: { uri: 'http://proxy:3128', auth: { scheme: 'negotiate', spn: 'HTTP@proxy' } } } } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ proxy: { uri: 'http://proxy:3128', auth: { scheme: 'basic' } } })
+  })
+
   test('proxy: true means nothing, on the agent or a host; replayNonIdempotent is a boolean', () => {
     expect(TlsFallbackAgent).type.not.toBeConstructableWith({ proxy: true })
     expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { proxy: true } } })

@@ -6,7 +6,8 @@ import { isIpLiteral, type Proxy } from '../proxy/options.ts'
 /**
  * How an AIA fetch reaches its `http:` URL when a proxy is configured for it: an HTTP(S) proxy
  * forwards a plain GET in absolute form (`GET http://host/path`, as browsers fetch AIA, and as a
- * proxy that refuses CONNECT to port 80 still allows); a SOCKS5 proxy opens a tunnel. Only the
+ * proxy that refuses CONNECT to port 80 still allows); a SOCKS5 proxy, or an HTTP(S) proxy with
+ * `auth` (its 407 legs need our CONNECT code), opens a tunnel. Only the
  * proxy's own credentials (Proxy-Authorization) go to the proxy; the origin's never go anywhere.
  */
 export type AiaRoute =
@@ -16,7 +17,8 @@ export type AiaRoute =
 /** The route through `proxy` to host:port (undefined: no proxy, go direct). */
 export function aiaRoute (proxy: Proxy | undefined, host: string, port: number, tcp: Record<string, unknown>, timeout: number): AiaRoute | undefined {
   if (proxy === undefined) return undefined
-  if (proxy.protocol === 'socks5:') {
+  // A proxy with `auth` (NTLM, Negotiate) is answered only in our CONNECT code: a tunnel, as for SOCKS5.
+  if (proxy.protocol === 'socks5:' || proxy.auth !== undefined) {
     return {
       kind: 'tunnel',
       open: (done) => {

@@ -13,6 +13,7 @@ import { parseProxy, parseProxyChoice, type Proxy } from '../proxy/options.ts'
 import type { ClientCertificate } from '../stacks.ts'
 import { checkAuth } from './auth-check.ts'
 import { probe, type ProbeResult } from './probe.ts'
+import { proxyWithAuth } from './proxy-auth.ts'
 import { redactUrl } from './redact.ts'
 import { colorEnabled, render, toJson } from './render.ts'
 
@@ -45,6 +46,9 @@ Options:
   --allow-legacy          also try legacy-server-connect (exposes that connection to CVE-2009-3555)
   --proxy URL             tunnel through a proxy: http://, https:// or socks5:// (credentials allowed in the URL);
                           'env' reads HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case)
+  --proxy-auth SCHEME     answer the proxy's 407 with ntlm or negotiate (Kerberos from the ticket cache, KRB5CCNAME);
+                          the user (DOMAIN%5Cuser) comes from the proxy URL, the password from the URL or the
+                          environment variable UNDICI_TLS_FALLBACK_PROXY_PASSWORD; never sent as Basic
   --auth ntlm|negotiate   then authenticate to the URL on the stack that works (Windows auth, see docs/auth.md):
                           negotiate uses the Kerberos ticket cache (kinit; KRB5CCNAME), or NTLM with --auth-user
   --auth-user USER        the user name (USER or DOMAIN\\USER); the password is read from the environment
@@ -87,7 +91,7 @@ function readFile (flag: string, path: string): Buffer {
   }
 }
 
-const VALUE_OPTIONS = new Set(['--ca', '--cert', '--key', '--pfx', '--passphrase-env', '--method', '--timeout', '--proxy', '--auth', '--auth-user', '--auth-password-env', '--auth-spn'])
+const VALUE_OPTIONS = new Set(['--ca', '--cert', '--key', '--pfx', '--passphrase-env', '--method', '--timeout', '--proxy', '--auth', '--auth-user', '--auth-password-env', '--auth-spn', '--proxy-auth'])
 /** Where `--auth-user`'s password comes from unless `--auth-password-env` names another variable. */
 const AUTH_PASSWORD_ENV = 'UNDICI_TLS_FALLBACK_AUTH_PASSWORD'
 
@@ -131,6 +135,7 @@ function parse (argv: string[]): Parsed | 'help' {
         timeout: { type: 'string', default: '10000' },
         'allow-legacy': { type: 'boolean', default: false },
         proxy: { type: 'string' },
+        'proxy-auth': { type: 'string' },
         auth: { type: 'string' },
         'auth-user': { type: 'string' },
         'auth-password-env': { type: 'string' },
@@ -182,10 +187,12 @@ function parse (argv: string[]): Parsed | 'help' {
     if (error instanceof TlsFallbackError) throw new UsageError(error.message.replace(/^TlsFallbackAgent: /, ''))
     throw error
   }
+  if (values['proxy-auth'] !== undefined && values.proxy === undefined) throw new UsageError('--proxy-auth needs --proxy')
+  const proxyAuth = values['proxy-auth'] === undefined ? undefined : String(values['proxy-auth'])
   return {
     url,
     auth: authOption(values),
-    proxy: values.proxy === undefined ? undefined : proxyOption(String(values.proxy), url),
+    proxy: values.proxy === undefined ? undefined : proxyOption(String(values.proxy), url, proxyAuth),
     ca,
     clientCert,
     method,
@@ -223,16 +230,25 @@ function authOption (values: Record<string, string | boolean | undefined>): Auth
   return auth as unknown as AuthOptions
 }
 
-/** `--proxy URL` or `--proxy env` (with NO_PROXY applied to the URL's host). Messages never show credentials. */
-function proxyOption (value: string, url: URL): Proxy | undefined {
+/**
+ * `--proxy URL` or `--proxy env` (with NO_PROXY applied to the URL's host), with `--proxy-auth`'s
+ * scheme and the URL's credentials as `auth`. Messages never show credentials.
+ */
+function proxyOption (value: string, url: URL, scheme: string | undefined): Proxy | undefined {
   try {
-    if (value !== 'env') return parseProxy('--proxy', value)
-    const choice = parseProxyChoice('env')
-    if (choice.kind !== 'env') return undefined
-    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
-    return choice.noProxy.bypasses(host, Number(url.port === '' ? 443 : url.port)) ? undefined : choice.https
+    let text: string | undefined = value
+    if (value === 'env') {
+      const choice = parseProxyChoice('env')
+      if (choice.kind !== 'env') return undefined
+      const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+      if (choice.noProxy.bypasses(host, Number(url.port === '' ? 443 : url.port))) return undefined
+      if (scheme === undefined) return choice.https
+      text = process.env.https_proxy ?? process.env.HTTPS_PROXY ?? process.env.http_proxy ?? process.env.HTTP_PROXY
+      if (text === undefined || text.trim() === '') return undefined
+    }
+    return parseProxy('--proxy', scheme === undefined ? text : proxyWithAuth(text.trim(), scheme))
   } catch (error) {
-    if (error instanceof TlsFallbackError) throw new UsageError(error.message.replace(/^TlsFallbackAgent: /, ''))
+    if (error instanceof TlsFallbackError) throw new UsageError(error.message.replace(/^TlsFallbackAgent: /, '').replace(/^--proxy\.auth/, '--proxy-auth'))
     throw error
   }
 }

@@ -12,8 +12,8 @@ import type { Evidence } from '../fingerprint.ts'
 import type { PolicyEntry } from '../policy/entry.ts'
 import { STACKS, type StackName } from '../stacks.ts'
 import {
-  CHANNELS, type AttemptEvent, type AttemptReason, type DiagnosisEvent, type FallbackEvent, type PrimingEvent, type RequestEndEvent,
-  type RequestInfo, type RequestStartEvent
+  CHANNELS, type AttemptEvent, type AttemptReason, type DiagnosisEvent, type FallbackEvent, type PrimingEvent, type ProxyAuthEvent,
+  type RequestEndEvent, type RequestInfo, type RequestStartEvent
 } from '../telemetry.ts'
 import * as N from './semconv.ts'
 
@@ -62,6 +62,11 @@ function errorType (code: string | undefined): string {
   return code !== undefined && ERROR_TYPE.test(code) ? code : N.OTHER
 }
 
+/** A counter of whole numbers. */
+function intCounter (meter: Meter, name: string, unit: string, description: string): Counter {
+  return meter.createCounter(name, { description, unit, valueType: ValueType.INT })
+}
+
 function serverOf (origin: string): { address: string, port: number } | undefined {
   try {
     const url = new URL(origin)
@@ -93,6 +98,8 @@ export class TlsFallbackInstrumentation {
   #authCounter!: Counter
   #fallbackDuration!: Histogram
   #policiesGauge: ObservableGauge | undefined
+  #proxyAuthHandshakes!: Counter
+  #proxyAuthLegs!: Counter
   #requests = new WeakMap<RequestInfo, Tracked>()
   /** The request whose diagnosis produced an evidence object: a transition carries the same object. */
   #diagnosedBy = new WeakMap<Evidence, RequestInfo>()
@@ -106,7 +113,8 @@ export class TlsFallbackInstrumentation {
     [CHANNELS.requestEnd, (m) => { this.#onRequestEnd(m as RequestEndEvent) }],
     [CHANNELS.priming, (m) => { this.#onPriming(m as PrimingEvent) }],
     [CHANNELS.intermediate, (m) => { this.#onIntermediate(m as IntermediateFetchEvent) }],
-    [CHANNELS.auth, (m) => { this.#onAuth(m as AuthHandshakeEvent) }]
+    [CHANNELS.auth, (m) => { this.#onAuth(m as AuthHandshakeEvent) }],
+    [CHANNELS.proxyAuth, (m) => { this.#onProxyAuth(m as ProxyAuthEvent) }]
   ]
 
   readonly #observePolicies = (result: BatchObservableResult): void => {
@@ -248,6 +256,10 @@ export class TlsFallbackInstrumentation {
       valueType: ValueType.DOUBLE,
       advice: { explicitBucketBoundaries: DURATION_BUCKETS }
     })
+    this.#proxyAuthHandshakes = intCounter(meter, N.METRIC_PROXY_AUTH_HANDSHAKES, '{handshake}',
+      'Proxy authentication handshakes (proxy.auth) on CONNECT tunnels, by scheme, mechanism and outcome.')
+    this.#proxyAuthLegs = intCounter(meter, N.METRIC_PROXY_AUTH_LEGS, '{leg}',
+      'Proxy-Authorization legs sent in proxy authentication handshakes, by scheme, mechanism and outcome.')
     this.#policiesGauge = meter.createObservableGauge(N.METRIC_POLICIES, {
       description: 'Learned policies of the agents given in the config, by stack.',
       unit: '{policy}',
@@ -310,6 +322,22 @@ export class TlsFallbackInstrumentation {
       ...(event.status === undefined ? {} : { [N.ATTR_STATUS_CODE]: event.status }),
       ...(event.error === undefined ? {} : { [N.ATTR_ERROR_TYPE]: errorType(event.error.code) })
     })
+  }
+
+  /**
+   * Proxy authentication (one per CONNECT tunnel): the scheme, what ran and the outcome, counted;
+   * the span of the request that opened the tunnel gets an event. Never a credential or a token.
+   */
+  #onProxyAuth (event: ProxyAuthEvent): void {
+    const attributes: Attributes = {
+      [N.ATTR_AUTH_SCHEME]: event.scheme,
+      [N.ATTR_AUTH_MECHANISM]: event.mechanism ?? N.OTHER,
+      [N.ATTR_AUTH_OUTCOME]: event.outcome
+    }
+    this.#proxyAuthHandshakes.add(1, attributes)
+    this.#proxyAuthLegs.add(event.legs, attributes)
+    const span = trace.getSpan(context.active())
+    if (span?.isRecording() === true) span.addEvent(N.EVENT_PROXY_AUTH, { ...attributes, [N.ATTR_AUTH_LEGS]: event.legs })
   }
 
   #onFallback (event: FallbackEvent): void {

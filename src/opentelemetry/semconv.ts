@@ -76,6 +76,12 @@ export const ATTR_AUTH_MECHANISM = 'tls_fallback.auth.mechanism'
 export const ATTR_AUTH_LEGS = 'tls_fallback.auth.legs'
 /** `authenticated`, `rejected` or `failed`. */
 export const ATTR_AUTH_OUTCOME = 'tls_fallback.auth.outcome'
+/** Counter, `{handshake}`: proxy authentication handshakes (`proxy.auth`), one per CONNECT tunnel, by scheme, mechanism and outcome. */
+export const METRIC_PROXY_AUTH_HANDSHAKES = 'tls_fallback.proxy_auth.handshakes'
+/** Counter, `{leg}`: `Proxy-Authorization` legs sent in those handshakes. */
+export const METRIC_PROXY_AUTH_LEGS = 'tls_fallback.proxy_auth.legs'
+/** Span event: a CONNECT tunnel for the request authenticated to its proxy (or was refused); never a token. */
+export const EVENT_PROXY_AUTH = 'tls_fallback.proxy_auth'
 
 /** The value of `server.address` for origins past the `maxServers` bound. */
 export const OTHER = '_OTHER'

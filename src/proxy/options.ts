@@ -1,5 +1,6 @@
 import net from 'node:net'
 import tls, { type ConnectionOptions } from 'node:tls'
+import { resolveAuth, type AuthOptions, type ResolvedAuth } from '../auth/options.ts'
 import { invalidOption } from '../errors.ts'
 import { quoteOutside } from '../outside-text.ts'
 import { isPlainObject } from '../plain-object.ts'
@@ -18,6 +19,12 @@ export interface ProxyOptions {
   headers?: Record<string, string>
   /** TLS options for the connection to an `https://` proxy: `ca`, `servername`, `cert`, `key`, ... */
   proxyTls?: ConnectionOptions
+  /**
+   * Windows Integrated Authentication to the proxy (HTTP(S) proxies): NTLM, or Negotiate (Kerberos
+   * with the process's ticket cache; service `HTTP@<proxy host>` unless `spn`). Answers the proxy's
+   * 407 on each CONNECT, every leg on one connection, a fresh handshake per tunnel.
+   */
+  auth?: AuthOptions
 }
 
 export type ProxySetting = string | URL | ProxyOptions
@@ -37,6 +44,8 @@ export interface Proxy {
   /** SOCKS5 username/password (RFC 1929), decoded. */
   readonly username: string | undefined
   readonly password: string | undefined
+  /** NTLM or Negotiate to the proxy (`auth`), validated; then plain `http://` origins are tunnelled too. */
+  readonly auth: ResolvedAuth | undefined
   /** What undici's `ProxyAgent` takes, for plain `http://` origins. */
   readonly agentOptions: { uri: string, token?: string, headers?: Record<string, string>, proxyTls?: ConnectionOptions }
 }
@@ -47,7 +56,7 @@ export type ProxyChoice =
   | { readonly kind: 'fixed', readonly proxy: Proxy }
   | { readonly kind: 'env', readonly https: Proxy | undefined, readonly http: Proxy | undefined, readonly noProxy: NoProxyList }
 
-const PROXY_KEYS = new Set(['uri', 'token', 'headers', 'proxyTls'])
+const PROXY_KEYS = new Set(['uri', 'token', 'headers', 'proxyTls', 'auth'])
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'socks5:': 1080 }
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
@@ -83,17 +92,18 @@ export function parseProxy (path: string, value: unknown): Proxy {
   let token: unknown
   let headers: unknown
   let proxyTls: unknown
+  let auth: unknown
   if (typeof value === 'string' || value instanceof URL) {
     uri = value
   } else if (isPlainObject(value)) {
     for (const key of Object.keys(value)) {
       if (!PROXY_KEYS.has(key)) throw invalidOption(`${path}.${key}`, `is not an option (known: ${[...PROXY_KEYS].join(', ')})`)
     }
-    ;({ uri, token, headers, proxyTls } = value)
+    ;({ uri, token, headers, proxyTls, auth } = value)
     path = `${path}.uri`
     if (uri === undefined) throw invalidOption(path, 'is missing: a proxy needs its URL, such as \'http://proxy.corp:3128\'')
   } else {
-    throw invalidOption(path, `must be a proxy URL, an object { uri, token, headers, proxyTls }, or false, got ${kind(value)}`)
+    throw invalidOption(path, `must be a proxy URL, an object { uri, token, headers, proxyTls, auth }, or false, got ${kind(value)}`)
   }
   const base = path.endsWith('.uri') ? path.slice(0, -4) : path
   if (typeof uri !== 'string' && !(uri instanceof URL)) throw invalidOption(path, `must be a URL string, got ${kind(uri)}`)
@@ -158,6 +168,7 @@ export function parseProxy (path: string, value: unknown): Proxy {
       throw invalidOption(`${base}.proxyTls`, `has TLS options that Node refuses${code === undefined ? '' : ` (${code})`}`, error)
     }
   }
+  const resolvedAuth = auth === undefined ? undefined : proxyAuth(base, auth, { protocol, redacted, url: username !== undefined || password !== undefined, token: token !== undefined, header: own['proxy-authorization'] !== undefined })
   if (token !== undefined) {
     own['proxy-authorization'] = token
   } else if (username !== undefined && protocol !== 'socks5:') {
@@ -178,8 +189,19 @@ export function parseProxy (path: string, value: unknown): Proxy {
     proxyTls: (proxyTls ?? {}),
     username: protocol === 'socks5:' ? username : undefined,
     password: protocol === 'socks5:' ? password : undefined,
+    auth: resolvedAuth,
     agentOptions
   })
+}
+
+/** `auth` of an HTTP(S) proxy: one way of authenticating to it, never two. Messages never echo a credential. */
+function proxyAuth (base: string, auth: unknown, has: { protocol: string, redacted: string, url: boolean, token: boolean, header: boolean }): ResolvedAuth {
+  const path = `${base}.auth`
+  if (has.protocol === 'socks5:') throw invalidOption(path, `is for HTTP proxies: a SOCKS5 proxy takes its username and password in the URL (${has.redacted})`)
+  if (has.url) throw invalidOption(path, `cannot be combined with credentials in the URL (${has.redacted}): give the user name and password in auth`)
+  if (has.token) throw invalidOption(path, 'cannot be combined with token: one Proxy-Authorization per CONNECT')
+  if (has.header) throw invalidOption(path, 'cannot be combined with a proxy-authorization header')
+  return resolveAuth(path, auth)
 }
 
 function envValue (env: NodeJS.ProcessEnv, name: string): string | undefined {

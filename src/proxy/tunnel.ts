@@ -1,6 +1,7 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import { proxyError } from '../errors.ts'
+import type { ProxyAuthEvent } from '../telemetry.ts'
 import { isIpLiteral, type Proxy } from './options.ts'
 
 /** Where a tunnel goes, and how to reach the proxy. */
@@ -15,6 +16,8 @@ export interface TunnelTarget {
   localAddress?: string | null | undefined
   /** The origin the tunnel is for (`https://host:port`), reported in the error's `origin`. */
   origin?: string | undefined
+  /** Told the outcome of each proxy authentication handshake (`proxy.auth`): scheme and legs, never a token. */
+  onAuth?: ((event: ProxyAuthEvent) => void) | undefined
 }
 
 export type TunnelCallback = (error: Error | null, socket?: net.Socket) => void
@@ -107,6 +110,9 @@ export abstract class TunnelSetup {
   }
 
   protected abstract onData (chunk: Buffer): void
+
+  /** Whether the tunnel succeeded or failed already. */
+  protected get done (): boolean { return this.#done }
 
   protected fail (problem: string, statusCode?: number, cause?: unknown): void {
     if (this.#done) return
