@@ -1,5 +1,6 @@
 import { Agent, Client, type Dispatcher, ProxyAgent, errors } from 'undici'
 import { AuthPool } from './auth/pool.ts'
+import { AuthPools } from './auth/pools.ts'
 import { ConnectionTracker, http2FailureFor, type ResolvedTls } from './connector.ts'
 import { invalidOption } from './errors.ts'
 import type { ConnectionSnapshot, Diagnosis, Http2StreamFacts } from './fingerprint.ts'
@@ -60,7 +61,7 @@ export class Routes implements Transport {
   /** Uploads: the pools of connections primed for a path (src/primed-pools.ts). */
   readonly #primed: PrimedPools
   /** Hosts with `auth`: their own pools of authenticated HTTP/1.1 connections, by stack and origin (src/auth/pool.ts). */
-  readonly #authPools = new Map<string, AuthPool>()
+  readonly #authPools = new AuthPools()
   /** The strict stack's Agent: undici's WebSocket and EventSource read their limits from it. */
   readonly primary: Agent
 
