@@ -102,7 +102,11 @@ export function refusedAddress (address: string, options: Pick<IntermediateFetch
   if (mapped !== null) a = mapped[1] as string
   const family = net.isIPv4(a) ? 'ipv4' : net.isIPv6(a) ? 'ipv6' : undefined
   if (family === undefined) {
-    return METADATA_NAMES.has(a.toLowerCase().replace(/\.$/, '')) && !options.allowLinkLocal ? 'a metadata service name' : undefined
+    const name = a.toLowerCase().replace(/\.$/, '')
+    if (METADATA_NAMES.has(name) && !options.allowLinkLocal) return 'a metadata service name'
+    // RFC 6761 section 6.3: localhost names are loopback wherever they are resolved (a proxy too).
+    if ((name === 'localhost' || name.endsWith('.localhost')) && !options.allowLoopback) return 'a loopback name'
+    return undefined
   }
   if (never.check(a, family)) return 'an unspecified or multicast address'
   if (!options.allowLinkLocal && linkLocal.check(a, family)) return 'a link-local or metadata address'
