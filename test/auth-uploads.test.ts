@@ -4,7 +4,7 @@ import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
-import { TlsFallbackAgent } from '../src/index.ts'
+import { MemoryPolicyCache, TlsFallbackAgent } from '../src/index.ts'
 import { authEvents } from './auth-helpers.ts'
 import { record } from './helpers.ts'
 import { startApacheAuth, type ApacheAuthServer } from './servers/apache-auth.ts'
@@ -25,9 +25,10 @@ after(async () => { await apache?.close() })
 
 const origin = (): string => `https://localhost:${apache.port}`
 
-function agent (uploadPriming?: { limit: number }): TlsFallbackAgent {
+function agent (uploadPriming?: { limit: number }, cache?: MemoryPolicyCache): TlsFallbackAgent {
   return new TlsFallbackAgent({
     connect: { ca: certs.ca },
+    ...(cache === undefined ? {} : { cache }),
     logger: { debug () {}, info () {}, warn () {}, error () {} },
     hosts: {
       [`localhost:${apache.port}`]: {
@@ -110,5 +111,21 @@ describe('auth + clientCert host, certificate asked for by renegotiation, defaul
     const text = await response.body.text()
     assert.deepEqual(await posts(from), [`"POST /ntlmcert/echo HTTP/1.1" ${response.statusCode}`])
     assert.equal(response.statusCode, 413, text)
+  })
+
+  test('the buffer\'s 413 on a TLS 1.2 connection authenticated for another path (a body under a host limit): delivered once, never resent without credentials', async (t) => {
+    // A cache that knows the renegotiation stack; a new agent's first connection is authenticated for /ntlm/ (no certificate asked).
+    const cache = new MemoryPolicyCache()
+    const learner = agent(undefined, cache)
+    assert.equal((await get(learner, '/ntlmcert/')).status, 200)
+    await learner.close()
+    const a = agent({ limit: 4 * MB }, cache)
+    t.after(() => a.close())
+    assert.equal((await get(a, '/ntlm/')).status, 200)
+    const from = apache.accessLog().length
+    const response = await request(`${origin()}/ntlmcert/echo`, { dispatcher: a, method: 'POST', body: payload.subarray(0, 200_000) })
+    const text = await response.body.text()
+    assert.equal(response.statusCode, 413, text)
+    assert.deepEqual(await posts(from), ['"POST /ntlmcert/echo HTTP/1.1" 413'])
   })
 })
