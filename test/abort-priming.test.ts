@@ -98,7 +98,8 @@ describe('abort while a new connection is being prepared', () => {
 
   const cases: Array<[string, (host: string) => TlsFallbackAgentOptions['hosts'], string]> = [
     ['the priming HEAD of a large upload (host with a clientCert)', (host) => ({ [host]: { clientCert } }), 'HEAD /upload/doc'],
-    ['a leg of the NTLM handshake (host with auth)', (host) => ({ [host]: { auth: { scheme: 'ntlm', username: 'u', password: 'p', domain: 'D' } } }), 'HEAD /upload/doc authorization']
+    ['a leg of the NTLM handshake (host with auth)', (host) => ({ [host]: { auth: { scheme: 'ntlm', username: 'u', password: 'p', domain: 'D' } } }), 'HEAD /upload/doc authorization'],
+    ['a leg of the NTLM handshake of a connection primed for the upload (host with auth and a clientCert)', (host) => ({ [host]: { clientCert, auth: { scheme: 'ntlm', username: 'u', password: 'p', domain: 'D' } } }), 'HEAD /upload/doc authorization']
   ]
   for (const [what, hosts, held] of cases) {
     for (const body of ['buffer', 'stream'] as const) {
