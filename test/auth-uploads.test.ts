@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import { MemoryPolicyCache, TlsFallbackAgent } from '../src/index.ts'
+import { evictPrimedAuthPool, MAX_PRIMED_POOLS } from '../src/primed-pools.ts'
 import { authEvents } from './auth-helpers.ts'
 import { record } from './helpers.ts'
 import { startApacheAuth, type ApacheAuthServer } from './servers/apache-auth.ts'
@@ -128,4 +129,19 @@ describe('auth + clientCert host, certificate asked for by renegotiation, defaul
     assert.equal(response.statusCode, 413, text)
     assert.deepEqual(await posts(from), ['"POST /ntlmcert/echo HTTP/1.1" 413'])
   })
+})
+
+test('the pools of primed auth connections are bounded: at the 33rd path the oldest is closed, pools without a path are kept', async () => {
+  const closed: string[] = []
+  const pools = new Map<string, { close: () => Promise<void> }>()
+  const pool = (key: string): { close: () => Promise<void> } => ({ close: async () => { closed.push(key) } })
+  pools.set('strict https://a.example', pool('plain'))
+  for (let i = 0; i < MAX_PRIMED_POOLS; i++) pools.set(`strict https://a.example /p${i}`, pool(`/p${i}`))
+  evictPrimedAuthPool(pools)
+  assert.deepEqual(closed, ['/p0'])
+  assert.equal(pools.has('strict https://a.example /p0'), false)
+  assert.equal(pools.has('strict https://a.example'), true)
+  assert.equal(pools.size, MAX_PRIMED_POOLS)
+  evictPrimedAuthPool(new Map([['strict https://a.example /x', pool('/x')]]))
+  assert.deepEqual(closed, ['/p0'], 'under the bound nothing is closed')
 })
