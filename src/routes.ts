@@ -14,8 +14,8 @@ import type { IntermediateStore } from './certs/stored-intermediates.ts'
 import type { Transport } from './request.ts'
 import { stackTlsOptions, type StackName } from './stacks.ts'
 import type { Telemetry } from './telemetry.ts'
-import { PrimedPools } from './primed-pools.ts'
-import { isPrimingFailure, primingAnswer } from './uploads.ts'
+import { evictPrimedAuthPool, PrimedPools } from './primed-pools.ts'
+import { isPrimingFailure, primingAnswer, primingPrepare } from './uploads.ts'
 
 /** A dispatch's origin, parsed once: its URL, origin key and host rule. */
 export interface Target {
@@ -201,7 +201,8 @@ export class Routes implements Transport {
     if (this.#config.hasAuth) {
       const target = this.target(opts.origin as string | URL)
       if (target?.rule.auth !== undefined) {
-        this.#authPoolFor(stack, target).dispatch(opts, handler)
+        // A large upload goes on connections authenticated (and primed) for its path: see AuthPoolOptions.prime.
+        this.#authPoolFor(stack, target, primePath).dispatch(opts, handler)
         return
       }
     }
@@ -263,16 +264,18 @@ export class Routes implements Transport {
     return agent
   }
 
-  #authPoolFor (stack: StackName, target: Target): AuthPool {
-    const key = `${stack} ${target.origin}`
+  #authPoolFor (stack: StackName, target: Target, primePath: string | undefined): AuthPool {
+    const key = primePath === undefined ? `${stack} ${target.origin}` : `${stack} ${target.origin} ${primePath}`
     let pool = this.#authPools.get(key)
     if (pool === undefined) {
+      if (primePath !== undefined) evictPrimedAuthPool(this.#authPools)
       const { connections, clientTtl: _t, maxOrigins: _m, factory: _f, ...client } = this.#config.undici as Record<string, unknown>
       pool = new AuthPool({
         origin: target.origin,
         hostname: normalizeHostname(target.url.hostname),
         stack,
         auth: target.rule.auth!,
+        prime: primePath === undefined ? undefined : primingPrepare(primePath, this.#telemetry),
         connect: (prepare) => this.tracker.connectFunctionThen(stack, false, prepare),
         client,
         maxConnections: typeof connections === 'number' && connections > 0 ? connections : DEFAULT_AUTH_CONNECTIONS,

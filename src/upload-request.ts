@@ -75,6 +75,11 @@ export class RequestUpload {
       if (step.reason !== 'origin-does-not-renegotiate') telemetry.debug({ origin: this.#origin, stack, reason: step.reason }, 'a 413 is delivered as it came')
       return false
     }
+    if (this.#rule.auth !== undefined) {
+      // The resend's connection (src/primed-pools.ts) carries no credentials: it would get a 401.
+      telemetry.debug({ origin: this.#origin, stack, reason: 'host-with-auth' }, 'a 413 is delivered as it came')
+      return false
+    }
     return primingTarget(this.#path) !== undefined
   }
 
