@@ -6,7 +6,7 @@ import type { HostRule } from './options.ts'
 import type { PolicyEntry } from './policy/entry.ts'
 import { primingTarget } from './priming.ts'
 import type { RequestServices } from './request-services.ts'
-import type { HeldResponse } from './response-hold.ts'
+import { HeldResponse, type HoldOwner } from './response-hold.ts'
 import type { StackName } from './stacks.ts'
 import type { Telemetry } from './telemetry.ts'
 import { primingPathFor, requestBodyLength } from './uploads.ts'
@@ -81,6 +81,16 @@ export class RequestUpload {
       return false
     }
     return primingTarget(this.#path) !== undefined
+  }
+
+  /**
+   * A 413 that may be the renegotiation buffer's (`holdsTooLarge`), held back while its body
+   * arrives; undefined when it goes to the caller as it comes.
+   */
+  holdTooLarge (owner: HoldOwner, headers: Headers, statusMessage: string | undefined, attempt: { connection: ConnectionFacts | undefined, primed: boolean },
+    stack: StackName, bodyReplayable: boolean, telemetry: Telemetry): HeldResponse | undefined {
+    if (!HeldResponse.fits(headers) || !this.holdsTooLarge(stack, attempt.connection, attempt.primed, bodyReplayable, telemetry)) return undefined
+    return new HeldResponse(owner, 413, headers, statusMessage, attempt.connection)
   }
 
   /** The held 413 ended: the path of the one resend (on a new connection that must renegotiate). */
