@@ -1,11 +1,12 @@
 // npm run demo: starts local servers that behave like the ones this library exists for, sends
 // requests through one TlsFallbackAgent, prints each step as it happens and the final policy table.
 // Offline: everything runs on 127.0.0.1; the *.test names resolve there through `connect.lookup`.
+import { subscribe } from 'node:diagnostics_channel'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { request } from 'undici'
-import { TlsFallbackAgent, type TlsFallbackAgentOptions } from '../src/index.ts'
+import { CHANNELS, TlsFallbackAgent, type PrimingEvent, type TlsFallbackAgentOptions } from '../src/index.ts'
 import { certs } from '../test/servers/certs.ts'
 import { startIisLike } from '../test/servers/iis.ts'
 import { startGnutls } from '../test/servers/gnutls.ts'
@@ -19,10 +20,10 @@ const bold = (s: string): string => color(1, s)
 const say = (line: string): void => { console.log(line) }
 
 say(bold('undici-tls-fallback demo') + dim(' (local servers on 127.0.0.1)'))
-const [modern, iis, legacy, onPath, apache] = await Promise.all([startModern(), startIisLike({ onRefused: 'reset' }), startGnutls(), startOnPath('rst'), startPhaLike()])
+const [modern, iis, legacy, onPath, apache] = await Promise.all([startModern(), startIisLike({ onRefused: 'reset', uploadReadAheadSize: 49_152 }), startGnutls(), startOnPath('rst'), startPhaLike()])
 const names: Record<string, number> = { 'modern.test': modern.port, 'iis.test': iis.port, 'legacy.test': legacy.port, 'appliance.test': legacy.port, 'onpath.test': onPath.port, 'apache.test': apache.port, 'intranet.example.test': apache.port }
 say(dim(`  modern.test    a well-behaved TLS 1.2/1.3 server              :${modern.port}`))
-say(dim(`  iis.test       IIS-like: renegotiates under /secure, RST if refused :${iis.port}`))
+say(dim(`  iis.test       IIS-like: renegotiates under /secure, RST if refused, 413 for bodies over 48 KiB before it renegotiates :${iis.port}`))
 say(dim(`  legacy.test    GnuTLS without RFC 5746 (this host consents)   :${legacy.port}`))
 say(dim(`  appliance.test the same GnuTLS server, no consent             :${legacy.port}`))
 say(dim(`  onpath.test    an on-path box that resets after the handshake :${onPath.port}`))
@@ -55,9 +56,15 @@ const logFile = join(tmpdir(), `undici-tls-fallback-demo-${process.pid}.log`)
 const logger = pino({ level: 'debug' }, pino.destination({ dest: logFile, sync: true }))
 const agent = new TlsFallbackAgent({ ...options, logger })
 
-async function call (method: 'GET' | 'POST', url: string, body?: string): Promise<void> {
+// A large upload goes on a connection primed first (a HEAD that lets the server renegotiate while it holds no body).
+subscribe(CHANNELS.priming, (message) => {
+  const e = message as PrimingEvent
+  say(dim(`    ↳ new connection on the ${e.stack} stack primed before the upload: ${e.outcome}`))
+})
+
+async function call (method: 'GET' | 'POST', url: string, body?: string | Buffer): Promise<void> {
   const u = new URL(url)
-  say(`\n${bold(method)} ${u.hostname}${u.pathname}`)
+  say(`\n${bold(method)} ${u.hostname}${u.pathname}${Buffer.isBuffer(body) ? dim(` (${body.length.toLocaleString('en')} bytes)`) : ''}`)
   const started = performance.now()
   try {
     const response = await request(`https://${u.hostname}:${names[u.hostname]}${u.pathname}`, { dispatcher: agent, method, body })
@@ -77,6 +84,8 @@ await call('GET', 'https://iis.test/')
 await call('GET', 'https://iis.test/secure/report')
 await call('GET', 'https://iis.test/secure/report')
 await call('POST', 'https://iis.test/secure/upload', 'a request body, replayed only when safe')
+await call('POST', 'https://iis.test/secure/upload', Buffer.alloc(1_000_000, 'x'))
+say(dim('    (sent on an unprimed connection, as curl or a plain Agent would, this upload gets 413 Request Entity Too Large)'))
 await call('GET', 'https://legacy.test/')
 await call('GET', 'https://appliance.test/')
 await call('GET', 'https://onpath.test/')

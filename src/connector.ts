@@ -9,12 +9,9 @@ import { originFromParts } from './policy/origin.ts'
 import type { Proxy } from './proxy/options.ts'
 import { openTunnel } from './proxy/open.ts'
 import type { ProxyAuthEvent } from './telemetry.ts'
-import { caIssuersUrls, describeUrl, type FetchOutcome, type IntermediateFetch, type RouteFor } from './certs/aia.ts'
-import { aiaRoute } from './certs/aia-route.ts'
-import { IntermediateCache, type IntermediateSource } from './certs/intermediate-cache.ts'
+import type { IntermediateFetch } from './certs/aia.ts'
 import type { IntermediateStore } from './certs/stored-intermediates.ts'
-import { quoteOutside } from './outside-text.ts'
-import { decideMissingIntermediate, decideStoredIntermediatesFailed } from './decide.ts'
+import { MissingIntermediates, type WithIntermediates } from './certs/missing-intermediates.ts'
 
 /**
  * The connector opens each TCP socket itself and hands it to undici's connector as `httpSocket`, so
@@ -56,9 +53,6 @@ export interface ConnectorOptions {
   /** The policy store, when it keeps fetched intermediates (shared with other processes). */
   intermediateStore?: IntermediateStore | undefined
 }
-
-/** Intermediates a handshake goes with: where they came from, and whether this is already the retry. */
-interface WithIntermediates { pem: string[], source: IntermediateSource, retried: boolean }
 
 /**
  * Runs on each new https: connection once its TLS handshake is complete, before undici gets the
@@ -402,7 +396,6 @@ function offersTls13 (options: ConnectionOptions): boolean {
 }
 
 const MAX_RENEGOTIATED_ORIGINS = 10_000
-const MAX_KNOWN_INTERMEDIATES = 1_024
 
 /** Whether the chain of a socket whose handshake just finished failed to verify (Node checks it right after). */
 function verificationFailed (socket: TLSSocket): boolean {
@@ -410,34 +403,20 @@ function verificationFailed (socket: TLSSocket): boolean {
   return typeof ssl?.verifyError !== 'function' || ssl.verifyError() != null
 }
 
-/**
- * Adds to a certificate error's message what the leaf tells (its code stays): the server did not
- * send its intermediate, the leaf says where it lives, the option that fetches it, the server-side fix.
- */
-function explainMissingIntermediate (error: Error, leaf: X509Certificate, url: string, outcome: FetchOutcome | undefined): void {
-  const where = quoteOutside(describeUrl(url))
-  const issuer = quoteOutside(leaf.issuer.replaceAll('\n', ', '))
-  const fetched = outcome === undefined
-    ? 'fetchIntermediates: true (or hosts[\'<host>\'].fetchIntermediates) fetches it and retries with it as an untrusted intermediate'
-    : `fetchIntermediates could not use it (${outcome})`
-  error.message = `${error.message} (the server did not send the intermediate certificate that issued its own, ${issuer}; ` +
-    `its certificate says the issuer is at ${where}; ${fetched}; the fix on the server is to send its intermediate certificates with its certificate)`
-}
-
 export class ConnectionTracker {
   readonly #options: ConnectorOptions
   readonly #errors = new WeakMap<Error, ConnectionSnapshot>()
   readonly #renegotiated = new Set<string>()
   readonly #connectors = new WeakMap<object, Map<string, UndiciConnect>>()
-  /** The leaf a failed handshake saw, by the error the socket emitted (only when verification failed). */
-  readonly #leaves = new WeakMap<Error, X509Certificate>()
-  readonly #intermediates = new IntermediateCache()
-  /** Per origin, the intermediates fetched for it (PEM): its next connections send them from the start. */
-  readonly #knownIntermediates = new Map<string, { pem: string[], source: IntermediateSource }>()
-  readonly #intermediateTls = new WeakMap<object, Map<string, ResolvedTls>>()
+  readonly #intermediates: MissingIntermediates
 
   constructor (options: ConnectorOptions) {
     this.#options = options
+    this.#intermediates = new MissingIntermediates({
+      tcp: options.tcp as Record<string, unknown>,
+      httpProxy: options.httpProxy,
+      intermediateStore: options.intermediateStore
+    })
     subscribeOnce()
   }
 
@@ -511,11 +490,11 @@ export class ConnectionTracker {
     if (opts.protocol === 'https:') {
       const origin = originFromParts(opts.protocol, opts.hostname, port)
       const fetch = (base.key as { fetchIntermediates?: IntermediateFetch }).fetchIntermediates
-      // An intermediate fetched for this origin before goes with the first handshake: no failed one, no fetch.
-      const remembered = fetch === undefined ? undefined : this.#knownIntermediates.get(origin)
-      const known = intermediates ?? (remembered === undefined ? undefined : { ...remembered, retried: false })
-      if (known !== undefined) resolved = this.#withIntermediates(base, known.pem)
-      callback = this.#onMissingIntermediate(stack, allowH2, opts, callback, origin, fetch, known, prepare)
+      const known = this.#intermediates.known(origin, fetch, intermediates)
+      if (known !== undefined) resolved = this.#intermediates.withIntermediates(base, known.pem)
+      const caller = callback
+      callback = this.#intermediates.onFailure(caller, origin, fetch, known,
+        (retry) => this.#connect(stack, allowH2, opts, caller, retry, prepare))
     }
     const undiciConnect = this.#undiciConnector(stack, allowH2, resolved)
     const proxy = opts.httpSocket === undefined ? this.#options.proxy?.(opts.protocol, opts.hostname, port) : undefined
@@ -524,79 +503,6 @@ export class ConnectionTracker {
       return undiciConnect(opts, callback) as unknown as net.Socket
     }
     return this.#secure(stack, resolved, undiciConnect, opts, port, callback, prepare)
-  }
-
-  /**
-   * Wraps a connect callback: a handshake that failed because the server did not send the
-   * intermediate that issued its leaf (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`), whose leaf names a
-   * `caIssuers` URL, is retried once with the intermediate fetched from there when the host has
-   * `fetchIntermediates` (src/certs/aia.ts); the fetched certificate is untrusted, so the retried
-   * handshake verifies the whole chain to a root the user trusts. Otherwise, or when the fetch or the
-   * retry fails, the caller gets the original error with its code, its message saying what we know.
-   */
-  #onMissingIntermediate (stack: StackName, allowH2: boolean, opts: buildConnector.Options, callback: ConnectCallback,
-    origin: string, fetch: IntermediateFetch | undefined, used: WithIntermediates | undefined, prepare: Prepare | undefined): ConnectCallback {
-    return (error, socket) => {
-      if (error === null) {
-        callback(null, socket)
-        return
-      }
-      const leaf = this.#leaves.get(error)
-      // Intermediates a store gave that did not verify: fetched afresh once, whatever the code.
-      const stored = used?.source === 'stored'
-      const step = leaf === undefined
-        ? { kind: 'pass' as const }
-        : stored
-          ? decideStoredIntermediatesFailed(caIssuersUrls(leaf), fetch !== undefined)
-          : decideMissingIntermediate((error as { code?: string }).code, caIssuersUrls(leaf), fetch !== undefined, used?.retried === true)
-      if (step.kind === 'pass' || leaf === undefined) {
-        callback(error, null)
-        return
-      }
-      const url = step.url
-      if (step.kind === 'explain' || fetch === undefined) {
-        explainMissingIntermediate(error, leaf, url, undefined)
-        callback(error, null)
-        return
-      }
-      if (used !== undefined) this.#knownIntermediates.delete(origin)
-      const tcp = this.#options.tcp as Record<string, unknown>
-      const routeFor: RouteFor = (host, port) => aiaRoute(this.#options.httpProxy?.(host, port), host, port, tcp, fetch.timeout)
-      this.#intermediates.obtain(leaf, url, origin, fetch, routeFor, this.#options.intermediateStore, stored).then(({ pem, outcome, source }) => {
-        if (pem === undefined) {
-          explainMissingIntermediate(error, leaf, url, outcome)
-          callback(error, null)
-          return
-        }
-        if (this.#knownIntermediates.size >= MAX_KNOWN_INTERMEDIATES) this.#knownIntermediates.clear()
-        this.#knownIntermediates.set(origin, { pem, source })
-        try {
-          // A store's intermediates get their own retry: a fresh fetch if they do not verify.
-          this.#connect(stack, allowH2, opts, callback, { pem, source, retried: source === 'fetched' }, prepare)
-        } catch (retryError) {
-          callback(retryError as Error, null)
-        }
-      }, (fetchError: unknown) => { callback(fetchError as Error, null) })
-    }
-  }
-
-  /** The host's TLS options with these PEM intermediates beside the roots it trusts (untrusted: not self-signed). */
-  #withIntermediates (base: ResolvedTls, pem: string[]): ResolvedTls {
-    let byPem = this.#intermediateTls.get(base.key)
-    if (byPem === undefined) {
-      byPem = new Map()
-      this.#intermediateTls.set(base.key, byPem)
-    }
-    const id = pem.join('')
-    let resolved = byPem.get(id)
-    if (resolved === undefined) {
-      const own = base.options.ca
-      const roots = own === undefined ? tls.getCACertificates('default') : Array.isArray(own) ? own : [own]
-      resolved = { key: {}, options: { ...base.options, ca: [...roots, ...pem] } }
-      if (byPem.size >= MAX_KNOWN_INTERMEDIATES) byPem.clear()
-      byPem.set(id, resolved)
-    }
-    return resolved
   }
 
   /**
@@ -718,7 +624,7 @@ export class ConnectionTracker {
     })
     socket.prependListener('error', (error: Error & { code?: string }) => {
       this.#errors.set(error, connection.snapshot())
-      if (connection.leaf !== undefined) this.#leaves.set(error, connection.leaf)
+      if (connection.leaf !== undefined) this.#intermediates.noteLeaf(error, connection.leaf)
       if (isTlsLayerError(error.code)) connection.tlsErrors.push(error.code ?? 'ERR_SSL')
     })
     if (acceptsRenegotiation(stack)) this.#countHandshakes(connection)

@@ -1,7 +1,7 @@
 export { TlsFallbackAgent } from './agent.ts'
 export type { TlsFallbackAgentOptions, HostOptions, ConnectOptions, UndiciAgentOptions, FetchIntermediatesOptions } from './options.ts'
 export type { IntermediateFetchEvent, FetchOutcome } from './certs/aia.ts'
-export type { ProxyOptions, ProxySetting } from './proxy/options.ts'
+export type { EnvProxyOptions, ProxyOptions, ProxySetting } from './proxy/options.ts'
 export type { AuthOptions, AuthScheme } from './auth/options.ts'
 export type { AuthHandshakeEvent } from './auth/pool.ts'
 export { TlsFallbackError, ErrorCodes } from './errors.ts'

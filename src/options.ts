@@ -12,7 +12,7 @@ import { isPlainObject } from './plain-object.ts'
 import { HostMatcher, parseHostPattern, type HostPattern } from './policy/hosts.ts'
 import type { PolicyCache } from './policy/cache.ts'
 import { describe, kind } from './policy/memory-cache.ts'
-import { parseHostProxy, parseProxyChoice, type Proxy, type ProxyChoice, type ProxySetting } from './proxy/options.ts'
+import { parseHostProxy, parseProxyChoice, type EnvProxyOptions, type Proxy, type ProxyChoice, type ProxySetting } from './proxy/options.ts'
 import { DEFAULT_MAX_REPLAY_BODY_SIZE } from './replay.ts'
 import {
   DEFAULT_FALLBACK, LADDER_STACKS, STACKS, stackTlsOptions, tlsVersionRank,
@@ -115,11 +115,12 @@ export interface TlsFallbackAgentOptions extends UndiciAgentOptions {
   /**
    * A proxy for every host: a URL (`http://`, `https://`, `socks5://`, credentials allowed) or
    * `{ uri, token, headers, proxyTls }`, as undici's `ProxyAgent` takes; `'env'` reads `HTTPS_PROXY`,
-   * `HTTP_PROXY` and `NO_PROXY` (either case) as undici's `EnvHttpProxyAgent` does. Default: none.
+   * `HTTP_PROXY` and `NO_PROXY` (either case) as undici's `EnvHttpProxyAgent` does; `{ env: true, auth }`
+   * reads them the same way and authenticates to those proxies (NTLM, Negotiate). Default: none.
    */
   // 'env' is a string too: named for the reader and the docs.
   // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents
-  proxy?: ProxySetting | 'env'
+  proxy?: ProxySetting | 'env' | EnvProxyOptions
   /**
    * When a server sends its certificate without the intermediate that issued it
    * (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`) and the certificate names a `caIssuers` URL (AIA), fetch it

@@ -82,3 +82,15 @@ export class PrimedPools {
     return composePrepare(primingPrepare(path, this.#options.telemetry, requireRenegotiation)) as Prepare
   }
 }
+
+/**
+ * Hosts with `auth` keep their primed connections in auth pools keyed `stack origin path` (src/routes.ts):
+ * bounded the same way, the least recently made closed first when `MAX_PRIMED_POOLS` of them are open.
+ */
+export function evictPrimedAuthPool (pools: Map<string, { close: () => Promise<void> }>): void {
+  const primed = [...pools.keys()].filter((key) => key.split(' ').length === 3)
+  if (primed.length < MAX_PRIMED_POOLS) return
+  const oldest = primed[0] as string
+  pools.get(oldest)?.close().catch(() => {})
+  pools.delete(oldest)
+}

@@ -234,6 +234,7 @@ export function primeConnection (socket: TLSSocket, options: PrimingOptions): Pr
     socket.on('error', onError)
     socket.on('end', onEnd)
     socket.on('close', onEnd)
+    socket.resume() // paused by an earlier step on the connection (an auth handshake): a 'data' listener alone does not restart it
     socket.write(`${tls13 ? 'OPTIONS' : 'HEAD'} ${target} HTTP/1.1\r\nhost: ${options.host}\r\n\r\n`)
   })
 }

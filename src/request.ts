@@ -1,19 +1,19 @@
 import type { Dispatcher } from 'undici'
 import { AsyncResource } from 'node:async_hooks'
 import type { Duplex } from 'node:stream'
-import { AttemptHandler, type AttemptOwner } from './attempt.ts'
+import type { AttemptHandler } from './attempt.ts'
+import { sendAttempt, type SendingRequest } from './attempt-send.ts'
 import { StableController } from './controller.ts'
-import { mayHoldBack } from './decide.ts'
 import type { RecoveringRequest } from './failure-record.ts'
 import type { Http2StreamFacts } from './fingerprint.ts'
 import type { HostRule } from './options.ts'
 import type { PolicyEntry } from './policy/entry.ts'
 import { Recovery } from './recovery.ts'
 import { ReplayableBody } from './replay.ts'
-import { HeldResponse, type HoldOwner } from './response-hold.ts'
+import { holdPostHandshakeAuth, type HeldResponse, type HoldOwner } from './response-hold.ts'
 import type { StackName } from './stacks.ts'
 import type { RequestServices } from './request-services.ts'
-import { pathOf, requestEnded, requestStarted } from './request-telemetry.ts'
+import { requestEnded, requestStarted } from './request-telemetry.ts'
 import type { AttemptReason, RequestInfo } from './telemetry.ts'
 import { RequestUpload } from './upload-request.ts'
 
@@ -32,7 +32,7 @@ const NO_CONTEXT = Object.freeze({})
  * (src/recovery.ts, and its Ladder, src/ladder.ts), which decides with src/decide.ts and sends the
  * next attempt here.
  */
-export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwner {
+export class FallbackRequest implements SendingRequest, RecoveringRequest, HoldOwner {
   readonly origin: string
   readonly url: URL
   readonly rule: HostRule
@@ -166,26 +166,9 @@ export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwn
       this.fail(error as Error)
       return
     }
-    const { telemetry, transport } = this.#services
     // Uploads (issue 31): the path to prime, when the body needs a primed connection.
     const primePath = resendPath ?? this.#upload?.primePath(stack, this.#recovery?.diagnosis?.fingerprint)
-    if (telemetry.wantsAttempts) {
-      telemetry.attempt({
-        origin: this.origin, method: this.method, path: pathOf(this.opts.path), stack, http1Only, attempt, reason, ...(primePath === undefined ? {} : { primed: true }), request: this.#info
-      })
-    }
-    // The request's options (the caller's, with the agent's origin string) go as they are unless the body must be replaced (a stream, teed).
-    const opts = body === this.opts.body ? this.opts : { ...this.opts, body } as Dispatcher.DispatchOptions
-    const handler = new AttemptHandler(this, attempt)
-    if (primePath !== undefined) {
-      handler.primed = true
-      if (resendPath !== undefined) {
-        transport.resendPrimed(stack, resendPath, opts, handler)
-        return
-      }
-    }
-    if (this.#callerScope === undefined) transport.send(stack, http1Only, opts, handler, primePath)
-    else this.#callerScope.runInAsyncScope(transport.send, transport, stack, http1Only, opts, handler, primePath)
+    sendAttempt(this, this.#services, body, reason, stack, http1Only, attempt, primePath, resendPath, this.#callerScope)
   }
 
   /** The caller's handler: the callbacks that carry no controller (onResponseStarted, onBodySent, onRequestSent) go to it as they are. */
@@ -220,9 +203,8 @@ export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwn
   }
 
   onAttemptHeaders (statusCode: number, headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): void {
-    // The one check every response pays: only a 403 may be held back (see #holdsBack).
-    if (statusCode === 403 && this.#holdsBack(headers, statusMessage, attempt)) return
-    if (statusCode === 413 && this.#holdsTooLarge(headers, statusMessage, attempt)) return
+    // The one check every response pays: only a 403 or a 413 may be held back (see #holds).
+    if ((statusCode === 403 || statusCode === 413) && this.#holds(statusCode, headers, statusMessage, attempt)) return
     if (statusCode >= 200 && !this.#responded) {
       this.#responded = true
       this.#onSuccess()
@@ -250,21 +232,16 @@ export class FallbackRequest implements AttemptOwner, RecoveringRequest, HoldOwn
     this.#recover().attemptFailed(error, http2)
   }
 
-  /** A 403 that may be Apache's post-handshake-auth page is held back while its body arrives (see src/response-hold.ts). */
-  #holdsBack (headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): boolean {
-    const connection = attempt.connection
-    if (!mayHoldBack(this.#responded, this.pinned, connection?.protocol, this.#recovery?.diagnosis?.fingerprint) || !HeldResponse.fits(headers)) return false
-    attempt.hold = new HeldResponse(this, 403, headers, statusMessage, connection)
-    this.#live = 0
-    return true
-  }
-
-  /** A 413 that may be the renegotiation buffer's is held back while its body arrives (see src/upload-request.ts). */
-  #holdsTooLarge (headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): boolean {
-    const upload = this.#upload
-    if (upload === undefined || this.#responded || !HeldResponse.fits(headers)) return false
-    if (!upload.holdsTooLarge(this.#stack, attempt.connection, attempt.primed, this.#body.replayable, this.#services.telemetry)) return false
-    attempt.hold = new HeldResponse(this, 413, headers, statusMessage, attempt.connection)
+  /**
+   * A 403 that may be Apache's post-handshake-auth page (src/response-hold.ts), or a 413 that may be
+   * the renegotiation buffer's (src/upload-request.ts), is held back while its body arrives.
+   */
+  #holds (statusCode: number, headers: Headers, statusMessage: string | undefined, attempt: AttemptHandler): boolean {
+    const held = statusCode === 403
+      ? holdPostHandshakeAuth(this, this.#responded, this.pinned, this.#recovery?.diagnosis?.fingerprint, headers, statusMessage, attempt.connection)
+      : this.#responded ? undefined : this.#upload?.holdTooLarge(this, headers, statusMessage, attempt, this.#stack, this.#body.replayable, this.#services.telemetry)
+    if (held === undefined) return false
+    attempt.hold = held
     this.#live = 0
     return true
   }

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici'
 import type { ConnectionFacts } from './connector.ts'
-import { isApachePostHandshakeAuth } from './fingerprint.ts'
+import { mayHoldBack } from './decide.ts'
+import { isApachePostHandshakeAuth, type FingerprintId } from './fingerprint.ts'
 
 type Headers = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2]
 
@@ -26,6 +27,16 @@ export interface HoldOwner {
   onAttemptData: (chunk: Buffer) => void
   onAttemptEnd: (trailers: Headers) => void
   onAttemptFailed: (error: Error) => void
+}
+
+/**
+ * A 403 that may be Apache's post-handshake-auth page, held back while its body arrives (see
+ * `mayHoldBack`); undefined when it goes to the caller as it comes.
+ */
+export function holdPostHandshakeAuth (owner: HoldOwner, responded: boolean, pinned: boolean, fingerprint: FingerprintId | undefined,
+  headers: Headers, statusMessage: string | undefined, connection: ConnectionFacts | undefined): HeldResponse | undefined {
+  if (!mayHoldBack(responded, pinned, connection?.protocol, fingerprint) || !HeldResponse.fits(headers)) return undefined
+  return new HeldResponse(owner, 403, headers, statusMessage, connection)
 }
 
 /**

@@ -1,5 +1,4 @@
 import { Agent, Client, type Dispatcher, ProxyAgent, errors } from 'undici'
-import { AuthPool } from './auth/pool.ts'
 import { AuthPools } from './auth/pools.ts'
 import { ConnectionTracker, http2FailureFor, type ResolvedTls } from './connector.ts'
 import { invalidOption } from './errors.ts'
@@ -16,7 +15,7 @@ import type { Transport } from './request.ts'
 import { stackTlsOptions, type StackName } from './stacks.ts'
 import type { Telemetry } from './telemetry.ts'
 import { PrimedPools } from './primed-pools.ts'
-import { isPrimingFailure, primingAnswer } from './uploads.ts'
+import { isPrimingFailure, primingAnswer, primingPrepare } from './uploads.ts'
 
 /** A dispatch's origin, parsed once: its URL, origin key and host rule. */
 export interface Target {
@@ -24,9 +23,6 @@ export interface Target {
   origin: string
   rule: HostRule
 }
-
-/** Connections per origin and stack for a host with `auth` when undici's `connections` sets none. */
-const DEFAULT_AUTH_CONNECTIONS = 16
 
 const TCP_KEYS = ['lookup', 'family', 'hints', 'autoSelectFamily', 'autoSelectFamilyAttemptTimeout'] as const
 
@@ -57,23 +53,28 @@ export class Routes implements Transport {
   #lastKey: string | undefined
   #lastTarget: Target | undefined
   readonly #legacy: LegacyChecks
-  readonly #telemetry: Telemetry
   /** Uploads: the pools of connections primed for a path (src/primed-pools.ts). */
   readonly #primed: PrimedPools
   /** Hosts with `auth`: their own pools of authenticated HTTP/1.1 connections, by stack and origin (src/auth/pool.ts). */
-  readonly #authPools = new AuthPools()
+  readonly #authPools: AuthPools
   /** The strict stack's Agent: undici's WebSocket and EventSource read their limits from it. */
   readonly primary: Agent
 
   constructor (config: AgentConfig, telemetry: Telemetry, signal: AbortSignal, made: (agent: Dispatcher) => void) {
     this.#config = config
     this.#made = made
-    this.#telemetry = telemetry
     this.#primed = new PrimedPools({
       undici: config.undici as Record<string, unknown>,
       connect: (stack, prepare) => this.tracker.connectFunction(stack, false, prepare),
       telemetry,
       made
+    })
+    this.#authPools = new AuthPools({
+      undici: config.undici as Record<string, unknown>,
+      connect: (stack, prepare) => this.tracker.connectFunctionThen(stack, false, prepare),
+      made,
+      handshake: (event) => { telemetry.authHandshake(event) },
+      prime: (path) => primingPrepare(path, telemetry)
     })
     const tcp: Record<string, unknown> = {}
     for (const key of TCP_KEYS) {
@@ -202,7 +203,8 @@ export class Routes implements Transport {
     if (this.#config.hasAuth) {
       const target = this.target(opts.origin as string | URL)
       if (target?.rule.auth !== undefined) {
-        this.#authPoolFor(stack, target).dispatch(opts, handler)
+        // A large upload goes on connections authenticated (and primed) for its path: see AuthPoolOptions.prime.
+        this.#authPools.dispatch(stack, { origin: target.origin, url: target.url, auth: target.rule.auth }, opts, handler, primePath)
         return
       }
     }
@@ -264,27 +266,6 @@ export class Routes implements Transport {
     return agent
   }
 
-  #authPoolFor (stack: StackName, target: Target): AuthPool {
-    const key = `${stack} ${target.origin}`
-    let pool = this.#authPools.get(key)
-    if (pool === undefined) {
-      const { connections, clientTtl: _t, maxOrigins: _m, factory: _f, ...client } = this.#config.undici as Record<string, unknown>
-      pool = new AuthPool({
-        origin: target.origin,
-        hostname: normalizeHostname(target.url.hostname),
-        stack,
-        auth: target.rule.auth!,
-        connect: (prepare) => this.tracker.connectFunctionThen(stack, false, prepare),
-        client,
-        maxConnections: typeof connections === 'number' && connections > 0 ? connections : DEFAULT_AUTH_CONNECTIONS,
-        made: (c) => this.#made(c),
-        handshake: (event) => this.#telemetry.authHandshake(event)
-      })
-      this.#authPools.set(key, pool)
-    }
-    return pool
-  }
-
   resolveTls (stack: StackName, hostname: string, port: number): ResolvedTls {
     const rule = this.#config.hosts.match(hostname, port) ?? this.#config.defaults
     let byStack = this.#tls.get(rule)
@@ -304,7 +285,7 @@ export class Routes implements Transport {
 
   /** Every undici Agent and ProxyAgent made so far. */
   dispatchers (): Dispatcher[] {
-    return [...this.#agents.values(), ...this.#proxyAgents.values(), ...this.#primed.dispatchers(), ...this.#authPools.values() as Iterable<unknown> as Iterable<Dispatcher>]
+    return [...this.#agents.values(), ...this.#proxyAgents.values(), ...this.#primed.dispatchers(), ...this.#authPools.dispatchers()]
   }
 }
 

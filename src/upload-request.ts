@@ -6,7 +6,7 @@ import type { HostRule } from './options.ts'
 import type { PolicyEntry } from './policy/entry.ts'
 import { primingTarget } from './priming.ts'
 import type { RequestServices } from './request-services.ts'
-import type { HeldResponse } from './response-hold.ts'
+import { HeldResponse, type HoldOwner } from './response-hold.ts'
 import type { StackName } from './stacks.ts'
 import type { Telemetry } from './telemetry.ts'
 import { primingPathFor, requestBodyLength } from './uploads.ts'
@@ -76,7 +76,22 @@ export class RequestUpload {
       if (step.reason !== 'origin-does-not-renegotiate') telemetry.debug({ origin: this.#origin, stack, reason: step.reason }, 'a 413 is delivered as it came')
       return false
     }
+    if (this.#rule.auth !== undefined) {
+      // The resend's connection (src/primed-pools.ts) carries no credentials: it would get a 401.
+      telemetry.debug({ origin: this.#origin, stack, reason: 'host-with-auth' }, 'a 413 is delivered as it came')
+      return false
+    }
     return primingTarget(this.#path) !== undefined
+  }
+
+  /**
+   * A 413 that may be the renegotiation buffer's (`holdsTooLarge`), held back while its body
+   * arrives; undefined when it goes to the caller as it comes.
+   */
+  holdTooLarge (owner: HoldOwner, headers: Headers, statusMessage: string | undefined, attempt: { connection: ConnectionFacts | undefined, primed: boolean },
+    stack: StackName, bodyReplayable: boolean, telemetry: Telemetry): HeldResponse | undefined {
+    if (!HeldResponse.fits(headers) || !this.holdsTooLarge(stack, attempt.connection, attempt.primed, bodyReplayable, telemetry)) return undefined
+    return new HeldResponse(owner, 413, headers, statusMessage, attempt.connection)
   }
 
   /** The held 413 ended: the path of the one resend (on a new connection that must renegotiate). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { inspect } from 'node:util'
 import { test } from 'node:test'
 import { TlsFallbackAgent } from '../src/index.ts'
-import { parseProxy } from '../src/proxy/options.ts'
+import { parseProxy, parseProxyChoice } from '../src/proxy/options.ts'
 
 // `proxy.auth` at construction: validated with the option's path, one way of authenticating to a
 // proxy (never `auth` with URL credentials, `token` or a proxy-authorization header), never echoing a
@@ -61,4 +61,37 @@ test('proxy.auth with credentials in the URL, a token or a proxy-authorization h
   refused({ proxy: { uri: 'http://p.example:3128', token: `Basic ${PASSWORD}`, auth: ntlm } }, 'proxy.auth', /cannot be combined with token/)
   refused({ proxy: { uri: 'http://p.example:3128', headers: { 'Proxy-Authorization': PASSWORD }, auth: ntlm } }, 'proxy.auth', /cannot be combined with a proxy-authorization header/)
   refused({ proxy: { uri: 'socks5://p.example:1080', auth: ntlm } }, 'proxy.auth', /is for HTTP proxies/)
+})
+
+test('proxy { env: true, auth }: the environment\'s proxies with auth; validated with its path, never echoing a password', async () => {
+  const env = { HTTPS_PROXY: 'http://proxy.corp.example:3128', HTTP_PROXY: 'http://plain.corp.example:8080', NO_PROXY: '.intranet.example' }
+  const choice = parseProxyChoice({ env: true, auth: ntlm }, env)
+  assert.equal(choice.kind, 'env')
+  if (choice.kind !== 'env') return
+  assert.deepEqual([choice.https?.redacted, choice.https?.auth?.scheme, choice.https?.auth?.username], ['http://proxy.corp.example:3128', 'ntlm', 'alice'])
+  assert.deepEqual([choice.http?.redacted, choice.http?.auth?.scheme], ['http://plain.corp.example:8080', 'ntlm'])
+  assert.equal(choice.https?.headers['proxy-authorization'], undefined)
+  assert.equal(choice.noProxy.bypasses('a.intranet.example', 443), true)
+  // Without auth it is 'env'; without any proxy in the environment, nothing.
+  const plain = parseProxyChoice({ env: true }, env)
+  assert.equal(plain.kind === 'env' && plain.https?.redacted, 'http://proxy.corp.example:3128')
+  assert.equal(plain.kind === 'env' && plain.https?.auth, undefined)
+  const none = parseProxyChoice({ env: true, auth: ntlm }, {})
+  assert.deepEqual(none.kind === 'env' && [none.https, none.http], [undefined, undefined])
+  await new TlsFallbackAgent({ proxy: { env: true, auth: { scheme: 'negotiate' } } }).close()
+
+  refused({ proxy: { env: true, auth: { scheme: 'basic' } as never } }, 'proxy.auth.scheme', /must be one of ntlm, negotiate/)
+  refused({ proxy: { env: true, auth: { scheme: 'ntlm', username: 'a' } } }, 'proxy.auth.password', /is needed/)
+  refused({ proxy: { env: false } as never }, 'proxy.env', /must be true/)
+  refused({ proxy: { env: true, uri: 'http://p.example:3128' } as never }, 'proxy.uri', /cannot be combined with env/)
+  refused({ proxy: { env: true, token: PASSWORD } as never }, 'proxy.token', /cannot be combined with env/)
+  refused({ hosts: { 'a.example': { proxy: { env: true } as never } } }, 'hosts[\'a.example\'].proxy', /cannot be 'env' for one host/)
+  // The environment's proxy carries credentials or is SOCKS5: auth cannot go with it (named proxy.auth, the URL redacted).
+  assert.throws(() => parseProxyChoice({ env: true, auth: ntlm }, { HTTPS_PROXY: `http://bob:${PASSWORD}@p.example:3128` }), (error: Error & { option?: string }) => {
+    assert.equal(error.option, 'proxy.auth')
+    assert.match(error.message, /cannot be combined with credentials in the URL \(http:\/\/\*\*\*@p\.example:3128\)/)
+    assert.ok(!error.message.includes(PASSWORD))
+    return true
+  })
+  assert.throws(() => parseProxyChoice({ env: true, auth: ntlm }, { HTTPS_PROXY: 'socks5://p.example:1080' }), /proxy\.auth.*is for HTTP proxies/)
 })

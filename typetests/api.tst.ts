@@ -4,7 +4,7 @@ import { describe, expect, test } from 'tstyche'
 import { Dispatcher } from 'undici'
 import {
   CHANNELS, ErrorCodes, FilePolicyCache, MemoryPolicyCache, RedisPolicyCache, TlsFallbackAgent, TlsFallbackError,
-  type AttemptEvent, type AuthOptions, type DiagnosisEvent, type ErrorCode, type FallbackEvent, type FingerprintId, type Hooks,
+  type AttemptEvent, type AuthOptions, type DiagnosisEvent, type EnvProxyOptions, type ErrorCode, type FallbackEvent, type FingerprintId, type Hooks,
   type Logger, type PolicyCache, type PolicyEntry, type PrimingEvent, type RequestEndEvent, type StackName, type TlsFallbackAgentOptions,
   type UploadPrimingOptions
 } from '../src/index.ts'
@@ -96,6 +96,15 @@ describe('proxy', () => {
     expect(TlsFallbackAgent).type.toBeConstructableWith({ proxy: { uri: 'http://proxy:3128', auth: { scheme: 'ntlm', username: 'CORP\\u', password: 'p' } } })
     expect(TlsFallbackAgent).type.toBeConstructableWith({ hosts: { a: { proxy: { uri: 'http://proxy:3128', auth: { scheme: 'negotiate', spn: 'HTTP@proxy' } } } } })
     expect(TlsFallbackAgent).type.not.toBeConstructableWith({ proxy: { uri: 'http://proxy:3128', auth: { scheme: 'basic' } } })
+  })
+
+  test('proxy { env: true, auth }: the environment\'s proxies with auth, agent-wide only', () => {
+    expect(TlsFallbackAgent).type.toBeConstructableWith({ proxy: { env: true, auth: { scheme: 'ntlm', username: 'CORP\\u', password: 'p' } } })
+    expect(TlsFallbackAgent).type.toBeConstructableWith({ proxy: { env: true } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ proxy: { env: false } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ proxy: { env: true, auth: { scheme: 'basic' } } })
+    expect(TlsFallbackAgent).type.not.toBeConstructableWith({ hosts: { a: { proxy: { env: true } } } })
+    expect<EnvProxyOptions>().type.toBe<{ env: true, auth?: AuthOptions }>()
   })
 
   test('proxy: true means nothing, on the agent or a host; replayNonIdempotent is a boolean', () => {

@@ -1,6 +1,6 @@
 import { Client, type Dispatcher } from 'undici'
 import type { TLSSocket } from 'node:tls'
-import type { Prepare } from '../connector.ts'
+import { composePrepare, type Prepare } from '../connector.ts'
 import { tlsServerEndPoint } from './channel-bindings.ts'
 import { authenticateConnection } from './handshake.ts'
 import type { ResolvedAuth } from './options.ts'
@@ -43,6 +43,13 @@ export interface AuthPoolOptions {
   hostname: string
   stack: string
   auth: ResolvedAuth
+  /**
+   * Uploads (issue 31): the priming step (src/uploads.ts `primingPrepare`) of a pool whose connections
+   * carry large bodies to one path, run after the handshake (whose HEAD legs go to that path). On TLS
+   * 1.2 the legs renegotiate before any body, and the priming HEAD finds nothing left to do; on TLS
+   * 1.3 its `OPTIONS` finds Apache's post-handshake-auth 403 before the body goes anywhere.
+   */
+  prime?: Prepare | undefined
   /** An undici connect function for this stack that runs `prepare` on each new connection. */
   connect: (prepare: Prepare) => NonNullable<Client.Options['connect']>
   /** undici Client options (the agent's, without the pool-only ones). */
@@ -131,7 +138,7 @@ export class AuthPool {
       ...o.client,
       allowH2: false,
       pipelining: 1,
-      connect: o.connect(this.#prepare(entry))
+      connect: o.connect(composePrepare(this.#prepare(entry), o.prime) as Prepare)
     })
     o.made(entry.client)
     this.#entries.push(entry)

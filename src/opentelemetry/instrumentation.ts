@@ -5,16 +5,16 @@ import {
   type Attributes, type BatchObservableResult, type Counter, type Histogram, type Meter, type MeterProvider,
   type ObservableGauge, type Span, type Tracer, type TracerProvider
 } from '@opentelemetry/api'
-import type { AuthHandshakeEvent } from '../auth/pool.ts'
 import { invalidOption } from '../errors.ts'
-import type { IntermediateFetchEvent } from '../certs/aia.ts'
 import type { Evidence } from '../fingerprint.ts'
 import type { PolicyEntry } from '../policy/entry.ts'
 import { STACKS, type StackName } from '../stacks.ts'
 import {
-  CHANNELS, type AttemptEvent, type AttemptReason, type DiagnosisEvent, type FallbackEvent, type PrimingEvent, type ProxyAuthEvent,
-  type RequestEndEvent, type RequestInfo, type RequestStartEvent
+  CHANNELS, type AttemptEvent, type AttemptReason, type DiagnosisEvent, type FallbackEvent, type RequestEndEvent,
+  type RequestInfo, type RequestStartEvent
 } from '../telemetry.ts'
+import { errorType, exactServer, serverOf } from './attributes.ts'
+import { ConnectionEvents } from './connection-events.ts'
 import * as N from './semconv.ts'
 
 /** Where the policies gauge reads learned policies: a `TlsFallbackAgent` (its `policies()`), or a `PolicyCache` (its `entries()`). */
@@ -50,30 +50,11 @@ const NAME = 'undici-tls-fallback'
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 const KNOWN = ['enabled', 'agents', 'maxServers']
 const DEFAULT_MAX_SERVERS = 100
-const ERROR_TYPE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/
 /** The HTTP semantic conventions' duration buckets, in seconds. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 
 function describe (value: unknown): string {
   return Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value
-}
-
-function errorType (code: string | undefined): string {
-  return code !== undefined && ERROR_TYPE.test(code) ? code : N.OTHER
-}
-
-/** A counter of whole numbers. */
-function intCounter (meter: Meter, name: string, unit: string, description: string): Counter {
-  return meter.createCounter(name, { description, unit, valueType: ValueType.INT })
-}
-
-function serverOf (origin: string): { address: string, port: number } | undefined {
-  try {
-    const url = new URL(origin)
-    return { address: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port === '' ? 443 : Number(url.port) }
-  } catch {
-    return undefined
-  }
 }
 
 /**
@@ -95,26 +76,22 @@ export class TlsFallbackInstrumentation {
   #attemptsCounter!: Counter
   #diagnosesCounter!: Counter
   #transitionsCounter!: Counter
-  #authCounter!: Counter
   #fallbackDuration!: Histogram
   #policiesGauge: ObservableGauge | undefined
-  #proxyAuthHandshakes!: Counter
-  #proxyAuthLegs!: Counter
   #requests = new WeakMap<RequestInfo, Tracked>()
   /** The request whose diagnosis produced an evidence object: a transition carries the same object. */
   #diagnosedBy = new WeakMap<Evidence, RequestInfo>()
   /** `server.*` attributes by origin, at most `maxServers` of them. */
   readonly #servers = new Map<string, Attributes>()
+  /** Span events and counters of the work on a new connection (priming, AIA, auth, proxy auth). */
+  readonly #connections = new ConnectionEvents((origin) => this.#server(origin))
   readonly #subscriptions: Array<[string, (message: unknown) => void]> = [
     [CHANNELS.requestStart, (m) => { this.#onRequestStart(m as RequestStartEvent) }],
     [CHANNELS.attempt, (m) => { this.#onAttempt(m as AttemptEvent) }],
     [CHANNELS.diagnosis, (m) => { this.#onDiagnosis(m as DiagnosisEvent) }],
     [CHANNELS.fallback, (m) => { this.#onFallback(m as FallbackEvent) }],
     [CHANNELS.requestEnd, (m) => { this.#onRequestEnd(m as RequestEndEvent) }],
-    [CHANNELS.priming, (m) => { this.#onPriming(m as PrimingEvent) }],
-    [CHANNELS.intermediate, (m) => { this.#onIntermediate(m as IntermediateFetchEvent) }],
-    [CHANNELS.auth, (m) => { this.#onAuth(m as AuthHandshakeEvent) }],
-    [CHANNELS.proxyAuth, (m) => { this.#onProxyAuth(m as ProxyAuthEvent) }]
+    ...this.#connections.subscriptions
   ]
 
   readonly #observePolicies = (result: BatchObservableResult): void => {
@@ -245,21 +222,13 @@ export class TlsFallbackInstrumentation {
       unit: '{transition}',
       valueType: ValueType.INT
     })
-    this.#authCounter = meter.createCounter(N.METRIC_AUTH_HANDSHAKES, {
-      description: 'Connection handshakes of Windows authentication (hosts[...].auth), by scheme, mechanism and outcome.',
-      unit: '{handshake}',
-      valueType: ValueType.INT
-    })
     this.#fallbackDuration = meter.createHistogram(N.METRIC_FALLBACK_DURATION, {
       description: 'The time a fallback added to the request that needed it: from its first attempt to its last.',
       unit: 's',
       valueType: ValueType.DOUBLE,
       advice: { explicitBucketBoundaries: DURATION_BUCKETS }
     })
-    this.#proxyAuthHandshakes = intCounter(meter, N.METRIC_PROXY_AUTH_HANDSHAKES, '{handshake}',
-      'Proxy authentication handshakes (proxy.auth) on CONNECT tunnels, by scheme, mechanism and outcome.')
-    this.#proxyAuthLegs = intCounter(meter, N.METRIC_PROXY_AUTH_LEGS, '{leg}',
-      'Proxy-Authorization legs sent in proxy authentication handshakes, by scheme, mechanism and outcome.')
+    this.#connections.useMeter(meter)
     this.#policiesGauge = meter.createObservableGauge(N.METRIC_POLICIES, {
       description: 'Learned policies of the agents given in the config, by stack.',
       unit: '{policy}',
@@ -302,42 +271,13 @@ export class TlsFallbackInstrumentation {
     this.#diagnosedBy.set(event.evidence, event.request)
     const span = this.#requests.get(event.request)?.span
     span?.addEvent(N.EVENT_DIAGNOSIS, {
-      ...this.#exactServer(event.origin),
+      ...exactServer(event.origin),
       [N.ATTR_FINGERPRINT]: event.fingerprint,
       [N.ATTR_STACK]: event.stack,
       [N.ATTR_VERIFIED]: event.evidence.verified,
       [N.ATTR_EVIDENCE]: event.evidence.summary,
       [N.ATTR_ERROR_TYPE]: errorType(event.error.code)
     })
-  }
-
-  /** Published in the async context of the request that opened the connection: its active span gets the event. */
-  #onPriming (event: PrimingEvent): void {
-    const span = trace.getSpan(context.active())
-    if (span?.isRecording() !== true) return
-    span.addEvent(N.EVENT_PRIMING, {
-      ...this.#exactServer(event.origin),
-      [N.ATTR_STACK]: event.stack,
-      [N.ATTR_PRIMING_OUTCOME]: event.outcome,
-      ...(event.status === undefined ? {} : { [N.ATTR_STATUS_CODE]: event.status }),
-      ...(event.error === undefined ? {} : { [N.ATTR_ERROR_TYPE]: errorType(event.error.code) })
-    })
-  }
-
-  /**
-   * Proxy authentication (one per CONNECT tunnel): the scheme, what ran and the outcome, counted;
-   * the span of the request that opened the tunnel gets an event. Never a credential or a token.
-   */
-  #onProxyAuth (event: ProxyAuthEvent): void {
-    const attributes: Attributes = {
-      [N.ATTR_AUTH_SCHEME]: event.scheme,
-      [N.ATTR_AUTH_MECHANISM]: event.mechanism ?? N.OTHER,
-      [N.ATTR_AUTH_OUTCOME]: event.outcome
-    }
-    this.#proxyAuthHandshakes.add(1, attributes)
-    this.#proxyAuthLegs.add(event.legs, attributes)
-    const span = trace.getSpan(context.active())
-    if (span?.isRecording() === true) span.addEvent(N.EVENT_PROXY_AUTH, { ...attributes, [N.ATTR_AUTH_LEGS]: event.legs })
   }
 
   #onFallback (event: FallbackEvent): void {
@@ -351,27 +291,13 @@ export class TlsFallbackInstrumentation {
     const request = this.#diagnosedBy.get(event.evidence)
     const span = request === undefined ? undefined : this.#requests.get(request)?.span
     span?.addEvent(N.EVENT_TRANSITION, {
-      ...this.#exactServer(event.origin),
+      ...exactServer(event.origin),
       [N.ATTR_FROM]: event.from,
       [N.ATTR_TO]: event.to,
       [N.ATTR_FINGERPRINT]: event.fingerprint,
       [N.ATTR_VERIFIED]: event.evidence.verified,
       [N.ATTR_HTTP1_ONLY]: event.http1Only
     })
-  }
-
-  /** A connection handshake runs in the async context of the request that opened the connection: its span gets the event. */
-  #onAuth (event: AuthHandshakeEvent): void {
-    const attributes: Attributes = {
-      [N.ATTR_AUTH_SCHEME]: event.scheme,
-      [N.ATTR_AUTH_MECHANISM]: event.mechanism ?? event.scheme,
-      [N.ATTR_AUTH_OUTCOME]: event.outcome
-    }
-    this.#authCounter.add(1, { ...this.#server(event.origin), ...attributes })
-    const span = trace.getSpan(context.active())
-    if (span?.isRecording() === true) {
-      span.addEvent(N.EVENT_AUTH, { ...this.#exactServer(event.origin), ...attributes, [N.ATTR_AUTH_LEGS]: event.legs, [N.ATTR_STACK]: event.stack })
-    }
   }
 
   #onRequestEnd (event: RequestEndEvent): void {
@@ -405,31 +331,5 @@ export class TlsFallbackInstrumentation {
       span.setAttribute(N.ATTR_HTTP1_ONLY, event.http1Only)
       span.setAttribute(N.ATTR_ATTEMPTS, event.attempts)
     }
-  }
-
-  /**
-   * A fetch of a missing intermediate runs inside the connect of the request that needed it, in that
-   * request's async context: its event goes to the active span there (the caller's). The AIA host
-   * and port as `server.*` (the server of that fetch), its size, its outcome; never its path or query.
-   */
-  #onIntermediate (event: IntermediateFetchEvent): void {
-    const span = trace.getSpan(context.active())
-    if (span?.isRecording() !== true) return
-    const ok = event.outcome === 'fetched' || event.outcome === 'stored'
-    span.addEvent(N.EVENT_INTERMEDIATE, {
-      [N.ATTR_SERVER_ADDRESS]: event.host,
-      [N.ATTR_SERVER_PORT]: event.port,
-      [N.ATTR_URL_SCHEME]: 'http',
-      [N.ATTR_HTTP_RESPONSE_BODY_SIZE]: event.bytes,
-      [N.ATTR_INTERMEDIATE_OUTCOME]: event.outcome,
-      [N.ATTR_INTERMEDIATE_CERTIFICATES]: event.certificates,
-      ...(ok ? {} : { [N.ATTR_ERROR_TYPE]: event.outcome })
-    })
-  }
-
-  /** Span events are not aggregated: they get the real server, whatever `maxServers` says. */
-  #exactServer (origin: string): Attributes {
-    const server = serverOf(origin)
-    return server === undefined ? {} : { [N.ATTR_SERVER_ADDRESS]: server.address, [N.ATTR_SERVER_PORT]: server.port }
   }
 }

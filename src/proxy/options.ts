@@ -29,6 +29,17 @@ export interface ProxyOptions {
 
 export type ProxySetting = string | URL | ProxyOptions
 
+/**
+ * The agent's `proxy` from the environment, as `'env'` reads it (`HTTPS_PROXY`, `HTTP_PROXY`,
+ * `NO_PROXY`), with Windows Integrated Authentication to the proxies it names: `{ env: true, auth }`.
+ * Hosts that `NO_PROXY` bypasses go direct and never see the credentials.
+ */
+export interface EnvProxyOptions {
+  env: true
+  /** NTLM or Negotiate to the proxy from `HTTPS_PROXY`/`HTTP_PROXY` (HTTP(S) proxies), as `ProxyOptions.auth`. */
+  auth?: AuthOptions
+}
+
 /** A validated proxy. Its credentials live only in `headers`, `username` and `password`, never in `redacted`. */
 export interface Proxy {
   readonly protocol: 'http:' | 'https:' | 'socks5:'
@@ -87,7 +98,7 @@ function decode (path: string, text: string): string {
  * Validates one proxy setting. Messages never contain the URL's credentials, the token or header
  * values: at most the redacted URL.
  */
-export function parseProxy (path: string, value: unknown): Proxy {
+export function parseProxy (path: string, value: unknown, envAuth?: { path: string, auth: unknown }): Proxy {
   let uri: unknown
   let token: unknown
   let headers: unknown
@@ -95,6 +106,7 @@ export function parseProxy (path: string, value: unknown): Proxy {
   let auth: unknown
   if (typeof value === 'string' || value instanceof URL) {
     uri = value
+    auth = envAuth?.auth
   } else if (isPlainObject(value)) {
     for (const key of Object.keys(value)) {
       if (!PROXY_KEYS.has(key)) throw invalidOption(`${path}.${key}`, `is not an option (known: ${[...PROXY_KEYS].join(', ')})`)
@@ -168,7 +180,7 @@ export function parseProxy (path: string, value: unknown): Proxy {
       throw invalidOption(`${base}.proxyTls`, `has TLS options that Node refuses${code === undefined ? '' : ` (${code})`}`, error)
     }
   }
-  const resolvedAuth = auth === undefined ? undefined : proxyAuth(base, auth, { protocol, redacted, url: username !== undefined || password !== undefined, token: token !== undefined, header: own['proxy-authorization'] !== undefined })
+  const resolvedAuth = auth === undefined ? undefined : proxyAuth(envAuth?.path ?? `${base}.auth`, auth, { protocol, redacted, url: username !== undefined || password !== undefined, token: token !== undefined, header: own['proxy-authorization'] !== undefined })
   if (token !== undefined) {
     own['proxy-authorization'] = token
   } else if (username !== undefined && protocol !== 'socks5:') {
@@ -195,8 +207,7 @@ export function parseProxy (path: string, value: unknown): Proxy {
 }
 
 /** `auth` of an HTTP(S) proxy: one way of authenticating to it, never two. Messages never echo a credential. */
-function proxyAuth (base: string, auth: unknown, has: { protocol: string, redacted: string, url: boolean, token: boolean, header: boolean }): ResolvedAuth {
-  const path = `${base}.auth`
+function proxyAuth (path: string, auth: unknown, has: { protocol: string, redacted: string, url: boolean, token: boolean, header: boolean }): ResolvedAuth {
   if (has.protocol === 'socks5:') throw invalidOption(path, `is for HTTP proxies: a SOCKS5 proxy takes its username and password in the URL (${has.redacted})`)
   if (has.url) throw invalidOption(path, `cannot be combined with credentials in the URL (${has.redacted}): give the user name and password in auth`)
   if (has.token) throw invalidOption(path, 'cannot be combined with token: one Proxy-Authorization per CONNECT')
@@ -212,24 +223,41 @@ function envValue (env: NodeJS.ProcessEnv, name: string): string | undefined {
 /**
  * The agent's `proxy` option: `undefined` (none), `'env'` (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`,
  * either case, lower case first, read once at construction, as undici's `EnvHttpProxyAgent` reads
- * them), or one proxy for every host.
+ * them) or `{ env: true, auth }` (the same, with `auth` to those proxies), or one proxy for every host.
  */
 export function parseProxyChoice (value: unknown, env: NodeJS.ProcessEnv = process.env): ProxyChoice {
   if (value === undefined || value === false) return { kind: 'none' }
-  if (value === 'env') {
+  const fromEnv = value === 'env' ? {} : envProxyOptions(value)
+  if (fromEnv !== undefined) {
+    const envAuth = fromEnv.auth === undefined ? undefined : { path: 'proxy.auth', auth: fromEnv.auth }
+    // Checked once here, whatever the environment holds: a deployment without a proxy still fails on a wrong option.
+    if (envAuth !== undefined) resolveAuth(envAuth.path, envAuth.auth)
     const httpText = envValue(env, 'http_proxy')
     const httpsText = envValue(env, 'https_proxy')
-    const http = httpText === undefined ? undefined : parseProxy('proxy (HTTP_PROXY)', httpText)
-    const https = httpsText === undefined ? http : parseProxy('proxy (HTTPS_PROXY)', httpsText)
+    const http = httpText === undefined ? undefined : parseProxy('proxy (HTTP_PROXY)', httpText, envAuth)
+    const https = httpsText === undefined ? http : parseProxy('proxy (HTTPS_PROXY)', httpsText, envAuth)
     return { kind: 'env', http, https, noProxy: new NoProxyList(env.no_proxy ?? env.NO_PROXY ?? '') }
   }
   return { kind: 'fixed', proxy: parseProxy('proxy', value) }
 }
 
+const ENV_KEYS = new Set(['env', 'auth'])
+
+/** `{ env: true, auth? }` validated (undefined when `value` is no object with `env`). */
+function envProxyOptions (value: unknown): { auth?: unknown } | undefined {
+  if (!isPlainObject(value) || !Object.hasOwn(value, 'env')) return undefined
+  for (const key of Object.keys(value)) {
+    if (!ENV_KEYS.has(key)) throw invalidOption(`proxy.${key}`, `cannot be combined with env (known: ${[...ENV_KEYS].join(', ')}): the proxies come from HTTPS_PROXY and HTTP_PROXY`)
+  }
+  const { env, auth } = value as { env: unknown, auth?: unknown }
+  if (env !== true) throw invalidOption('proxy.env', `must be true (the proxies from HTTPS_PROXY, HTTP_PROXY and NO_PROXY), got ${kind(env)}`)
+  return auth === undefined ? {} : { auth }
+}
+
 /** The value of `hosts[...].proxy`: `false` (direct), or a proxy for that host only. */
 export function parseHostProxy (path: string, value: unknown): Proxy | false {
   if (value === false) return false
-  if (typeof value === 'string' && value.trim().toLowerCase() === 'env') throw invalidOption(path, 'cannot be \'env\' for one host: set the agent\'s proxy to \'env\', or give this host a proxy URL or false')
+  if ((typeof value === 'string' && value.trim().toLowerCase() === 'env') || (isPlainObject(value) && Object.hasOwn(value, 'env'))) throw invalidOption(path, 'cannot be \'env\' for one host: set the agent\'s proxy to \'env\', or give this host a proxy URL or false')
   return parseProxy(path, value)
 }
 

@@ -37,7 +37,8 @@ const NETBIOS = { computer: 'APACHE', domain: 'CORP' }
  *             `WWW-Authenticate: Negotiate` and `WWW-Authenticate: NTLM`.
  * - `/any/`   both (needs `kdc`).
  * - `/ntlmcert/` NTLM behind a client certificate asked for per location (`SSLVerifyClient require`:
- *             renegotiation on TLS 1.2, post-handshake authentication on TLS 1.3).
+ *             renegotiation on TLS 1.2, post-handshake authentication on TLS 1.3), with the default
+ *             `SSLRenegBufferSize` (131072: a larger body that meets the renegotiation gets 413).
  * - `/krb5each/` Kerberos with `GssapiConnectionBound Off`: every request needs a fresh token (needs `kdc`).
  * - `/open/`  no authentication.
  * `GET <location>/` answers "hello <location>"; `POST <location>/echo` answers "received N bytes".
@@ -142,6 +143,11 @@ ${kdc === undefined ? '' : location('krb5', 'krb5')}
 ${kdc === undefined ? '' : location('any', 'krb5 ntlmssp')}
 ${kdc === undefined ? '' : location('krb5each', 'krb5', false)}
   SSLCACertificateFile "${certs.path('ca.crt')}"
+  Alias /ntlmcert/echo "${root}/cgi-bin/echo"
+  <Location /ntlmcert/echo>
+    SetHandler cgi-script
+    Options +ExecCGI
+  </Location>
   <Location /ntlmcert/>
     SSLVerifyClient require
     SSLVerifyDepth 2
