@@ -40,9 +40,10 @@ export interface AuthTarget {
 
 /**
  * Hosts with `auth`: their own pools of authenticated HTTP/1.1 connections, one `AuthPool` per
- * stack and origin (src/auth/pool.ts), and for large uploads one per stack, origin and path whose
- * connections are primed for that path after their handshake (at most `MAX_PRIMED_POOLS`, the
- * oldest closed first). `Routes#send` hands their requests here.
+ * stack and origin (src/auth/pool.ts; at most `MAX_AUTH_POOLS`, the least recently used idle one
+ * closed first), and for large uploads one per stack, origin and path whose connections are primed
+ * for that path after their handshake (at most `MAX_PRIMED_POOLS`, the least recently used closed
+ * first). `Routes#send` hands their requests here.
  */
 export class AuthPools {
   readonly #options: AuthPoolsOptions
