@@ -3,7 +3,7 @@ export type { TlsFallbackAgentOptions, HostOptions, ConnectOptions, UndiciAgentO
 export type { IntermediateFetchEvent, FetchOutcome } from './certs/aia.ts'
 export type { EnvProxyOptions, ProxyOptions, ProxySetting } from './proxy/options.ts'
 export type { AuthOptions, AuthScheme } from './auth/options.ts'
-export type { AuthHandshakeEvent } from './auth/pool.ts'
+export type { AuthHandshakeEvent } from './telemetry.ts'
 export { TlsFallbackError, ErrorCodes } from './errors.ts'
 export type { ErrorCode, AttemptSummary } from './errors.ts'
 export { FINGERPRINTS, diagnose } from './fingerprint.ts'

@@ -1,5 +1,4 @@
 import { channel } from 'node:diagnostics_channel'
-import type { AuthHandshakeEvent } from './auth/pool.ts'
 import type { AttemptSummary } from './errors.ts'
 import type { Evidence, FingerprintId } from './fingerprint.ts'
 import type { StackName } from './stacks.ts'
@@ -20,6 +19,29 @@ export const CHANNELS = {
   /** One proxy authentication handshake (`proxy.auth`) on a CONNECT tunnel: `ProxyAuthEvent`. */
   proxyAuth: 'undici-tls-fallback:proxy-auth'
 } as const
+
+/**
+ * Published on `undici-tls-fallback:auth` once per connection handshake of a host with `auth`, when
+ * it ends. Never a token or credential.
+ */
+export interface AuthHandshakeEvent {
+  origin: string
+  stack: string
+  /** The configured scheme. */
+  scheme: 'ntlm' | 'negotiate'
+  /** What ran: `ntlm` (also NTLM under Negotiate) or `kerberos`. */
+  mechanism: 'ntlm' | 'kerberos' | undefined
+  /** Requests sent during the handshake. */
+  legs: number
+  /** `authenticated`; `rejected` (the server's last answer was a 401 or 403: its answer to the request goes to the caller); `failed` (a coded error). */
+  outcome: 'authenticated' | 'rejected' | 'failed'
+  /** The server proved its identity (Kerberos mutual authentication). */
+  mutual: boolean
+  /** The server's last status during the handshake. */
+  status: number | undefined
+  /** The error's code when `failed`. */
+  code?: string | undefined
+}
 
 /**
  * Published on `undici-tls-fallback:proxy-auth` once per CONNECT tunnel whose proxy has `auth`, when

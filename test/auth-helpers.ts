@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { once } from 'node:events'
 import net from 'node:net'
 import tls from 'node:tls'
-import type { AuthHandshakeEvent } from '../src/auth/pool.ts'
+import type { AuthHandshakeEvent } from '../src/telemetry.ts'
 import { CHANNELS } from '../src/telemetry.ts'
 import { certs } from './servers/certs.ts'
 

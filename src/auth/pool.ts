@@ -3,9 +3,10 @@ import type { TLSSocket } from 'node:tls'
 import { composePrepare, type Prepare } from '../connector.ts'
 import { tlsServerEndPoint } from './channel-bindings.ts'
 import { authenticateConnection } from './handshake.ts'
+import type { AuthHandshakeEvent } from '../telemetry.ts'
 import type { ResolvedAuth } from './options.ts'
 import { hasAuthorization, offers, Release, withHeader, type Controller, type Handler, type Headers, type PoolEntry as Entry } from './release.ts'
-import { AuthSession, type SessionMechanism } from './session.ts'
+import { AuthSession } from './session.ts'
 
 /**
  * The connections of one origin with `auth`, on one stack: single-connection undici `Client`s over
@@ -15,26 +16,6 @@ import { AuthSession, type SessionMechanism } from './session.ts'
  * that TLS fallback, client certificates and renegotiation still apply) and then reused without
  * another handshake. The caller's request goes once, on an authenticated connection, body and all.
  */
-
-/** One connection handshake, for telemetry: never a token or credential. */
-export interface AuthHandshakeEvent {
-  origin: string
-  stack: string
-  /** The configured scheme. */
-  scheme: 'ntlm' | 'negotiate'
-  /** What ran: `ntlm` (also NTLM under Negotiate) or `kerberos`. */
-  mechanism: SessionMechanism | undefined
-  /** Requests sent during the handshake. */
-  legs: number
-  /** `authenticated`; `rejected` (the server's last answer was a 401 or 403: its answer to the request goes to the caller); `failed` (a coded error). */
-  outcome: 'authenticated' | 'rejected' | 'failed'
-  /** The server proved its identity (Kerberos mutual authentication). */
-  mutual: boolean
-  /** The server's last status during the handshake. */
-  status: number | undefined
-  /** The error's code when `failed`. */
-  code?: string | undefined
-}
 
 export interface AuthPoolOptions {
   /** `https://host[:port]`. */

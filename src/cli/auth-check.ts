@@ -1,7 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { TlsFallbackAgent } from '../agent.ts'
 import type { AuthOptions } from '../auth/options.ts'
-import type { AuthHandshakeEvent } from '../auth/pool.ts'
+import type { AuthHandshakeEvent } from '../telemetry.ts'
 import type { ProxySetting } from '../proxy/options.ts'
 import type { ClientCertificate, StackName } from '../stacks.ts'
 import { CHANNELS } from '../telemetry.ts'

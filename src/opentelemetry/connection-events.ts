@@ -1,5 +1,5 @@
 import { context, trace, ValueType, type Attributes, type Counter, type Meter } from '@opentelemetry/api'
-import type { AuthHandshakeEvent } from '../auth/pool.ts'
+import type { AuthHandshakeEvent } from '../telemetry.ts'
 import type { IntermediateFetchEvent } from '../certs/aia.ts'
 import { CHANNELS, type PrimingEvent, type ProxyAuthEvent } from '../telemetry.ts'
 import { errorType, exactServer, intCounter } from './attributes.ts'
