@@ -441,6 +441,8 @@ export interface TooLargeInput {
   renegotiationsBefore: number
   /** The connection's TLS version. */
   protocol: string | null
+  /** The connection's ALPN protocol (`'h2'`: HTTP/2 forbids renegotiation, RFC 9113 section 9.2.1). */
+  alpn?: string | false | null
   /** The body can be sent again (a string, a Buffer, an iterable the caller can restart). */
   bodyReplayable: boolean
   /**
@@ -458,13 +460,14 @@ export type TooLargeDelivery =
   | 'renegotiated'
   | 'primed'
   | 'tls13'
+  | 'h2'
   | 'origin-does-not-renegotiate'
   | 'priming-off'
   | 'body-not-replayable'
 
 /**
  * A 413 is the server's renegotiation buffer only on a connection that had not renegotiated nor been primed, over
- * TLS 1.2 or older, to an origin that may renegotiate, with priming on: then the request goes once
+ * TLS 1.2 or older and not HTTP/2 (which forbids renegotiation), to an origin that may renegotiate, with priming on: then the request goes once
  * more on a primed connection (RFC 9110 section 15.5.14: the server refused to process it), when
  * its body can be sent again. Any other 413 is the application's and reaches the caller as it is.
  *
@@ -480,6 +483,7 @@ export function decideTooLarge (input: TooLargeInput): { kind: 'prime-and-resend
   if (input.renegotiationsBefore > 0) return { kind: 'deliver', reason: 'renegotiated' }
   if (input.primed) return { kind: 'deliver', reason: 'primed' }
   if (tlsVersionRank(input.protocol) >= tlsVersionRank('TLSv1.3')) return { kind: 'deliver', reason: 'tls13' }
+  if (input.alpn === 'h2') return { kind: 'deliver', reason: 'h2' }
   if (!originMayRenegotiate(input.origin)) return { kind: 'deliver', reason: 'origin-does-not-renegotiate' }
   if (input.origin.limit === false) return { kind: 'deliver', reason: 'priming-off' }
   if (!input.bodyReplayable) return { kind: 'deliver', reason: 'body-not-replayable' }

@@ -85,7 +85,7 @@ export class PrimedPools {
 
 /**
  * Hosts with `auth` keep their primed connections in auth pools keyed `stack origin path` (src/routes.ts):
- * bounded the same way, the least recently made closed first when `MAX_PRIMED_POOLS` of them are open.
+ * bounded the same way, the least recently used closed first when `MAX_PRIMED_POOLS` of them are open.
  */
 export function evictPrimedAuthPool (pools: Map<string, { close: () => Promise<void> }>): void {
   const primed = [...pools.keys()].filter((key) => key.split(' ').length === 3)

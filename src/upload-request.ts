@@ -67,6 +67,7 @@ export class RequestUpload {
       origin: { stack, phaFallback: this.#phaFallback, hasClientCert: this.#rule.clientCert !== undefined, limit },
       renegotiationsBefore: connection === undefined ? 0 : Math.max(0, connection.handshakes - 1),
       protocol: connection?.protocol ?? null,
+      alpn: connection?.alpn ?? null,
       bodyReplayable,
       primed,
       resent: this.#resent

@@ -31,6 +31,24 @@ describe('probe --auth', () => {
     }
   })
 
+  test('--auth ntlm through a --proxy-auth ntlm proxy (real Apache forward proxy): the auth check keeps the proxy\'s NTLM, authenticated, 200; no secret printed', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(https?|no)_proxy$/i.test(name)))
+    const password = apache.ntlm.password
+    const proxy = `http://${apache.ntlm.domain}%5C${apache.ntlm.username}:${password}@127.0.0.1:${apache.proxyPort}`
+    const before = apache.accessLog().split('\n').filter((l) => l.includes('"CONNECT ')).length
+    const run = await runCli(['probe', url(), '--ca', CA, '--json', '--proxy', proxy, '--proxy-auth', 'ntlm', '--auth', 'ntlm', '--auth-user', user()], { UNDICI_TLS_FALLBACK_AUTH_PASSWORD: password }, env)
+    assert.equal(run.code, 0, run.stderr)
+    const result = JSON.parse(run.stdout) as { auth: Record<string, unknown>, proxy: string }
+    // On main: the check's agent got the proxy without its auth, so its CONNECT met a 407 (error TLS_FALLBACK_PROXY_ERROR).
+    assert.deepEqual(result.auth, { scheme: 'ntlm', mechanism: 'ntlm', outcome: 'authenticated', legs: 2, mutual: false, status: 200, error: null })
+    assert.equal(result.proxy, `http://127.0.0.1:${apache.proxyPort}`)
+    assert.ok(apache.accessLog().split('\n').filter((l) => l.includes('"CONNECT ') && / 200 /.test(l)).length > 0, 'the proxy opened tunnels')
+    assert.ok(apache.accessLog().split('\n').filter((l) => l.includes('"CONNECT ')).length > before)
+    for (const out of [run.stdout, run.stderr]) {
+      for (const secret of [password, 'TlRMTVNT']) assert.ok(!out.includes(secret), secret)
+    }
+  })
+
   test('a wrong password: rejected after 2 legs, the server\'s 401', async () => {
     const run = await runCli(['probe', url(), '--ca', CA, '--json', '--auth', 'ntlm', '--auth-user', user(), '--auth-password-env', 'MY_PW'], { MY_PW: 'Wrong-probe-pw-4' })
     const result = JSON.parse(run.stdout) as { auth: Record<string, unknown> }

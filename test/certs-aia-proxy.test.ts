@@ -1,7 +1,7 @@
 import { after, before, beforeEach, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { INTERMEDIATE_CHANNEL, type IntermediateFetchEvent } from '../src/certs/aia.ts'
+import { INTERMEDIATE_CHANNEL, refusedAddress, type IntermediateFetchEvent } from '../src/certs/aia.ts'
 import { send } from './helpers.ts'
 import { allowLoopback, startAiaWorld, using, type AiaWorld } from './helpers/aia.ts'
 import { certs } from './servers/certs.ts'
@@ -115,6 +115,21 @@ test('through a proxy, a metadata address in the AIA is still refused: nothing i
   } finally {
     await metadata.close()
   }
+})
+
+test('through a proxy, localhost in the AIA is refused unless allowLoopback (RFC 6761): nothing is sent to the proxy for it', async () => {
+  const before = squid.accessLog().length
+  const error = await using(world.agent({ proxy: `http://127.0.0.1:${squid.open}`, hosts: { '127.0.0.1': { proxy: false } }, fetchIntermediates: true }),
+    async (a) => await send(a, `https://127.0.0.1:${world.named.port}/`).then(() => undefined, (e: Error & { code?: string }) => e))
+  assert.equal(error?.code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')
+  assert.deepEqual(events.map((e) => [e.host, e.outcome]), [['localhost', 'refused-address']])
+  assert.equal(squid.accessLog().length, before, 'Squid logged nothing (on main it fetched http://localhost:<port>/i1.cer for the box)')
+  assert.equal(world.aia.requests.length, 0)
+  for (const name of ['localhost', 'LOCALHOST.', 'aia.localhost', 'a.b.localhost']) {
+    assert.equal(refusedAddress(name, { allowLoopback: false, allowLinkLocal: false }), 'a loopback name', name)
+    assert.equal(refusedAddress(name, { allowLoopback: true, allowLinkLocal: false }), undefined, name)
+  }
+  assert.equal(refusedAddress('localhost.example', { allowLoopback: false, allowLinkLocal: false }), undefined)
 })
 
 test('an https:// proxy (Squid\'s https_port): the AIA GET goes over TLS to the proxy, which is verified', async (t) => {

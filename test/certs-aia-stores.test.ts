@@ -136,6 +136,24 @@ describe('a poisoned store', () => {
     assert.equal(typeof acceptStored(world.i1.toString(), leaf1()), 'object')
   })
 
+  test('acceptStored refuses a value of 9 CA certificates (more than 8), rather than cutting it to 8', () => {
+    const nine = Array.from({ length: 9 }, () => world.i1.toString()).join('\n')
+    assert.equal(acceptStored(nine, leaf1()), 'more than 8 certificates')
+    const eight = acceptStored(Array.from({ length: 8 }, () => world.i1.toString()).join('\n'), leaf1())
+    assert.equal(typeof eight === 'object' ? eight.pem.length : eight, 8)
+  })
+
+  test('acceptStored on 64 KiB of PEM markers (a poisoned store): refused in linear time', () => {
+    const cases = ['-----BEGIN A-----', '-----BEGIN CERTIFICATE-----', '-----BEGIN CERTIFICATE-----!-----END CERTIFICATE-----']
+    for (const unit of cases) {
+      const text = unit.repeat(Math.floor(MAX_STORED_BYTES / unit.length))
+      const started = performance.now()
+      assert.equal(acceptStored(text, leaf1()), 'no certificate', unit)
+      const elapsed = performance.now() - started
+      assert.ok(elapsed < 50, `${unit}: ${elapsed.toFixed(1)} ms (on main: about 380 ms for the first)`)
+    }
+  })
+
   for (const index of [0, 1, 2, 3, 4]) {
     test(`file store holding ${['garbage', 'another root\'s intermediate', 'i1 cross-signed by the untrusted root', 'a huge value', 'the leaf'][index]}: the handshake verifies strictly after a fresh fetch, and the file gets the real intermediate`, async () => {
       const [name, value] = poisons()[index] as [string, string]

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { X509Certificate } from 'node:crypto'
 import net, { type AddressInfo } from 'node:net'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { TlsFallbackAgent, type TlsFallbackAgentOptions } from '../src/index.ts'
 import { IntermediateCache } from '../src/certs/intermediate-cache.ts'
 import { fetchIssuers, INTERMEDIATE_CHANNEL, parseCertificates, pkcs7Certificates, refusedAddress, type IntermediateFetchEvent } from '../src/certs/aia.ts'
@@ -186,6 +187,27 @@ test('the intermediate served as PEM or as a PKCS#7 bundle works too', async () 
   assert.deepEqual(parseCertificates(p7pem).map((c) => c.subject), ['CN=i1 Issuing CA'])
   assert.deepEqual(parseCertificates(Buffer.from('not a certificate')), [])
   assert.deepEqual(pkcs7Certificates(p7.subarray(0, p7.length - 10)), [], 'a truncated bundle yields nothing')
+})
+
+test('an on-path AIA body of 64 KiB of PEM markers: not-certificate, parsed without holding the event loop', async () => {
+  const huge = Buffer.from('-----BEGIN A-----'.repeat(1024 * 1024 / 17))
+  const started = performance.now()
+  assert.deepEqual(parseCertificates(huge), [])
+  const elapsed = performance.now() - started
+  // On main: about 47 s (quadratic); maxBytes accepts up to 16 MiB.
+  assert.ok(elapsed < 200, `1 MiB of markers parsed in ${elapsed.toFixed(0)} ms`)
+  for (const unit of ['-----BEGIN A-----', '-----BEGIN CERTIFICATE-----', '-----BEGIN PKCS7-----\n%%%\n-----END PKCS7-----']) {
+    events = []
+    aia.mode = { body: Buffer.from(unit.repeat(Math.floor(65_536 / unit.length))), type: 'application/pkix-cert' }
+    const delay = monitorEventLoopDelay({ resolution: 10 })
+    delay.enable()
+    const error = await use(agent({ fetchIntermediates: on }), async (a) => await failure(async () => await send(a, `https://127.0.0.1:${server.port}/`)))
+    delay.disable()
+    assert.equal(error.code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', unit)
+    assert.equal(events[0]?.outcome, 'not-certificate', unit)
+    // On main the parse alone held the loop about 380 ms for the first.
+    assert.ok(delay.max / 1e6 < 80, `${unit}: the event loop was held ${(delay.max / 1e6).toFixed(0)} ms`)
+  }
 })
 
 test('pino debug line per fetch: host and outcome, never the path\'s query', async () => {

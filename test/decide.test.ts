@@ -61,6 +61,7 @@ const NOT_A_DECISION: Record<string, string> = {
   'Evidence through a tunnel is the origin\'s only.': 'test/proxy.test.ts',
   'Proxy credentials are never shown.': 'test/proxy-options.test.ts, test/proxy.test.ts, test/proxy-cli.test.ts',
   'Proxy authentication (`proxy.auth`) stays with its proxy, ends, and moves nothing.': 'test/proxy-auth-ntlm.test.ts, test/proxy-auth-kerberos.test.ts, test/proxy-auth-hostile.test.ts, test/proxy-auth-options.test.ts',
+  'Authentication pools are bounded.': 'test/auth-pools-bound.test.ts',
   'A SOCKS5 request goes where it says, or nowhere.': 'test/socks5-fields.test.ts',
   'Every TLS client verifies the identity the user named.': 'test/ip-identity.test.ts',
   'An authentication challenge is hostile input': 'test/auth-ntlm.test.ts, test/auth-challenge.test.ts',
@@ -645,6 +646,8 @@ describe('which 413 is a renegotiation buffer\'s (one priming, one resend) and w
     ['the connection had renegotiated: the server asked nothing more', { renegotiationsBefore: 1 }, { kind: 'deliver', reason: 'renegotiated' }],
     ['a primed connection that did not renegotiate: the path asks for nothing', { primed: true }, { kind: 'deliver', reason: 'primed' }],
     ['TLS 1.3: no renegotiation, no buffer for one', { protocol: 'TLSv1.3' }, { kind: 'deliver', reason: 'tls13' }],
+    ['HTTP/2 over TLS 1.2 (ALPN h2): renegotiation is forbidden, so no buffer for one', { alpn: 'h2' }, { kind: 'deliver', reason: 'h2' }],
+    ['HTTP/1.1 over TLS 1.2 (ALPN http/1.1): may be the buffer', { alpn: 'http/1.1' }, { kind: 'prime-and-resend' }],
     ['an origin that does not renegotiate', { origin: uploadOrigin() }, { kind: 'deliver', reason: 'origin-does-not-renegotiate' }],
     ['priming off for the host', { origin: uploadOrigin({ stack: 'renegotiation', limit: false }) }, { kind: 'deliver', reason: 'priming-off' }],
     ['a body that cannot be sent again (a stream)', { bodyReplayable: false }, { kind: 'deliver', reason: 'body-not-replayable' }]

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
+import type { Socket } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { ntlmChannelBindingsHash, tlsServerEndPoint } from '../src/auth/channel-bindings.ts'
 import { AV } from '../src/auth/ntlm.ts'
@@ -40,7 +41,7 @@ describe('proxy.auth against a hostile or broken proxy', () => {
 
   const auth = { scheme: 'ntlm' as const, username: 'alice', password: 'Hostile-Test-Pass-1', domain: 'CORP' }
 
-  async function tunnel (script: Array<string | Buffer>): Promise<Error & { code?: string, statusCode?: number, cause?: any }> {
+  async function tunnel (script: ScriptedProxy['script']): Promise<Error & { code?: string, statusCode?: number, cause?: any }> {
     proxy.script = script
     proxy.connects = []
     const parsed = parseProxy('proxy', { uri: `http://127.0.0.1:${proxy.port}`, auth })
@@ -104,6 +105,41 @@ describe('proxy.auth against a hostile or broken proxy', () => {
     assert.match(error.message, /rejected the ntlm credentials/)
     assert.equal(proxy.connects.length, 2)
     assert.equal(proxy.connections - before, 1)
+  })
+
+  test('a chunked 407 that never ends (a chunk-size line without CRLF, endless trailers, a huge chunk extension): refused after about 64 KiB, long before the timeout', async () => {
+    const head = `HTTP/1.1 407 No\r\nProxy-Authenticate: NTLM ${type2()}\r\nTransfer-Encoding: chunked\r\n\r\n`
+    const cases: Array<[string, string, string]> = [
+      ['a chunk-size line without CRLF', '', 'A'],
+      ['endless trailers', '0\r\n', 'x: y\r\n'],
+      ['a huge chunk extension', '1;', 'e']
+    ]
+    for (const [name, prefix, unit] of cases) {
+      const piece = Buffer.from(unit.repeat(Math.ceil(16 * 1024 / unit.length)))
+      let sent = 0
+      const endless = (socket: Socket): void => {
+        socket.write(head + prefix)
+        const more = (): void => {
+          // Up to 64 MiB, as fast as the client reads it.
+          while (!socket.destroyed && sent < 64 * 1024 * 1024) {
+            sent += piece.length
+            if (!socket.write(piece)) {
+              socket.once('drain', more)
+              return
+            }
+          }
+        }
+        more()
+      }
+      const started = performance.now()
+      const error = await tunnel([endless])
+      const elapsed = performance.now() - started
+      assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR', name)
+      assert.match(error.message, /too large to drain/, name)
+      assert.ok(elapsed < 2_500, `${name}: refused after ${Math.round(elapsed)} ms (the connect timeout is 5 s)`)
+      assert.ok(sent < 16 * 1024 * 1024, `${name}: the proxy wrote ${sent} bytes before the client closed`)
+      assert.equal(proxy.connects.length, 1, name)
+    }
   })
 
   test('bytes after the 407, before our next leg: refused (they answer nothing we sent)', async () => {

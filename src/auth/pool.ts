@@ -58,6 +58,8 @@ export class AuthPool {
   /** Connection handshakes so far (one per new connection). */
   get handshakes (): number { return this.#handshakes }
   get connections (): number { return this.#entries.length }
+  /** No request in flight on any of its connections (it may be closed without cutting one). */
+  get idle (): boolean { return this.#entries.every((e) => e.busy === 0) }
 
   /** Whether every request carries its own fresh token (see `#perRequest`). */
   get perRequest (): boolean { return this.#perRequest }

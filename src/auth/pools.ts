@@ -10,6 +10,15 @@ import type { StackName } from '../stacks.ts'
 /** Connections per origin and stack for a host with `auth` when undici's `connections` sets none. */
 const DEFAULT_AUTH_CONNECTIONS = 16
 
+/**
+ * The most per-origin auth pools kept (one per stack and origin; the primed ones are bounded apart
+ * by `MAX_PRIMED_POOLS`). A wildcard `hosts` rule with `auth` matches endless subdomains, and a
+ * hostile server can redirect a caller that follows redirects to a new one each time: past this
+ * bound the least recently used idle pool is closed (its next request authenticates a new
+ * connection). Compare `MAX_PRIMED_POOLS` and `MAX_WARM_ORIGINS`.
+ */
+export const MAX_AUTH_POOLS = 128
+
 export interface AuthPoolsOptions {
   /** undici's options as the user gave them (its `connections` bounds each pool). */
   undici: Record<string, unknown>
@@ -32,9 +41,10 @@ export interface AuthTarget {
 
 /**
  * Hosts with `auth`: their own pools of authenticated HTTP/1.1 connections, one `AuthPool` per
- * stack and origin (src/auth/pool.ts), and for large uploads one per stack, origin and path whose
- * connections are primed for that path after their handshake (at most `MAX_PRIMED_POOLS`, the
- * oldest closed first). `Routes#send` hands their requests here.
+ * stack and origin (src/auth/pool.ts; at most `MAX_AUTH_POOLS`, the least recently used idle one
+ * closed first), and for large uploads one per stack, origin and path whose connections are primed
+ * for that path after their handshake (at most `MAX_PRIMED_POOLS`, the least recently used closed
+ * first). `Routes#send` hands their requests here.
  */
 export class AuthPools {
   readonly #options: AuthPoolsOptions
@@ -52,8 +62,13 @@ export class AuthPools {
   #poolFor (stack: StackName, target: AuthTarget, primePath: string | undefined): AuthPool {
     const key = primePath === undefined ? `${stack} ${target.origin}` : `${stack} ${target.origin} ${primePath}`
     let pool = this.#pools.get(key)
-    if (pool === undefined) {
+    if (pool !== undefined) {
+      // Most recently used last.
+      this.#pools.delete(key)
+      this.#pools.set(key, pool)
+    } else {
       if (primePath !== undefined) evictPrimedAuthPool(this.#pools)
+      else this.#evictIdle()
       const { connections, clientTtl: _t, maxOrigins: _m, factory: _f, ...client } = this.#options.undici
       pool = new AuthPool({
         origin: target.origin,
@@ -70,6 +85,20 @@ export class AuthPools {
       this.#pools.set(key, pool)
     }
     return pool
+  }
+
+  /** At `MAX_AUTH_POOLS` per-origin pools, closes the least recently used idle one (a busy pool is never cut). */
+  #evictIdle (): void {
+    let count = 0
+    let oldestIdle: string | undefined
+    for (const [key, pool] of this.#pools) {
+      if (key.split(' ').length !== 2) continue
+      count++
+      if (oldestIdle === undefined && pool.idle) oldestIdle = key
+    }
+    if (count < MAX_AUTH_POOLS || oldestIdle === undefined) return
+    this.#pools.get(oldestIdle)?.close().catch(() => {})
+    this.#pools.delete(oldestIdle)
   }
 
   /** Every pool made so far. */

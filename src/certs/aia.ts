@@ -102,7 +102,11 @@ export function refusedAddress (address: string, options: Pick<IntermediateFetch
   if (mapped !== null) a = mapped[1] as string
   const family = net.isIPv4(a) ? 'ipv4' : net.isIPv6(a) ? 'ipv6' : undefined
   if (family === undefined) {
-    return METADATA_NAMES.has(a.toLowerCase().replace(/\.$/, '')) && !options.allowLinkLocal ? 'a metadata service name' : undefined
+    const name = a.toLowerCase().replace(/\.$/, '')
+    if (METADATA_NAMES.has(name) && !options.allowLinkLocal) return 'a metadata service name'
+    // RFC 6761 section 6.3: localhost names are loopback wherever they are resolved (a proxy too).
+    if ((name === 'localhost' || name.endsWith('.localhost')) && !options.allowLoopback) return 'a loopback name'
+    return undefined
   }
   if (never.check(a, family)) return 'an unspecified or multicast address'
   if (!options.allowLinkLocal && linkLocal.check(a, family)) return 'a link-local or metadata address'
@@ -225,27 +229,57 @@ export async function fetchIssuers (url: string, options: IntermediateFetch, rou
   })
 }
 
-/** The certificates in an AIA body: one DER certificate, PEM certificates, or a PKCS#7 bundle (DER or PEM). */
-export function parseCertificates (body: Buffer): X509Certificate[] {
+const MAX_CERTIFICATES = 8
+
+/**
+ * The certificates in an AIA body: one DER certificate, PEM certificates, or a PKCS#7 bundle (DER or
+ * PEM), at most `limit`. The body is outside text (an on-path box chooses a plain http: fetch's, a
+ * store's writer a stored value), so PEM is read in one linear pass: only `CERTIFICATE` and `PKCS7`
+ * blocks, whose bodies must be Base64 and nothing else.
+ */
+export function parseCertificates (body: Buffer, limit = MAX_CERTIFICATES): X509Certificate[] {
   const text = body.toString('latin1')
   if (text.includes('-----BEGIN')) {
     const found: X509Certificate[] = []
-    for (const block of text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g)) {
-      const label = block[1] as string
+    for (const [label, der] of pemBlocks(text)) {
+      if (found.length >= limit) break
       if (label === 'CERTIFICATE') {
-        const one = parseOne(Buffer.from(block[0], 'latin1'))
+        const one = parseOne(der)
         if (one !== undefined) found.push(one)
-      } else if (label === 'PKCS7') {
-        found.push(...pkcs7Certificates(Buffer.from((block[2] as string).replace(/\s+/g, ''), 'base64')))
+      } else {
+        found.push(...pkcs7Certificates(der, limit - found.length))
       }
     }
-    return found.slice(0, MAX_CERTIFICATES)
+    return found
   }
   const one = parseOne(body)
-  return one === undefined ? pkcs7Certificates(body) : [one]
+  return one === undefined ? pkcs7Certificates(body, limit) : [one]
 }
 
-const MAX_CERTIFICATES = 8
+const PEM_LABELS = ['CERTIFICATE', 'PKCS7'] as const
+const BASE64_BODY = /^[A-Za-z0-9+/=\r\n\t ]*$/
+
+/**
+ * The `CERTIFICATE` and `PKCS7` blocks of a PEM text, decoded, in one pass: each search starts past
+ * the last, and a label whose END marker is missing is not searched for again.
+ */
+function * pemBlocks (text: string): Generator<[typeof PEM_LABELS[number], Buffer]> {
+  const unended = new Set<string>()
+  for (let at = text.indexOf('-----BEGIN '); at !== -1; at = text.indexOf('-----BEGIN ', at)) {
+    at += '-----BEGIN '.length
+    const label = PEM_LABELS.find((l) => text.startsWith(`${l}-----`, at))
+    if (label === undefined || unended.has(label)) continue
+    const start = at + label.length + 5
+    const end = text.indexOf(`-----END ${label}-----`, start)
+    if (end === -1) {
+      unended.add(label)
+      continue
+    }
+    at = end + label.length + 14
+    const base64 = text.slice(start, end)
+    if (BASE64_BODY.test(base64)) yield [label, Buffer.from(base64.replace(/\s+/g, ''), 'base64')]
+  }
+}
 
 function parseOne (bytes: Buffer): X509Certificate | undefined {
   try {
@@ -279,7 +313,7 @@ function tlv (bytes: Buffer, offset: number, limit: number): Tlv | undefined {
 const SIGNED_DATA = Buffer.from('06092a864886f70d010702', 'hex')
 
 /** The certificates of a PKCS#7 SignedData (RFC 2315: ContentInfo, [0] SignedData, certificates [0] IMPLICIT). */
-export function pkcs7Certificates (bytes: Buffer): X509Certificate[] {
+export function pkcs7Certificates (bytes: Buffer, limit = MAX_CERTIFICATES): X509Certificate[] {
   const info = tlv(bytes, 0, bytes.length)
   if (info?.tag !== 0x30) return []
   const oid = tlv(bytes, info.start, info.end)
@@ -298,7 +332,7 @@ export function pkcs7Certificates (bytes: Buffer): X509Certificate[] {
   const set = tlv(bytes, at, signed.end)
   if (set?.tag !== 0xa0) return []
   const found: X509Certificate[] = []
-  for (let p = set.start; p < set.end && found.length < MAX_CERTIFICATES;) {
+  for (let p = set.start; p < set.end && found.length < limit;) {
     const item = tlv(bytes, p, set.end)
     if (item === undefined) break
     if (item.tag === 0x30) {

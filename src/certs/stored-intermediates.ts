@@ -45,7 +45,8 @@ export function isIntermediateKey (key: unknown): key is string {
 export function acceptStored (text: unknown, leaf: X509Certificate, now = Date.now()): { pem: string[], notAfter: number } | string {
   if (typeof text !== 'string') return 'not text'
   if (!fitsBytes(text, MAX_STORED_BYTES)) return `larger than ${MAX_STORED_BYTES} bytes`
-  const certificates = parseCertificates(Buffer.from(text, 'latin1'))
+  // One more than the bound, so that a value with too many is refused, not cut.
+  const certificates = parseCertificates(Buffer.from(text, 'latin1'), MAX_STORED_CERTIFICATES + 1)
   if (certificates.length === 0) return 'no certificate'
   if (certificates.length > MAX_STORED_CERTIFICATES) return `more than ${MAX_STORED_CERTIFICATES} certificates`
   if (!certificates.every((c) => c.ca)) return 'a certificate that is not a CA'

@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { TlsFallbackAgent } from '../agent.ts'
 import type { AuthOptions } from '../auth/options.ts'
 import type { AuthHandshakeEvent } from '../telemetry.ts'
-import type { Proxy } from '../proxy/options.ts'
+import type { ProxySetting } from '../proxy/options.ts'
 import type { ClientCertificate, StackName } from '../stacks.ts'
 import { CHANNELS } from '../telemetry.ts'
 
@@ -35,7 +35,8 @@ export interface AuthCheckOptions {
   auth: AuthOptions
   ca: Buffer | undefined
   clientCert: ClientCertificate | undefined
-  proxy: Proxy | undefined
+  /** The proxy as `hosts[...].proxy` takes it, `auth` included (`agentOptions` has none: it left `--proxy-auth` out). */
+  proxy: ProxySetting | undefined
   timeout: number
 }
 
@@ -54,7 +55,7 @@ export async function checkAuth (options: AuthCheckOptions): Promise<AuthCheck> 
         stack: options.stack,
         ...(options.stack === 'strict' ? {} : { fallback: [options.stack] }),
         ...(options.clientCert === undefined ? {} : { clientCert: options.clientCert }),
-        ...(options.proxy === undefined ? {} : { proxy: options.proxy.agentOptions })
+        ...(options.proxy === undefined ? {} : { proxy: options.proxy })
       }
     }
   })

@@ -9,7 +9,7 @@ import { TlsFallbackError } from '../errors.ts'
 import { wasLegacyPkcs12 } from '../certs/pkcs12.ts'
 import { checkClientCert, checkPem } from '../options.ts'
 import { quoteOutside } from '../outside-text.ts'
-import { parseProxy, parseProxyChoice, type Proxy } from '../proxy/options.ts'
+import { parseProxy, parseProxyChoice, type Proxy, type ProxySetting } from '../proxy/options.ts'
 import type { ClientCertificate } from '../stacks.ts'
 import { checkAuth } from './auth-check.ts'
 import { probe, type ProbeResult } from './probe.ts'
@@ -79,6 +79,8 @@ interface Parsed {
   /** The client identity was a legacy PKCS#12 (decoded by checkClientCert). */
   legacyPkcs12: boolean
   proxy: Proxy | undefined
+  /** The same proxy as an agent's `hosts[...].proxy` setting (with `--proxy-auth`: its `auth`), for the `--auth` check. */
+  proxySetting: ProxySetting | undefined
   /** `--auth`: validated like `hosts[...].auth`. */
   auth: AuthOptions | undefined
 }
@@ -189,10 +191,12 @@ function parse (argv: string[]): Parsed | 'help' {
   }
   if (values['proxy-auth'] !== undefined && values.proxy === undefined) throw new UsageError('--proxy-auth needs --proxy')
   const proxyAuth = values['proxy-auth'] === undefined ? undefined : String(values['proxy-auth'])
+  const proxied = values.proxy === undefined ? undefined : proxyOption(String(values.proxy), url, proxyAuth)
   return {
     url,
     auth: authOption(values),
-    proxy: values.proxy === undefined ? undefined : proxyOption(String(values.proxy), url, proxyAuth),
+    proxy: proxied?.proxy,
+    proxySetting: proxied?.setting,
     ca,
     clientCert,
     method,
@@ -234,7 +238,7 @@ function authOption (values: Record<string, string | boolean | undefined>): Auth
  * `--proxy URL` or `--proxy env` (with NO_PROXY applied to the URL's host), with `--proxy-auth`'s
  * scheme and the URL's credentials as `auth`. Messages never show credentials.
  */
-function proxyOption (value: string, url: URL, scheme: string | undefined): Proxy | undefined {
+function proxyOption (value: string, url: URL, scheme: string | undefined): { proxy: Proxy, setting: ProxySetting } | undefined {
   try {
     let text: string | undefined = value
     if (value === 'env') {
@@ -242,11 +246,13 @@ function proxyOption (value: string, url: URL, scheme: string | undefined): Prox
       if (choice.kind !== 'env') return undefined
       const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
       if (choice.noProxy.bypasses(host, Number(url.port === '' ? 443 : url.port))) return undefined
-      if (scheme === undefined) return choice.https
+      if (scheme === undefined) return choice.https === undefined ? undefined : { proxy: choice.https, setting: choice.https.agentOptions }
       text = process.env.https_proxy ?? process.env.HTTPS_PROXY ?? process.env.http_proxy ?? process.env.HTTP_PROXY
       if (text === undefined || text.trim() === '') return undefined
     }
-    return parseProxy('--proxy', scheme === undefined ? text : proxyWithAuth(text.trim(), scheme))
+    // parseProxy validates it just below (auth included).
+    const setting = (scheme === undefined ? text : proxyWithAuth(text.trim(), scheme)) as ProxySetting
+    return { proxy: parseProxy('--proxy', setting), setting }
   } catch (error) {
     if (error instanceof TlsFallbackError) throw new UsageError(error.message.replace(/^TlsFallbackAgent: /, '').replace(/^--proxy\.auth/, '--proxy-auth'))
     throw error
@@ -341,7 +347,7 @@ export async function main (argv: string[]): Promise<number> {
       auth: parsed.auth,
       ca: parsed.ca,
       clientCert: parsed.clientCert,
-      proxy: parsed.proxy,
+      proxy: parsed.proxySetting,
       timeout: parsed.timeout
     })
   }

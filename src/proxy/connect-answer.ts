@@ -27,10 +27,73 @@ export interface ConnectAnswer {
   bodyEnd: number | 'more' | 'unframed' | 'too-large' | 'invalid'
 }
 
+/** The longest chunk-size line (size and extensions) or trailer line read while draining a 407. */
+export const MAX_CHUNK_LINE = 4 * 1024
+
 /** `undefined` while the head is incomplete; `'invalid'` when it is not HTTP/1.x. */
 export function readConnectAnswer (bytes: Buffer): ConnectAnswer | 'invalid' | undefined {
   const end = bytes.indexOf(HEAD_END)
   if (end === -1) return undefined
+  const head = readHead(bytes, end)
+  if (head === 'invalid') return head
+  return { ...head, bodyEnd: bodyEnd(bytes, head.headEnd, head.headers, { at: head.headEnd, trailers: false }) }
+}
+
+/**
+ * A CONNECT answer read as its bytes arrive, in linear time and bounded memory: the bytes are kept
+ * in one buffer that doubles (not copied again per chunk), the head is parsed once, and a chunked
+ * body is scanned from the first chunk not yet complete. Everything is bounded: the head by
+ * `maxHead`, the framed body by `MAX_DRAINED_BODY`, each chunk-size and trailer line by
+ * `MAX_CHUNK_LINE` (past them: `'too-large'`).
+ */
+export class ConnectAnswerReader {
+  readonly #maxHead: number
+  #buffer = Buffer.alloc(0)
+  #length = 0
+  /** Where the search for the head's end goes on. */
+  #searched = 0
+  #head: Omit<ConnectAnswer, 'bodyEnd'> | undefined
+  #chunked = { at: 0, trailers: false }
+
+  constructor (maxHead: number) { this.#maxHead = maxHead }
+
+  /** The bytes read since the last `reset()`. */
+  get length (): number { return this.#length }
+
+  /** Adds a chunk: `undefined` while the head is incomplete, `'head-too-large'` past `maxHead`. */
+  push (chunk: Buffer): ConnectAnswer | 'invalid' | 'head-too-large' | undefined {
+    if (this.#length + chunk.length > this.#buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#length + chunk.length, this.#buffer.length * 2, 4096))
+      this.#buffer.copy(grown, 0, 0, this.#length)
+      this.#buffer = grown
+    }
+    chunk.copy(this.#buffer, this.#length)
+    this.#length += chunk.length
+    const bytes = this.#buffer.subarray(0, this.#length)
+    if (this.#head === undefined) {
+      const end = bytes.indexOf(HEAD_END, Math.max(0, this.#searched - HEAD_END.length + 1))
+      if (end === -1) {
+        this.#searched = this.#length
+        return this.#length > this.#maxHead ? 'head-too-large' : undefined
+      }
+      if (end + HEAD_END.length > this.#maxHead) return 'head-too-large'
+      const head = readHead(bytes, end)
+      if (head === 'invalid') return head
+      this.#head = head
+      this.#chunked = { at: head.headEnd, trailers: false }
+    }
+    return { ...this.#head, bodyEnd: bodyEnd(bytes, this.#head.headEnd, this.#head.headers, this.#chunked) }
+  }
+
+  /** Forgets everything read (the next answer starts at the next byte). */
+  reset (): void {
+    this.#length = 0
+    this.#searched = 0
+    this.#head = undefined
+  }
+}
+
+function readHead (bytes: Buffer, end: number): Omit<ConnectAnswer, 'bodyEnd'> | 'invalid' {
   const lines = bytes.subarray(0, end).toString('latin1').split('\r\n')
   const match = STATUS_LINE.exec(lines[0] ?? '')
   if (match === null) return 'invalid'
@@ -43,25 +106,22 @@ export function readConnectAnswer (bytes: Buffer): ConnectAnswer | 'invalid' | u
     values.push(line.slice(colon + 1).trim())
     headers.set(name, values)
   }
-  const status = Number(match[2])
   const connection = (headers.get('connection') ?? []).join(',').toLowerCase().split(',').map((t) => t.trim())
   const keepAlive = match[1] === '1' ? !connection.includes('close') : connection.includes('keep-alive')
-  const headEnd = end + HEAD_END.length
   return {
-    status,
+    status: Number(match[2]),
     reason: (match[3] ?? '').replace(/[^\x20-\x7e]/g, '').slice(0, 80),
     headers,
-    headEnd,
-    keepAlive,
-    bodyEnd: bodyEnd(bytes, headEnd, headers)
+    headEnd: end + HEAD_END.length,
+    keepAlive
   }
 }
 
-function bodyEnd (bytes: Buffer, start: number, headers: Map<string, string[]>): ConnectAnswer['bodyEnd'] {
+function bodyEnd (bytes: Buffer, start: number, headers: Map<string, string[]>, chunked: ChunkedScan): ConnectAnswer['bodyEnd'] {
   const encoding = headers.get('transfer-encoding')
   if (encoding !== undefined) {
     if (encoding.join(',').toLowerCase().trim() !== 'chunked') return 'invalid'
-    return chunkedEnd(bytes, start)
+    return chunkedEnd(bytes, start, chunked)
   }
   const lengths = headers.get('content-length')
   if (lengths === undefined) return 'unframed'
@@ -74,28 +134,41 @@ function bodyEnd (bytes: Buffer, start: number, headers: Map<string, string[]>):
   return bytes.length >= start + length ? start + length : 'more'
 }
 
-/** The end of a chunked body (RFC 9112 section 7.1), trailers included. */
-function chunkedEnd (bytes: Buffer, start: number): ConnectAnswer['bodyEnd'] {
-  let at = start
+/** Where a chunked body's scan goes on: the start of the first line or chunk not yet complete. */
+interface ChunkedScan { at: number, trailers: boolean }
+
+/**
+ * The end of a chunked body (RFC 9112 section 7.1), trailers included, scanned from `scan.at`
+ * (moved past every complete chunk and trailer line). The whole framed body counts against
+ * `MAX_DRAINED_BODY`, each line against `MAX_CHUNK_LINE`.
+ */
+function chunkedEnd (bytes: Buffer, start: number, scan: ChunkedScan): ConnectAnswer['bodyEnd'] {
   for (;;) {
+    const { at } = scan
     const lineEnd = bytes.indexOf('\r\n', at)
-    if (lineEnd === -1) return at - start > MAX_DRAINED_BODY ? 'too-large' : 'more'
+    if (lineEnd === -1) {
+      if (bytes.length - at > MAX_CHUNK_LINE || bytes.length - start > MAX_DRAINED_BODY) return 'too-large'
+      return 'more'
+    }
+    if (lineEnd - at > MAX_CHUNK_LINE || lineEnd + 2 - start > MAX_DRAINED_BODY) return 'too-large'
+    if (scan.trailers) {
+      // Trailers, then an empty line.
+      if (lineEnd === at) return at + 2
+      scan.at = lineEnd + 2
+      continue
+    }
     const size = /^([0-9a-fA-F]{1,6})(?:;[^\r\n]*)?$/.exec(bytes.subarray(at, lineEnd).toString('latin1'))
     if (size === null) return 'invalid'
     const length = Number.parseInt(size[1] as string, 16)
-    at = lineEnd + 2
+    const data = lineEnd + 2
     if (length === 0) {
-      // Trailers, then an empty line.
-      for (;;) {
-        const trailerEnd = bytes.indexOf('\r\n', at)
-        if (trailerEnd === -1) return 'more'
-        if (trailerEnd === at) return at + 2
-        at = trailerEnd + 2
-      }
+      scan.at = data
+      scan.trailers = true
+      continue
     }
-    if (at + length - start > MAX_DRAINED_BODY) return 'too-large'
-    if (bytes.length < at + length + 2) return 'more'
-    if (bytes[at + length] !== 0x0d || bytes[at + length + 1] !== 0x0a) return 'invalid'
-    at += length + 2
+    if (data + length + 2 - start > MAX_DRAINED_BODY) return 'too-large'
+    if (bytes.length < data + length + 2) return 'more'
+    if (bytes[data + length] !== 0x0d || bytes[data + length + 1] !== 0x0a) return 'invalid'
+    scan.at = data + length + 2
   }
 }

@@ -6,7 +6,7 @@ import { AuthSession } from '../auth/session.ts'
 import { TlsFallbackError } from '../errors.ts'
 import { escapeOutside } from '../outside-text.ts'
 import { CHANNELS, type ProxyAuthEvent } from '../telemetry.ts'
-import { readConnectAnswer, type ConnectAnswer } from './connect-answer.ts'
+import { ConnectAnswerReader, type ConnectAnswer } from './connect-answer.ts'
 import type { Proxy } from './options.ts'
 import { MAX_PROXY_HEAD, TunnelSetup, type TunnelCallback, type TunnelTarget } from './tunnel.ts'
 
@@ -25,7 +25,8 @@ const proxyAuthChannel = channel(CHANNELS.proxyAuth)
  * the origin's byte counters: the caller takes its marks once the tunnel is up.
  */
 export class HttpTunnel extends TunnelSetup {
-  #head: Buffer = Buffer.alloc(0)
+  /** The proxy's answer so far, read incrementally and bounded (head, 407 body, chunk lines). */
+  readonly #answer = new ConnectAnswerReader(MAX_PROXY_HEAD)
   #session: AuthSession | undefined
   /** 407s received in this tunnel's handshake. */
   #challenges = 0
@@ -80,15 +81,15 @@ export class HttpTunnel extends TunnelSetup {
   }
 
   protected onData (chunk: Buffer): void {
-    this.#head = this.#head.length === 0 ? chunk : Buffer.concat([this.#head, chunk])
     if (this.#busy) {
       // The proxy speaks while a leg is being computed: nothing it says now answers what we sent.
       this.fail('sent bytes before the next authentication leg was written')
       return
     }
-    const answer = readConnectAnswer(this.#head)
-    if (answer === undefined) {
-      if (this.#head.length > MAX_PROXY_HEAD) this.fail(`answered the CONNECT with a head longer than ${MAX_PROXY_HEAD} bytes`)
+    const answer = this.#answer.push(chunk)
+    if (answer === undefined) return
+    if (answer === 'head-too-large') {
+      this.fail(`answered the CONNECT with a head longer than ${MAX_PROXY_HEAD} bytes`)
       return
     }
     if (answer === 'invalid') {
@@ -97,7 +98,7 @@ export class HttpTunnel extends TunnelSetup {
     }
     const { status, reason } = answer
     if (status >= 200 && status <= 299) {
-      if (answer.headEnd !== this.#head.length) {
+      if (answer.headEnd !== this.#answer.length) {
         // A TLS server never speaks first: bytes here are the proxy's, not the origin's.
         this.fail('sent bytes after its CONNECT answer, before the client spoke', status)
         return
@@ -139,11 +140,11 @@ export class HttpTunnel extends TunnelSetup {
       this.#refused(session, `answered a ${this.#scheme} authentication leg with 407 and ${why}: the handshake cannot go on over this connection`)
       return
     }
-    if (bodyEnd !== this.#head.length) {
+    if (bodyEnd !== this.#answer.length) {
       this.#refused(session, 'sent bytes after its 407, before the next authentication leg')
       return
     }
-    this.#head = Buffer.alloc(0)
+    this.#answer.reset()
     const authenticate = answer.headers.get('proxy-authenticate')
     const offered = [...new Set(parseChallenges(authenticate).map((c) => c.scheme))]
     if (!offered.includes(session.scheme.toLowerCase())) {

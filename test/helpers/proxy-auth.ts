@@ -59,8 +59,11 @@ export function recordChannels (): { events: ProxyAuthEvent[], text: () => strin
   return { events, text: () => JSON.stringify(all), stop: () => { for (const [name, fn] of subs) unsubscribe(name, fn) } }
 }
 
-/** A scripted proxy: each CONNECT head it reads gets the next answer of `script` (none left: it closes); `connects` keeps the heads. */
-export interface ScriptedProxy { port: number, connects: string[], connections: number, script: Array<string | Buffer>, close: () => Promise<void> }
+/**
+ * A scripted proxy: each CONNECT head it reads gets the next answer of `script` (none left: it closes;
+ * a function writes its own answer, e.g. an endless one); `connects` keeps the heads.
+ */
+export interface ScriptedProxy { port: number, connects: string[], connections: number, script: Array<string | Buffer | ((socket: net.Socket) => void)>, close: () => Promise<void> }
 
 export async function startScripted (options: { tls?: boolean } = {}): Promise<ScriptedProxy> {
   const state: ScriptedProxy = { port: 0, connects: [], connections: 0, script: [], close: async () => {} }
@@ -78,6 +81,7 @@ export async function startScripted (options: { tls?: boolean } = {}): Promise<S
         buffer = buffer.slice(end + 4)
         const answer = state.script.shift()
         if (answer === undefined) socket.destroy()
+        else if (typeof answer === 'function') answer(socket)
         else socket.write(answer)
       }
     })
