@@ -52,13 +52,21 @@ describe('proxy: { env: true, auth } with the real Apache NTLM proxy', () => {
   const auth = (): { scheme: 'ntlm', username: string, password: string, domain: string } =>
     ({ scheme: 'ntlm', username: apache.ntlm.username, password: apache.ntlm.password, domain: apache.ntlm.domain })
   const connects = (target: string): number[] => apache.accessLog().split('\n').filter((l) => l.includes(`"CONNECT ${target} `)).map((l) => Number(/" (\d{3}) /.exec(l)?.[1]))
+  // Apache writes a CONNECT's line when it is done with it, a moment after its answer (a tunnel's when
+  // the tunnel ends): wait for the lines a test expects before reading them or counting from them.
+  const waitForConnects = async (target: string, status: number, count: number): Promise<void> => {
+    await apache.waitForAccessLog(new RegExp(`"CONNECT ${target} [^"]*" ${status} `), count)
+  }
 
   test('before: proxy \'env\' cannot carry auth, and the NTLM proxy refuses the CONNECT', async (t) => {
     const agent = withEnv(env(), { proxy: 'env' })
     t.after(() => agent.close())
-    const error = await failure(async () => await send(agent, `https://localhost:${proxied.tls.port}/`))
+    const target = `localhost:${proxied.tls.port}`
+    const refused = connects(target).filter((status) => status === 407).length
+    const error = await failure(async () => await send(agent, `https://${target}/`))
     assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR', error.message)
     assert.equal(error.statusCode, 407)
+    await waitForConnects(target, 407, refused + 1)
   })
 
   test('an https: origin from HTTPS_PROXY: NTLM to the proxy on one connection, 200; the origin sees no credential', async (t) => {
@@ -76,7 +84,7 @@ describe('proxy: { env: true, auth } with the real Apache NTLM proxy', () => {
     // Apache logs a CONNECT when its tunnel ends.
     await agent.close()
     closed = true
-    await apache.waitForAccessLog(new RegExp(`"CONNECT ${target} [^"]*" 200 `))
+    await waitForConnects(target, 200, 1)
     assert.deepEqual(connects(target).slice(logged), [407, 200])
     assert.deepEqual(channels.events.map((e) => [e.scheme, e.outcome, e.legs]), [['ntlm', 'authenticated', 2]])
     const headers = proxied.seen.slice(seen)
@@ -109,11 +117,13 @@ describe('proxy: { env: true, auth } with the real Apache NTLM proxy', () => {
     t.after(() => agent.close())
     const target = `localhost:${proxied.tls.port}`
     const before = connects(target).length
+    const refused = connects(target).filter((status) => status === 407).length
     const error = await failure(async () => await send(agent, `https://${target}/wrong`))
     assert.equal(error.code, 'TLS_FALLBACK_PROXY_ERROR', error.message)
     assert.equal(error.statusCode, 407)
     assert.match(error.message, /rejected the ntlm credentials/)
     assert.ok(!error.message.includes('wrong-password-7c1'))
+    await waitForConnects(target, 407, refused + 2)
     assert.deepEqual(connects(target).slice(before), [407, 407])
   })
 })
