@@ -15,7 +15,12 @@ export function redactUrl (input: string | URL): string {
   } catch {
     return redactText(String(input))
   }
-  let text = `${url.protocol}//${url.username === '' && url.password === '' ? '' : `${REDACTED}@`}${url.host}${url.pathname}`
+  return redactParsed(url, url.pathname)
+}
+
+/** A parsed URL with its user name, password, query values and fragment hidden, and this path. */
+function redactParsed (url: URL, path: string): string {
+  let text = `${url.protocol}//${url.username === '' && url.password === '' ? '' : `${REDACTED}@`}${url.host}${path}`
   if (url.search !== '') text += `?${redactQuery(url.search.slice(1))}`
   if (url.hash !== '') text += `#${REDACTED}`
   return text
@@ -60,13 +65,8 @@ export function redactArg (value: string): string {
   } catch {
     return redactText(value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, `$1${REDACTED}@`))
   }
-  const userinfo = url.username === '' && url.password === '' ? '' : `${REDACTED}@`
   // An origin stays an origin: no `/` the user did not write.
-  const path = url.pathname === '/' && !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*\//i.test(value) ? '' : url.pathname
-  let text = `${url.protocol}//${userinfo}${url.host}${path}`
-  if (url.search !== '') text += `?${redactQuery(url.search.slice(1))}`
-  if (url.hash !== '') text += `#${REDACTED}`
-  return text
+  return redactParsed(url, url.pathname === '/' && !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*\//i.test(value) ? '' : url.pathname)
 }
 
 /** `redactArg()`, then escaped for a terminal or a log line (see escapeOutside in src/outside-text.ts). */
