@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process'
-import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { Kdc } from './kdc.ts'
 import { freePort, waitForServer } from './ports.ts'
 import { readOr, spawnServer, stopChild, waitForLines } from './process.ts'
+import { handToSquid, squidCommonConfig, writeSquidFiles } from './squid.ts'
 
 const STARTUP_TIMEOUT_MS = 20_000
 
@@ -38,30 +38,10 @@ export async function startSquidNegotiate (kdc: Kdc): Promise<SquidNegotiateProx
     'acl authed proxy_auth REQUIRED',
     'http_access allow authed',
     'http_access deny all',
-    'cache deny all',
-    'cache_mem 8 MB',
-    `access_log stdio:${root}/access.log`,
-    `cache_log ${root}/cache.log`,
-    `coredump_dir ${root}`,
-    'cache_store_log none',
-    'pinger_enable off',
-    'shutdown_lifetime 0 seconds',
-    'logfile_rotate 0',
-    'dns_v4_first on',
-    `hosts_file ${root}/hosts`,
-    'forwarded_for delete',
-    'via off',
-    ''
+    ...squidCommonConfig(root)
   ].join('\n')
-  await writeFile(path.join(root, 'hosts'), '127.0.0.1 localhost\n')
-  await writeFile(path.join(root, 'squid.conf'), conf)
-  await writeFile(path.join(root, 'access.log'), '')
-  if (typeof process.getuid === 'function' && process.getuid() === 0) {
-    const uid = Number(execFileSync('id', ['-u', 'proxy']).toString().trim())
-    const gid = Number(execFileSync('id', ['-g', 'proxy']).toString().trim())
-    for (const name of ['', 'squid.conf', 'access.log', 'hosts', 'http.keytab']) await chown(path.join(root, name), uid, gid)
-  }
-  await chmod(root, 0o755)
+  await writeSquidFiles(root, conf)
+  await handToSquid(root, ['http.keytab'])
 
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LANG: 'C', KRB5_CONFIG: kdc.krb5Config, KRB5RCACHEDIR: root }
   delete env.KRB5CCNAME

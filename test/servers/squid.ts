@@ -8,6 +8,43 @@ import { accepts, readOr, spawnServer, stopChild, waitForLines } from './process
 
 const STARTUP_TIMEOUT_MS = 20_000
 
+/** The config lines every test Squid shares: no cache, its logs and hosts file in `root`, nothing added to requests. */
+export function squidCommonConfig (root: string): string[] {
+  return [
+    'cache deny all',
+    'cache_mem 8 MB',
+    `access_log stdio:${root}/access.log`,
+    `cache_log ${root}/cache.log`,
+    `coredump_dir ${root}`,
+    'cache_store_log none',
+    'pinger_enable off',
+    'shutdown_lifetime 0 seconds',
+    'logfile_rotate 0',
+    'dns_v4_first on',
+    `hosts_file ${root}/hosts`,
+    'forwarded_for delete',
+    'via off',
+    ''
+  ]
+}
+
+/** Writes `squid.conf`, an empty access log and a hosts file (localhost only) into `root`. */
+export async function writeSquidFiles (root: string, conf: string): Promise<void> {
+  await writeFile(path.join(root, 'hosts'), '127.0.0.1 localhost\n')
+  await writeFile(path.join(root, 'squid.conf'), conf)
+  await writeFile(path.join(root, 'access.log'), '')
+}
+
+/** As root, Squid drops to the `proxy` user: `root`, its config, log and hosts file and these files become its own. */
+export async function handToSquid (root: string, files: readonly string[]): Promise<void> {
+  if (typeof process.getuid === 'function' && process.getuid() === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'proxy']).toString().trim())
+    const gid = Number(execFileSync('id', ['-g', 'proxy']).toString().trim())
+    for (const name of ['', 'squid.conf', 'access.log', 'hosts', ...files]) await chown(path.join(root, name), uid, gid)
+  }
+  await chmod(root, 0o755)
+}
+
 export interface SquidProxy {
   /** A port that tunnels and forwards for anyone on loopback. */
   open: number
@@ -59,32 +96,10 @@ export async function startSquid (options: { tls?: boolean } = {}): Promise<Squi
     'http_access deny authport',
     'http_access allow localhost',
     'http_access deny all',
-    'cache deny all',
-    'cache_mem 8 MB',
-    `access_log stdio:${root}/access.log`,
-    `cache_log ${root}/cache.log`,
-    `coredump_dir ${root}`,
-    'cache_store_log none',
-    'pinger_enable off',
-    'shutdown_lifetime 0 seconds',
-    'logfile_rotate 0',
-    'dns_v4_first on',
-    `hosts_file ${root}/hosts`,
-    'forwarded_for delete',
-    'via off',
-    ''
+    ...squidCommonConfig(root)
   ].join('\n')
-  await writeFile(path.join(root, 'hosts'), '127.0.0.1 localhost\n')
-  await writeFile(path.join(root, 'squid.conf'), conf)
-  await writeFile(path.join(root, 'access.log'), '')
-  if (typeof process.getuid === 'function' && process.getuid() === 0) {
-    const uid = Number(execFileSync('id', ['-u', 'proxy']).toString().trim())
-    const gid = Number(execFileSync('id', ['-g', 'proxy']).toString().trim())
-    for (const name of ['', 'htpasswd', 'squid.conf', 'access.log', 'hosts', 'proxy.crt', 'proxy.key']) {
-      await chown(path.join(root, name), uid, gid)
-    }
-  }
-  await chmod(root, 0o755)
+  await writeSquidFiles(root, conf)
+  await handToSquid(root, ['htpasswd', 'proxy.crt', 'proxy.key'])
 
   const { child, output, exited } = await spawnServer('squid', ['-N', '-f', path.join(root, 'squid.conf')], {
     detached: true,
