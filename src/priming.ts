@@ -1,5 +1,6 @@
 import type { TLSSocket } from 'node:tls'
 import { ErrorCodes, TlsFallbackError } from './errors.ts'
+import { parseResponseHead, requestTarget, VISIBLE } from './http1-head.ts'
 
 /**
  * Priming (issue 31): on a new connection, before undici gets it, a safe request (`HEAD <path>`, no
@@ -78,40 +79,20 @@ function primingError (reason: Reason, problem: string): TlsFallbackError & { re
   return error
 }
 
-// A request target and a Host value as undici would send them: visible ASCII, no whitespace.
-const TOKEN_CHARS = /^[\x21-\x7e]+$/
-
 /** The priming request's target: the path without its query or fragment. Undefined if it is not an origin-form path. */
-export function primingTarget (path: string): string | undefined {
-  const end = path.search(/[?#]/)
-  const target = end === -1 ? path : path.slice(0, end)
-  return target.startsWith('/') && TOKEN_CHARS.test(target) ? target : undefined
-}
+export { requestTarget as primingTarget } from './http1-head.ts'
 
 interface Head { status: number, message: string, reusable: boolean, interim: boolean, headers: Record<string, string | string[]> }
 
 /** Parses a response head (without its final blank line). Undefined when it is not one. */
 function parseHead (text: string): Head | undefined {
-  const lines = text.split('\r\n')
-  const match = /^HTTP\/1\.([01]) ([1-5]\d\d)(?: (.*)|$)/.exec(lines[0] ?? '')
-  if (match === null) return undefined
-  const status = Number(match[2])
+  const head = parseResponseHead(text)
+  if (head === undefined || head.status < 100 || head.status > 599) return undefined
+  const status = head.status
   if (status === 101) return undefined // no upgrade was asked for
-  const tokens: string[] = []
   const headers: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':')
-    if (colon <= 0) return undefined
-    const name = line.slice(0, colon).trim().toLowerCase()
-    const value = line.slice(colon + 1).trim()
-    const known = headers[name]
-    headers[name] = known === undefined ? value : [...(Array.isArray(known) ? known : [known]), value]
-    if (name === 'connection') {
-      for (const token of value.split(',')) tokens.push(token.trim().toLowerCase())
-    }
-  }
-  const reusable = match[1] === '1' ? !tokens.includes('close') : tokens.includes('keep-alive')
-  return { status, message: match[3] ?? '', reusable, interim: status >= 100 && status < 200 && status !== 101, headers }
+  for (const [name, values] of head.headers) headers[name] = values.length === 1 ? values[0] as string : values
+  return { status, message: head.reason, reusable: head.keepAlive, interim: status >= 100 && status < 200, headers }
 }
 
 /**
@@ -131,8 +112,8 @@ export function primeConnection (socket: TLSSocket, options: PrimingOptions): Pr
   if (tls13 && options.tls13Probe !== true) {
     return Promise.resolve({ outcome: 'not-applicable', status: undefined, renegotiations: 0, reusable: true })
   }
-  const target = primingTarget(options.path)
-  if (target === undefined || !TOKEN_CHARS.test(options.host)) {
+  const target = requestTarget(options.path)
+  if (target === undefined || !VISIBLE.test(options.host)) {
     return Promise.reject(primingError('invalid-target', 'the path or host cannot be sent as a request line'))
   }
   const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_PRIMING_MAX_HEADER_BYTES

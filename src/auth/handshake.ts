@@ -1,5 +1,6 @@
 import type { TLSSocket } from 'node:tls'
 import { authError, ErrorCodes } from '../errors.ts'
+import { parseResponseHead, requestTarget, VISIBLE } from '../http1-head.ts'
 import type { AuthSession } from './session.ts'
 
 /**
@@ -29,32 +30,15 @@ export interface ConnectionHandshake {
 
 interface Head { status: number, reusable: boolean, authenticate: string[] }
 
-// A request target and a Host value as undici would send them: visible ASCII, no whitespace.
-const VISIBLE = /^[\x21-\x7e]+$/
-
 /** The handshake's request target: the path without its query (a query may hold values that act or are secret). */
 export function handshakeTarget (path: string): string {
-  const end = path.search(/[?#]/)
-  const target = end === -1 ? path : path.slice(0, end)
-  return target.startsWith('/') && VISIBLE.test(target) ? target : '/'
+  return requestTarget(path) ?? '/'
 }
 
 function parseHead (text: string): Head | undefined {
-  const lines = text.split('\r\n')
-  const match = /^HTTP\/1\.([01]) ([1-5]\d\d)(?: |$)/.exec(lines[0] ?? '')
-  if (match === null) return undefined
-  const connection: string[] = []
-  const authenticate: string[] = []
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':')
-    if (colon <= 0) return undefined
-    const name = line.slice(0, colon).trim().toLowerCase()
-    const value = line.slice(colon + 1).trim()
-    if (name === 'connection') for (const token of value.split(',')) connection.push(token.trim().toLowerCase())
-    else if (name === 'www-authenticate') authenticate.push(value)
-  }
-  const reusable = match[1] === '1' ? !connection.includes('close') : connection.includes('keep-alive')
-  return { status: Number(match[2]), reusable, authenticate }
+  const head = parseResponseHead(text)
+  if (head === undefined || head.status < 100 || head.status > 599) return undefined
+  return { status: head.status, reusable: head.keepAlive, authenticate: head.headers.get('www-authenticate') ?? [] }
 }
 
 function failed (problem: string): Error {

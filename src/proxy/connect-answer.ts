@@ -4,7 +4,8 @@
  * the next authentication leg is written on the same connection. Pure: no I/O.
  */
 
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^\r\n]*))?$/
+import { parseResponseHead } from '../http1-head.ts'
+
 const HEAD_END = Buffer.from('\r\n\r\n')
 /** The largest 407 body drained between legs (Squid's is about 3 kB, Apache's 455 bytes). */
 export const MAX_DRAINED_BODY = 64 * 1024
@@ -94,26 +95,14 @@ export class ConnectAnswerReader {
 }
 
 function readHead (bytes: Buffer, end: number): Omit<ConnectAnswer, 'bodyEnd'> | 'invalid' {
-  const lines = bytes.subarray(0, end).toString('latin1').split('\r\n')
-  const match = STATUS_LINE.exec(lines[0] ?? '')
-  if (match === null) return 'invalid'
-  const headers = new Map<string, string[]>()
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':')
-    if (colon <= 0) return 'invalid'
-    const name = line.slice(0, colon).trim().toLowerCase()
-    const values = headers.get(name) ?? []
-    values.push(line.slice(colon + 1).trim())
-    headers.set(name, values)
-  }
-  const connection = (headers.get('connection') ?? []).join(',').toLowerCase().split(',').map((t) => t.trim())
-  const keepAlive = match[1] === '1' ? !connection.includes('close') : connection.includes('keep-alive')
+  const head = parseResponseHead(bytes.subarray(0, end).toString('latin1'))
+  if (head === undefined) return 'invalid'
   return {
-    status: Number(match[2]),
-    reason: (match[3] ?? '').replace(/[^\x20-\x7e]/g, '').slice(0, 80),
-    headers,
+    status: head.status,
+    reason: head.reason.replace(/[^\x20-\x7e]/g, '').slice(0, 80),
+    headers: head.headers,
     headEnd: end + HEAD_END.length,
-    keepAlive
+    keepAlive: head.keepAlive
   }
 }
 
